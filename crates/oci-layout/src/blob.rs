@@ -1,0 +1,138 @@
+//! Where a blob's bytes come from.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use oci_digest::{digest_bytes, digest_reader, Digest};
+use oci_spec::image::{Descriptor, MediaType};
+
+use crate::LayoutError;
+
+/// A blob whose digest and size are known before its bytes are written.
+///
+/// The layout writer opens the source, copies exactly [`size`](Self::size)
+/// bytes and checks they hash to [`digest`](Self::digest); a source that
+/// yields fewer or more bytes, or other bytes, is an error, never a corrupt
+/// tar. Implement it for blobs that live elsewhere (a registry, an archive).
+pub trait BlobSource {
+    /// The digest the bytes must hash to.
+    fn digest(&self) -> Digest;
+
+    /// How many bytes [`open`](Self::open) must yield.
+    fn size(&self) -> u64;
+
+    /// Where the bytes come from, for error messages (a file path, "image config").
+    fn origin(&self) -> Cow<'_, str>;
+
+    /// A reader over the bytes, from the start.
+    fn open(&self) -> io::Result<Box<dyn Read + '_>>;
+
+    /// A descriptor for this blob with `media_type`.
+    fn descriptor(&self, media_type: MediaType) -> Descriptor {
+        Descriptor::new(media_type, self.size(), oci_spec_digest(&self.digest()))
+    }
+}
+
+/// The same digest as oci-spec's type.
+pub fn oci_spec_digest(digest: &Digest) -> oci_spec::image::Digest {
+    // Our digests are always `sha256:` and 64 lowercase hex digits, which
+    // oci-spec accepts.
+    digest
+        .to_string()
+        .parse()
+        .unwrap_or_else(|_| unreachable!("a valid sha256 digest is accepted by oci-spec"))
+}
+
+/// A blob held in memory: the JSON documents (configs, manifests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BytesBlob {
+    bytes: Vec<u8>,
+    digest: Digest,
+}
+
+impl BytesBlob {
+    /// A blob of `bytes`, hashed now.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        let digest = digest_bytes(&bytes);
+        BytesBlob { bytes, digest }
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl BlobSource for BytesBlob {
+    fn digest(&self) -> Digest {
+        self.digest
+    }
+
+    fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    fn origin(&self) -> Cow<'_, str> {
+        Cow::Owned(format!("in-memory blob {}", self.digest))
+    }
+
+    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
+        Ok(Box::new(&self.bytes[..]))
+    }
+}
+
+/// A blob read from a file, hashed when it is created and streamed (never
+/// held in memory) when it is written. If the file changes in between, the
+/// write fails with [`LayoutError::SourceChanged`] or
+/// [`LayoutError::SizeMismatch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileBlob {
+    path: PathBuf,
+    digest: Digest,
+    size: u64,
+}
+
+impl FileBlob {
+    /// Hashes the regular file at `path`.
+    pub fn hash(path: impl Into<PathBuf>) -> Result<Self, LayoutError> {
+        let path = path.into();
+        let read_error = |source| LayoutError::ReadSource {
+            origin: path.display().to_string(),
+            source,
+        };
+        let file = File::open(&path).map_err(read_error)?;
+        let metadata = file.metadata().map_err(read_error)?;
+        if !metadata.is_file() {
+            return Err(LayoutError::NotAFile {
+                path: path.display().to_string(),
+            });
+        }
+        let (digest, size) = digest_reader(file).map_err(read_error)?;
+        Ok(FileBlob { path, digest, size })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl BlobSource for FileBlob {
+    fn digest(&self) -> Digest {
+        self.digest
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn origin(&self) -> Cow<'_, str> {
+        self.path.to_string_lossy()
+    }
+
+    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
+        Ok(Box::new(File::open(&self.path)?))
+    }
+}

@@ -1,0 +1,74 @@
+use oci_digest::Digest;
+
+use crate::canonical_json::JsonError;
+
+/// Everything that can go wrong while writing a layout.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LayoutError {
+    /// A blob source could not be opened or read.
+    #[error("{origin}: {source}")]
+    ReadSource {
+        /// The file path or description of the source.
+        origin: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A path given as a file blob is a directory or other non-file.
+    #[error("{path}: not a regular file")]
+    NotAFile {
+        /// The path.
+        path: String,
+    },
+    /// A source yielded a different number of bytes than announced.
+    #[error("{origin}: yielded {found} bytes where {expected} were announced (did it change while being packaged?)")]
+    SizeMismatch {
+        /// The source.
+        origin: String,
+        /// The announced size.
+        expected: u64,
+        /// What it yielded (for a longer source: `expected + 1`, where reading stopped).
+        found: u64,
+    },
+    /// A source's bytes hashed to another digest than announced.
+    #[error("{origin}: its bytes hash to {found}, not {expected} as announced (did it change while being packaged?)")]
+    SourceChanged {
+        /// The source.
+        origin: String,
+        /// The announced digest.
+        expected: Digest,
+        /// The digest of the bytes read.
+        found: Digest,
+    },
+    /// Writing the tar failed.
+    #[error("writing the image tar: {source}")]
+    Write {
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An earlier error left the tar incomplete; nothing more can be written.
+    #[error("the image tar is incomplete after an earlier error")]
+    Poisoned,
+    /// A root file name that is reserved by the layout or not a plain name.
+    #[error("{name:?} cannot be written at the tar root: {reason}")]
+    InvalidFileName {
+        /// The name.
+        name: String,
+        /// Why not.
+        reason: &'static str,
+    },
+    /// An index entry names a blob that was not written.
+    #[error("index.json would point at {digest}, which is not in the layout")]
+    MissingBlob {
+        /// The digest.
+        digest: Digest,
+    },
+    /// An index entry's digest is not a sha256 digest.
+    #[error("index.json entry: {0}")]
+    InvalidDigest(#[from] oci_digest::DigestError),
+    /// A document could not be serialised.
+    #[error(transparent)]
+    Json(#[from] JsonError),
+}

@@ -1,0 +1,58 @@
+//! Writes an OCI image layout into a tar, streaming.
+//!
+//! An [OCI image layout] is a folder (here, a tar) holding `oci-layout`,
+//! `index.json` and every blob at `blobs/sha256/<hex>`. [`LayoutWriter`]
+//! writes one into any [`Write`](std::io::Write): blobs stream from their
+//! [`BlobSource`] (a 10 GiB file is never held in memory) and are checked
+//! against their announced size and digest on the way; every header is
+//! deterministic, so the same calls give the same bytes.
+//!
+//! The crate also holds what every layout writer needs around it: the
+//! [canonical JSON](to_canonical_json) form of documents, and validated image
+//! [`Reference`]s for naming images in `index.json`.
+//!
+//! ```
+//! use oci_layout::{BlobSource, BytesBlob, LayoutWriter};
+//! use oci_spec::image::MediaType;
+//!
+//! let config = BytesBlob::new(br#"{"architecture":"wasm","os":"wasip1"}"#.to_vec());
+//! let mut layout = LayoutWriter::new(Vec::new())?;
+//! layout.write_blob(&config)?;
+//! layout.add_to_index(config.descriptor(MediaType::ImageConfig))?;
+//! let tar = layout.finish()?;
+//!
+//! let mut archive = tar::Archive::new(&tar[..]);
+//! let names: Vec<String> = archive
+//!     .entries()?
+//!     .map(|entry| entry.unwrap().path().unwrap().display().to_string())
+//!     .collect();
+//! assert_eq!(names, [
+//!     "oci-layout".to_string(),
+//!     config.digest().blob_path(),
+//!     "index.json".to_string(),
+//! ]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [OCI image layout]: https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md
+#![deny(missing_docs)]
+
+mod blob;
+mod canonical_json;
+mod error;
+mod reference;
+mod writer;
+
+pub use blob::{oci_spec_digest, BlobSource, BytesBlob, FileBlob};
+pub use canonical_json::{to_canonical_json, JsonError};
+pub use error::LayoutError;
+pub use reference::{Reference, ReferenceError, ReferencePart, MAX_NAME_LEN, MAX_TAG_LEN};
+pub use writer::{LayoutWriter, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
+
+/// Annotation keys this crate's callers put on index entries.
+pub mod annotations {
+    /// The full image reference; containerd's importer names the image from it.
+    pub const CONTAINERD_IMAGE_NAME: &str = "io.containerd.image.name";
+    /// The tag alone (for `localhost:5000/demo:v1`, `v1`).
+    pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+}

@@ -1,0 +1,414 @@
+//! Image references: `[registry[:port]/]path:tag`, validated against the OCI
+//! distribution grammar.
+//!
+//! - path components are lowercase `[a-z0-9]+` joined by `.`, `_`, `__` or
+//!   runs of `-`, themselves joined by `/`;
+//! - a tag is `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`;
+//! - the first `/`-separated part is a registry host when it contains `.` or
+//!   `:` or is `localhost`; a host is DNS labels (`[A-Za-z0-9]`, inner `-`)
+//!   joined by `.`, with an optional numeric port;
+//! - the name without its tag is at most 255 characters.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The longest tag the distribution grammar allows.
+pub const MAX_TAG_LEN: usize = 128;
+
+/// The longest name (registry and path, without the tag) registries accept.
+pub const MAX_NAME_LEN: usize = 255;
+
+/// Which part of a reference is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReferencePart {
+    /// The registry host and port.
+    Registry,
+    /// The repository path (the part the CLI takes as `--repo`).
+    Repository,
+    /// The image name (the last path components, `--name`).
+    Name,
+    /// The tag.
+    Tag,
+}
+
+impl fmt::Display for ReferencePart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReferencePart::Registry => "registry",
+            ReferencePart::Repository => "repository",
+            ReferencePart::Name => "name",
+            ReferencePart::Tag => "tag",
+        })
+    }
+}
+
+/// A reference that breaks the grammar, naming the part and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid image {part} {value:?}: {reason}")]
+pub struct ReferenceError {
+    /// Which part is wrong.
+    pub part: ReferencePart,
+    /// The text of that part as given.
+    pub value: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// A validated image reference with a tag.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Reference {
+    registry: Option<String>,
+    path: String,
+    tag: String,
+}
+
+impl Reference {
+    /// The reference `{repository}/{name}:{tag}` (or `{name}:{tag}` without a
+    /// repository), as the CLI's `--repo`, `--name` and `--tag` compose it.
+    /// Each part is checked on its own, so an error names the part at fault.
+    pub fn from_parts(
+        repository: Option<&str>,
+        name: &str,
+        tag: &str,
+    ) -> Result<Self, ReferenceError> {
+        check_path(ReferencePart::Name, name, name)?;
+        check_tag(tag)?;
+        let (registry, path) = match repository {
+            None => (None, name.to_owned()),
+            Some(repository) => {
+                let (registry, repo_path) = split_registry(repository);
+                if let Some(registry) = registry {
+                    check_registry(registry)?;
+                }
+                let path = match repo_path {
+                    Some(repo_path) => {
+                        check_path(ReferencePart::Repository, repository, repo_path)?;
+                        format!("{repo_path}/{name}")
+                    }
+                    None => name.to_owned(),
+                };
+                (registry.map(str::to_owned), path)
+            }
+        };
+        let reference = Reference {
+            registry,
+            path,
+            tag: tag.to_owned(),
+        };
+        reference.check_name_len()?;
+        Ok(reference)
+    }
+
+    /// The registry host and port, if the reference names one.
+    pub fn registry(&self) -> Option<&str> {
+        self.registry.as_deref()
+    }
+
+    /// The repository path within the registry (`containerd/runwasi/app`).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The tag (`latest`): what `org.opencontainers.image.ref.name` holds.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// The name without the tag: `registry[:port]/path`.
+    pub fn name(&self) -> String {
+        match &self.registry {
+            Some(registry) => format!("{registry}/{}", self.path),
+            None => self.path.clone(),
+        }
+    }
+
+    fn check_name_len(&self) -> Result<(), ReferenceError> {
+        let name = self.name();
+        if name.len() > MAX_NAME_LEN {
+            return Err(ReferenceError {
+                part: ReferencePart::Name,
+                reason: format!(
+                    "the name is {} characters long; registries accept at most {MAX_NAME_LEN}",
+                    name.len()
+                ),
+                value: name,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `registry[:port]/path:tag`, or `path:tag`. The tag is required: an image
+/// tar names one image version.
+impl FromStr for Reference {
+    type Err = ReferenceError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let last_slash = input.rfind('/').map_or(0, |i| i + 1);
+        let Some(colon) = input[last_slash..].rfind(':').map(|i| i + last_slash) else {
+            return Err(ReferenceError {
+                part: ReferencePart::Tag,
+                value: String::new(),
+                reason: format!("{input:?} has no \":tag\""),
+            });
+        };
+        let (name, tag) = (&input[..colon], &input[colon + 1..]);
+        match name.rsplit_once('/') {
+            Some((repository, name)) => Reference::from_parts(Some(repository), name, tag),
+            None => Reference::from_parts(None, name, tag),
+        }
+    }
+}
+
+/// The full reference, `registry[:port]/path:tag`: what
+/// `io.containerd.image.name` and Docker's `RepoTags` hold.
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(registry) = &self.registry {
+            write!(f, "{registry}/")?;
+        }
+        write!(f, "{}:{}", self.path, self.tag)
+    }
+}
+
+/// Splits a leading registry host off `repository` when its first part looks
+/// like one (contains `.` or `:`, or is `localhost`).
+fn split_registry(repository: &str) -> (Option<&str>, Option<&str>) {
+    let (first, rest) = match repository.split_once('/') {
+        Some((first, rest)) => (first, Some(rest)),
+        None => (repository, None),
+    };
+    if first.contains('.') || first.contains(':') || first == "localhost" {
+        (Some(first), rest)
+    } else {
+        (None, Some(repository))
+    }
+}
+
+fn check_tag(tag: &str) -> Result<(), ReferenceError> {
+    let fail = |reason: String| {
+        Err(ReferenceError {
+            part: ReferencePart::Tag,
+            value: tag.to_owned(),
+            reason,
+        })
+    };
+    let Some(first) = tag.chars().next() else {
+        return fail("a tag cannot be empty".into());
+    };
+    if tag.len() > MAX_TAG_LEN {
+        return fail(format!(
+            "a tag is at most {MAX_TAG_LEN} characters; this one has {}",
+            tag.chars().count()
+        ));
+    }
+    if !(first.is_ascii_alphanumeric() || first == '_') {
+        return fail(format!(
+            "a tag must start with a letter, digit or '_', not {first:?}"
+        ));
+    }
+    if let Some(bad) = tag
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        return fail(format!(
+            "{bad:?} is not allowed in a tag (only letters, digits, '_', '.' and '-')"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `path` (`a/b/c`), reporting errors against `value`, the text the
+/// user gave for `part`.
+fn check_path(part: ReferencePart, value: &str, path: &str) -> Result<(), ReferenceError> {
+    let fail = |reason: String| {
+        Err(ReferenceError {
+            part,
+            value: value.to_owned(),
+            reason,
+        })
+    };
+    if path.is_empty() {
+        return fail("it cannot be empty".into());
+    }
+    for component in path.split('/') {
+        if component.is_empty() {
+            return fail("it has an empty path component (a leading, trailing or double '/')".into());
+        }
+        if let Some(reason) = path_component_problem(component) {
+            return fail(format!("path component {component:?}: {reason}"));
+        }
+    }
+    Ok(())
+}
+
+/// Why `component` does not match `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
+fn path_component_problem(component: &str) -> Option<String> {
+    if let Some(upper) = component.chars().find(char::is_ascii_uppercase) {
+        return Some(format!(
+            "{upper:?} is upper case; repository paths must be lowercase"
+        ));
+    }
+    if let Some(bad) = component
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')))
+    {
+        return Some(format!(
+            "{bad:?} is not allowed (only a-z, 0-9 and the separators '.', '_', '__', '-')"
+        ));
+    }
+    let bytes = component.as_bytes();
+    let is_alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !is_alnum(bytes[0]) || !is_alnum(bytes[bytes.len() - 1]) {
+        return Some("it must start and end with a letter or digit".into());
+    }
+    // Each run of separators must be ".", "_", "__" or one or more "-".
+    for run in component.split(|c: char| c.is_ascii_alphanumeric()) {
+        let valid = run.is_empty() || run == "." || run == "_" || run == "__" || run.bytes().all(|b| b == b'-');
+        if !valid {
+            return Some(format!(
+                "separator {run:?} is not allowed (use '.', '_', '__' or dashes)"
+            ));
+        }
+    }
+    None
+}
+
+fn check_registry(registry: &str) -> Result<(), ReferenceError> {
+    let fail = |reason: String| {
+        Err(ReferenceError {
+            part: ReferencePart::Registry,
+            value: registry.to_owned(),
+            reason,
+        })
+    };
+    let (host, port) = match registry.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (registry, None),
+    };
+    if let Some(port) = port {
+        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.len() > 5 {
+            return fail(format!("port {port:?} is not a number"));
+        }
+    }
+    if host.is_empty() {
+        return fail("the host name is empty".into());
+    }
+    for label in host.split('.') {
+        let bytes = label.as_bytes();
+        let valid = !bytes.is_empty()
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            && bytes[0] != b'-'
+            && bytes[bytes.len() - 1] != b'-';
+        if !valid {
+            return fail(format!(
+                "host label {label:?} is not letters and digits with inner '-'"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(repo: Option<&str>, name: &str, tag: &str) -> Result<Reference, ReferenceError> {
+        Reference::from_parts(repo, name, tag)
+    }
+
+    #[test]
+    fn seed_reference() {
+        let r = parts(Some("ghcr.io/containerd/runwasi"), "wasi-demo-oci", "latest").unwrap();
+        assert_eq!(r.to_string(), "ghcr.io/containerd/runwasi/wasi-demo-oci:latest");
+        assert_eq!(r.registry(), Some("ghcr.io"));
+        assert_eq!(r.path(), "containerd/runwasi/wasi-demo-oci");
+        assert_eq!(r.tag(), "latest");
+        assert_eq!(r.name(), "ghcr.io/containerd/runwasi/wasi-demo-oci");
+    }
+
+    #[test]
+    fn registry_port_is_not_mistaken_for_a_tag() {
+        let r = parts(Some("localhost:5000/demo"), "app", "v1").unwrap();
+        assert_eq!(r.to_string(), "localhost:5000/demo/app:v1");
+        assert_eq!(r.tag(), "v1");
+        assert_eq!(r.registry(), Some("localhost:5000"));
+        let parsed: Reference = "localhost:5000/demo/app:v1".parse().unwrap();
+        assert_eq!(parsed, r);
+        let host_only = parts(Some("127.0.0.1:5000"), "app", "v1").unwrap();
+        assert_eq!(host_only.to_string(), "127.0.0.1:5000/app:v1");
+        assert_eq!(host_only.path(), "app");
+    }
+
+    #[test]
+    fn no_repository_and_registryless_repository() {
+        assert_eq!(parts(None, "app", "v1").unwrap().to_string(), "app:v1");
+        let r = parts(Some("library/tools"), "app", "1.0").unwrap();
+        assert_eq!((r.registry(), r.path()), (None, "library/tools/app"));
+    }
+
+    #[test]
+    fn accepted_separators() {
+        for name in ["a.b", "a_b", "a__b", "a-b", "a---b", "a1-b2.c3__d4", "0"] {
+            assert!(parts(None, name, "t").is_ok(), "{name} should be accepted");
+        }
+    }
+
+    #[test]
+    fn refused_names_name_the_part_and_reason() {
+        for (repo, name, tag, part, reason) in [
+            (None, "my app", "v1", ReferencePart::Name, "' ' is not allowed"),
+            (None, "App", "v1", ReferencePart::Name, "upper case"),
+            (Some("ghcr.io/Containerd"), "app", "v1", ReferencePart::Repository, "upper case"),
+            (None, "a..b", "v1", ReferencePart::Name, "separator \"..\""),
+            (None, "a___b", "v1", ReferencePart::Name, "separator \"___\""),
+            (None, "-a", "v1", ReferencePart::Name, "start and end"),
+            (None, "a.", "v1", ReferencePart::Name, "start and end"),
+            (None, "", "v1", ReferencePart::Name, "cannot be empty"),
+            (Some("demo//x"), "app", "v1", ReferencePart::Repository, "empty path component"),
+            (Some("demo/"), "app", "v1", ReferencePart::Repository, "empty path component"),
+            (Some("bad_host.io:50a/x"), "app", "v1", ReferencePart::Registry, "port"),
+            (Some("-bad.io/x"), "app", "v1", ReferencePart::Registry, "host label"),
+            (None, "app", "", ReferencePart::Tag, "cannot be empty"),
+            (None, "app", "a/b", ReferencePart::Tag, "'/' is not allowed"),
+            (None, "app", ".v1", ReferencePart::Tag, "must start"),
+            (None, "app", "v1+x", ReferencePart::Tag, "'+' is not allowed"),
+        ] {
+            let err = parts(repo, name, tag).unwrap_err();
+            assert_eq!(err.part, part, "{repo:?} {name:?} {tag:?}: {err}");
+            assert!(err.to_string().contains(reason), "{err} lacks {reason:?}");
+        }
+    }
+
+    #[test]
+    fn tag_length_limit() {
+        assert!(parts(None, "app", &"t".repeat(MAX_TAG_LEN)).is_ok());
+        let err = parts(None, "app", &"t".repeat(MAX_TAG_LEN + 1)).unwrap_err();
+        assert_eq!(err.part, ReferencePart::Tag);
+        assert!(err.reason.contains("at most 128"), "{err}");
+    }
+
+    #[test]
+    fn name_length_limit() {
+        let long = "a".repeat(MAX_NAME_LEN);
+        let err = parts(Some("ghcr.io"), &long, "v1").unwrap_err();
+        assert!(err.reason.contains("at most 255"), "{err}");
+        assert!(parts(None, &long, "v1").is_ok());
+    }
+
+    #[test]
+    fn parse_requires_a_tag() {
+        let err = "ghcr.io/app".parse::<Reference>().unwrap_err();
+        assert_eq!(err.part, ReferencePart::Tag);
+        let err = "localhost:5000/app".parse::<Reference>().unwrap_err();
+        assert_eq!(err.part, ReferencePart::Tag);
+    }
+
+    #[test]
+    fn non_ascii_is_refused_not_a_panic() {
+        assert!(parts(None, "é", "v1").is_err());
+        assert!(parts(None, "a", "é").is_err());
+        assert!(parts(Some("é.io"), "a", "v1").is_err());
+    }
+}

@@ -1,0 +1,277 @@
+//! The tar stream: deterministic entries for the layout files and blobs.
+
+use std::collections::BTreeSet;
+use std::io::{self, Read, Write};
+
+use oci_digest::{Digest, Sha256};
+use oci_spec::image::{Descriptor, ImageIndexBuilder, MediaType, SCHEMA_VERSION};
+
+use crate::canonical_json::to_canonical_json;
+use crate::{BlobSource, LayoutError};
+
+/// The name of the layout marker file.
+pub const OCI_LAYOUT_FILE: &str = "oci-layout";
+/// The bytes of the layout marker file (containerd rejects other versions).
+pub const OCI_LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+/// The name of the image index file.
+pub const INDEX_FILE: &str = "index.json";
+
+/// Tar block size.
+const BLOCK: usize = 512;
+/// Mode of every entry: a plain readable file.
+const ENTRY_MODE: u32 = 0o644;
+/// Size of the copy buffer for streamed blobs.
+const COPY_BUFFER_LEN: usize = 256 * 1024;
+
+/// Writes an OCI image layout as a tar into `W`.
+///
+/// Entries, in order: `oci-layout`; each blob at `blobs/sha256/<hex>` as it
+/// is written (a blob written twice is stored once); extra root files
+/// (Docker's `manifest.json`); and, on [`finish`](Self::finish), `index.json`
+/// listing the manifests given to [`add_to_index`](Self::add_to_index), then
+/// the end-of-archive blocks.
+///
+/// Every header is the same for the same name and size: mtime 0, uid and gid
+/// 0, no user or group names, mode 0644, GNU format (sizes past 8 GiB use
+/// its base-256 form). So the same calls give the same bytes.
+///
+/// After any error the tar is incomplete and every later call fails with
+/// [`LayoutError::Poisoned`]; discard the output.
+pub struct LayoutWriter<W: Write> {
+    out: W,
+    written_blobs: BTreeSet<Digest>,
+    written_files: BTreeSet<String>,
+    index: Vec<Descriptor>,
+    buffer: Vec<u8>,
+    poisoned: bool,
+}
+
+impl<W: Write> LayoutWriter<W> {
+    /// Starts a layout in `out`, writing the `oci-layout` entry. Pass a
+    /// buffered writer when `out` is unbuffered: headers are small writes.
+    pub fn new(out: W) -> Result<Self, LayoutError> {
+        let mut writer = LayoutWriter {
+            out,
+            written_blobs: BTreeSet::new(),
+            written_files: BTreeSet::new(),
+            index: Vec::new(),
+            buffer: Vec::new(),
+            poisoned: false,
+        };
+        writer.guarded(|w| w.write_entry(OCI_LAYOUT_FILE, OCI_LAYOUT_CONTENT))?;
+        Ok(writer)
+    }
+
+    /// Writes `blob` at `blobs/sha256/<hex>` unless a blob with its digest was
+    /// already written. Returns whether it was written now.
+    ///
+    /// Exactly `blob.size()` bytes are copied, hashed on the way; a source
+    /// that yields fewer or more, or bytes with another digest, is an error.
+    pub fn write_blob(&mut self, blob: &dyn BlobSource) -> Result<bool, LayoutError> {
+        let digest = blob.digest();
+        if self.written_blobs.contains(&digest) {
+            return Ok(false);
+        }
+        self.guarded(|w| w.copy_blob(blob))?;
+        self.written_blobs.insert(digest);
+        Ok(true)
+    }
+
+    /// Lists `descriptor` in `index.json`, in call order. The blob it names
+    /// must have been written already.
+    pub fn add_to_index(&mut self, descriptor: Descriptor) -> Result<(), LayoutError> {
+        let digest: Digest = descriptor.digest().as_ref().parse()?;
+        if !self.written_blobs.contains(&digest) {
+            return Err(LayoutError::MissingBlob { digest });
+        }
+        self.index.push(descriptor);
+        Ok(())
+    }
+
+    /// Writes a file at the tar root beside the layout (Docker's
+    /// `manifest.json`). `name` is one plain file name of at most 100 bytes
+    /// that the layout does not use itself.
+    pub fn write_file(&mut self, name: &str, bytes: &[u8]) -> Result<(), LayoutError> {
+        let invalid = |reason| LayoutError::InvalidFileName {
+            name: name.to_owned(),
+            reason,
+        };
+        if [OCI_LAYOUT_FILE, INDEX_FILE, "blobs"].contains(&name) {
+            return Err(invalid("the OCI image layout uses that name"));
+        }
+        if name.is_empty()
+            || name.len() > 100
+            || name == "."
+            || name == ".."
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        {
+            return Err(invalid(
+                "a root file name is 1 to 100 of A-Z, a-z, 0-9, '.', '_' and '-'",
+            ));
+        }
+        if self.written_files.contains(name) {
+            return Err(invalid("it was written already"));
+        }
+        self.guarded(|w| w.write_entry(name, bytes))?;
+        self.written_files.insert(name.to_owned());
+        Ok(())
+    }
+
+    /// Writes `index.json` and the end-of-archive marker, flushes, and
+    /// returns the writer.
+    pub fn finish(mut self) -> Result<W, LayoutError> {
+        let index = ImageIndexBuilder::default()
+            .schema_version(SCHEMA_VERSION)
+            .media_type(MediaType::ImageIndex)
+            .manifests(std::mem::take(&mut self.index))
+            .build()
+            .unwrap_or_else(|_| unreachable!("schema version and manifests are set"));
+        let index_json = to_canonical_json("index.json", &index)?;
+        self.guarded(|w| {
+            w.write_entry(INDEX_FILE, &index_json)?;
+            w.out
+                .write_all(&[0u8; 2 * BLOCK])
+                .and_then(|()| w.out.flush())
+                .map_err(|source| LayoutError::Write { source })
+        })?;
+        Ok(self.out)
+    }
+
+    /// Runs `step`, poisoning the writer if it fails part-way through.
+    fn guarded(
+        &mut self,
+        step: impl FnOnce(&mut Self) -> Result<(), LayoutError>,
+    ) -> Result<(), LayoutError> {
+        if self.poisoned {
+            return Err(LayoutError::Poisoned);
+        }
+        let result = step(self);
+        if result.is_err() {
+            self.poisoned = true;
+        }
+        result
+    }
+
+    fn write_entry(&mut self, name: &str, bytes: &[u8]) -> Result<(), LayoutError> {
+        let header = entry_header(name, bytes.len() as u64);
+        let write = |out: &mut W| {
+            out.write_all(header.as_bytes())?;
+            out.write_all(bytes)?;
+            out.write_all(&[0u8; BLOCK][..padding(bytes.len() as u64)])
+        };
+        write(&mut self.out).map_err(|source| LayoutError::Write { source })
+    }
+
+    fn copy_blob(&mut self, blob: &dyn BlobSource) -> Result<(), LayoutError> {
+        let (expected_digest, size) = (blob.digest(), blob.size());
+        let read_error = |source| LayoutError::ReadSource {
+            origin: blob.origin().into_owned(),
+            source,
+        };
+        let write_error = |source| LayoutError::Write { source };
+        let mut reader = blob.open().map_err(read_error)?;
+        let header = entry_header(&expected_digest.blob_path(), size);
+        self.out.write_all(header.as_bytes()).map_err(write_error)?;
+
+        if self.buffer.len() < COPY_BUFFER_LEN {
+            self.buffer.resize(COPY_BUFFER_LEN, 0);
+        }
+        let mut hasher = Sha256::new();
+        let mut remaining = size;
+        while remaining > 0 {
+            let want = usize::try_from(remaining).map_or(COPY_BUFFER_LEN, |r| r.min(COPY_BUFFER_LEN));
+            let n = read_some(&mut reader, &mut self.buffer[..want]).map_err(read_error)?;
+            if n == 0 {
+                return Err(LayoutError::SizeMismatch {
+                    origin: blob.origin().into_owned(),
+                    expected: size,
+                    found: size - remaining,
+                });
+            }
+            hasher.update(&self.buffer[..n]);
+            self.out.write_all(&self.buffer[..n]).map_err(write_error)?;
+            remaining -= n as u64;
+        }
+        if read_some(&mut reader, &mut self.buffer[..1]).map_err(read_error)? > 0 {
+            return Err(LayoutError::SizeMismatch {
+                origin: blob.origin().into_owned(),
+                expected: size,
+                found: size + 1,
+            });
+        }
+        let found = hasher.finish();
+        if found != expected_digest {
+            return Err(LayoutError::SourceChanged {
+                origin: blob.origin().into_owned(),
+                expected: expected_digest,
+                found,
+            });
+        }
+        self.out
+            .write_all(&[0u8; BLOCK][..padding(size)])
+            .map_err(write_error)
+    }
+}
+
+/// One `read`, retried on `Interrupted`.
+fn read_some(reader: &mut dyn Read, buffer: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buffer) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            result => return result,
+        }
+    }
+}
+
+/// Zero bytes after `size` bytes of data to reach the next block.
+fn padding(size: u64) -> usize {
+    // The remainder is below 512, so it fits any usize.
+    let rest = (size % BLOCK as u64) as usize;
+    if rest == 0 {
+        0
+    } else {
+        BLOCK - rest
+    }
+}
+
+/// The deterministic header for a regular file `name` of `size` bytes.
+/// `name` is at most 100 bytes (blob paths are 77; root names are checked).
+fn entry_header(name: &str, size: u64) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Regular);
+    // GNU headers hold names up to 100 bytes; every name we write is shorter.
+    header
+        .set_path(name)
+        .unwrap_or_else(|_| unreachable!("entry names are short, relative and plain"));
+    header.set_size(size);
+    header.set_mode(ENTRY_MODE);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    header.set_cksum();
+    header
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_reaches_the_next_block() {
+        assert_eq!(padding(0), 0);
+        assert_eq!(padding(1), 511);
+        assert_eq!(padding(512), 0);
+        assert_eq!(padding(513), 511);
+    }
+
+    #[test]
+    fn headers_past_8_gib_use_the_gnu_binary_size() {
+        let size = 10 * 1024 * 1024 * 1024u64;
+        let header = entry_header("blobs/sha256/x", size);
+        assert_eq!(header.entry_size().unwrap(), size);
+        // The GNU base-256 form sets the high bit of the size field.
+        assert_eq!(header.as_bytes()[124] & 0x80, 0x80);
+    }
+}

@@ -1,0 +1,207 @@
+//! Behaviour of `LayoutWriter` on good and bad blob sources.
+
+use std::borrow::Cow;
+use std::io::{self, Read};
+
+use oci_digest::{digest_bytes, Digest};
+use oci_layout::{BlobSource, BytesBlob, FileBlob, LayoutError, LayoutWriter};
+use oci_spec::image::MediaType;
+
+/// A source that announces one thing and yields another.
+struct LyingSource {
+    announced_digest: Digest,
+    announced_size: u64,
+    actual: Vec<u8>,
+}
+
+impl BlobSource for LyingSource {
+    fn digest(&self) -> Digest {
+        self.announced_digest
+    }
+    fn size(&self) -> u64 {
+        self.announced_size
+    }
+    fn origin(&self) -> Cow<'_, str> {
+        Cow::Borrowed("lying source")
+    }
+    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
+        Ok(Box::new(&self.actual[..]))
+    }
+}
+
+fn entries(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut archive = tar::Archive::new(tar);
+    archive
+        .entries()
+        .unwrap()
+        .map(|entry| {
+            let mut entry = entry.unwrap();
+            let name = entry.path().unwrap().display().to_string();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn a_blob_added_twice_is_stored_once() {
+    let blob = BytesBlob::new(b"same bytes".to_vec());
+    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+    assert!(layout.write_blob(&blob).unwrap());
+    assert!(!layout.write_blob(&blob).unwrap());
+    let tar = layout.finish().unwrap();
+    let names: Vec<String> = entries(&tar).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        ["oci-layout".into(), blob.digest().blob_path(), "index.json".into()]
+    );
+}
+
+#[test]
+fn every_entry_has_a_deterministic_header() {
+    let blob = BytesBlob::new(b"x".to_vec());
+    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+    layout.write_blob(&blob).unwrap();
+    layout.write_file("manifest.json", b"[]").unwrap();
+    let tar = layout.finish().unwrap();
+    let mut archive = tar::Archive::new(&tar[..]);
+    for entry in archive.entries().unwrap() {
+        let entry = entry.unwrap();
+        let header = entry.header();
+        assert_eq!(header.mtime().unwrap(), 0);
+        assert_eq!(header.uid().unwrap(), 0);
+        assert_eq!(header.gid().unwrap(), 0);
+        assert_eq!(header.mode().unwrap(), 0o644);
+        assert_eq!(header.username().unwrap(), Some(""));
+        assert_eq!(header.groupname().unwrap(), Some(""));
+        assert_eq!(header.entry_type(), tar::EntryType::Regular);
+        assert!(!entry.path().unwrap().starts_with("./"));
+    }
+    // The archive ends with two zero blocks, after whole blocks.
+    assert_eq!(tar.len() % 512, 0);
+    assert!(tar[tar.len() - 1024..].iter().all(|&b| b == 0));
+}
+
+#[test]
+fn the_oci_layout_file_is_exact() {
+    let tar = LayoutWriter::new(Vec::new()).unwrap().finish().unwrap();
+    let files = entries(&tar);
+    assert_eq!(files[0], ("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()));
+    assert_eq!(
+        files[1],
+        (
+            "index.json".into(),
+            br#"{"manifests":[],"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2}"#.to_vec()
+        )
+    );
+}
+
+#[test]
+fn a_source_shorter_than_announced_is_an_error_not_a_corrupt_tar() {
+    let source = LyingSource {
+        announced_digest: digest_bytes(b"abcdef"),
+        announced_size: 6,
+        actual: b"abc".to_vec(),
+    };
+    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+    let err = layout.write_blob(&source).unwrap_err();
+    assert!(
+        matches!(err, LayoutError::SizeMismatch { expected: 6, found: 3, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().starts_with("lying source: yielded 3 bytes where 6"));
+    assert!(matches!(layout.finish(), Err(LayoutError::Poisoned)));
+}
+
+#[test]
+fn a_source_longer_than_announced_is_an_error() {
+    let source = LyingSource {
+        announced_digest: digest_bytes(b"abc"),
+        announced_size: 3,
+        actual: b"abcdef".to_vec(),
+    };
+    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+    let err = layout.write_blob(&source).unwrap_err();
+    assert!(matches!(err, LayoutError::SizeMismatch { expected: 3, found: 4, .. }), "{err}");
+}
+
+#[test]
+fn a_source_with_other_bytes_is_an_error_naming_both_digests() {
+    let source = LyingSource {
+        announced_digest: digest_bytes(b"abc"),
+        announced_size: 3,
+        actual: b"xyz".to_vec(),
+    };
+    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+    match layout.write_blob(&source).unwrap_err() {
+        LayoutError::SourceChanged { expected, found, .. } => {
+            assert_eq!(expected, digest_bytes(b"abc"));
+            assert_eq!(found, digest_bytes(b"xyz"));
+        }
+        other => panic!("unexpected error {other}"),
+    }
+    // Nothing more can be written after an error.
+    let good = BytesBlob::new(b"fine".to_vec());
+    assert!(matches!(layout.write_blob(&good), Err(LayoutError::Poisoned)));
+}
+
+#[test]
+fn a_file_changed_after_hashing_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.wasm");
+    std::fs::write(&path, b"original bytes").unwrap();
+    let blob = FileBlob::hash(&path).unwrap();
+    std::fs::write(&path, b"modified bytes").unwrap();
+    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+    let err = layout.write_blob(&blob).unwrap_err();
+    assert!(matches!(err, LayoutError::SourceChanged { .. }), "{err}");
+    assert!(err.to_string().contains("app.wasm"));
+}
+
+#[test]
+fn file_blob_refuses_directories_and_missing_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = FileBlob::hash(dir.path()).unwrap_err();
+    assert!(matches!(err, LayoutError::NotAFile { .. }), "{err}");
+    let err = FileBlob::hash(dir.path().join("missing.wasm")).unwrap_err();
+    assert!(matches!(err, LayoutError::ReadSource { .. }), "{err}");
+    assert!(err.to_string().contains("missing.wasm"), "{err}");
+}
+
+#[test]
+fn file_blob_streams_the_file_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.bin");
+    let bytes: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&path, &bytes).unwrap();
+    let blob = FileBlob::hash(&path).unwrap();
+    assert_eq!(blob.digest(), digest_bytes(&bytes));
+    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+    layout.write_blob(&blob).unwrap();
+    let tar = layout.finish().unwrap();
+    let files = entries(&tar);
+    assert_eq!(files[1], (blob.digest().blob_path(), bytes));
+}
+
+#[test]
+fn index_entries_must_name_written_blobs() {
+    let blob = BytesBlob::new(b"{}".to_vec());
+    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+    let err = layout
+        .add_to_index(blob.descriptor(MediaType::ImageManifest))
+        .unwrap_err();
+    assert!(matches!(err, LayoutError::MissingBlob { .. }), "{err}");
+}
+
+#[test]
+fn root_file_names_are_checked() {
+    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+    for name in ["index.json", "oci-layout", "blobs", "a/b", "", "..", "../x", &"a".repeat(101)] {
+        let err = layout.write_file(name, b"").unwrap_err();
+        assert!(matches!(err, LayoutError::InvalidFileName { .. }), "{name:?}: {err}");
+    }
+    layout.write_file("manifest.json", b"[]").unwrap();
+    let err = layout.write_file("manifest.json", b"[]").unwrap_err();
+    assert!(err.to_string().contains("written already"), "{err}");
+}
