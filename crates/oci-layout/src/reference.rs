@@ -234,7 +234,9 @@ fn check_path(part: ReferencePart, value: &str, path: &str) -> Result<(), Refere
     }
     for component in path.split('/') {
         if component.is_empty() {
-            return fail("it has an empty path component (a leading, trailing or double '/')".into());
+            return fail(
+                "it has an empty path component (a leading, trailing or double '/')".into(),
+            );
         }
         if let Some(reason) = path_component_problem(component) {
             return fail(format!("path component {component:?}: {reason}"));
@@ -265,7 +267,11 @@ fn path_component_problem(component: &str) -> Option<String> {
     }
     // Each run of separators must be ".", "_", "__" or one or more "-".
     for run in component.split(|c: char| c.is_ascii_alphanumeric()) {
-        let valid = run.is_empty() || run == "." || run == "_" || run == "__" || run.bytes().all(|b| b == b'-');
+        let valid = run.is_empty()
+            || run == "."
+            || run == "_"
+            || run == "__"
+            || run.bytes().all(|b| b == b'-');
         if !valid {
             return Some(format!(
                 "separator {run:?} is not allowed (use '.', '_', '__' or dashes)"
@@ -298,7 +304,9 @@ fn check_registry(registry: &str) -> Result<(), ReferenceError> {
     for label in host.split('.') {
         let bytes = label.as_bytes();
         let valid = !bytes.is_empty()
-            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
             && bytes[0] != b'-'
             && bytes[bytes.len() - 1] != b'-';
         if !valid {
@@ -320,8 +328,16 @@ mod tests {
 
     #[test]
     fn seed_reference() {
-        let r = parts(Some("ghcr.io/containerd/runwasi"), "wasi-demo-oci", "latest").unwrap();
-        assert_eq!(r.to_string(), "ghcr.io/containerd/runwasi/wasi-demo-oci:latest");
+        let r = parts(
+            Some("ghcr.io/containerd/runwasi"),
+            "wasi-demo-oci",
+            "latest",
+        )
+        .unwrap();
+        assert_eq!(
+            r.to_string(),
+            "ghcr.io/containerd/runwasi/wasi-demo-oci:latest"
+        );
         assert_eq!(r.registry(), Some("ghcr.io"));
         assert_eq!(r.path(), "containerd/runwasi/wasi-demo-oci");
         assert_eq!(r.tag(), "latest");
@@ -358,22 +374,70 @@ mod tests {
     #[test]
     fn refused_names_name_the_part_and_reason() {
         for (repo, name, tag, part, reason) in [
-            (None, "my app", "v1", ReferencePart::Name, "' ' is not allowed"),
+            (
+                None,
+                "my app",
+                "v1",
+                ReferencePart::Name,
+                "' ' is not allowed",
+            ),
             (None, "App", "v1", ReferencePart::Name, "upper case"),
-            (Some("ghcr.io/Containerd"), "app", "v1", ReferencePart::Repository, "upper case"),
+            (
+                Some("ghcr.io/Containerd"),
+                "app",
+                "v1",
+                ReferencePart::Repository,
+                "upper case",
+            ),
             (None, "a..b", "v1", ReferencePart::Name, "separator \"..\""),
-            (None, "a___b", "v1", ReferencePart::Name, "separator \"___\""),
+            (
+                None,
+                "a___b",
+                "v1",
+                ReferencePart::Name,
+                "separator \"___\"",
+            ),
             (None, "-a", "v1", ReferencePart::Name, "start and end"),
             (None, "a.", "v1", ReferencePart::Name, "start and end"),
             (None, "", "v1", ReferencePart::Name, "cannot be empty"),
-            (Some("demo//x"), "app", "v1", ReferencePart::Repository, "empty path component"),
-            (Some("demo/"), "app", "v1", ReferencePart::Repository, "empty path component"),
-            (Some("bad_host.io:50a/x"), "app", "v1", ReferencePart::Registry, "port"),
-            (Some("-bad.io/x"), "app", "v1", ReferencePart::Registry, "host label"),
+            (
+                Some("demo//x"),
+                "app",
+                "v1",
+                ReferencePart::Repository,
+                "empty path component",
+            ),
+            (
+                Some("demo/"),
+                "app",
+                "v1",
+                ReferencePart::Repository,
+                "empty path component",
+            ),
+            (
+                Some("bad_host.io:50a/x"),
+                "app",
+                "v1",
+                ReferencePart::Registry,
+                "port",
+            ),
+            (
+                Some("-bad.io/x"),
+                "app",
+                "v1",
+                ReferencePart::Registry,
+                "host label",
+            ),
             (None, "app", "", ReferencePart::Tag, "cannot be empty"),
             (None, "app", "a/b", ReferencePart::Tag, "'/' is not allowed"),
             (None, "app", ".v1", ReferencePart::Tag, "must start"),
-            (None, "app", "v1+x", ReferencePart::Tag, "'+' is not allowed"),
+            (
+                None,
+                "app",
+                "v1+x",
+                ReferencePart::Tag,
+                "'+' is not allowed",
+            ),
         ] {
             let err = parts(repo, name, tag).unwrap_err();
             assert_eq!(err.part, part, "{repo:?} {name:?} {tag:?}: {err}");

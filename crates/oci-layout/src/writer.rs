@@ -181,7 +181,8 @@ impl<W: Write> LayoutWriter<W> {
         let mut hasher = Sha256::new();
         let mut remaining = size;
         while remaining > 0 {
-            let want = usize::try_from(remaining).map_or(COPY_BUFFER_LEN, |r| r.min(COPY_BUFFER_LEN));
+            let want =
+                usize::try_from(remaining).map_or(COPY_BUFFER_LEN, |r| r.min(COPY_BUFFER_LEN));
             let n = read_some(&mut reader, &mut self.buffer[..want]).map_err(read_error)?;
             if n == 0 {
                 return Err(LayoutError::SizeMismatch {

@@ -1,4 +1,5 @@
 //! Behaviour of `LayoutWriter` on good and bad blob sources.
+#![allow(clippy::unwrap_used)] // test helpers: a panic is a test failure
 
 use std::borrow::Cow;
 use std::io::{self, Read};
@@ -54,7 +55,11 @@ fn a_blob_added_twice_is_stored_once() {
     let names: Vec<String> = entries(&tar).into_iter().map(|(n, _)| n).collect();
     assert_eq!(
         names,
-        ["oci-layout".into(), blob.digest().blob_path(), "index.json".into()]
+        [
+            "oci-layout".into(),
+            blob.digest().blob_path(),
+            "index.json".into()
+        ]
     );
 }
 
@@ -87,7 +92,13 @@ fn every_entry_has_a_deterministic_header() {
 fn the_oci_layout_file_is_exact() {
     let tar = LayoutWriter::new(Vec::new()).unwrap().finish().unwrap();
     let files = entries(&tar);
-    assert_eq!(files[0], ("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()));
+    assert_eq!(
+        files[0],
+        (
+            "oci-layout".into(),
+            br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()
+        )
+    );
     assert_eq!(
         files[1],
         (
@@ -107,10 +118,19 @@ fn a_source_shorter_than_announced_is_an_error_not_a_corrupt_tar() {
     let mut layout = LayoutWriter::new(Vec::new()).unwrap();
     let err = layout.write_blob(&source).unwrap_err();
     assert!(
-        matches!(err, LayoutError::SizeMismatch { expected: 6, found: 3, .. }),
+        matches!(
+            err,
+            LayoutError::SizeMismatch {
+                expected: 6,
+                found: 3,
+                ..
+            }
+        ),
         "{err}"
     );
-    assert!(err.to_string().starts_with("lying source: yielded 3 bytes where 6"));
+    assert!(err
+        .to_string()
+        .starts_with("lying source: yielded 3 bytes where 6"));
     assert!(matches!(layout.finish(), Err(LayoutError::Poisoned)));
 }
 
@@ -123,7 +143,17 @@ fn a_source_longer_than_announced_is_an_error() {
     };
     let mut layout = LayoutWriter::new(Vec::new()).unwrap();
     let err = layout.write_blob(&source).unwrap_err();
-    assert!(matches!(err, LayoutError::SizeMismatch { expected: 3, found: 4, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            LayoutError::SizeMismatch {
+                expected: 3,
+                found: 4,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -135,7 +165,9 @@ fn a_source_with_other_bytes_is_an_error_naming_both_digests() {
     };
     let mut layout = LayoutWriter::new(Vec::new()).unwrap();
     match layout.write_blob(&source).unwrap_err() {
-        LayoutError::SourceChanged { expected, found, .. } => {
+        LayoutError::SourceChanged {
+            expected, found, ..
+        } => {
             assert_eq!(expected, digest_bytes(b"abc"));
             assert_eq!(found, digest_bytes(b"xyz"));
         }
@@ -143,7 +175,10 @@ fn a_source_with_other_bytes_is_an_error_naming_both_digests() {
     }
     // Nothing more can be written after an error.
     let good = BytesBlob::new(b"fine".to_vec());
-    assert!(matches!(layout.write_blob(&good), Err(LayoutError::Poisoned)));
+    assert!(matches!(
+        layout.write_blob(&good),
+        Err(LayoutError::Poisoned)
+    ));
 }
 
 #[test]
@@ -197,9 +232,21 @@ fn index_entries_must_name_written_blobs() {
 #[test]
 fn root_file_names_are_checked() {
     let mut layout = LayoutWriter::new(Vec::new()).unwrap();
-    for name in ["index.json", "oci-layout", "blobs", "a/b", "", "..", "../x", &"a".repeat(101)] {
+    for name in [
+        "index.json",
+        "oci-layout",
+        "blobs",
+        "a/b",
+        "",
+        "..",
+        "../x",
+        &"a".repeat(101),
+    ] {
         let err = layout.write_file(name, b"").unwrap_err();
-        assert!(matches!(err, LayoutError::InvalidFileName { .. }), "{name:?}: {err}");
+        assert!(
+            matches!(err, LayoutError::InvalidFileName { .. }),
+            "{name:?}: {err}"
+        );
     }
     layout.write_file("manifest.json", b"[]").unwrap();
     let err = layout.write_file("manifest.json", b"[]").unwrap_err();

@@ -1,0 +1,159 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser};
+use wasm_artifact::Timestamp;
+
+/// Package WebAssembly modules and components as OCI image tars.
+///
+/// The tar holds an OCI image layout (oci-layout, index.json, blobs) and
+/// Docker's manifest.json, ready for `ctr images import --all-platforms`,
+/// skopeo, regctl or a registry. The same inputs give the same bytes.
+#[derive(Debug, Parser)]
+#[command(name = "oci-tar-builder", version, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) package: PackageOpts,
+}
+
+/// What to package and where.
+#[derive(Debug, Args)]
+pub(crate) struct PackageOpts {
+    /// Image name, the last part of the reference {repo}/{name}:{tag}.
+    #[arg(short, long)]
+    pub(crate) name: String,
+
+    /// Registry and repository path before the name (ghcr.io/org/project, localhost:5000/demo).
+    #[arg(short, long)]
+    pub(crate) repo: Option<String>,
+
+    /// Image tag.
+    #[arg(short, long, default_value = "latest")]
+    pub(crate) tag: String,
+
+    /// A wasm module or component; repeat for several, one layer each, in order.
+    #[arg(short, long = "module", value_name = "PATH")]
+    pub(crate) modules: Vec<PathBuf>,
+
+    /// Every *.wasm file in DIR, in file-name order, after the --module files.
+    #[arg(short, long, value_name = "DIR")]
+    pub(crate) components: Option<PathBuf>,
+
+    /// An extra layer after the wasm layers, e.g.
+    /// application/vnd.oci.image.layer.v1.tar=./rootfs.tar; repeatable.
+    #[arg(short, long = "layer", value_name = "MEDIATYPE=PATH", value_parser = parse_layer)]
+    pub(crate) layers: Vec<LayerArg>,
+
+    /// Write the CNCF Wasm OCI Artifact (application/vnd.wasm.config.v0+json)
+    /// instead of the wasm-layer image runwasi runs.
+    #[arg(short = 'a', long)]
+    pub(crate) as_artifact: bool,
+
+    /// The tar to write (parent folders are created); - writes it to stdout.
+    #[arg(short, long = "out-path", value_name = "FILE")]
+    pub(crate) out_path: PathBuf,
+
+    /// A manifest annotation; repeatable.
+    #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_annotation)]
+    pub(crate) annotations: Vec<(String, String)>,
+
+    /// The image's created time, RFC 3339 [default: $SOURCE_DATE_EPOCH, else 1970-01-01T00:00:00Z].
+    #[arg(long, value_name = "RFC3339", value_parser = Timestamp::parse_rfc3339)]
+    pub(crate) created: Option<Timestamp>,
+
+    /// Seconds since the Unix epoch, from the environment only (reproducible-builds.org).
+    #[arg(long, env = "SOURCE_DATE_EPOCH", hide = true, value_parser = parse_source_date_epoch)]
+    pub(crate) source_date_epoch: Option<Timestamp>,
+
+    /// Print nothing on stderr but errors.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+}
+
+/// One `--layer MEDIATYPE=PATH`.
+#[derive(Debug, Clone)]
+pub(crate) struct LayerArg {
+    pub(crate) media_type: String,
+    pub(crate) path: PathBuf,
+}
+
+fn parse_layer(value: &str) -> Result<LayerArg, String> {
+    let Some((media_type, path)) = value.split_once('=') else {
+        return Err("expected MEDIATYPE=PATH".into());
+    };
+    if !wasm_artifact::media_types::is_valid(media_type) {
+        return Err(format!(
+            "media type {media_type:?} is not of the form type/subtype"
+        ));
+    }
+    if path.is_empty() {
+        return Err("the path after '=' is empty".into());
+    }
+    Ok(LayerArg {
+        media_type: media_type.to_owned(),
+        path: PathBuf::from(path),
+    })
+}
+
+fn parse_annotation(value: &str) -> Result<(String, String), String> {
+    match value.split_once('=') {
+        Some(("", _)) => Err("the key before '=' is empty".into()),
+        Some((key, value)) => Ok((key.to_owned(), value.to_owned())),
+        None => Err("expected KEY=VALUE".into()),
+    }
+}
+
+fn parse_source_date_epoch(value: &str) -> Result<Timestamp, String> {
+    let seconds: i64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("SOURCE_DATE_EPOCH={value:?} is not a whole number of seconds"))?;
+    Timestamp::from_unix_seconds(seconds).map_err(|e| format!("SOURCE_DATE_EPOCH: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn layer_splits_on_the_first_equals_sign() {
+        let layer = parse_layer("application/vnd.oci.image.layer.v1.tar=./a=b.tar").unwrap();
+        assert_eq!(layer.media_type, "application/vnd.oci.image.layer.v1.tar");
+        assert_eq!(layer.path, PathBuf::from("./a=b.tar"));
+        assert!(parse_layer("no-equals-sign").is_err());
+        assert!(parse_layer("notamediatype=./x").is_err());
+        assert!(parse_layer("text/plain=").is_err());
+    }
+
+    #[test]
+    fn annotation_splits_on_the_first_equals_sign() {
+        assert_eq!(
+            parse_annotation("a=b=c").unwrap(),
+            ("a".to_owned(), "b=c".to_owned())
+        );
+        assert_eq!(
+            parse_annotation("a=").unwrap(),
+            ("a".to_owned(), String::new())
+        );
+        assert!(parse_annotation("=b").is_err());
+        assert!(parse_annotation("ab").is_err());
+    }
+
+    #[test]
+    fn source_date_epoch_is_whole_seconds() {
+        assert_eq!(
+            parse_source_date_epoch("1719330529").unwrap().to_string(),
+            "2024-06-25T15:48:49Z"
+        );
+        for bad in ["", "1.5", "soon", "-", "99999999999999999999"] {
+            assert!(parse_source_date_epoch(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The main job: package wasm files as one OCI image tar.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
+use oci_layout::{BlobSource, FileBlob, LayoutError, LayoutWriter, Reference};
+use wasm_artifact::{ArtifactError, ImageShape, Timestamp, WasmImage};
+
+use crate::cli::PackageOpts;
+use crate::failure::Failure;
+use crate::output::Output;
+
+/// Packages what `opts` names into the tar it names.
+pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
+    let reference = Reference::from_parts(opts.repo.as_deref(), &opts.name, &opts.tag)
+        .map_err(Failure::usage)?;
+    let shape = if opts.as_artifact {
+        ImageShape::Artifact
+    } else {
+        ImageShape::WasmLayers
+    };
+    let created = opts
+        .created
+        .or(opts.source_date_epoch)
+        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let say = |line: String| {
+        if !opts.quiet {
+            eprintln!("{line}");
+        }
+    };
+
+    let mut wasm_paths = opts.modules.clone();
+    if let Some(dir) = &opts.components {
+        wasm_paths.extend(wasm_files_in(dir, &say)?);
+    }
+    if wasm_paths.is_empty() {
+        return Err(Failure::usage(
+            "nothing to package: give a wasm file with --module or a folder with --components",
+        ));
+    }
+    if shape == ImageShape::Artifact && wasm_paths.len() > 1 {
+        return Err(Failure::usage(ArtifactError::ArtifactTakesOneWasm {
+            count: wasm_paths.len(),
+        }));
+    }
+
+    let mut image = WasmImage::new(reference, shape, created);
+    for path in &wasm_paths {
+        let blob = FileBlob::hash(path).map_err(Failure::failed)?;
+        let size = blob.size();
+        let kind = image.add_wasm(blob).map_err(Failure::failed)?;
+        say(format!("{}: {kind}, {size} bytes", path.display()));
+    }
+    for layer in &opts.layers {
+        let blob = FileBlob::hash(&layer.path).map_err(Failure::failed)?;
+        image
+            .add_layer(&layer.media_type, blob)
+            .map_err(Failure::usage)?;
+    }
+    for (key, value) in &opts.annotations {
+        image.annotate(key, value).map_err(Failure::usage)?;
+    }
+
+    let (output, writer) = Output::open(&opts.out_path)?;
+    let destination = output.describe();
+    let write_failure = |error: ArtifactError| match error {
+        ArtifactError::Layout(LayoutError::Write { source })
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Failure::BrokenPipe
+        }
+        ArtifactError::Layout(LayoutError::Write { source }) => {
+            Failure::failed(format!("{destination}: {source}"))
+        }
+        other => Failure::failed(other),
+    };
+    let mut layout = LayoutWriter::new(writer).map_err(|e| write_failure(e.into()))?;
+    let written = image.write_to(&mut layout).map_err(write_failure)?;
+    let docker = DockerImage {
+        config: written.config,
+        repo_tags: vec![written.reference.to_string()],
+        layers: written.layers.clone(),
+    };
+    layout
+        .write_file(MANIFEST_JSON, &manifest_json(&[docker]))
+        .map_err(|e| write_failure(e.into()))?;
+    layout.finish().map_err(|e| write_failure(e.into()))?;
+    output.commit()?;
+
+    say(format!(
+        "wrote {destination}\n  image     {}\n  manifest  {}",
+        written.reference, written.manifest_digest
+    ));
+    Ok(())
+}
+
+/// The `*.wasm` files directly in `dir`, sorted by file name; anything else
+/// there is skipped with a note.
+fn wasm_files_in(dir: &Path, say: &impl Fn(String)) -> Result<Vec<PathBuf>, Failure> {
+    let read_error = |e: std::io::Error| Failure::failed(format!("{}: {e}", dir.display()));
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).map_err(read_error)? {
+        let path = entry.map_err(read_error)?.path();
+        let is_wasm = path.extension().is_some_and(|ext| ext == "wasm");
+        if is_wasm && path.is_file() {
+            files.push(path);
+        } else {
+            say(format!("{}: skipped, not a .wasm file", path.display()));
+        }
+    }
+    if files.is_empty() {
+        return Err(Failure::failed(format!(
+            "{}: no .wasm files in this folder",
+            dir.display()
+        )));
+    }
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(files)
+}

@@ -1,0 +1,63 @@
+use oci_layout::{JsonError, LayoutError};
+
+use crate::NotWasm;
+
+/// Everything that can go wrong while describing or writing a wasm image.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArtifactError {
+    /// Writing the layout failed, or a blob could not be read.
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    /// A wasm input could not be read.
+    #[error("{origin}: {source}")]
+    ReadWasm {
+        /// The input.
+        origin: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A wasm input is not a core module or component.
+    #[error("{origin}: not a wasm module or component: {reason}")]
+    NotWasm {
+        /// The input.
+        origin: String,
+        /// What it is instead.
+        reason: NotWasm,
+    },
+    /// A document could not be serialised.
+    #[error(transparent)]
+    Json(#[from] JsonError),
+    /// There is no wasm input to package.
+    #[error("nothing to package: give at least one wasm module or component")]
+    NoWasm,
+    /// A CNCF artifact was given several wasm inputs.
+    #[error("a CNCF Wasm OCI Artifact holds exactly one wasm module or component (its entrypoint), but {count} were given; package several as a wasm-layer image (without --as-artifact)")]
+    ArtifactTakesOneWasm {
+        /// How many were given.
+        count: usize,
+    },
+    /// A layer media type that is not `type/subtype`.
+    #[error("media type {media_type:?} is not of the form type/subtype (letters, digits and !#$&^_.+- on each side)")]
+    InvalidMediaType {
+        /// The media type given.
+        media_type: String,
+    },
+    /// A compressed tar layer in a wasm-layer image, whose diff ID would need
+    /// decompressing.
+    #[error("layer media type {media_type:?}: compressed tar layers are not supported in a wasm-layer image yet (their rootfs diff ID is the digest of the uncompressed tar); give the uncompressed tar as application/vnd.oci.image.layer.v1.tar")]
+    CompressedTarLayer {
+        /// The media type given.
+        media_type: String,
+    },
+    /// An annotation the image name sets itself.
+    #[error("annotation {key:?} is set from the image reference (--repo, --name, --tag) and cannot be given")]
+    ReservedAnnotation {
+        /// The key.
+        key: String,
+    },
+    /// An annotation with an empty key.
+    #[error("an annotation key cannot be empty")]
+    EmptyAnnotationKey,
+}
