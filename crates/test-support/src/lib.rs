@@ -1,0 +1,119 @@
+//! Fixtures shared by the workspace's tests (never published).
+//!
+//! - [`demo_module`] and [`demo_component`]: the demo WASI app in
+//!   `demo/wasi-demo-app`, built from source for `wasm32-wasip1` (a core
+//!   module) and `wasm32-wasip2` (a component), once per test process;
+//! - [`wat_module`]: a tiny module compiled from WAT text;
+//! - [`require_tool`]: the path of an external program, or a panic that
+//!   names the package to install (tests never skip quietly).
+#![deny(missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic here is a test failure with its message
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/test-support is two levels below the root")
+        .to_path_buf()
+}
+
+/// Builds the demo app for `target` and returns the `.wasm` path.
+fn build_demo(target: &str) -> PathBuf {
+    let manifest = workspace_root().join("demo/wasi-demo-app/Cargo.toml");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            target,
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        // The outer build's settings (e.g. RUSTFLAGS for coverage) are not for wasm.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("running cargo to build demo/wasi-demo-app");
+    assert!(
+        output.status.success(),
+        "building demo/wasi-demo-app for {target} failed (is the target installed? \
+         run `rustup target add {target}`, which scripts/install-test-deps.sh does):\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let path = workspace_root().join(format!(
+        "demo/wasi-demo-app/target/{target}/release/wasi-demo-app.wasm"
+    ));
+    assert!(path.is_file(), "{} was not built", path.display());
+    path
+}
+
+/// The demo app as a core module (`wasm32-wasip1`).
+pub fn demo_module() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| build_demo("wasm32-wasip1"))
+}
+
+/// The demo app as a component (`wasm32-wasip2`).
+pub fn demo_component() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| build_demo("wasm32-wasip2"))
+}
+
+/// The binary bytes of `wat` (WebAssembly text).
+pub fn wat_module(wat: &str) -> Vec<u8> {
+    wat::parse_str(wat).expect("fixture WAT compiles")
+}
+
+/// A small module exporting `_start`, different for each `seed`.
+pub fn tiny_module(seed: u32) -> Vec<u8> {
+    wat_module(&format!(
+        r#"(module (func (export "_start")) (global (export "seed") i32 (i32.const {seed})))"#
+    ))
+}
+
+/// The path of `program` on PATH, or a panic naming the package to install.
+pub fn require_tool(program: &str, package: &str) -> PathBuf {
+    let path_var = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path_var)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "`{program}` is not installed; install {package} (scripts/install-test-deps.sh does)"
+            )
+        })
+}
+
+/// The entries of a tar, in order: name and bytes.
+pub fn tar_entries(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut archive = tar::Archive::new(tar);
+    archive
+        .entries()
+        .expect("a readable tar")
+        .map(|entry| {
+            let mut entry = entry.expect("a readable tar entry");
+            let name = entry.path().expect("an entry path").display().to_string();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).expect("entry bytes");
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// The bytes of the entry `name` in `tar`.
+pub fn tar_entry(tar: &[u8], name: &str) -> Vec<u8> {
+    tar_entries(tar)
+        .into_iter()
+        .find(|(entry, _)| entry == name)
+        .map(|(_, bytes)| bytes)
+        .unwrap_or_else(|| panic!("no entry {name} in the tar"))
+}
