@@ -1,0 +1,456 @@
+//! The packaging command end to end: the documents it writes, byte for byte,
+//! and the promises around them (reproducible, stdout = file, naming).
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use oci_digest::{digest_bytes, Digest};
+use test_support::{tar_entries, tar_entry, tiny_module};
+
+const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
+
+fn run(args: &[&str], dir: &Path) -> Output {
+    Command::new(BUILDER)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap()
+}
+
+fn run_ok(args: &[&str], dir: &Path) -> Output {
+    let output = run(args, dir);
+    assert!(
+        output.status.success(),
+        "oci-tar-builder {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A temp folder holding `app.wasm`, a tiny module built from WAT.
+fn workdir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.wasm"), tiny_module(1)).unwrap();
+    let path = dir.path().to_path_buf();
+    (dir, path)
+}
+
+const SEED_IMAGE: &[&str] = &[
+    "--name",
+    "wasi-demo-oci",
+    "--repo",
+    "ghcr.io/containerd/runwasi",
+    "--tag",
+    "latest",
+    "--module",
+    "./app.wasm",
+    "-o",
+    "./dist/img-oci.tar",
+];
+
+const SEED_ARTIFACT: &[&str] = &[
+    "--name",
+    "wasi-demo-oci",
+    "--repo",
+    "ghcr.io/containerd/runwasi",
+    "--tag",
+    "latest",
+    "--as-artifact",
+    "--module",
+    "./app.wasm",
+    "-o",
+    "./dist/img-oci-artifact.tar",
+];
+
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap()
+}
+
+/// The documents of the single image in `tar`: index, manifest, config.
+struct Documents {
+    index: String,
+    manifest: String,
+    config: String,
+    docker_manifest: String,
+    oci_layout: String,
+}
+
+fn documents(tar: &[u8]) -> Documents {
+    let index = text(tar_entry(tar, "index.json"));
+    let index_json: serde_json::Value = serde_json::from_str(&index).unwrap();
+    let manifest_digest: Digest = index_json["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let manifest = text(tar_entry(tar, &manifest_digest.blob_path()));
+    let manifest_json: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let config_digest: Digest = manifest_json["config"]["digest"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    Documents {
+        config: text(tar_entry(tar, &config_digest.blob_path())),
+        manifest,
+        index,
+        docker_manifest: text(tar_entry(tar, "manifest.json")),
+        oci_layout: text(tar_entry(tar, "oci-layout")),
+    }
+}
+
+#[test]
+fn seed_image_command_documents() {
+    let (_guard, dir) = workdir();
+    run_ok(SEED_IMAGE, &dir);
+    let tar = std::fs::read(dir.join("dist/img-oci.tar")).unwrap();
+    let docs = documents(&tar);
+    insta::assert_snapshot!("oci_layout", docs.oci_layout);
+    insta::assert_snapshot!("image_index", docs.index);
+    insta::assert_snapshot!("image_manifest", docs.manifest);
+    insta::assert_snapshot!("image_config", docs.config);
+    insta::assert_snapshot!("image_docker_manifest", docs.docker_manifest);
+}
+
+#[test]
+fn seed_artifact_command_documents() {
+    let (_guard, dir) = workdir();
+    run_ok(SEED_ARTIFACT, &dir);
+    let tar = std::fs::read(dir.join("dist/img-oci-artifact.tar")).unwrap();
+    let docs = documents(&tar);
+    insta::assert_snapshot!("artifact_index", docs.index);
+    insta::assert_snapshot!("artifact_manifest", docs.manifest);
+    insta::assert_snapshot!("artifact_wasm_config", docs.config);
+    insta::assert_snapshot!("artifact_docker_manifest", docs.docker_manifest);
+    assert_eq!(docs.oci_layout, r#"{"imageLayoutVersion":"1.0.0"}"#);
+}
+
+#[test]
+fn every_blob_hashes_to_its_name_and_the_wasm_is_intact() {
+    let (_guard, dir) = workdir();
+    for args in [SEED_IMAGE, SEED_ARTIFACT] {
+        run_ok(args, &dir);
+    }
+    for tar in ["dist/img-oci.tar", "dist/img-oci-artifact.tar"] {
+        let tar = std::fs::read(dir.join(tar)).unwrap();
+        let entries = tar_entries(&tar);
+        let names: Vec<&str> = entries.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names[0], "oci-layout");
+        assert_eq!(names[names.len() - 2..], ["manifest.json", "index.json"]);
+        for (name, bytes) in &entries {
+            if let Some(hex) = name.strip_prefix("blobs/sha256/") {
+                assert_eq!(digest_bytes(bytes).hex(), hex, "{name}");
+            }
+        }
+        let wasm = tiny_module(1);
+        assert!(entries.iter().any(|(_, bytes)| *bytes == wasm));
+    }
+}
+
+#[test]
+fn two_builds_a_second_apart_are_identical() {
+    let (_guard, dir) = workdir();
+    run_ok(SEED_IMAGE, &dir);
+    let first = std::fs::read(dir.join("dist/img-oci.tar")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::remove_file(dir.join("dist/img-oci.tar")).unwrap();
+    run_ok(SEED_IMAGE, &dir);
+    let second = std::fs::read(dir.join("dist/img-oci.tar")).unwrap();
+    assert!(first == second, "two builds differ");
+}
+
+#[test]
+fn the_input_path_does_not_change_the_bytes() {
+    let (_guard, dir) = workdir();
+    std::fs::create_dir(dir.join("elsewhere")).unwrap();
+    std::fs::copy(dir.join("app.wasm"), dir.join("elsewhere/other-name.wasm")).unwrap();
+    run_ok(SEED_IMAGE, &dir);
+    let mut args = SEED_IMAGE.to_vec();
+    args[7] = "elsewhere/other-name.wasm";
+    args[9] = "second.tar";
+    run_ok(&args, &dir);
+    assert!(
+        std::fs::read(dir.join("dist/img-oci.tar")).unwrap()
+            == std::fs::read(dir.join("second.tar")).unwrap()
+    );
+}
+
+#[test]
+fn source_date_epoch_and_created_set_the_config_time() {
+    let (_guard, dir) = workdir();
+    let mut args = SEED_ARTIFACT.to_vec();
+    args[10] = "epoch.tar";
+    let output = Command::new(BUILDER)
+        .args(&args)
+        .current_dir(&dir)
+        .env("SOURCE_DATE_EPOCH", "1719330529")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let config = documents(&std::fs::read(dir.join("epoch.tar")).unwrap()).config;
+    assert!(
+        config.contains(r#""created":"2024-06-25T15:48:49Z""#),
+        "{config}"
+    );
+
+    args[10] = "created.tar";
+    args.extend(["--created", "2024-06-25T17:58:49.5+02:00"]);
+    let output = Command::new(BUILDER)
+        .args(&args)
+        .current_dir(&dir)
+        .env("SOURCE_DATE_EPOCH", "1719330529")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let config = documents(&std::fs::read(dir.join("created.tar")).unwrap()).config;
+    assert!(
+        config.contains(r#""created":"2024-06-25T15:58:49.5Z""#),
+        "{config}"
+    );
+}
+
+#[test]
+fn stdout_gets_the_same_bytes_as_a_file_and_stderr_the_summary() {
+    let (_guard, dir) = workdir();
+    let file_run = run_ok(SEED_IMAGE, &dir);
+    assert!(file_run.stdout.is_empty(), "nothing on stdout without -o -");
+    let summary = String::from_utf8(file_run.stderr).unwrap();
+    assert!(
+        summary.contains("ghcr.io/containerd/runwasi/wasi-demo-oci:latest"),
+        "{summary}"
+    );
+    let file = std::fs::read(dir.join("dist/img-oci.tar")).unwrap();
+    let manifest_digest = {
+        let index: serde_json::Value =
+            serde_json::from_slice(&tar_entry(&file, "index.json")).unwrap();
+        index["manifests"][0]["digest"].as_str().unwrap().to_owned()
+    };
+    assert!(summary.contains(&manifest_digest), "{summary}");
+
+    let mut args = SEED_IMAGE.to_vec();
+    args[9] = "-";
+    let stdout_run = run_ok(&args, &dir);
+    assert!(stdout_run.stdout == file, "stdout and file output differ");
+
+    args.push("--quiet");
+    let quiet_run = run_ok(&args, &dir);
+    assert!(quiet_run.stderr.is_empty());
+}
+
+#[test]
+fn registry_port_is_not_taken_for_the_tag() {
+    let (_guard, dir) = workdir();
+    run_ok(
+        &[
+            "--repo",
+            "localhost:5000/demo",
+            "--name",
+            "app",
+            "--tag",
+            "v1",
+            "-m",
+            "app.wasm",
+            "-o",
+            "port.tar",
+        ],
+        &dir,
+    );
+    let index: serde_json::Value = serde_json::from_slice(&tar_entry(
+        &std::fs::read(dir.join("port.tar")).unwrap(),
+        "index.json",
+    ))
+    .unwrap();
+    let annotations = &index["manifests"][0]["annotations"];
+    assert_eq!(
+        annotations["io.containerd.image.name"],
+        "localhost:5000/demo/app:v1"
+    );
+    assert_eq!(annotations["org.opencontainers.image.ref.name"], "v1");
+}
+
+#[test]
+fn several_modules_are_layers_in_order_and_duplicates_stored_once() {
+    let (_guard, dir) = workdir();
+    std::fs::write(dir.join("two.wasm"), tiny_module(2)).unwrap();
+    run_ok(
+        &[
+            "-n",
+            "multi",
+            "-m",
+            "two.wasm",
+            "-m",
+            "app.wasm",
+            "-m",
+            "two.wasm",
+            "-o",
+            "multi.tar",
+        ],
+        &dir,
+    );
+    let tar = std::fs::read(dir.join("multi.tar")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&documents(&tar).manifest).unwrap();
+    let layers: Vec<&str> = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|layer| layer["digest"].as_str().unwrap())
+        .collect();
+    let (two, one) = (
+        digest_bytes(&tiny_module(2)).to_string(),
+        digest_bytes(&tiny_module(1)).to_string(),
+    );
+    assert_eq!(layers, [two.as_str(), one.as_str(), two.as_str()]);
+    let blob_entries = tar_entries(&tar)
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("blobs/"))
+        .count();
+    assert_eq!(
+        blob_entries,
+        2 + 2,
+        "two distinct wasm blobs, a config and a manifest"
+    );
+}
+
+#[test]
+fn components_folder_is_taken_in_file_name_order_skipping_other_files() {
+    let (_guard, dir) = workdir();
+    let components = dir.join("components");
+    std::fs::create_dir(&components).unwrap();
+    std::fs::write(components.join("b.wasm"), tiny_module(2)).unwrap();
+    std::fs::write(components.join("a.wasm"), tiny_module(3)).unwrap();
+    std::fs::write(components.join("notes.txt"), "not wasm").unwrap();
+    let output = run_ok(
+        &["-n", "folder", "-c", "components", "-o", "folder.tar"],
+        &dir,
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("notes.txt: skipped"), "{stderr}");
+    let tar = std::fs::read(dir.join("folder.tar")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&documents(&tar).manifest).unwrap();
+    let digests: Vec<String> = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|layer| layer["digest"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        digests,
+        [
+            digest_bytes(&tiny_module(3)).to_string(),
+            digest_bytes(&tiny_module(2)).to_string()
+        ]
+    );
+}
+
+#[test]
+fn an_extra_tar_layer_is_listed_in_diff_ids() {
+    let (_guard, dir) = workdir();
+    std::fs::write(dir.join("rootfs.tar"), [0u8; 1024]).unwrap();
+    run_ok(
+        &[
+            "-n",
+            "layered",
+            "-m",
+            "app.wasm",
+            "--layer",
+            "application/vnd.oci.image.layer.v1.tar=rootfs.tar",
+            "--annotation",
+            "org.opencontainers.image.source=https://example.com/x=y",
+            "-o",
+            "layered.tar",
+        ],
+        &dir,
+    );
+    let docs = documents(&std::fs::read(dir.join("layered.tar")).unwrap());
+    let tar_digest = digest_bytes(&[0u8; 1024]).to_string();
+    let config: serde_json::Value = serde_json::from_str(&docs.config).unwrap();
+    assert_eq!(
+        config["rootfs"]["diff_ids"],
+        serde_json::json!([tar_digest])
+    );
+    let manifest: serde_json::Value = serde_json::from_str(&docs.manifest).unwrap();
+    assert_eq!(
+        manifest["layers"][1]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar"
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.source"],
+        "https://example.com/x=y"
+    );
+}
+
+/// The original tool silently dropped extra modules in artifact mode.
+#[test]
+fn regression_artifact_with_two_modules_is_refused_not_truncated() {
+    let (_guard, dir) = workdir();
+    std::fs::write(dir.join("two.wasm"), tiny_module(2)).unwrap();
+    let output = run(
+        &[
+            "-n", "x", "-a", "-m", "app.wasm", "-m", "two.wasm", "-o", "out.tar",
+        ],
+        &dir,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("exactly one wasm module or component"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 were given"), "{stderr}");
+    assert!(!dir.join("out.tar").exists());
+}
+
+/// The original tool panicked when -o was missing.
+#[test]
+fn regression_missing_out_path_is_a_usage_error() {
+    let (_guard, dir) = workdir();
+    let output = run(&["-n", "x", "-m", "app.wasm"], &dir);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--out-path"), "{stderr}");
+}
+
+/// The original tool printed a message and exited 0 on errors.
+#[test]
+fn regression_a_missing_module_fails_with_exit_1_and_no_output() {
+    let (_guard, dir) = workdir();
+    let output = run(&["-n", "x", "-m", "nope.wasm", "-o", "dist/out.tar"], &dir);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(
+        stderr,
+        "oci-tar-builder: error: nope.wasm: No such file or directory (os error 2)\n"
+    );
+    assert!(!dir.join("dist/out.tar").exists());
+    assert!(
+        !dir.join("dist").exists() || std::fs::read_dir(dir.join("dist")).unwrap().count() == 0
+    );
+}
+
+#[test]
+fn the_real_demo_module_packages() {
+    let (_guard, dir) = workdir();
+    let module = test_support::demo_module();
+    let output = run_ok(
+        &[
+            "-n",
+            "wasi-demo-app",
+            "-m",
+            module.to_str().unwrap(),
+            "-o",
+            "demo.tar",
+        ],
+        &dir,
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("core module"), "{stderr}");
+    let tar = std::fs::read(dir.join("demo.tar")).unwrap();
+    let wasm = std::fs::read(module).unwrap();
+    assert!(tar_entries(&tar)
+        .iter()
+        .any(|(name, bytes)| { *name == digest_bytes(&wasm).blob_path() && *bytes == wasm }));
+}
