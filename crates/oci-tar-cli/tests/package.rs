@@ -180,34 +180,26 @@ fn the_input_path_does_not_change_the_bytes() {
 #[test]
 fn source_date_epoch_and_created_set_the_config_time() {
     let (_guard, dir) = workdir();
-    let mut args = SEED_ARTIFACT.to_vec();
-    args[10] = "epoch.tar";
-    let output = Command::new(BUILDER)
-        .args(&args)
-        .current_dir(&dir)
-        .env("SOURCE_DATE_EPOCH", "1719330529")
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let config = documents(&std::fs::read(dir.join("epoch.tar")).unwrap()).config;
-    assert!(
-        config.contains(r#""created":"2024-06-25T15:48:49Z""#),
-        "{config}"
-    );
-
-    args[10] = "created.tar";
-    args.extend(["--created", "2024-06-25T17:58:49.5+02:00"]);
-    let output = Command::new(BUILDER)
-        .args(&args)
-        .current_dir(&dir)
-        .env("SOURCE_DATE_EPOCH", "1719330529")
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let config = documents(&std::fs::read(dir.join("created.tar")).unwrap()).config;
-    assert!(
-        config.contains(r#""created":"2024-06-25T15:58:49.5Z""#),
-        "{config}"
+    let created_in = |out: &str, extra: &[&str]| {
+        let mut args = SEED_ARTIFACT.to_vec();
+        args[10] = out;
+        args.extend(extra);
+        let output = Command::new(BUILDER)
+            .args(&args)
+            .current_dir(&dir)
+            .env("SOURCE_DATE_EPOCH", "1719330529")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}");
+        let config = documents(&std::fs::read(dir.join(out)).unwrap()).config;
+        let config: serde_json::Value = serde_json::from_str(&config).unwrap();
+        config["created"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(created_in("epoch.tar", &[]), "2024-06-25T15:48:49Z");
+    // --created wins over SOURCE_DATE_EPOCH and is normalised to UTC.
+    assert_eq!(
+        created_in("created.tar", &["--created", "2024-06-25T17:58:49.5+02:00"]),
+        "2024-06-25T15:58:49.5Z"
     );
 }
 
