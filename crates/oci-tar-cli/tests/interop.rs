@@ -238,6 +238,19 @@ fn read_built(case: &str, shape: Shape, dir: TempDir, tar: PathBuf, inputs: Vec<
     let index = entries["index.json"].clone();
     let descriptor = json(&index)["manifests"][0].clone();
     let manifest_digest = text(&descriptor["digest"]);
+    // The names containerd and OCI layout readers take; the consumers below
+    // look the image up by them.
+    let reference = format!("{REPO}/{case}:{TAG}");
+    let annotations = &descriptor["annotations"];
+    assert_eq!(
+        annotations["io.containerd.image.name"],
+        reference.as_str(),
+        "{case}"
+    );
+    assert_eq!(
+        annotations["org.opencontainers.image.ref.name"], TAG,
+        "{case}"
+    );
     let manifest = blob(&manifest_digest);
     let manifest_json = json(&manifest);
     let config_digest = text(&manifest_json["config"]["digest"]);
@@ -264,7 +277,7 @@ fn read_built(case: &str, shape: Shape, dir: TempDir, tar: PathBuf, inputs: Vec<
     Built {
         case: case.to_owned(),
         shape,
-        reference: format!("{REPO}/{case}:{TAG}"),
+        reference,
         platform: format!(
             "{}/{}",
             text(&descriptor["platform"]["os"]),
