@@ -497,7 +497,9 @@ fn containerd17_imports(built: &Built) {
 /// skopeo reads the archive two ways.
 ///
 /// `oci-archive:` gives back our exact manifest and config, also when the
-/// image is selected by its `org.opencontainers.image.ref.name` (the tag).
+/// image is selected by its `org.opencontainers.image.ref.name` (the tag),
+/// and its image view has our digest, layers and platform (an artifact it
+/// declines to view as an image, naming its config type).
 ///
 /// `docker-archive:` reads our `manifest.json` and then refuses, loudly, the
 /// way FORMATS.md §3 says it must: skopeo wants as many `Layers` as the
@@ -532,6 +534,30 @@ fn skopeo_reads_the_archive(built: &Built) {
         config.stdout == built.config,
         "{case}: skopeo's config is not ours"
     );
+
+    // skopeo's image view: our digest, layers and platform for an image; an
+    // artifact it recognises by its config type and will not treat as one.
+    let inspect = skopeo(&["inspect", &archive]);
+    match built.shape {
+        Shape::Image => {
+            assert_ok(&inspect, &format!("{case}: skopeo inspect {archive}"));
+            let view = json(&inspect.stdout);
+            assert_eq!(view["Digest"], built.manifest_digest.as_str(), "{case}");
+            let layers: Vec<&str> = built.layers.iter().map(|l| l.digest.as_str()).collect();
+            assert_eq!(view["Layers"], serde_json::json!(layers), "{case}");
+            let platform = format!("{}/{}", text(&view["Os"]), text(&view["Architecture"]));
+            assert_eq!(platform, built.platform, "{case}: config vs index platform");
+        }
+        Shape::Artifact => assert!(
+            !inspect.status.success()
+                && stderr(&inspect).contains(&format!(
+                    "unsupported image-specific operation on artifact with type \\\"{}\\\"",
+                    built.config_media_type
+                )),
+            "{case}: skopeo inspect {archive}: {}",
+            stderr(&inspect)
+        ),
+    }
 
     let docker_manifest = json(&built.docker_manifest);
     assert_eq!(
