@@ -468,6 +468,12 @@ fn containerd17_imports(built: &Built) {
         &import,
         &format!("{case}: containerd 1.7 ctr images import (unpacking)"),
     );
+    let unpacked = format!("unpacking {reference} ({})...done", built.manifest_digest);
+    assert!(
+        stdout(&import).contains(&unpacked),
+        "{case}: containerd 1.7 did not say {unpacked:?}:\n{}",
+        stdout(&import)
+    );
     let check = containerd.ctr(case, ["images", "check", &format!("name=={reference}")]);
     assert_ok(&check, "ctr images check");
     let row =
