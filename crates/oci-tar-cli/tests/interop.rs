@@ -6,7 +6,9 @@
 //!   manifest digest, `ctr images check` finds it complete, and its content
 //!   store holds our exact blobs;
 //! - containerd 1.7 (Debian trixie, unpacked by scripts/install-test-deps.sh):
-//!   imports and unpacks without `--no-unpack`, as runwasi users do;
+//!   imports and unpacks without `--no-unpack`, as runwasi users do (except
+//!   an artifact that carries a tar layer: that refusal is pinned, see
+//!   [`containerd17_imports`]);
 //! - skopeo on the archive: `oci-archive:` gives back our exact manifest and
 //!   config; `docker-archive:` reads our `manifest.json` and refuses loudly
 //!   (see [`skopeo_reads_the_archive`]);
