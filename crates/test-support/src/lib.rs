@@ -5,13 +5,18 @@
 //!   module) and `wasm32-wasip2` (a component), once per test process;
 //! - [`wat_module`]: a tiny module compiled from WAT text;
 //! - [`require_tool`]: the path of an external program, or a panic that
-//!   names the package to install (tests never skip quietly).
+//!   names the package to install (tests never skip quietly);
+//! - [`servers`]: containerd and a registry started by the tests themselves;
+//! - [`schemas`]: the OCI image-spec JSON schemas and our wasm config schema.
 #![deny(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic here is a test failure with its message
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+
+pub mod schemas;
+pub mod servers;
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
