@@ -133,7 +133,9 @@ impl WasmImage {
                 name.kind(),
                 wasmparser::names::ComponentNameKind::Interface(_)
             )
-        });
+        }) && target
+            .split_once('@')
+            .is_none_or(|(_, version)| is_semver(version));
         if !is_world_name {
             return Err(ArtifactError::InvalidTarget {
                 target: target.to_owned(),
@@ -369,6 +371,21 @@ impl WasmImage {
         };
         Ok(BytesBlob::new(to_canonical_json("wasm config", &config)?))
     }
+}
+
+/// `MAJOR.MINOR.PATCH`, optionally followed by `-prerelease` and `+build`.
+fn is_semver(version: &str) -> bool {
+    let core = version.split(['-', '+']).next().unwrap_or_default();
+    let rest = &version[core.len()..];
+    let numbers: Vec<&str> = core.split('.').collect();
+    numbers.len() == 3
+        && numbers
+            .iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
+        && !rest.ends_with(['-', '+', '.'])
 }
 
 fn platform(os: &str, architecture: &str) -> Platform {
