@@ -88,17 +88,21 @@ impl WasmDescription {
                 origin: origin(),
                 reason,
             },
+            ScanError::Malformed { offset, message } => ArtifactError::NotWasm {
+                origin: origin(),
+                reason: NotWasm::malformed(offset, &message),
+            },
         })?;
         let (kind, world) = match scan.kind {
             WasmKind::Module => (WasmKind::Module, None),
             WasmKind::Component | WasmKind::WitPackage => {
-                let decoded =
-                    wit_parser::decoding::decode_reader(FullReads(open()?)).map_err(|error| {
-                        ArtifactError::ComponentWorld {
-                            origin: origin(),
-                            message: format!("{error:#}"),
-                        }
-                    })?;
+                let decoded = wit_parser::decoding::decode_reader(FullReads(
+                    SkipCustomSections::new(open()?, |_| false),
+                ))
+                .map_err(|error| ArtifactError::ComponentWorld {
+                    origin: origin(),
+                    message: format!("{error:#}"),
+                })?;
                 match decoded {
                     DecodedWasm::Component(resolve, world) => {
                         let mut world = component_world(&resolve, world);
@@ -212,11 +216,19 @@ struct Scan {
 enum ScanError {
     Read(io::Error),
     NotWasm(NotWasm),
+    /// What wasmparser said, at an offset in the bytes it was given.
+    Malformed {
+        offset: u64,
+        message: String,
+    },
 }
 
 impl From<wasmparser::BinaryReaderError> for ScanError {
     fn from(error: wasmparser::BinaryReaderError) -> Self {
-        ScanError::NotWasm(NotWasm::malformed(error.offset(), error.message()))
+        ScanError::Malformed {
+            offset: error.offset(),
+            message: error.message().to_owned(),
+        }
     }
 }
 
@@ -224,7 +236,24 @@ impl From<wasmparser::BinaryReaderError> for ScanError {
 /// components included, without validating it; reads the top-level metadata
 /// sections.
 fn scan(reader: impl Read) -> Result<Scan, ScanError> {
-    let mut reader = FullReads(reader);
+    let mut reader = FullReads(SkipCustomSections::new(reader, |name| {
+        name == "name"
+            || name == "component-name"
+            || METADATA_SECTIONS
+                .iter()
+                .any(|(section, _)| *section == name)
+    }));
+    scan_sections(&mut reader).map_err(|error| match error {
+        // Offsets in the input, not in what the parser saw of it.
+        ScanError::Malformed { offset, message } => ScanError::Malformed {
+            offset: offset + reader.0.skipped,
+            message,
+        },
+        other => other,
+    })
+}
+
+fn scan_sections(reader: &mut impl Read) -> Result<Scan, ScanError> {
     let mut buffer: Vec<u8> = Vec::new();
     let mut eof = false;
     let mut parser = Parser::new(0);
@@ -237,7 +266,7 @@ fn scan(reader: impl Read) -> Result<Scan, ScanError> {
     };
     // The preamble is checked first, for a clearer message than the parser's.
     let mut preamble = [0u8; 8];
-    let filled = read_up_to(&mut reader, &mut preamble).map_err(ScanError::Read)?;
+    let filled = read_up_to(reader, &mut preamble).map_err(ScanError::Read)?;
     scan.kind = WasmKind::from_preamble(&preamble[..filled]).map_err(ScanError::NotWasm)?;
     buffer.extend_from_slice(&preamble[..filled]);
 
@@ -246,8 +275,7 @@ fn scan(reader: impl Read) -> Result<Scan, ScanError> {
             Chunk::NeedMoreData(hint) => {
                 let start = buffer.len();
                 buffer.resize(start + hint.max(1), 0);
-                let read =
-                    read_up_to(&mut reader, &mut buffer[start..]).map_err(ScanError::Read)?;
+                let read = read_up_to(reader, &mut buffer[start..]).map_err(ScanError::Read)?;
                 buffer.truncate(start + read);
                 eof = read == 0;
                 continue;
@@ -259,6 +287,12 @@ fn scan(reader: impl Read) -> Result<Scan, ScanError> {
             Payload::ModuleSection { parser: inner, .. }
             | Payload::ComponentSection { parser: inner, .. } => {
                 outer.push(std::mem::replace(&mut parser, inner));
+            }
+            Payload::UnknownSection { id, range, .. } => {
+                return Err(ScanError::Malformed {
+                    offset: range.start,
+                    message: format!("unknown section id {id}"),
+                });
             }
             Payload::End(_) => match outer.pop() {
                 Some(enclosing) => parser = enclosing,
@@ -345,5 +379,265 @@ struct FullReads<R>(R);
 impl<R: Read> Read for FullReads<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         read_up_to(&mut self.0, buf)
+    }
+}
+
+/// A reader that leaves out the top-level custom sections whose name `keep`
+/// refuses, reading past them without holding them, so that neither the
+/// structural pass nor the decoder buffers a large custom section (debug
+/// info, embedded data) they have no use for. Custom sections never change
+/// what a module or component means. Sections inside nested modules and
+/// components go through untouched. Anything malformed is passed on as it is,
+/// for the parser to report.
+struct SkipCustomSections<R> {
+    inner: io::BufReader<R>,
+    keep: fn(&str) -> bool,
+    /// Bytes to hand out before reading on.
+    pending: Vec<u8>,
+    pending_at: usize,
+    state: SkipState,
+    /// How many bytes were left out so far.
+    skipped: u64,
+}
+
+#[derive(Clone, Copy)]
+enum SkipState {
+    /// In the 8-byte preamble: this many bytes of it still to go.
+    Preamble(u64),
+    /// At the start of a top-level section.
+    SectionStart,
+    /// Inside a section: this many bytes of it still to go.
+    InSection(u64),
+    /// Past something malformed: everything goes through.
+    PassAll,
+}
+
+impl<R: Read> SkipCustomSections<R> {
+    fn new(reader: R, keep: fn(&str) -> bool) -> Self {
+        SkipCustomSections {
+            inner: io::BufReader::with_capacity(64 * 1024, reader),
+            keep,
+            pending: Vec::new(),
+            pending_at: 0,
+            state: SkipState::Preamble(8),
+            skipped: 0,
+        }
+    }
+
+    /// Reads one byte into `header`; `false` at the end of the input.
+    fn header_byte(&mut self, header: &mut Vec<u8>) -> io::Result<bool> {
+        let mut byte = [0u8; 1];
+        let read = read_up_to(&mut self.inner, &mut byte)?;
+        header.extend_from_slice(&byte[..read]);
+        Ok(read == 1)
+    }
+
+    /// Reads an unsigned LEB128 (at most 5 bytes, a u32) into `header`.
+    fn header_leb(&mut self, header: &mut Vec<u8>) -> io::Result<Option<u64>> {
+        let mut value = 0u64;
+        for shift in (0..35).step_by(7) {
+            if !self.header_byte(header)? {
+                return Ok(None);
+            }
+            let byte = header[header.len() - 1];
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(Some(value));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads the next section's header and decides what to hand out.
+    fn next_section(&mut self) -> io::Result<()> {
+        let mut header = Vec::new();
+        if !self.header_byte(&mut header)? {
+            return Ok(()); // the end of the input
+        }
+        let id = header[0];
+        let Some(size) = self.header_leb(&mut header)? else {
+            return self.pass_all(header);
+        };
+        if id != 0 {
+            self.state = SkipState::InSection(size);
+            return self.hand_out(header);
+        }
+        let size_start = header.len();
+        let Some(name_len) = self.header_leb(&mut header)? else {
+            return self.pass_all(header);
+        };
+        let name_start = header.len();
+        let name_header = (name_start - size_start) as u64;
+        if name_len > 1024 || name_header + name_len > size {
+            return self.pass_all(header);
+        }
+        for _ in 0..name_len {
+            if !self.header_byte(&mut header)? {
+                return self.pass_all(header);
+            }
+        }
+        let keep = std::str::from_utf8(&header[name_start..]).map_or(true, self.keep);
+        let rest = size - name_header - name_len;
+        if keep {
+            self.state = SkipState::InSection(rest);
+            return self.hand_out(header);
+        }
+        let dropped = io::copy(&mut (&mut self.inner).take(rest), &mut io::sink())?;
+        if dropped < rest {
+            // Cut short: hand out the header so the parser sees the truncation.
+            return self.pass_all(header);
+        }
+        self.skipped += header.len() as u64 + rest;
+        self.state = SkipState::SectionStart;
+        Ok(())
+    }
+
+    fn hand_out(&mut self, bytes: Vec<u8>) -> io::Result<()> {
+        self.pending = bytes;
+        self.pending_at = 0;
+        Ok(())
+    }
+
+    fn pass_all(&mut self, bytes: Vec<u8>) -> io::Result<()> {
+        self.state = SkipState::PassAll;
+        self.hand_out(bytes)
+    }
+}
+
+impl<R: Read> Read for SkipCustomSections<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            if self.pending_at < self.pending.len() {
+                let n = buf.len().min(self.pending.len() - self.pending_at);
+                buf[..n].copy_from_slice(&self.pending[self.pending_at..self.pending_at + n]);
+                self.pending_at += n;
+                return Ok(n);
+            }
+            let limit = match self.state {
+                SkipState::Preamble(0) | SkipState::InSection(0) => {
+                    self.state = SkipState::SectionStart;
+                    continue;
+                }
+                SkipState::SectionStart => {
+                    self.next_section()?;
+                    if self.pending_at == self.pending.len()
+                        && matches!(self.state, SkipState::SectionStart)
+                    {
+                        // Either the end of the input or a section left out.
+                        if io::BufRead::fill_buf(&mut self.inner)?.is_empty() {
+                            return Ok(0);
+                        }
+                    }
+                    continue;
+                }
+                SkipState::Preamble(left) | SkipState::InSection(left) => left,
+                SkipState::PassAll => u64::MAX,
+            };
+            let want = buf.len().min(usize::try_from(limit).unwrap_or(usize::MAX));
+            let n = self.inner.read(&mut buf[..want])?;
+            if let SkipState::Preamble(left) | SkipState::InSection(left) = &mut self.state {
+                *left -= n as u64;
+            }
+            return Ok(n);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out one byte per call, like the slowest pipe.
+    struct OneByte<'a>(&'a [u8]);
+
+    impl Read for OneByte<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match (self.0.split_first(), buf.first_mut()) {
+                (Some((byte, rest)), Some(slot)) => {
+                    *slot = *byte;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    fn custom_section_names(wasm: &[u8]) -> Vec<String> {
+        Parser::new(0)
+            .parse_all(wasm)
+            .filter_map(|payload| match payload.unwrap_or_else(|e| panic!("{e}")) {
+                Payload::CustomSection(section) => Some(section.name().to_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn filtered(reader: impl Read, keep: fn(&str) -> bool) -> (Vec<u8>, u64) {
+        let mut skipper = SkipCustomSections::new(reader, keep);
+        let mut out = Vec::new();
+        skipper
+            .read_to_end(&mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        (out, skipper.skipped)
+    }
+
+    #[test]
+    fn custom_sections_are_left_out_unless_kept() {
+        let big = "x".repeat(100_000);
+        let wasm = wat::parse_str(format!(
+            r#"(module (@custom "big" "{big}") (@custom "version" "1.0") (func (export "f")) (@custom "other" (after code) "zz"))"#
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut names = custom_section_names(&wasm);
+        names.sort();
+        assert_eq!(names, ["big", "other", "version"]);
+        for (label, (out, skipped)) in [
+            (
+                "whole reads",
+                filtered(wasm.as_slice(), |name| name == "version"),
+            ),
+            (
+                "one-byte reads",
+                filtered(OneByte(&wasm), |name| name == "version"),
+            ),
+        ] {
+            assert_eq!(custom_section_names(&out), ["version"], "{label}");
+            assert_eq!(out.len() as u64 + skipped, wasm.len() as u64, "{label}");
+        }
+        let (out, _) = filtered(wasm.as_slice(), |_| true);
+        assert_eq!(out, wasm);
+    }
+
+    #[test]
+    fn a_custom_section_cut_short_stays_cut_short() {
+        let wasm = wat::parse_str(r#"(module (@custom "big" "0123456789"))"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let cut = &wasm[..wasm.len() - 3];
+        let (out, skipped) = filtered(cut, |_| false);
+        assert_eq!(skipped, 0);
+        assert!(cut.starts_with(&out) && out.len() > 8, "{out:?}");
+        assert!(scan(cut).is_err());
+        assert!(scan(OneByte(cut)).is_err());
+    }
+
+    #[test]
+    fn scan_reports_offsets_in_the_input() {
+        // Garbage after a dropped 1000-byte custom section.
+        let mut wasm = wat::parse_str(format!(
+            r#"(module (@custom "big" "{}"))"#,
+            "y".repeat(1000)
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let garbage_at = wasm.len() as u64;
+        wasm.extend_from_slice(&[0x7f, 0x01, 0x00]);
+        match scan(wasm.as_slice()) {
+            // The unknown section's contents start after its id and size.
+            Err(ScanError::Malformed { offset, .. }) => assert_eq!(offset, garbage_at + 2),
+            _ => panic!("malformed input accepted"),
+        }
     }
 }
