@@ -285,6 +285,75 @@ fn component_worlds_equal_what_wasm_tools_shows() {
     }
 }
 
+/// A small deterministic generator (an LCG), so the property runs on many
+/// worlds without a property-testing dependency.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+/// WIT text for a world drawn by `rng`: each local interface, each interface
+/// of a foreign versioned package and each function is imported, exported
+/// or left out.
+fn random_world(rng: &mut Lcg, seed: u64) -> String {
+    let mut world = String::new();
+    for name in ["alpha", "beta", "gamma", "delta", "epsilon"] {
+        match rng.next() % 3 {
+            0 => world += &format!("  import {name};\n"),
+            1 => world += &format!("  export {name};\n"),
+            _ => {}
+        }
+    }
+    for name in ["wall-clock", "monotonic-clock"] {
+        if rng.next().is_multiple_of(2) {
+            world += &format!("  import wasi:clocks/{name}@0.2.3;\n");
+        }
+    }
+    for name in ["fetch", "tick", "get-name", "zeta"] {
+        match rng.next() % 3 {
+            0 => world += &format!("  import {name}: func(x: u32) -> string;\n"),
+            1 => world += &format!("  export {name}: func() -> u64;\n"),
+            _ => {}
+        }
+    }
+    let interfaces: String = ["alpha", "beta", "gamma", "delta", "epsilon"]
+        .iter()
+        .map(|name| format!("interface {name} {{ call: func(a: string) -> u32; }}\n"))
+        .collect();
+    format!(
+        "package gen:w{seed}@0.{seed}.0;\n{interfaces}world w {{\n{world}}}\n\
+         package wasi:clocks@0.2.3 {{\n  interface wall-clock {{ now: func() -> u64; }}\n  \
+         interface monotonic-clock {{ now: func() -> u64; }}\n}}\n"
+    )
+}
+
+#[test]
+fn random_component_worlds_equal_what_wasm_tools_shows() {
+    let mut rng = Lcg(0x5eed);
+    let mut items = 0;
+    for seed in 0..12 {
+        let wit = random_world(&mut rng, seed);
+        let (_dir, path) = write_temp(&component_from_wit(&wit, "w"), "c.wasm");
+        let described = WasmDescription::read(&FileBlob::hash(&path).unwrap()).unwrap();
+        let world = described.world.unwrap();
+        let (imports, exports) = wasm_tools_world(&path);
+        assert_eq!(world.imports, imports, "imports of\n{wit}");
+        assert_eq!(world.exports, exports, "exports of\n{wit}");
+        items += imports.len() + exports.len();
+    }
+    assert!(
+        items > 40,
+        "the generator drew only {items} imports and exports"
+    );
+}
+
 #[test]
 fn the_world_lists_are_sorted_and_by_hand_right() {
     let world = WasmDescription::read(&BytesBlob::new(component_from_wit(APP_WIT, "app")))
