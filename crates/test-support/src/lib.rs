@@ -6,6 +6,8 @@
 //! - [`http_component`]: `demo/wasi-http-demo`, a `wasi:http/proxy`
 //!   component (it exports `wasi:http/incoming-handler`), built from source
 //!   for `wasm32-wasip2`;
+//! - [`wasm_tools_world`]: the world `wasm-tools component wit` decodes from
+//!   a component, the oracle the world decoding is checked against;
 //! - [`wat_module`]: a tiny module compiled from WAT text;
 //! - [`require_tool`]: the path of an external program, or a panic that
 //!   names the package to install (tests never skip quietly).
