@@ -54,9 +54,25 @@ pub(crate) struct PackageOpts {
     #[arg(short, long = "out-path", value_name = "FILE")]
     pub(crate) out_path: PathBuf,
 
-    /// A manifest annotation; repeatable.
+    /// A manifest annotation; repeatable. Overrides the org.opencontainers.image.*
+    /// annotations read from the entrypoint wasm's metadata (name, version,
+    /// description, licenses, source, homepage, revision, authors).
     #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_annotation)]
     pub(crate) annotations: Vec<(String, String)>,
+
+    /// The config's author.
+    #[arg(long, value_name = "AUTHOR")]
+    pub(crate) author: Option<String>,
+
+    /// The world the component targets, written in the CNCF artifact's config
+    /// (with --as-artifact, for a component), e.g. wasi:http/proxy@0.2.0.
+    #[arg(long, value_name = "WORLD")]
+    pub(crate) target: Option<String>,
+
+    /// The platform on the config and in index.json, instead of wasip1/wasm (wasm-layer
+    /// image) or wasip1/wasm for a module and wasip2/wasm for a component (artifact).
+    #[arg(long, value_name = "OS/ARCH", value_parser = parse_platform)]
+    pub(crate) platform: Option<PlatformArg>,
 
     /// The image's created time, RFC 3339 [default: $SOURCE_DATE_EPOCH, else 1970-01-01T00:00:00Z].
     #[arg(long, value_name = "RFC3339", value_parser = Timestamp::parse_rfc3339)]
@@ -96,6 +112,27 @@ fn parse_layer(value: &str) -> Result<LayerArg, String> {
     })
 }
 
+/// One `--platform OS/ARCH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlatformArg {
+    pub(crate) os: String,
+    pub(crate) architecture: String,
+}
+
+fn parse_platform(value: &str) -> Result<PlatformArg, String> {
+    match value.split_once('/') {
+        Some((os, architecture))
+            if !os.is_empty() && !architecture.is_empty() && !architecture.contains('/') =>
+        {
+            Ok(PlatformArg {
+                os: os.to_owned(),
+                architecture: architecture.to_owned(),
+            })
+        }
+        _ => Err("expected OS/ARCH, e.g. wasip2/wasm".into()),
+    }
+}
+
 fn parse_annotation(value: &str) -> Result<(String, String), String> {
     match value.split_once('=') {
         Some(("", _)) => Err("the key before '=' is empty".into()),
@@ -130,6 +167,20 @@ mod tests {
         assert!(parse_layer("no-equals-sign").is_err());
         assert!(parse_layer("notamediatype=./x").is_err());
         assert!(parse_layer("text/plain=").is_err());
+    }
+
+    #[test]
+    fn platform_is_os_slash_arch() {
+        assert_eq!(
+            parse_platform("wasi/wasm").unwrap(),
+            PlatformArg {
+                os: "wasi".into(),
+                architecture: "wasm".into()
+            }
+        );
+        for bad in ["wasip2", "/wasm", "wasip2/", "a/b/c", ""] {
+            assert!(parse_platform(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

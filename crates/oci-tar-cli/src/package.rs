@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
 use oci_layout::{BlobSource, FileBlob, LayoutError, LayoutWriter, Reference};
-use wasm_artifact::{ArtifactError, ImageShape, Timestamp, WasmImage};
+use wasm_artifact::{ArtifactError, ImageShape, Timestamp, WasmImage, WasmKind};
 
 use crate::cli::PackageOpts;
 use crate::failure::Failure;
@@ -46,11 +46,28 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
     }
 
     let mut image = WasmImage::new(reference, shape, created);
+    if let Some(author) = &opts.author {
+        image.set_author(author);
+    }
+    if let Some(target) = &opts.target {
+        image.set_target(target).map_err(Failure::usage)?;
+    }
+    if let Some(platform) = &opts.platform {
+        image
+            .set_platform(&platform.os, &platform.architecture)
+            .map_err(Failure::usage)?;
+    }
     for path in &wasm_paths {
         let blob = FileBlob::hash(path).map_err(Failure::failed)?;
         let size = blob.size();
         let kind = image.add_wasm(blob).map_err(Failure::failed)?;
         say(format!("{}: {kind}, {size} bytes", path.display()));
+        if kind == WasmKind::Module && opts.target.is_some() && shape == ImageShape::Artifact {
+            return Err(Failure::usage(format!(
+                "--target names the world a component targets, but {} is a core module",
+                path.display()
+            )));
+        }
     }
     for layer in &opts.layers {
         let blob = FileBlob::hash(&layer.path).map_err(Failure::failed)?;

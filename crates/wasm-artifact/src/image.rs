@@ -1,7 +1,7 @@
 //! A wasm image: the inputs, and the documents that describe them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Read, Write};
+use std::io::Write;
 
 use oci_digest::{digest_bytes, Digest};
 use oci_layout::annotations::{CONTAINERD_IMAGE_NAME, REF_NAME};
@@ -12,7 +12,7 @@ use oci_spec::image::{
 };
 use serde::Serialize;
 
-use crate::{media_types, ArtifactError, Timestamp, WasmKind};
+use crate::{media_types, ArtifactError, ComponentWorld, Timestamp, WasmDescription, WasmKind};
 
 /// The two image shapes this crate writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,17 +27,24 @@ pub enum ImageShape {
 }
 
 /// A wasm image to write: its name, shape, `created` time, wasm inputs,
-/// extra layers and manifest annotations.
+/// extra layers, manifest annotations, and optionally an author, a target
+/// world and a platform.
 ///
 /// Wasm layers come first, in the order added, then extra layers in the
-/// order added.
+/// order added. The first wasm input is the entrypoint: its metadata
+/// sections give manifest annotations (see
+/// [`WasmDescription::annotations`]), which [`WasmImage::annotate`]
+/// overrides.
 pub struct WasmImage {
     reference: Reference,
     shape: ImageShape,
     created: Timestamp,
-    wasm: Vec<(Box<dyn BlobSource>, WasmKind)>,
+    wasm: Vec<(Box<dyn BlobSource>, WasmDescription)>,
     extra_layers: Vec<(String, Box<dyn BlobSource>)>,
     annotations: BTreeMap<String, String>,
+    author: Option<String>,
+    target: Option<String>,
+    platform: Option<(String, String)>,
 }
 
 /// What [`WasmImage::write_to`] wrote, for the summary and for Docker's
@@ -56,16 +63,26 @@ pub struct WrittenImage {
     pub layers: Vec<Digest>,
 }
 
-/// The CNCF wasm config (`application/vnd.wasm.config.v0+json`).
+/// The CNCF wasm config (`application/vnd.wasm.config.v0+json`). Absent
+/// `author`, `component` and `target` are written as `null`, as the reference
+/// implementation (the oci-wasm crate) writes them.
 #[derive(Serialize)]
-struct WasmConfig {
+struct WasmConfig<'a> {
     created: String,
-    author: Option<String>,
-    architecture: &'static str,
-    os: &'static str,
+    author: Option<&'a str>,
+    architecture: &'a str,
+    os: &'a str,
     #[serde(rename = "layerDigests")]
     layer_digests: Vec<String>,
-    component: Option<()>,
+    component: Option<ComponentField<'a>>,
+}
+
+/// The `component` field of the CNCF wasm config.
+#[derive(Serialize)]
+struct ComponentField<'a> {
+    exports: &'a [String],
+    imports: &'a [String],
+    target: Option<&'a str>,
 }
 
 impl WasmImage {
@@ -79,41 +96,73 @@ impl WasmImage {
             wasm: Vec::new(),
             extra_layers: Vec::new(),
             annotations: BTreeMap::new(),
+            author: None,
+            target: None,
+            platform: None,
         }
     }
 
-    /// Adds a wasm module or component as the next wasm layer, after
-    /// checking from its first bytes that it is one. Returns its kind.
+    /// Adds a wasm module, component or binary-encoded WIT package as the
+    /// next wasm layer, after reading it through ([`WasmDescription::read`]):
+    /// what is not wasm, is cut short or malformed, or is a component whose
+    /// world cannot be decoded is refused. Returns its kind.
     pub fn add_wasm(&mut self, blob: impl BlobSource + 'static) -> Result<WasmKind, ArtifactError> {
-        let origin = || blob.origin().into_owned();
-        let mut preamble = [0u8; 8];
-        let mut filled = 0;
-        let mut reader = blob.open().map_err(|source| ArtifactError::ReadWasm {
-            origin: origin(),
-            source,
-        })?;
-        while filled < preamble.len() {
-            match reader.read(&mut preamble[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(source) => {
-                    return Err(ArtifactError::ReadWasm {
-                        origin: origin(),
-                        source,
-                    })
-                }
+        let description = WasmDescription::read(&blob)?;
+        let kind = description.kind;
+        self.wasm.push((Box::new(blob), description));
+        Ok(kind)
+    }
+
+    /// Sets the author: the config's `author` in both shapes (written as
+    /// `null` in a CNCF config when unset).
+    pub fn set_author(&mut self, author: &str) {
+        self.author = Some(author.to_owned());
+    }
+
+    /// Sets the world the component targets (e.g. `wasi:http/proxy@0.2.0`),
+    /// the `component.target` of a CNCF config (`null` when unset). Only a
+    /// CNCF artifact whose wasm is a component (or WIT package) has one.
+    pub fn set_target(&mut self, target: &str) -> Result<(), ArtifactError> {
+        if self.shape != ImageShape::Artifact {
+            return Err(ArtifactError::TargetNeedsArtifact {
+                target: target.to_owned(),
+            });
+        }
+        let is_world_name = wasmparser::names::ComponentName::new(target, 0).is_ok_and(|name| {
+            matches!(
+                name.kind(),
+                wasmparser::names::ComponentNameKind::Interface(_)
+            )
+        }) && target
+            .split_once('@')
+            .is_none_or(|(_, version)| is_semver(version));
+        if !is_world_name {
+            return Err(ArtifactError::InvalidTarget {
+                target: target.to_owned(),
+            });
+        }
+        self.target = Some(target.to_owned());
+        Ok(())
+    }
+
+    /// Sets the platform, instead of `wasm` and `wasip1` (wasm-layer image)
+    /// or `wasm` and the entrypoint's `wasip1`/`wasip2` (CNCF artifact), on
+    /// the config and on the index's manifest descriptor.
+    pub fn set_platform(&mut self, os: &str, architecture: &str) -> Result<(), ArtifactError> {
+        for (field, value) in [("os", os), ("architecture", architecture)] {
+            let valid = value.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && value.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+                });
+            if !valid {
+                return Err(ArtifactError::InvalidPlatform {
+                    field,
+                    value: value.to_owned(),
+                });
             }
         }
-        drop(reader);
-        let kind = WasmKind::from_preamble(&preamble[..filled]).map_err(|reason| {
-            ArtifactError::NotWasm {
-                origin: origin(),
-                reason,
-            }
-        })?;
-        self.wasm.push((Box::new(blob), kind));
-        Ok(kind)
+        self.platform = Some((os.to_owned(), architecture.to_owned()));
+        Ok(())
     }
 
     /// Adds a layer of `media_type` (`type/subtype`) after the wasm layers.
@@ -161,12 +210,18 @@ impl WasmImage {
         &self,
         layout: &mut LayoutWriter<W>,
     ) -> Result<WrittenImage, ArtifactError> {
-        let Some((_, entry_kind)) = self.wasm.first() else {
+        let Some((entry_blob, entry)) = self.wasm.first() else {
             return Err(ArtifactError::NoWasm);
         };
         if self.shape == ImageShape::Artifact && self.wasm.len() > 1 {
             return Err(ArtifactError::ArtifactTakesOneWasm {
                 count: self.wasm.len(),
+            });
+        }
+        if let (Some(target), None) = (&self.target, &entry.world) {
+            return Err(ArtifactError::TargetNeedsComponent {
+                target: target.clone(),
+                origin: entry_blob.origin().into_owned(),
             });
         }
         let wasm_media_type = match self.shape {
@@ -190,14 +245,18 @@ impl WasmImage {
         }
         let layer_digests: Vec<Digest> = layers.iter().map(|(_, blob)| blob.digest()).collect();
 
-        let os = match self.shape {
-            ImageShape::WasmLayers => WasmKind::Module.wasi_os(),
-            ImageShape::Artifact => entry_kind.wasi_os(),
+        let (os, architecture) = match (&self.platform, self.shape) {
+            (Some((os, architecture)), _) => (os.as_str(), architecture.as_str()),
+            (None, ImageShape::WasmLayers) => (WasmKind::Module.wasi_os(), "wasm"),
+            (None, ImageShape::Artifact) => (entry.kind.wasi_os(), "wasm"),
         };
         let (config, config_media_type) = match self.shape {
-            ImageShape::WasmLayers => (self.image_config(os, &layers)?, MediaType::ImageConfig),
+            ImageShape::WasmLayers => (
+                self.image_config(os, architecture, &layers)?,
+                MediaType::ImageConfig,
+            ),
             ImageShape::Artifact => (
-                self.wasm_config(os, &layer_digests)?,
+                self.wasm_config(os, architecture, &layer_digests, entry.world.as_ref())?,
                 MediaType::from(media_types::WASM_CONFIG),
             ),
         };
@@ -205,6 +264,7 @@ impl WasmImage {
 
         let naming = self.naming_annotations();
         let mut manifest_annotations: HashMap<String, String> = naming.clone();
+        manifest_annotations.extend(entry.annotations.clone());
         manifest_annotations.extend(self.annotations.clone());
         let manifest = ImageManifestBuilder::default()
             .schema_version(SCHEMA_VERSION)
@@ -217,7 +277,7 @@ impl WasmImage {
         let manifest = BytesBlob::new(to_canonical_json("image manifest", &manifest)?);
         layout.write_blob(&manifest)?;
         let mut manifest_descriptor = manifest.descriptor(MediaType::ImageManifest);
-        manifest_descriptor.set_platform(Some(wasm_platform(os)));
+        manifest_descriptor.set_platform(Some(platform(os, architecture)));
         manifest_descriptor.set_annotations(Some(naming));
         layout.add_to_index(manifest_descriptor.clone())?;
 
@@ -243,6 +303,7 @@ impl WasmImage {
     fn image_config(
         &self,
         os: &str,
+        architecture: &str,
         layers: &[(&str, &dyn BlobSource)],
     ) -> Result<BytesBlob, ArtifactError> {
         let entrypoint_name = self
@@ -261,9 +322,13 @@ impl WasmImage {
             .filter(|(media_type, _)| media_types::is_uncompressed_tar(media_type))
             .map(|(_, blob)| blob.digest().to_string())
             .collect();
-        let config = ImageConfigurationBuilder::default()
+        let mut config = ImageConfigurationBuilder::default();
+        if let Some(author) = &self.author {
+            config = config.author(author.clone());
+        }
+        let config = config
             .created(self.created.to_string())
-            .architecture(Arch::Wasm)
+            .architecture(Arch::from(architecture))
             .os(Os::from(os))
             .config(
                 ConfigBuilder::default()
@@ -285,22 +350,47 @@ impl WasmImage {
     }
 
     /// The CNCF wasm config (FORMATS.md §5).
-    fn wasm_config(&self, os: &'static str, layers: &[Digest]) -> Result<BytesBlob, ArtifactError> {
+    fn wasm_config(
+        &self,
+        os: &str,
+        architecture: &str,
+        layers: &[Digest],
+        world: Option<&ComponentWorld>,
+    ) -> Result<BytesBlob, ArtifactError> {
         let config = WasmConfig {
             created: self.created.to_string(),
-            author: None,
-            architecture: "wasm",
+            author: self.author.as_deref(),
+            architecture,
             os,
             layer_digests: layers.iter().map(Digest::to_string).collect(),
-            component: None,
+            component: world.map(|world| ComponentField {
+                exports: &world.exports,
+                imports: &world.imports,
+                target: self.target.as_deref(),
+            }),
         };
         Ok(BytesBlob::new(to_canonical_json("wasm config", &config)?))
     }
 }
 
-fn wasm_platform(os: &str) -> Platform {
+/// `MAJOR.MINOR.PATCH`, optionally followed by `-prerelease` and `+build`.
+fn is_semver(version: &str) -> bool {
+    let core = version.split(['-', '+']).next().unwrap_or_default();
+    let rest = &version[core.len()..];
+    let numbers: Vec<&str> = core.split('.').collect();
+    numbers.len() == 3
+        && numbers
+            .iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
+        && !rest.ends_with(['-', '+', '.'])
+}
+
+fn platform(os: &str, architecture: &str) -> Platform {
     PlatformBuilder::default()
-        .architecture(Arch::Wasm)
+        .architecture(Arch::from(architecture))
         .os(Os::from(os))
         .build()
         .unwrap_or_else(|_| unreachable!("architecture and os are set"))

@@ -8,6 +8,14 @@
 //! - the **CNCF Wasm OCI Artifact**: an `application/vnd.wasm.config.v0+json`
 //!   config and one `application/wasm` layer.
 //!
+//! Each wasm input is read through when it is added ([`WasmDescription`]):
+//! what is not wasm, or is cut short, is refused; a component's WIT world is
+//! decoded into the CNCF config's `component` (imports and exports as world
+//! keys, sorted), a binary-encoded WIT package is described as the reference
+//! implementation (the oci-wasm crate) does, and the entrypoint's metadata
+//! sections (`wasm-tools metadata add`) become `org.opencontainers.image.*`
+//! manifest annotations.
+//!
 //! A [`WasmImage`] collects the inputs and writes the layers, config and
 //! manifest into an [`oci_layout::LayoutWriter`]. Every document is canonical
 //! JSON and the `created` time is a parameter ([`Timestamp::UNIX_EPOCH`]
@@ -40,11 +48,13 @@
 
 mod error;
 mod image;
+mod inspect;
 pub mod media_types;
 mod timestamp;
 mod wasm_kind;
 
 pub use error::ArtifactError;
 pub use image::{ImageShape, WasmImage, WrittenImage};
+pub use inspect::{ComponentWorld, WasmDescription};
 pub use timestamp::{Timestamp, TimestampError};
 pub use wasm_kind::{NotWasm, WasmKind};

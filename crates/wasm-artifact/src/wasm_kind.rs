@@ -14,6 +14,12 @@ pub enum WasmKind {
     Module,
     /// A WebAssembly component (runs as `wasip2`).
     Component,
+    /// A binary-encoded WIT package (what `wasm-tools component wit --wasm`
+    /// writes): a component that only exports types. Its header is a
+    /// component's, so only decoding tells it apart
+    /// ([`WasmDescription::read`](crate::WasmDescription::read));
+    /// [`WasmKind::from_preamble`] says `Component`.
+    WitPackage,
 }
 
 impl WasmKind {
@@ -31,7 +37,7 @@ impl WasmKind {
     pub fn wasi_os(self) -> &'static str {
         match self {
             WasmKind::Module => "wasip1",
-            WasmKind::Component => "wasip2",
+            WasmKind::Component | WasmKind::WitPackage => "wasip2",
         }
     }
 }
@@ -41,6 +47,7 @@ impl fmt::Display for WasmKind {
         f.write_str(match self {
             WasmKind::Module => "core module",
             WasmKind::Component => "component",
+            WasmKind::WitPackage => "WIT package",
         })
     }
 }
@@ -52,6 +59,16 @@ pub struct NotWasm {
 }
 
 impl NotWasm {
+    /// A binary with a wasm header whose sections are cut short or malformed.
+    pub(crate) fn malformed(offset: u64, message: &str) -> NotWasm {
+        let reason = if message.contains("end-of-file") || message.contains("unexpected end") {
+            format!("it is truncated ({message} at byte {offset})")
+        } else {
+            format!("it is malformed ({message} at byte {offset})")
+        };
+        NotWasm { reason }
+    }
+
     fn describe(start: &[u8]) -> NotWasm {
         let reason = if start.is_empty() {
             "it is empty".to_owned()

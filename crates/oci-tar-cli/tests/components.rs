@@ -1,0 +1,259 @@
+//! The command line with components: --components in both shapes, non-wasm
+//! input, --target, --author and --platform.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use test_support::{demo_component, http_component, tar_entry, tiny_module};
+
+fn run(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The JSON of the blob `digest` (`sha256:…`) in `tar`.
+fn blob(tar: &[u8], digest: &Value) -> Value {
+    let hex = digest.as_str().unwrap().strip_prefix("sha256:").unwrap();
+    serde_json::from_slice(&tar_entry(tar, &format!("blobs/sha256/{hex}"))).unwrap()
+}
+
+/// index.json, the manifest and the config of the tar at `path`.
+fn documents(path: &Path) -> (Value, Value, Value) {
+    let tar = std::fs::read(path).unwrap();
+    let index: Value = serde_json::from_slice(&tar_entry(&tar, "index.json")).unwrap();
+    let manifest = blob(&tar, &index["manifests"][0]["digest"]);
+    let config = blob(&tar, &manifest["config"]["digest"]);
+    (index, manifest, config)
+}
+
+#[test]
+fn a_wasi_http_component_artifact_lists_its_handler_export_and_types_import_sorted() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = http_component().to_str().unwrap();
+    let output = run(
+        &[
+            "--name",
+            "http",
+            "--as-artifact",
+            "--module",
+            http,
+            "--target",
+            "wasi:http/proxy@0.2.0",
+            "--author",
+            "Jo",
+            "-o",
+            "out.tar",
+        ],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(": component, "),
+        "{}",
+        stderr(&output)
+    );
+    let (index, _, config) = documents(&dir.path().join("out.tar"));
+    assert_eq!(index["manifests"][0]["platform"]["os"], "wasip2");
+    assert_eq!(config["author"], "Jo");
+    let component = &config["component"];
+    assert_eq!(component["target"], "wasi:http/proxy@0.2.0");
+    let exports: Vec<&str> = component["exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let imports: Vec<&str> = component["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(exports
+        .iter()
+        .any(|e| e.starts_with("wasi:http/incoming-handler@")));
+    assert!(imports.iter().any(|i| i.starts_with("wasi:http/types@")));
+    assert!(imports.windows(2).all(|w| w[0] < w[1]), "{imports:?}");
+}
+
+#[test]
+fn components_folder_is_packaged_in_file_name_order_as_an_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("wasm");
+    std::fs::create_dir(&wasm).unwrap();
+    std::fs::write(wasm.join("b.wasm"), tiny_module(2)).unwrap();
+    std::fs::write(wasm.join("a.wasm"), tiny_module(1)).unwrap();
+    std::fs::copy(demo_component(), wasm.join("c.wasm")).unwrap();
+    std::fs::write(wasm.join("README.md"), "not wasm").unwrap();
+    let output = run(
+        &["--name", "app", "--components", "wasm", "-o", "img.tar"],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("README.md: skipped"));
+    let (index, manifest, config) = documents(&dir.path().join("img.tar"));
+    assert_eq!(index["manifests"][0]["platform"]["os"], "wasip1");
+    assert_eq!(config["os"], "wasip1");
+    let layers = manifest["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 3);
+    let digest_of = |bytes: &[u8]| oci_digest::digest_bytes(bytes).to_string();
+    assert_eq!(layers[0]["digest"], digest_of(&tiny_module(1)).as_str());
+    assert_eq!(layers[1]["digest"], digest_of(&tiny_module(2)).as_str());
+    assert_eq!(
+        layers[2]["digest"],
+        digest_of(&std::fs::read(demo_component()).unwrap()).as_str()
+    );
+}
+
+#[test]
+fn components_folder_with_one_component_is_packaged_as_an_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("wasm");
+    std::fs::create_dir(&wasm).unwrap();
+    std::fs::copy(demo_component(), wasm.join("app.wasm")).unwrap();
+    let output = run(
+        &[
+            "--name",
+            "app",
+            "--as-artifact",
+            "--components",
+            "wasm",
+            "-o",
+            "art.tar",
+        ],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let (index, _, config) = documents(&dir.path().join("art.tar"));
+    assert_eq!(index["manifests"][0]["platform"]["os"], "wasip2");
+    assert_eq!(config["os"], "wasip2");
+    assert!(config["component"]["exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e.as_str().unwrap().starts_with("wasi:cli/run@")));
+
+    // Two wasm files cannot make one artifact: a usage error.
+    std::fs::write(wasm.join("more.wasm"), tiny_module(1)).unwrap();
+    let output = run(
+        &[
+            "--name",
+            "app",
+            "--as-artifact",
+            "--components",
+            "wasm",
+            "-o",
+            "two.tar",
+        ],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(!dir.path().join("two.tar").exists());
+}
+
+#[test]
+fn non_wasm_input_fails_cleanly_in_both_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = tiny_module(1);
+    let component = std::fs::read(demo_component()).unwrap();
+    let inputs: [(&str, Vec<u8>, &str); 5] = [
+        (
+            "elf.wasm",
+            b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec(),
+            "ELF",
+        ),
+        ("notes.wasm", b"some notes\n".to_vec(), "text file"),
+        ("empty.wasm", Vec::new(), "empty"),
+        (
+            "cut-module.wasm",
+            module[..module.len() - 3].to_vec(),
+            "truncated",
+        ),
+        (
+            "cut-component.wasm",
+            component[..component.len() / 2].to_vec(),
+            "truncated",
+        ),
+    ];
+    for (name, bytes, reason) in inputs {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+        for artifact in [false, true] {
+            let mut args = vec!["--name", "app", "--module", name, "-o", "out.tar"];
+            if artifact {
+                args.push("--as-artifact");
+            }
+            let output = run(&args, dir.path());
+            let message = stderr(&output);
+            assert_eq!(output.status.code(), Some(1), "{name}: {message}");
+            assert_eq!(message.lines().count(), 1, "{name}: {message}");
+            assert!(message.contains(name), "{name}: {message}");
+            assert!(message.contains(reason), "{name}: {message}");
+            assert!(output.stdout.is_empty());
+            assert!(!dir.path().join("out.tar").exists());
+        }
+    }
+}
+
+#[test]
+fn platform_overrides_both_shapes_and_target_needs_a_component_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.wasm"), tiny_module(1)).unwrap();
+    for artifact in [false, true] {
+        let mut args = vec![
+            "--name",
+            "app",
+            "--module",
+            "m.wasm",
+            "--platform",
+            "wasi/wasm",
+            "--author",
+            "Jo",
+            "-o",
+            "p.tar",
+        ];
+        if artifact {
+            args.push("--as-artifact");
+        }
+        let output = run(&args, dir.path());
+        assert!(output.status.success(), "{}", stderr(&output));
+        let (index, _, config) = documents(&dir.path().join("p.tar"));
+        assert_eq!(index["manifests"][0]["platform"]["os"], "wasi");
+        assert_eq!(config["os"], "wasi");
+        assert_eq!(config["author"], "Jo");
+    }
+
+    for (args, culprit) in [
+        (
+            vec!["--target", "wasi:http/proxy@0.2.0"],
+            "wasm-layer image",
+        ),
+        (
+            vec!["--as-artifact", "--target", "wasi:http/proxy@0.2.0"],
+            "m.wasm is a core module",
+        ),
+        (
+            vec!["--as-artifact", "--target", "proxy"],
+            "not a world name",
+        ),
+        (vec!["--platform", "wasip2"], "OS/ARCH"),
+        (vec!["--platform", "WASI/wasm"], "platform os"),
+    ] {
+        let mut all = vec!["--name", "app", "--module", "m.wasm", "-o", "bad.tar"];
+        all.extend(args);
+        let output = run(&all, dir.path());
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{all:?}: {message}");
+        assert!(message.contains(culprit), "{all:?}: {message}");
+        assert!(!dir.path().join("bad.tar").exists());
+    }
+}
