@@ -957,7 +957,7 @@ fn flipped_blob_byte_is_caught_by_containerd_and_the_registry() {
 #[test]
 fn schemas_refuse_documents_that_break_the_spec() {
     let digest = digest_bytes(b"x").to_string();
-    let bad_documents: [(Schema, String); 5] = [
+    let bad_documents: [(Schema, String); 6] = [
         (Schema::Layout, r#"{"imageLayoutVersion":"2.0.0"}"#.into()),
         (
             Schema::Index,
@@ -971,6 +971,11 @@ fn schemas_refuse_documents_that_break_the_spec() {
         (
             Schema::WasmConfig,
             format!(r#"{{"created":"yesterday","architecture":"wasm","os":"wasip1","layerDigests":["{digest}"]}}"#),
+        ),
+        (
+            // A component (wasip2) must describe its world.
+            Schema::WasmConfig,
+            format!(r#"{{"created":"1970-01-01T00:00:00Z","architecture":"wasm","os":"wasip2","layerDigests":["{digest}"],"component":null}}"#),
         ),
     ];
     for (schema, document) in bad_documents {
