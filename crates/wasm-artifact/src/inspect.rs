@@ -239,13 +239,16 @@ impl From<wasmparser::BinaryReaderError> for ScanError {
 /// components included, without validating it; reads the top-level metadata
 /// sections.
 fn scan(reader: impl Read) -> Result<Scan, ScanError> {
-    let mut reader = FullReads(SkipCustomSections::new(reader, |name| {
-        name == "name"
-            || name == "component-name"
-            || METADATA_SECTIONS
-                .iter()
-                .any(|(section, _)| *section == name)
-    }));
+    let mut reader = FullReads(
+        SkipCustomSections::new(reader, |name| {
+            name == "name"
+                || name == "component-name"
+                || METADATA_SECTIONS
+                    .iter()
+                    .any(|(section, _)| *section == name)
+        })
+        .skipping_module_data(),
+    );
     scan_sections(&mut reader).map_err(|error| match error {
         // Offsets in the input, not in what the parser saw of it.
         ScanError::Malformed { offset, message } => ScanError::Malformed {
@@ -355,6 +358,19 @@ fn set_annotation(annotations: &mut BTreeMap<String, String>, key: &str, value: 
     }
 }
 
+/// Appends `value` as an unsigned LEB128.
+fn push_leb128(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
 /// Reads until `buf` is full or the input ends; returns how much was read.
 fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
@@ -401,6 +417,10 @@ struct SkipCustomSections<R> {
     state: SkipState,
     /// How many bytes were left out so far.
     skipped: u64,
+    /// Whether a core module's data section is left out too.
+    skip_module_data: bool,
+    /// The preamble as read, to tell a core module from a component.
+    preamble: Vec<u8>,
 }
 
 #[derive(Clone, Copy)]
@@ -424,7 +444,31 @@ impl<R: Read> SkipCustomSections<R> {
             pending_at: 0,
             state: SkipState::Preamble(8),
             skipped: 0,
+            skip_module_data: false,
+            preamble: Vec::with_capacity(8),
         }
+    }
+
+    /// Also leaves out the body of a core module's data section, which holds
+    /// nearly all of a module with embedded data and which the parser would
+    /// otherwise buffer whole: its framing is still checked (a body cut short
+    /// is handed to the parser, which reports it). The code section needs no
+    /// such help: the parser streams it one function at a time (and checks
+    /// it against the function section). Only for the structural pass.
+    fn skipping_module_data(mut self) -> Self {
+        self.skip_module_data = true;
+        self
+    }
+
+    /// Whether the top-level section `id` is left out whatever its content.
+    fn skips_section(&self, id: u8) -> bool {
+        const DATA_SECTION: u8 = 11;
+        self.skip_module_data
+            && id == DATA_SECTION
+            && matches!(
+                WasmKind::from_preamble(&self.preamble),
+                Ok(WasmKind::Module)
+            )
     }
 
     /// Reads one byte into `header`; `false` at the end of the input.
@@ -461,6 +505,9 @@ impl<R: Read> SkipCustomSections<R> {
         let Some(size) = self.header_leb(&mut header)? else {
             return self.pass_all(header);
         };
+        if self.skips_section(id) {
+            return self.replace_data_section(header, size);
+        }
         if id != 0 {
             self.state = SkipState::InSection(size);
             return self.hand_out(header);
@@ -485,6 +532,44 @@ impl<R: Read> SkipCustomSections<R> {
             self.state = SkipState::InSection(rest);
             return self.hand_out(header);
         }
+        self.skip_rest(header, rest)
+    }
+
+    /// Reads past the body of a data section (of `size` bytes, its `header`
+    /// read) and hands the parser a stand-in with as many segments, all
+    /// empty, so that the parser's count checks (against the data count
+    /// section) hold while the data itself is never held.
+    fn replace_data_section(&mut self, mut header: Vec<u8>, size: u64) -> io::Result<()> {
+        let count_start = header.len();
+        let Some(count) = self.header_leb(&mut header)? else {
+            return self.pass_all(header);
+        };
+        let count_len = (header.len() - count_start) as u64;
+        // Each real segment takes at least two bytes, so a true count makes a
+        // stand-in no larger than the section; any other count is malformed.
+        if count_len > size || count.saturating_mul(2) > size - count_len {
+            return self.pass_all(header);
+        }
+        let rest = size - count_len;
+        let dropped = io::copy(&mut (&mut self.inner).take(rest), &mut io::sink())?;
+        if dropped < rest {
+            return self.pass_all(header);
+        }
+        let mut body = header[count_start..].to_vec();
+        for _ in 0..count {
+            // A passive segment (flag 1) of no bytes.
+            body.extend_from_slice(&[0x01, 0x00]);
+        }
+        let mut stand_in = vec![header[0]];
+        push_leb128(&mut stand_in, body.len() as u64);
+        stand_in.extend_from_slice(&body);
+        self.skipped += (header.len() as u64 + rest).saturating_sub(stand_in.len() as u64);
+        self.state = SkipState::SectionStart;
+        self.hand_out(stand_in)
+    }
+
+    /// Reads past the `rest` bytes of a section whose `header` was read.
+    fn skip_rest(&mut self, header: Vec<u8>, rest: u64) -> io::Result<()> {
         let dropped = io::copy(&mut (&mut self.inner).take(rest), &mut io::sink())?;
         if dropped < rest {
             // Cut short: hand out the header so the parser sees the truncation.
@@ -541,6 +626,9 @@ impl<R: Read> Read for SkipCustomSections<R> {
             };
             let want = buf.len().min(usize::try_from(limit).unwrap_or(usize::MAX));
             let n = self.inner.read(&mut buf[..want])?;
+            if let SkipState::Preamble(_) = self.state {
+                self.preamble.extend_from_slice(&buf[..n]);
+            }
             if let SkipState::Preamble(left) | SkipState::InSection(left) = &mut self.state {
                 *left -= n as u64;
             }
@@ -625,6 +713,76 @@ mod tests {
         assert!(cut.starts_with(&out) && out.len() > 8, "{out:?}");
         assert!(scan(cut).is_err());
         assert!(scan(OneByte(cut)).is_err());
+    }
+
+    /// A module whose data section holds `data_len` bytes.
+    fn module_with_data(data_len: usize) -> Vec<u8> {
+        let mut wasm = wat::parse_str(r#"(module (memory 1) (func (export "f")))"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Data section (id 11): one active segment at offset 0 of memory 0.
+        let mut body = vec![1u8, 0x00, 0x41, 0x00, 0x0b];
+        push_leb128(&mut body, data_len as u64);
+        body.resize(body.len() + data_len, 0xab);
+        wasm.push(11);
+        push_leb128(&mut wasm, body.len() as u64);
+        wasm.extend_from_slice(&body);
+        wasm
+    }
+
+    /// Regression: the structural pass buffered a module's whole data
+    /// section, so a module with gigabytes of embedded data took gigabytes.
+    #[test]
+    fn scan_reads_past_a_module_data_section_without_holding_it() {
+        let wasm = module_with_data(4 * 1024 * 1024);
+        let (out, skipped) = {
+            let mut skipper =
+                SkipCustomSections::new(wasm.as_slice(), |_| true).skipping_module_data();
+            let mut out = Vec::new();
+            skipper
+                .read_to_end(&mut out)
+                .unwrap_or_else(|e| panic!("{e}"));
+            (out, skipper.skipped)
+        };
+        assert!(out.len() < 1024, "the parser is handed {} bytes", out.len());
+        assert!(out.len() as u64 + skipped == wasm.len() as u64);
+        for result in [scan(wasm.as_slice()), scan(OneByte(&wasm))] {
+            if let Err(ScanError::Malformed { offset, message }) = &result {
+                panic!("malformed at {offset}: {message}");
+            }
+            assert!(result.is_ok());
+        }
+    }
+
+    #[test]
+    fn a_module_with_a_data_count_section_scans_with_its_data_left_out() {
+        let wasm = wat::parse_str(
+            r#"(module (memory 1) (data $d "abc")
+                 (func (memory.init $d (i32.const 0) (i32.const 0) (i32.const 3))))"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(scan(wasm.as_slice()).is_ok());
+    }
+
+    #[test]
+    fn a_module_data_section_cut_short_is_still_refused() {
+        let wasm = module_with_data(100_000);
+        for cut in [wasm.len() - 1, wasm.len() - 50_000, wasm.len() - 99_990] {
+            assert!(scan(&wasm[..cut]).is_err(), "cut at {cut} accepted");
+        }
+    }
+
+    #[test]
+    fn component_sections_with_module_ids_are_not_skipped() {
+        // In a component, ids 10 and 11 are imports and exports.
+        let component = wat::parse_str(r#"(component (import "f" (func)) (export "g" (func 0)))"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut skipper =
+            SkipCustomSections::new(component.as_slice(), |_| true).skipping_module_data();
+        let mut out = Vec::new();
+        skipper
+            .read_to_end(&mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out, component);
     }
 
     #[test]
