@@ -135,6 +135,7 @@ pub struct Manifest {
 /// The fields of an image config (OCI, Docker or the CNCF wasm config)
 /// worth showing; absent ones are `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConfigSummary {
     /// `created`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -167,6 +168,7 @@ pub struct ConfigSummary {
 
 /// One image manifest reached from `index.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Image {
     /// The digests of the nested indexes passed through, outermost first
     /// (empty when `index.json` lists the manifest itself).
@@ -196,6 +198,7 @@ impl Image {
 
 /// What [`read_layout`] found: the images and every problem.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LayoutReport {
     /// `index.json`, when it could be read.
     pub index: Option<Index>,

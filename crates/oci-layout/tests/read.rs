@@ -384,3 +384,35 @@ fn blob_names_must_be_sha256_hex() {
         matches!(&problems[..], [Problem::InvalidBlobName { name }] if name == "blobs/sha256/not-hex")
     );
 }
+
+#[test]
+fn a_docker_save_shaped_tar_is_valid() {
+    // `docker save` (Docker 25+): directory entries, `repositories`, short
+    // RepoTags against fully qualified containerd names.
+    let image = image();
+    let index = String::from_utf8(image.index.clone())
+        .unwrap()
+        .replace(NAME, "docker.io/library/app:v1");
+    let docker = String::from_utf8(image.docker.clone())
+        .unwrap()
+        .replace(NAME, "app:v1");
+    let dir = |name: &str| Entry {
+        name: name.into(),
+        kind: b'5',
+        bytes: Vec::new(),
+    };
+    let entries = vec![
+        dir("blobs"),
+        dir("blobs/sha256"),
+        blob(&image.config),
+        blob(&image.layer),
+        blob(&image.manifest),
+        file("index.json", index),
+        file("manifest.json", docker),
+        file("oci-layout", LAYOUT),
+        file("repositories", br#"{"app":{"v1":"x"}}"#.to_vec()),
+    ];
+    let report = read(&tar_of(&entries));
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images[0].name(), Some("docker.io/library/app:v1"));
+}

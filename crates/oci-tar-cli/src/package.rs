@@ -20,9 +20,10 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
     } else {
         ImageShape::WasmLayers
     };
+    let source_date_epoch = crate::cli::source_date_epoch().map_err(Failure::usage)?;
     let created = opts
         .created
-        .or(opts.source_date_epoch)
+        .or(source_date_epoch)
         .unwrap_or(Timestamp::UNIX_EPOCH);
     let say = |line: String| {
         if !opts.quiet {
