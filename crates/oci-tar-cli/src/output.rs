@@ -57,7 +57,16 @@ impl Output {
             .prefix(&format!(".{}.", file_name.to_string_lossy()))
             .suffix(".partial")
             .tempfile_in(parent)
-            .map_err(|e| Failure::failed(format!("{shown}: cannot write here: {e}")))?;
+            .map_err(|e| {
+                // tempfile's message ends with its random temporary path
+                // (" at path …"); the OS error alone is what the user needs.
+                let message = e.to_string();
+                let cause = message.split(" at path ").next().unwrap_or_default();
+                Failure::failed(format!(
+                    "{shown}: cannot create a file in {}: {cause}",
+                    parent.display()
+                ))
+            })?;
         let file: File = temp
             .as_file()
             .try_clone()
