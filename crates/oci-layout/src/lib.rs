@@ -59,7 +59,8 @@ pub use error::LayoutError;
 pub use problem::Problem;
 pub use read::{
     read_layout, ConfigSummary, Descriptor, Image, Index, LayoutReport, Manifest, Platform,
-    ReadError, MAX_DOCUMENTS_TOTAL, MAX_DOCUMENT_LEN, MAX_ENTRIES,
+    ReadError, MAX_DOCUMENTS_TOTAL, MAX_DOCUMENT_LEN, MAX_ENTRIES, MAX_IMAGES, MAX_NAMES_TOTAL,
+    MAX_PARSED_TOTAL,
 };
 pub use reference::{Reference, ReferenceError, ReferencePart, MAX_NAME_LEN, MAX_TAG_LEN};
 pub use writer::{LayoutWriter, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};

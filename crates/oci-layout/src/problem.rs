@@ -2,6 +2,8 @@
 
 use oci_digest::Digest;
 
+use crate::read::{MAX_IMAGES, MAX_NAMES_TOTAL};
+
 /// One thing wrong with an image tar. Each names its culprit: the entry, the
 /// blob's digest, or the document that refers to it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,11 +42,19 @@ pub enum Problem {
         /// The name.
         name: String,
     },
-    /// More entries than any image tar needs; reading stopped.
-    #[error("the tar has more than {limit} entries; reading stopped")]
+    /// More entries (or longer names altogether) than any image tar needs;
+    /// reading stopped.
+    #[error("the tar has more than {limit} entries, or entry names longer than {MAX_NAMES_TOTAL} bytes altogether; reading stopped")]
     TooManyEntries {
-        /// The limit.
+        /// The limit on entries.
         limit: usize,
+    },
+    /// The documents reached from `index.json` (counting each time one is
+    /// reached again) are more than the reader checks; it stopped following.
+    #[error("index.json reaches more than {limit} bytes of JSON documents or {MAX_IMAGES} image manifests (counting repeats); the rest is not checked")]
+    TooMuchToCheck {
+        /// The limit.
+        limit: u64,
     },
     /// A file under `blobs/sha256/` whose name is not 64 lowercase hex digits.
     #[error(
@@ -155,7 +165,7 @@ pub enum Problem {
         reason: &'static str,
     },
     /// A `manifest.json` tag that `index.json` does not name the image with.
-    #[error("manifest.json tags the image {tag:?}, but index.json names it {}", if names.is_empty() { "nothing".to_owned() } else { names.join(", ") })]
+    #[error("manifest.json tags the image {tag:?}, but index.json names it {}", if names.is_empty() { "nothing".to_owned() } else { format!("{names:?}") })]
     DockerTagMismatch {
         /// The tag in `RepoTags`.
         tag: String,

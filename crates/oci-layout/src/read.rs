@@ -23,6 +23,14 @@ pub const MAX_DOCUMENT_LEN: u64 = 4 * 1024 * 1024;
 pub const MAX_DOCUMENTS_TOTAL: u64 = 64 * 1024 * 1024;
 /// The most entries read from one tar.
 pub const MAX_ENTRIES: usize = 100_000;
+/// The most bytes of entry names remembered (to find duplicates) altogether.
+pub const MAX_NAMES_TOTAL: usize = 8 * 1024 * 1024;
+/// The most bytes of JSON parsed while following references, counting a
+/// document each time it is reached: bounds the work a hostile index that
+/// refers to the same nested index over and over can cause.
+pub const MAX_PARSED_TOTAL: u64 = 64 * 1024 * 1024;
+/// The most image manifests listed (counting repeats).
+pub const MAX_IMAGES: usize = 10_000;
 /// How deep nested image indexes are followed.
 const MAX_INDEX_DEPTH: usize = 8;
 /// Docker's root file.
@@ -267,6 +275,9 @@ struct LayoutReader {
     blobs: HashMap<Digest, SeenBlob>,
     root_files: HashMap<&'static str, (u64, Kept)>,
     kept_total: u64,
+    names_total: usize,
+    parsed_total: u64,
+    gave_up_following: bool,
 }
 
 impl LayoutReader {
@@ -287,6 +298,11 @@ impl LayoutReader {
             }
             let name = header.name.clone();
             let result = match self.classify(&header.name, header.kind) {
+                Target::Stop => {
+                    self.problems
+                        .push(Problem::TooManyEntries { limit: MAX_ENTRIES });
+                    return Ok(());
+                }
                 Target::Skip => tar.data(header.size, Some(&name), |_| {}),
                 Target::Blob { digest } => {
                     let mut hasher = Sha256::new();
@@ -384,6 +400,10 @@ impl LayoutReader {
         let name = normalize(raw_name);
         if kind == EntryKind::Directory {
             return Target::Skip;
+        }
+        self.names_total += name.len();
+        if self.names_total > MAX_NAMES_TOTAL {
+            return Target::Stop;
         }
         if !self.names.insert(name.clone()) {
             self.problems.push(Problem::DuplicateEntry { name });
@@ -504,12 +524,32 @@ impl LayoutReader {
         Some(digest)
     }
 
+    /// Counts `len` bytes of JSON against the parse budget; false (once
+    /// reported) when it is spent.
+    fn may_parse(&mut self, len: usize) -> bool {
+        if self.gave_up_following {
+            return false;
+        }
+        self.parsed_total += len as u64;
+        if self.parsed_total > MAX_PARSED_TOTAL {
+            self.gave_up_following = true;
+            self.problems.push(Problem::TooMuchToCheck {
+                limit: MAX_PARSED_TOTAL,
+            });
+            return false;
+        }
+        true
+    }
+
     /// The bytes of the JSON blob `digest` (already checked to exist).
     fn blob_document(&mut self, digest: Digest, kind: &'static str) -> Option<Vec<u8>> {
         let blob = self.blobs.get(&digest)?;
         let name = digest.blob_path();
         match &blob.document {
-            Some(Kept::Bytes(bytes)) => Some(bytes.clone()),
+            Some(Kept::Bytes(bytes)) => {
+                let bytes = bytes.clone();
+                self.may_parse(bytes.len()).then_some(bytes)
+            }
             Some(Kept::TooLarge) => {
                 let size = blob.size;
                 self.problems.push(Problem::DocumentTooLarge {
@@ -545,6 +585,16 @@ impl LayoutReader {
         visiting: &mut Vec<Digest>,
         images: &mut Vec<Image>,
     ) {
+        if self.gave_up_following {
+            return;
+        }
+        if images.len() >= MAX_IMAGES {
+            self.gave_up_following = true;
+            self.problems.push(Problem::TooMuchToCheck {
+                limit: MAX_PARSED_TOTAL,
+            });
+            return;
+        }
         let Some(digest) = self.check_blob(descriptor, referenced_by) else {
             if is_manifest(&descriptor.media_type) {
                 images.push(Image {
@@ -724,8 +774,12 @@ impl LayoutReader {
 
 /// What to do with an entry's data.
 enum Target {
+    /// Stop reading: the tar is beyond any sane size.
+    Stop,
     Skip,
-    Blob { digest: Digest },
+    Blob {
+        digest: Digest,
+    },
     RootFile(&'static str),
 }
 

@@ -416,3 +416,35 @@ fn a_docker_save_shaped_tar_is_valid() {
     assert_eq!(report.problems, []);
     assert_eq!(report.images[0].name(), Some("docker.io/library/app:v1"));
 }
+
+#[test]
+fn an_index_reaching_the_same_documents_over_and_over_is_cut_short() {
+    // A nested index listing one manifest 10,000 times, listed 100 times by
+    // index.json: a billion-laughs of references, bounded by the parse budget.
+    let image = image();
+    let manifest_descriptor = descriptor(
+        "application/vnd.oci.image.manifest.v1+json",
+        &image.manifest,
+    );
+    let nested = format!(
+        r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+        vec![manifest_descriptor; 10_000].join(",")
+    )
+    .into_bytes();
+    let nested_descriptor = descriptor("application/vnd.oci.image.index.v1+json", &nested);
+    let outer = format!(
+        r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+        vec![nested_descriptor; 100].join(",")
+    );
+    let mut entries = entries_of(&image);
+    entries.retain(|e| e.name != "index.json" && e.name != "manifest.json");
+    entries.push(blob(&nested));
+    entries.push(file("index.json", outer));
+    let problems = read(&tar_of(&entries)).problems;
+    assert_eq!(
+        problems,
+        [Problem::TooMuchToCheck {
+            limit: oci_layout::MAX_PARSED_TOTAL
+        }]
+    );
+}

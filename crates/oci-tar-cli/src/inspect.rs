@@ -1,6 +1,7 @@
 //! `oci-tar-builder inspect FILE [--json]`: describes the images in any OCI
 //! image tar, as `regctl manifest get` would.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -93,20 +94,24 @@ fn describe(shown: &str, report: &LayoutReport) -> String {
 }
 
 fn describe_image(out: &mut String, image: &Image) {
-    let _ = writeln!(out, "\nimage {}", image.name().unwrap_or("(unnamed)"));
+    let _ = writeln!(
+        out,
+        "\nimage {}",
+        clean(image.name().unwrap_or("(unnamed)"))
+    );
     for index in &image.via {
-        let _ = writeln!(out, "  via index   {index}");
+        let _ = writeln!(out, "  via index   {}", clean(index));
     }
     descriptor(out, "  manifest    ", &image.descriptor);
     if let Some(platform) = &image.descriptor.platform {
-        let _ = writeln!(out, "  platform    {platform}");
+        let _ = writeln!(out, "  platform    {}", clean(&platform.to_string()));
     }
     annotations(out, "  ", "annotations", &image.descriptor.annotations);
     let Some(manifest) = &image.manifest else {
         return;
     };
     if let Some(artifact_type) = &manifest.artifact_type {
-        let _ = writeln!(out, "  artifact    {artifact_type}");
+        let _ = writeln!(out, "  artifact    {}", clean(artifact_type));
     }
     descriptor(out, "  config      ", &manifest.config);
     if let Some(config) = &image.config {
@@ -141,7 +146,7 @@ fn describe_config(out: &mut String, config: &ConfigSummary) {
     ];
     for (name, value) in fields {
         if let Some(value) = value {
-            let _ = writeln!(out, "    {name:<12}{value}");
+            let _ = writeln!(out, "    {name:<12}{}", clean(&value));
         }
     }
     annotations(out, "    ", "labels", &config.labels);
@@ -151,7 +156,9 @@ fn descriptor(out: &mut String, lead: &str, descriptor: &Descriptor) {
     let _ = writeln!(
         out,
         "{lead}{} {} ({} bytes)",
-        descriptor.media_type, descriptor.digest, descriptor.size
+        clean(&descriptor.media_type),
+        clean(&descriptor.digest),
+        descriptor.size
     );
 }
 
@@ -161,7 +168,17 @@ fn annotations(out: &mut String, indent: &str, title: &str, map: &BTreeMap<Strin
     }
     let _ = writeln!(out, "{indent}{title}");
     for (key, value) in map {
-        let _ = writeln!(out, "{indent}  {key}={value}");
+        let _ = writeln!(out, "{indent}  {}={}", clean(key), clean(value));
+    }
+}
+
+/// `text` as it may be printed to a terminal: a hostile tar's control
+/// characters (escape sequences) are shown escaped, not sent.
+fn clean(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        Cow::Owned(text.escape_debug().to_string())
+    } else {
+        Cow::Borrowed(text)
     }
 }
 

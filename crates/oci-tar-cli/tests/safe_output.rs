@@ -92,7 +92,8 @@ fn sigint_and_sigterm_leave_nothing_and_keep_the_old_file() {
     for (signal, code) in [("INT", 130), ("TERM", 143)] {
         let dir = tempfile::tempdir().unwrap();
         let child = start_packaging_slowly(dir.path());
-        let status = Command::new("kill")
+        let kill = test_support::require_tool("kill", "the Debian package procps");
+        let status = Command::new(kill)
             .arg(format!("-{signal}"))
             .arg(child.0.id().to_string())
             .status()
@@ -143,7 +144,8 @@ struct Tmpfs(PathBuf);
 impl Tmpfs {
     fn mount(path: PathBuf, size: &str) -> Self {
         fs::create_dir_all(&path).unwrap();
-        let output = Command::new("mount")
+        let mount = test_support::require_tool("mount", "the Debian package mount");
+        let output = Command::new(mount)
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(&path)
             .output()

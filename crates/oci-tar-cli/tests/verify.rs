@@ -212,3 +212,31 @@ fn source_date_epoch_does_not_break_subcommands() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn inspect_escapes_control_characters_from_the_tar() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("app.wasm");
+    std::fs::write(&module, test_support::tiny_module(2)).unwrap();
+    let tar = dir.path().join("evil.tar");
+    let output = run(&[
+        "-q",
+        "-n",
+        "app",
+        "-m",
+        module.to_str().unwrap(),
+        "--annotation",
+        "note=\x1b]0;owned\x07\x1b[31mred",
+        "-o",
+        tar.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run(&["inspect", tar.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+    assert!(
+        text.contains(r"note=\u{1b}]0;owned\u{7}\u{1b}[31mred"),
+        "{text}"
+    );
+}
