@@ -338,6 +338,22 @@ fn manifest_json_must_agree_with_index_json() {
         matches!(&problems[..], [Problem::DockerDisagrees { .. }]),
         "{problems:?}"
     );
+    let mut entries = entries_of(&image);
+    entries.retain(|e| e.name != "manifest.json");
+    entries.push(file(
+        "manifest.json",
+        format!(
+            r#"[{{"Config":"{}","RepoTags":[],"Layers":["abc/layer.tar"]}}]"#,
+            digest_bytes(&image.config).blob_path()
+        ),
+    ));
+    let problems = read(&tar_of(&entries)).problems;
+    assert_eq!(
+        problems,
+        [Problem::DockerMissingFile {
+            path: "abc/layer.tar".into()
+        }]
+    );
 }
 
 #[test]
