@@ -4,7 +4,8 @@
 # targets the demo app is built for, and wasm-tools. Safe to run again.
 set -euo pipefail
 
-apt_packages=(containerd skopeo docker-registry umoci)
+# procps and mount: kill and mount for the safe-output tests (signals, a full tmpfs).
+apt_packages=(containerd skopeo docker-registry umoci procps mount)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

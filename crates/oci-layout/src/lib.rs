@@ -7,6 +7,12 @@
 //! against their announced size and digest on the way; every header is
 //! deterministic, so the same calls give the same bytes.
 //!
+//! [`read_layout`] reads any image-layout tar back (ours, `docker save`'s,
+//! skopeo's) in one streaming pass, treating it as hostile, and reports every
+//! [`Problem`]: blobs whose bytes do not match their names, missing or
+//! mis-sized blobs, unsafe entries, truncation, a `manifest.json` that
+//! disagrees with `index.json`.
+//!
 //! The crate also holds what every layout writer needs around it: the
 //! [canonical JSON](to_canonical_json) form of documents, and validated image
 //! [`Reference`]s for naming images in `index.json`.
@@ -31,6 +37,7 @@
 //!     config.digest().blob_path(),
 //!     "index.json".to_string(),
 //! ]);
+//! assert!(oci_layout::read_layout(&tar[..])?.is_valid());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -40,12 +47,21 @@
 mod blob;
 mod canonical_json;
 mod error;
+mod problem;
+mod read;
 mod reference;
+mod tar_stream;
 mod writer;
 
 pub use blob::{oci_spec_digest, BlobSource, BytesBlob, FileBlob};
 pub use canonical_json::{to_canonical_json, JsonError};
 pub use error::LayoutError;
+pub use problem::Problem;
+pub use read::{
+    read_layout, ConfigSummary, Descriptor, Image, Index, LayoutReport, Manifest, Platform,
+    ReadError, MAX_DOCUMENTS_TOTAL, MAX_DOCUMENT_LEN, MAX_ENTRIES, MAX_IMAGES, MAX_NAMES_TOTAL,
+    MAX_PARSED_TOTAL,
+};
 pub use reference::{Reference, ReferenceError, ReferencePart, MAX_NAME_LEN, MAX_TAG_LEN};
 pub use writer::{LayoutWriter, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
 

@@ -2,19 +2,43 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser};
+use clap::{Args, Parser, Subcommand};
 use wasm_artifact::Timestamp;
+
+use crate::{inspect, verify};
 
 /// Package WebAssembly modules and components as OCI image tars.
 ///
 /// The tar holds an OCI image layout (oci-layout, index.json, blobs) and
 /// Docker's manifest.json, ready for `ctr images import --all-platforms`,
 /// skopeo, regctl or a registry. The same inputs give the same bytes.
+///
+/// `verify` and `inspect` check and describe any OCI image tar.
 #[derive(Debug, Parser)]
-#[command(name = "oci-tar-builder", version, max_term_width = 100)]
+#[command(
+    name = "oci-tar-builder",
+    version,
+    max_term_width = 100,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+
     #[command(flatten)]
-    pub(crate) package: PackageOpts,
+    pub(crate) package: Option<PackageOpts>,
+}
+
+/// The subcommands; without one, the flags package an image.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Check an OCI image tar (ours or any tool's): exit 0 when every blob,
+    /// document and reference is sound, 1 naming each problem otherwise.
+    Verify(verify::Opts),
+    /// Describe the images in an OCI image tar: names, media types, digests,
+    /// sizes, platforms, annotations and config.
+    Inspect(inspect::Opts),
 }
 
 /// What to package and where.
@@ -78,10 +102,6 @@ pub(crate) struct PackageOpts {
     #[arg(long, value_name = "RFC3339", value_parser = Timestamp::parse_rfc3339)]
     pub(crate) created: Option<Timestamp>,
 
-    /// Seconds since the Unix epoch, from the environment only (reproducible-builds.org).
-    #[arg(long, env = "SOURCE_DATE_EPOCH", hide = true, value_parser = parse_source_date_epoch)]
-    pub(crate) source_date_epoch: Option<Timestamp>,
-
     /// Print nothing on stderr but errors.
     #[arg(short, long)]
     pub(crate) quiet: bool,
@@ -138,6 +158,19 @@ fn parse_annotation(value: &str) -> Result<(String, String), String> {
         Some(("", _)) => Err("the key before '=' is empty".into()),
         Some((key, value)) => Ok((key.to_owned(), value.to_owned())),
         None => Err("expected KEY=VALUE".into()),
+    }
+}
+
+/// `$SOURCE_DATE_EPOCH` (reproducible-builds.org), when set: read here
+/// rather than by clap so that it never counts as a packaging flag beside a
+/// subcommand.
+pub(crate) fn source_date_epoch() -> Result<Option<Timestamp>, String> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(value) => parse_source_date_epoch(&value).map(Some),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(value)) => Err(format!(
+            "SOURCE_DATE_EPOCH={value:?} is not a whole number of seconds"
+        )),
     }
 }
 

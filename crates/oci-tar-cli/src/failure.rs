@@ -16,6 +16,8 @@ pub(crate) enum Failure {
     Usage(String),
     /// Packaging failed.
     Failed(String),
+    /// An image tar has problems: one line each, then exit code 1.
+    Problems(Vec<String>),
     /// The reader of stdout went away; not worth a message.
     BrokenPipe,
 }
@@ -31,11 +33,27 @@ impl Failure {
         Failure::Usage(error.to_string())
     }
 
+    /// A failure listing each of `problems` in `file`.
+    pub(crate) fn problems(file: &str, problems: &[impl std::fmt::Display]) -> Self {
+        Failure::Problems(
+            problems
+                .iter()
+                .map(|problem| format!("{file}: {problem}"))
+                .collect(),
+        )
+    }
+
     /// Prints the message and gives the exit code.
     pub(crate) fn report(self) -> ExitCode {
         let (message, code) = match self {
             Failure::Usage(message) => (message, EXIT_USAGE),
             Failure::Failed(message) => (message, EXIT_FAILURE),
+            Failure::Problems(lines) => {
+                for line in &lines {
+                    print_error_line(line);
+                }
+                return ExitCode::from(EXIT_FAILURE);
+            }
             Failure::BrokenPipe => return ExitCode::SUCCESS,
         };
         print_error_line(&message);

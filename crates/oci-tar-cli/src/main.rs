@@ -2,12 +2,16 @@
 //!
 //! Reading order: [`cli`] defines the flags; [`package`] turns them into an
 //! image and writes it through the library crates; [`output`] owns the file
-//! (or stdout) the tar goes to; [`failure`] is how errors reach the user.
+//! (or stdout) the tar goes to; [`verify`] and [`inspect`] read any image tar
+//! back (through [`input`]); [`failure`] is how errors reach the user.
 
 mod cli;
 mod failure;
+mod input;
+mod inspect;
 mod output;
 mod package;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -20,7 +24,15 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return failure::report_clap(&error),
     };
-    match package::run(cli.package) {
+    let result = match (cli.command, cli.package) {
+        (Some(cli::Command::Verify(opts)), _) => verify::run(opts),
+        (Some(cli::Command::Inspect(opts)), _) => inspect::run(opts),
+        (None, Some(opts)) => package::run(opts),
+        (None, None) => Err(Failure::usage(
+            "nothing to do: give --name and -o to package an image, or a subcommand (verify, inspect); see --help",
+        )),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(failure) => failure.report(),

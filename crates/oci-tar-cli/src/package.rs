@@ -9,10 +9,13 @@ use wasm_artifact::{ArtifactError, ImageShape, Timestamp, WasmImage, WasmKind};
 
 use crate::cli::PackageOpts;
 use crate::failure::Failure;
-use crate::output::Output;
+use crate::output::{write_error_message, Output};
 
 /// Packages what `opts` names into the tar it names.
 pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
+    // From the start, so Ctrl-C while hashing exits 130 like Ctrl-C while writing.
+    crate::output::handle_signals()
+        .map_err(|e| Failure::failed(format!("cannot handle SIGINT and SIGTERM: {e}")))?;
     let reference = Reference::from_parts(opts.repo.as_deref(), &opts.name, &opts.tag)
         .map_err(Failure::usage)?;
     let shape = if opts.as_artifact {
@@ -20,9 +23,10 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
     } else {
         ImageShape::WasmLayers
     };
+    let source_date_epoch = crate::cli::source_date_epoch().map_err(Failure::usage)?;
     let created = opts
         .created
-        .or(opts.source_date_epoch)
+        .or(source_date_epoch)
         .unwrap_or(Timestamp::UNIX_EPOCH);
     let say = |line: String| {
         if !opts.quiet {
@@ -88,7 +92,7 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
             Failure::BrokenPipe
         }
         ArtifactError::Layout(LayoutError::Write { source }) => {
-            Failure::failed(format!("{destination}: {source}"))
+            Failure::failed(write_error_message(&destination, &source))
         }
         other => Failure::failed(other),
     };

@@ -1,0 +1,175 @@
+//! What [`read_layout`](crate::read_layout) can find wrong in an image tar.
+
+use oci_digest::Digest;
+
+use crate::read::{MAX_IMAGES, MAX_NAMES_TOTAL};
+
+/// One thing wrong with an image tar. Each names its culprit: the entry, the
+/// blob's digest, or the document that refers to it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Problem {
+    /// The tar ends inside a header or an entry's data, or before its
+    /// end-of-archive blocks; nothing after that point was read.
+    #[error("{}", match entry {
+        Some(entry) => format!("the tar is truncated: it ends inside entry {entry:?}"),
+        None => "the tar is truncated: it ends before its end-of-archive blocks".to_owned(),
+    })]
+    Truncated {
+        /// The entry the data ended in, if it ended inside one.
+        entry: Option<String>,
+    },
+    /// A header block that is not a valid tar header; reading stopped there.
+    #[error("not a valid tar header at byte {offset}: {reason}")]
+    BadHeader {
+        /// Where the header starts.
+        offset: u64,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An entry a reader must not follow or extract: a path with `..` or a
+    /// leading `/`, a link, a device, a FIFO. It is skipped.
+    #[error("unsafe entry {name:?}: {reason}")]
+    UnsafeEntry {
+        /// The entry's name as stored.
+        name: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// Two entries with the same name (which one a reader keeps differs).
+    #[error("entry {name:?} appears more than once")]
+    DuplicateEntry {
+        /// The name.
+        name: String,
+    },
+    /// More entries (or longer names altogether) than any image tar needs;
+    /// reading stopped.
+    #[error("the tar has more than {limit} entries, or entry names longer than {MAX_NAMES_TOTAL} bytes altogether; reading stopped")]
+    TooManyEntries {
+        /// The limit on entries.
+        limit: usize,
+    },
+    /// The documents reached from `index.json` (counting each time one is
+    /// reached again) are more than the reader checks; it stopped following.
+    #[error("index.json reaches more than {limit} bytes of JSON documents or {MAX_IMAGES} image manifests (counting repeats); the rest is not checked")]
+    TooMuchToCheck {
+        /// The limit.
+        limit: u64,
+    },
+    /// A file under `blobs/sha256/` whose name is not 64 lowercase hex digits.
+    #[error(
+        "entry {name:?}: not a valid blob name (blobs/sha256/ followed by 64 lowercase hex digits)"
+    )]
+    InvalidBlobName {
+        /// The entry's name.
+        name: String,
+    },
+    /// A blob whose bytes do not hash to its name.
+    #[error("blob {digest}: its bytes hash to {found}")]
+    BlobDigestMismatch {
+        /// The digest its name claims.
+        digest: Digest,
+        /// The digest of its bytes.
+        found: Digest,
+    },
+    /// There is no `oci-layout` file.
+    #[error("no oci-layout file: this is not an OCI image layout")]
+    MissingLayoutFile,
+    /// `oci-layout` does not say `{"imageLayoutVersion":"1.0.0"}`.
+    #[error("oci-layout: {found}, where {{\"imageLayoutVersion\":\"1.0.0\"}} is required")]
+    UnsupportedLayoutVersion {
+        /// What it says instead (or why it could not be read).
+        found: String,
+    },
+    /// There is no `index.json` file.
+    #[error("no index.json file: this is not an OCI image layout")]
+    MissingIndex,
+    /// A JSON document larger than the reader keeps in memory; it is not read.
+    #[error("{name}: a {size}-byte document, larger than the {limit}-byte limit for JSON documents; not read")]
+    DocumentTooLarge {
+        /// The document's entry name.
+        name: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A JSON document that does not parse as what refers to it says it is.
+    #[error("{name}: not a valid {kind}: {reason}")]
+    InvalidDocument {
+        /// The document's entry name.
+        name: String,
+        /// What it was expected to be ("image manifest", "image index"...).
+        kind: &'static str,
+        /// The parser's message.
+        reason: String,
+    },
+    /// A descriptor points at a blob the tar does not hold.
+    #[error("{referenced_by} refers to blob {digest}, which is not in the tar")]
+    MissingBlob {
+        /// The blob's digest.
+        digest: Digest,
+        /// The document holding the descriptor.
+        referenced_by: String,
+    },
+    /// A descriptor's size differs from the blob's.
+    #[error("{referenced_by} says blob {digest} has {expected} bytes, but it has {found}")]
+    SizeMismatch {
+        /// The blob's digest.
+        digest: Digest,
+        /// The size the descriptor gives.
+        expected: u64,
+        /// The blob's size.
+        found: u64,
+        /// The document holding the descriptor.
+        referenced_by: String,
+    },
+    /// A descriptor whose digest is not `sha256:` and 64 lowercase hex digits.
+    #[error(
+        "{referenced_by} refers to {digest:?}, which is not a sha256 digest this reader can check"
+    )]
+    UnsupportedDigest {
+        /// The digest string.
+        digest: String,
+        /// The document holding the descriptor.
+        referenced_by: String,
+    },
+    /// Image indexes nested deeper than the reader follows, or in a cycle.
+    #[error("image index {digest} is nested too deeply (or refers to itself); not followed")]
+    NestingTooDeep {
+        /// The index not followed.
+        digest: Digest,
+    },
+    /// The JSON documents together are larger than the reader keeps; the
+    /// named one was not kept and is not checked.
+    #[error("{name}: the tar's JSON documents exceed {limit} bytes together; not read")]
+    DocumentBudgetExceeded {
+        /// The document's entry name.
+        name: String,
+        /// The total limit.
+        limit: u64,
+    },
+    /// `manifest.json` names a file the tar does not hold.
+    #[error("manifest.json refers to {path:?}, which is not in the tar")]
+    DockerMissingFile {
+        /// The path as written in manifest.json.
+        path: String,
+    },
+    /// A `manifest.json` image that no OCI manifest reached from
+    /// `index.json` matches (same config and layers).
+    #[error("manifest.json image with config {config:?}: {reason}")]
+    DockerDisagrees {
+        /// Its `Config` path.
+        config: String,
+        /// How it disagrees.
+        reason: &'static str,
+    },
+    /// A `manifest.json` tag that `index.json` does not name the image with.
+    #[error("manifest.json tags the image {tag:?}, but index.json names it {}", if names.is_empty() { "nothing".to_owned() } else { format!("{names:?}") })]
+    DockerTagMismatch {
+        /// The tag in `RepoTags`.
+        tag: String,
+        /// The `io.containerd.image.name` values `index.json` gives it.
+        names: Vec<String>,
+    },
+}

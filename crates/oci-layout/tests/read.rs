@@ -1,0 +1,466 @@
+//! `read_layout` on good, corrupt and hostile tars.
+#![allow(clippy::unwrap_used)] // test helpers: a panic is a test failure
+
+use oci_digest::digest_bytes;
+use oci_layout::{read_layout, LayoutReport, Problem, MAX_DOCUMENT_LEN};
+
+const LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+const NAME: &str = "ghcr.io/example/app:v1";
+
+/// An entry to write: name, type byte, bytes.
+struct Entry {
+    name: String,
+    kind: u8,
+    bytes: Vec<u8>,
+}
+
+fn file(name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Entry {
+    Entry {
+        name: name.into(),
+        kind: b'0',
+        bytes: bytes.into(),
+    }
+}
+
+fn blob(bytes: &[u8]) -> Entry {
+    file(digest_bytes(bytes).blob_path(), bytes)
+}
+
+/// A tar of `entries`, names written as given (no checks, so hostile names
+/// can be made), with the end-of-archive blocks.
+fn tar_of(entries: &[Entry]) -> Vec<u8> {
+    let mut tar = Vec::new();
+    for entry in entries {
+        let mut header = tar::Header::new_gnu();
+        header.as_gnu_mut().unwrap().name[..entry.name.len()]
+            .copy_from_slice(entry.name.as_bytes());
+        header.set_size(entry.bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::new(entry.kind));
+        header.set_cksum();
+        tar.extend_from_slice(header.as_bytes());
+        tar.extend_from_slice(&entry.bytes);
+        tar.resize(tar.len().div_ceil(512) * 512, 0);
+    }
+    tar.extend_from_slice(&[0; 1024]);
+    tar
+}
+
+fn descriptor(media_type: &str, bytes: &[u8]) -> String {
+    format!(
+        r#"{{"mediaType":"{media_type}","digest":"{}","size":{}}}"#,
+        digest_bytes(bytes),
+        bytes.len()
+    )
+}
+
+struct Image {
+    config: Vec<u8>,
+    layer: Vec<u8>,
+    manifest: Vec<u8>,
+    index: Vec<u8>,
+    docker: Vec<u8>,
+}
+
+fn image() -> Image {
+    let config = br#"{"architecture":"wasm","os":"wasip1","config":{"Entrypoint":["app.wasm"]},"rootfs":{"type":"layers","diff_ids":[]}}"#.to_vec();
+    let layer = b"\0asm\x01\0\0\0".to_vec();
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[{}]}}"#,
+        descriptor("application/vnd.oci.image.config.v1+json", &config),
+        descriptor(
+            "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",
+            &layer
+        )
+    )
+    .into_bytes();
+    let index = format!(
+        r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"wasm","os":"wasip1"}},"annotations":{{"io.containerd.image.name":"{NAME}","org.opencontainers.image.ref.name":"v1"}}}}]}}"#,
+        digest_bytes(&manifest),
+        manifest.len()
+    )
+    .into_bytes();
+    let docker = format!(
+        r#"[{{"Config":"{}","RepoTags":["{NAME}"],"Layers":["{}"]}}]"#,
+        digest_bytes(&config).blob_path(),
+        digest_bytes(&layer).blob_path()
+    )
+    .into_bytes();
+    Image {
+        config,
+        layer,
+        manifest,
+        index,
+        docker,
+    }
+}
+
+fn entries_of(image: &Image) -> Vec<Entry> {
+    vec![
+        file("oci-layout", LAYOUT),
+        blob(&image.layer),
+        blob(&image.config),
+        blob(&image.manifest),
+        file("manifest.json", image.docker.clone()),
+        file("index.json", image.index.clone()),
+    ]
+}
+
+fn read(tar: &[u8]) -> LayoutReport {
+    read_layout(tar).unwrap()
+}
+
+#[test]
+fn a_valid_layout_has_no_problems_and_describes_its_image() {
+    let image = image();
+    let report = read(&tar_of(&entries_of(&image)));
+    assert_eq!(report.problems, []);
+    assert_eq!(report.blob_count, 3);
+    assert_eq!(report.images.len(), 1);
+    let found = &report.images[0];
+    assert_eq!(found.name(), Some(NAME));
+    assert_eq!(
+        found.descriptor.digest,
+        digest_bytes(&image.manifest).to_string()
+    );
+    let config = found.config.as_ref().unwrap();
+    assert_eq!(config.os.as_deref(), Some("wasip1"));
+    assert_eq!(
+        config.entrypoint.as_deref(),
+        Some(&["app.wasm".to_owned()][..])
+    );
+    assert_eq!(found.manifest.as_ref().unwrap().layers.len(), 1);
+}
+
+#[test]
+fn dot_slash_names_and_directories_are_accepted() {
+    let image = image();
+    let mut entries = vec![Entry {
+        name: "./blobs/".into(),
+        kind: b'5',
+        bytes: Vec::new(),
+    }];
+    for mut entry in entries_of(&image) {
+        entry.name = format!("./{}", entry.name);
+        entries.push(entry);
+    }
+    assert_eq!(read(&tar_of(&entries)).problems, []);
+}
+
+#[test]
+fn a_flipped_byte_in_any_blob_names_that_blob() {
+    let image = image();
+    let tar = tar_of(&entries_of(&image));
+    for bytes in [&image.layer, &image.config, &image.manifest] {
+        let digest = digest_bytes(bytes);
+        let at = tar
+            .windows(bytes.len())
+            .position(|window| window == &bytes[..])
+            .unwrap();
+        let mut corrupt = tar.clone();
+        corrupt[at + bytes.len() / 2] ^= 0x01;
+        let problems = read(&corrupt).problems;
+        assert!(
+            problems.iter().any(
+                |p| matches!(p, Problem::BlobDigestMismatch { digest: d, .. } if *d == digest)
+            ),
+            "{digest}: {problems:?}"
+        );
+        assert!(problems[0].to_string().contains(&digest.to_string()));
+    }
+}
+
+#[test]
+fn a_truncated_tar_is_reported_at_every_cut() {
+    let tar = tar_of(&entries_of(&image()));
+    // Every cut short of the end-of-archive blocks loses something.
+    for cut in (512..tar.len() - 1024).step_by(97) {
+        let problems = read(&tar[..cut]).problems;
+        assert!(
+            problems
+                .iter()
+                .any(|p| matches!(p, Problem::Truncated { .. })),
+            "cut at {cut}: {problems:?}"
+        );
+    }
+}
+
+#[test]
+fn an_entry_size_past_the_end_of_the_file_is_truncation() {
+    let mut tar = tar_of(&[file("oci-layout", LAYOUT)]);
+    tar.truncate(512 + 512);
+    // Claim 1 MiB of data in the first header.
+    let mut header = tar::Header::new_gnu();
+    header.as_mut_bytes().copy_from_slice(&tar[..512]);
+    header.set_size(1 << 20);
+    header.set_cksum();
+    tar[..512].copy_from_slice(header.as_bytes());
+    assert_eq!(
+        read(&tar).problems[0],
+        Problem::Truncated {
+            entry: Some("oci-layout".into())
+        }
+    );
+}
+
+#[test]
+fn hostile_entries_are_reported_and_not_followed() {
+    let image = image();
+    let mut entries = entries_of(&image);
+    let hostile = [
+        ("../escape", b'0', "'..'"),
+        ("blobs/../../etc/passwd", b'0', "'..'"),
+        ("/etc/passwd", b'0', "absolute"),
+        ("link", b'2', "symbolic link"),
+        ("hard", b'1', "hard link"),
+        ("dev", b'3', "device"),
+        ("fifo", b'6', "FIFO"),
+    ];
+    for (name, kind, _) in hostile {
+        entries.push(Entry {
+            name: name.into(),
+            kind,
+            bytes: Vec::new(),
+        });
+    }
+    let problems = read(&tar_of(&entries)).problems;
+    assert_eq!(problems.len(), hostile.len(), "{problems:?}");
+    for ((name, _, reason), problem) in hostile.iter().zip(&problems) {
+        let text = problem.to_string();
+        assert!(matches!(problem, Problem::UnsafeEntry { .. }), "{text}");
+        assert!(text.contains(name) && text.contains(reason), "{text}");
+    }
+}
+
+#[test]
+fn a_duplicate_entry_is_reported() {
+    let image = image();
+    let mut entries = entries_of(&image);
+    entries.push(file("index.json", b"{}".to_vec()));
+    assert_eq!(
+        read(&tar_of(&entries)).problems,
+        [Problem::DuplicateEntry {
+            name: "index.json".into()
+        }]
+    );
+}
+
+#[test]
+fn a_json_document_over_the_cap_is_reported_not_read() {
+    let image = image();
+    let mut entries = entries_of(&image);
+    let huge = vec![b' '; usize::try_from(MAX_DOCUMENT_LEN).unwrap() + 1];
+    entries.retain(|e| e.name != "index.json");
+    entries.push(file("index.json", huge));
+    let problems = read(&tar_of(&entries)).problems;
+    assert!(
+        matches!(&problems[..], [Problem::DocumentTooLarge { name, .. }, ..] if name == "index.json"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn missing_blobs_and_wrong_sizes_name_the_blob() {
+    let image = image();
+    let mut entries = entries_of(&image);
+    entries.retain(|e| e.bytes != image.layer);
+    let problems = read(&tar_of(&entries)).problems;
+    let layer = digest_bytes(&image.layer);
+    assert!(
+        matches!(&problems[0], Problem::MissingBlob { digest, .. } if *digest == layer),
+        "{problems:?}"
+    );
+
+    let mut entries = entries_of(&image);
+    let manifest = String::from_utf8(image.manifest.clone()).unwrap();
+    let wrong = manifest
+        .replace(r#""size":8}"#, r#""size":9}"#)
+        .into_bytes();
+    assert_ne!(wrong, image.manifest);
+    let index = String::from_utf8(image.index.clone()).unwrap().replace(
+        &digest_bytes(&image.manifest).to_string(),
+        &digest_bytes(&wrong).to_string(),
+    );
+    entries.retain(|e| e.bytes != image.manifest && e.name != "index.json");
+    entries.push(blob(&wrong));
+    entries.push(file("index.json", index));
+    let problems = read(&tar_of(&entries)).problems;
+    assert!(
+        matches!(&problems[0], Problem::SizeMismatch { digest, expected: 9, found: 8, .. } if *digest == layer),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn the_layout_marker_and_index_are_required() {
+    let image = image();
+    let mut entries = entries_of(&image);
+    entries.retain(|e| e.name != "oci-layout" && e.name != "index.json");
+    let problems = read(&tar_of(&entries)).problems;
+    assert!(problems.contains(&Problem::MissingLayoutFile));
+    assert!(problems.contains(&Problem::MissingIndex));
+
+    let mut entries = entries_of(&image);
+    entries[0] = file("oci-layout", br#"{"imageLayoutVersion":"2.0.0"}"#.to_vec());
+    let problems = read(&tar_of(&entries)).problems;
+    assert!(matches!(
+        &problems[..],
+        [Problem::UnsupportedLayoutVersion { .. }]
+    ));
+}
+
+#[test]
+fn manifest_json_must_agree_with_index_json() {
+    let image = image();
+    let mut entries = entries_of(&image);
+    let docker = String::from_utf8(image.docker.clone())
+        .unwrap()
+        .replace(NAME, "ghcr.io/example/other:v1");
+    entries.retain(|e| e.name != "manifest.json");
+    entries.push(file("manifest.json", docker));
+    let problems = read(&tar_of(&entries)).problems;
+    assert!(
+        matches!(&problems[..], [Problem::DockerTagMismatch { tag, .. }] if tag == "ghcr.io/example/other:v1"),
+        "{problems:?}"
+    );
+
+    let mut entries = entries_of(&image);
+    entries.retain(|e| e.name != "manifest.json");
+    entries.push(file(
+        "manifest.json",
+        format!(
+            r#"[{{"Config":"{}","RepoTags":[],"Layers":[]}}]"#,
+            digest_bytes(&image.config).blob_path()
+        ),
+    ));
+    let problems = read(&tar_of(&entries)).problems;
+    assert!(
+        matches!(&problems[..], [Problem::DockerDisagrees { .. }]),
+        "{problems:?}"
+    );
+    let mut entries = entries_of(&image);
+    entries.retain(|e| e.name != "manifest.json");
+    entries.push(file(
+        "manifest.json",
+        format!(
+            r#"[{{"Config":"{}","RepoTags":[],"Layers":["abc/layer.tar"]}}]"#,
+            digest_bytes(&image.config).blob_path()
+        ),
+    ));
+    let problems = read(&tar_of(&entries)).problems;
+    assert_eq!(
+        problems,
+        [Problem::DockerMissingFile {
+            path: "abc/layer.tar".into()
+        }]
+    );
+}
+
+#[test]
+fn nested_indexes_are_followed_and_cycles_are_not() {
+    let image = image();
+    let nested = image.index.clone();
+    let outer = format!(
+        r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+        descriptor("application/vnd.oci.image.index.v1+json", &nested)
+    );
+    let mut entries = entries_of(&image);
+    entries.retain(|e| e.name != "index.json" && e.name != "manifest.json");
+    entries.push(blob(&nested));
+    entries.push(file("index.json", outer));
+    let report = read(&tar_of(&entries));
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images.len(), 1);
+    assert_eq!(report.images[0].via, [digest_bytes(&nested).to_string()]);
+}
+
+#[test]
+fn text_and_random_bytes_are_not_a_tar() {
+    let problems = read(b"hello, this is not a tar at all\n").problems;
+    assert!(matches!(problems[0], Problem::BadHeader { offset: 0, .. }));
+    let problems = read(&[b'x'; 2048]).problems;
+    assert!(
+        matches!(problems[0], Problem::BadHeader { offset: 0, .. }),
+        "{problems:?}"
+    );
+    let problems = read(b"").problems;
+    // Nothing else is worth saying about a file that is not a tar.
+    assert!(matches!(
+        &problems[..],
+        [Problem::BadHeader { offset: 0, .. }]
+    ));
+}
+
+#[test]
+fn blob_names_must_be_sha256_hex() {
+    let mut entries = entries_of(&image());
+    entries.push(file("blobs/sha256/not-hex", b"x".to_vec()));
+    let problems = read(&tar_of(&entries)).problems;
+    assert!(
+        matches!(&problems[..], [Problem::InvalidBlobName { name }] if name == "blobs/sha256/not-hex")
+    );
+}
+
+#[test]
+fn a_docker_save_shaped_tar_is_valid() {
+    // `docker save` (Docker 25+): directory entries, `repositories`, short
+    // RepoTags against fully qualified containerd names.
+    let image = image();
+    let index = String::from_utf8(image.index.clone())
+        .unwrap()
+        .replace(NAME, "docker.io/library/app:v1");
+    let docker = String::from_utf8(image.docker.clone())
+        .unwrap()
+        .replace(NAME, "app:v1");
+    let dir = |name: &str| Entry {
+        name: name.into(),
+        kind: b'5',
+        bytes: Vec::new(),
+    };
+    let entries = vec![
+        dir("blobs"),
+        dir("blobs/sha256"),
+        blob(&image.config),
+        blob(&image.layer),
+        blob(&image.manifest),
+        file("index.json", index),
+        file("manifest.json", docker),
+        file("oci-layout", LAYOUT),
+        file("repositories", br#"{"app":{"v1":"x"}}"#.to_vec()),
+    ];
+    let report = read(&tar_of(&entries));
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images[0].name(), Some("docker.io/library/app:v1"));
+}
+
+#[test]
+fn an_index_reaching_the_same_documents_over_and_over_is_cut_short() {
+    // A nested index listing one manifest 10,000 times, listed 100 times by
+    // index.json: a billion-laughs of references, bounded by the parse budget.
+    let image = image();
+    let manifest_descriptor = descriptor(
+        "application/vnd.oci.image.manifest.v1+json",
+        &image.manifest,
+    );
+    let nested = format!(
+        r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+        vec![manifest_descriptor; 10_000].join(",")
+    )
+    .into_bytes();
+    let nested_descriptor = descriptor("application/vnd.oci.image.index.v1+json", &nested);
+    let outer = format!(
+        r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+        vec![nested_descriptor; 100].join(",")
+    );
+    let mut entries = entries_of(&image);
+    entries.retain(|e| e.name != "index.json" && e.name != "manifest.json");
+    entries.push(blob(&nested));
+    entries.push(file("index.json", outer));
+    let problems = read(&tar_of(&entries)).problems;
+    assert_eq!(
+        problems,
+        [Problem::TooMuchToCheck {
+            limit: oci_layout::MAX_PARSED_TOTAL
+        }]
+    );
+}

@@ -1,0 +1,191 @@
+//! `oci-tar-builder inspect FILE [--json]`: describes the images in any OCI
+//! image tar, as `regctl manifest get` would.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use oci_layout::{ConfigSummary, Descriptor, Image, LayoutReport};
+use serde::Serialize;
+
+use crate::failure::Failure;
+use crate::input::read_report;
+
+/// Describe the images in an OCI image tar.
+#[derive(Debug, Args)]
+pub(crate) struct Opts {
+    /// The image tar to describe; - reads stdin.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+
+    /// Print JSON for scripts instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// What `--json` prints.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonOutput<'a> {
+    file: String,
+    valid: bool,
+    #[serde(flatten)]
+    report: &'a LayoutReport,
+}
+
+/// Prints the description on stdout; problems go to stderr and make the
+/// exit code 1, after whatever could be described.
+pub(crate) fn run(opts: Opts) -> Result<(), Failure> {
+    let shown = opts.file.display().to_string();
+    let report = read_report(&opts.file)?;
+    let text = if opts.json {
+        let output = JsonOutput {
+            file: shown.clone(),
+            valid: report.is_valid(),
+            report: &report,
+        };
+        // Plain strings, numbers and maps serialise without fail.
+        let mut json = serde_json::to_string_pretty(&output)
+            .unwrap_or_else(|_| unreachable!("the report serialises"));
+        json.push('\n');
+        json
+    } else {
+        describe(&shown, &report)
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        return Err(if error.kind() == std::io::ErrorKind::BrokenPipe {
+            Failure::BrokenPipe
+        } else {
+            Failure::failed(format!("stdout: {error}"))
+        });
+    }
+    if report.is_valid() {
+        Ok(())
+    } else {
+        Err(Failure::problems(&shown, &report.problems))
+    }
+}
+
+/// The text form.
+fn describe(shown: &str, report: &LayoutReport) -> String {
+    let mut out = String::new();
+    let images = report.images.len();
+    let _ = writeln!(
+        out,
+        "{shown}: {images} image{}, {} blob{}",
+        plural(images),
+        report.blob_count,
+        plural(report.blob_count)
+    );
+    if let Some(index) = &report.index {
+        annotations(&mut out, "  ", "index annotations", &index.annotations);
+    }
+    for image in &report.images {
+        describe_image(&mut out, image);
+    }
+    out
+}
+
+fn describe_image(out: &mut String, image: &Image) {
+    let _ = writeln!(
+        out,
+        "\nimage {}",
+        clean(image.name().unwrap_or("(unnamed)"))
+    );
+    for index in &image.via {
+        let _ = writeln!(out, "  via index   {}", clean(index));
+    }
+    descriptor(out, "  manifest    ", &image.descriptor);
+    if let Some(platform) = &image.descriptor.platform {
+        let _ = writeln!(out, "  platform    {}", clean(&platform.to_string()));
+    }
+    annotations(out, "  ", "annotations", &image.descriptor.annotations);
+    let Some(manifest) = &image.manifest else {
+        return;
+    };
+    if let Some(artifact_type) = &manifest.artifact_type {
+        let _ = writeln!(out, "  artifact    {}", clean(artifact_type));
+    }
+    descriptor(out, "  config      ", &manifest.config);
+    if let Some(config) = &image.config {
+        describe_config(out, config);
+    }
+    let _ = writeln!(out, "  layers      {}", manifest.layers.len());
+    for layer in &manifest.layers {
+        descriptor(out, "    ", layer);
+    }
+    annotations(out, "  ", "manifest annotations", &manifest.annotations);
+}
+
+fn describe_config(out: &mut String, config: &ConfigSummary) {
+    let fields = [
+        ("created", config.created.clone()),
+        ("author", config.author.clone()),
+        ("arch", config.architecture.clone()),
+        ("os", config.os.clone()),
+        (
+            "entrypoint",
+            config.entrypoint.as_ref().map(|e| format!("{e:?}")),
+        ),
+        ("cmd", config.cmd.as_ref().map(|c| format!("{c:?}"))),
+        (
+            "diff_ids",
+            config.diff_ids.as_ref().map(|d| d.len().to_string()),
+        ),
+        (
+            "layerDigests",
+            config.layer_digests.as_ref().map(|d| d.len().to_string()),
+        ),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value {
+            let _ = writeln!(out, "    {name:<12}{}", clean(&value));
+        }
+    }
+    annotations(out, "    ", "labels", &config.labels);
+}
+
+fn descriptor(out: &mut String, lead: &str, descriptor: &Descriptor) {
+    let _ = writeln!(
+        out,
+        "{lead}{} {} ({} bytes)",
+        clean(&descriptor.media_type),
+        clean(&descriptor.digest),
+        descriptor.size
+    );
+}
+
+fn annotations(out: &mut String, indent: &str, title: &str, map: &BTreeMap<String, String>) {
+    if map.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{indent}{title}");
+    for (key, value) in map {
+        let _ = writeln!(out, "{indent}  {}={}", clean(key), clean(value));
+    }
+}
+
+/// `text` as it may be printed to a terminal: a hostile tar's control
+/// characters (escape sequences) are shown escaped, not sent.
+fn clean(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        Cow::Owned(text.escape_debug().to_string())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

@@ -1,0 +1,39 @@
+//! `oci-tar-builder verify FILE`: checks any OCI image tar.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::failure::Failure;
+use crate::input::read_report;
+
+/// Check an OCI image tar.
+#[derive(Debug, Args)]
+pub(crate) struct Opts {
+    /// The image tar to check; - reads stdin.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+
+    /// Print nothing when the tar is valid.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+}
+
+/// Reads the tar once and reports every problem on stderr, one a line.
+pub(crate) fn run(opts: Opts) -> Result<(), Failure> {
+    let shown = opts.file.display().to_string();
+    let report = read_report(&opts.file)?;
+    if report.is_valid() {
+        if !opts.quiet {
+            let images = report.images.len();
+            println!(
+                "{shown}: valid OCI image layout: {images} image{}, {} blob{}",
+                if images == 1 { "" } else { "s" },
+                report.blob_count,
+                if report.blob_count == 1 { "" } else { "s" },
+            );
+        }
+        return Ok(());
+    }
+    Err(Failure::problems(&shown, &report.problems))
+}

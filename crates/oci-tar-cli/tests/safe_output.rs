@@ -1,0 +1,245 @@
+//! Failure is safe: on an error, SIGINT or SIGTERM nothing is left at the
+//! output path and a file already there is unchanged; a full disk says so;
+//! an input that changes while being packaged is an error; inputs past
+//! 8 GiB are packaged right.
+#![allow(clippy::unwrap_used)] // test helpers: a panic is a test failure
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a test waits for the child to reach a step.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn builder() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"));
+    command.env_remove("SOURCE_DATE_EPOCH");
+    command
+}
+
+/// A child process killed when the test ends, also when it fails.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl KillOnDrop {
+    fn output(mut self) -> Output {
+        let mut stderr = String::new();
+        self.0
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = self.0.wait().unwrap();
+        Output {
+            status,
+            stdout: Vec::new(),
+            stderr: stderr.into_bytes(),
+        }
+    }
+}
+
+fn partial_files(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.to_string_lossy().ends_with(".partial"))
+        .collect()
+}
+
+/// Size of the sparse input whose copy is still running when the test
+/// acts: hashing it takes about half a second, copying it longer.
+const SLOW_INPUT_LEN: u64 = 1 << 30;
+
+/// Starts packaging a module and a sparse 1 GiB layer `big.bin` in `dir`
+/// into `out.tar` (which holds "old"); returns once hashing is done and the
+/// temporary output file exists, while the layer is being copied.
+fn start_packaging_slowly(dir: &Path) -> KillOnDrop {
+    fs::write(dir.join("app.wasm"), test_support::tiny_module(3)).unwrap();
+    File::create(dir.join("big.bin"))
+        .unwrap()
+        .set_len(SLOW_INPUT_LEN)
+        .unwrap();
+    fs::write(dir.join("out.tar"), b"old").unwrap();
+    let child = KillOnDrop(
+        builder()
+            .current_dir(dir)
+            .args(["-q", "-n", "app", "-m", "app.wasm"])
+            .args(["--layer", "application/octet-stream=big.bin"])
+            .args(["-o", "out.tar"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + PATIENCE;
+    while partial_files(dir).is_empty() {
+        assert!(Instant::now() < deadline, "no temporary output appeared");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child
+}
+
+#[test]
+fn sigint_and_sigterm_leave_nothing_and_keep_the_old_file() {
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let dir = tempfile::tempdir().unwrap();
+        let child = start_packaging_slowly(dir.path());
+        let kill = test_support::require_tool("kill", "the Debian package procps");
+        let status = Command::new(kill)
+            .arg(format!("-{signal}"))
+            .arg(child.0.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let output = child.output();
+        assert_eq!(output.status.code(), Some(code), "SIG{signal}");
+        assert_eq!(
+            partial_files(dir.path()),
+            Vec::<PathBuf>::new(),
+            "SIG{signal}"
+        );
+        assert_eq!(fs::read(dir.path().join("out.tar")).unwrap(), b"old");
+    }
+}
+
+#[test]
+fn an_input_that_changes_while_being_packaged_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = start_packaging_slowly(dir.path());
+    // Hashed at 1 GiB; now it is half that. (A change of bytes at the same
+    // size is caught too, by the digest: oci-layout's
+    // a_file_changed_after_hashing_is_caught; here it would first copy the
+    // whole GiB to disk.)
+    File::options()
+        .write(true)
+        .open(dir.path().join("big.bin"))
+        .unwrap()
+        .set_len(SLOW_INPUT_LEN / 2)
+        .unwrap();
+    let output = child.output();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with("oci-tar-builder: error: big.bin: yielded ")
+            && stderr.ends_with(&format!(
+                " bytes where {SLOW_INPUT_LEN} were announced (did it change while being packaged?)\n"
+            )),
+        "{stderr}"
+    );
+    assert_eq!(partial_files(dir.path()), Vec::<PathBuf>::new());
+    assert_eq!(fs::read(dir.path().join("out.tar")).unwrap(), b"old");
+}
+
+/// A small tmpfs, unmounted on drop.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(path: PathBuf, size: &str) -> Self {
+        fs::create_dir_all(&path).unwrap();
+        let mount = test_support::require_tool("mount", "the Debian package mount");
+        let output = Command::new(mount)
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "this test mounts a small tmpfs (it needs root): {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Tmpfs(path)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_says_so_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = Tmpfs::mount(dir.path().join("small"), "1m");
+    fs::write(small.0.join("out.tar"), b"old").unwrap();
+    fs::write(dir.path().join("app.wasm"), test_support::tiny_module(5)).unwrap();
+    // 2 MiB of data that does not fit in 1 MiB.
+    let layer = dir.path().join("layer.bin");
+    fs::write(&layer, vec![7u8; 2 << 20]).unwrap();
+    let out = small.0.join("out.tar");
+    let output = builder()
+        .current_dir(dir.path())
+        .args(["-q", "-n", "app", "-m", "app.wasm", "--layer"])
+        .arg(format!("application/octet-stream={}", layer.display()))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        format!(
+            "oci-tar-builder: error: {}: the disk is full (No space left on device (os error 28))\n",
+            out.display()
+        )
+    );
+    let left: Vec<_> = fs::read_dir(&small.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["out.tar"]);
+    assert_eq!(fs::read(&out).unwrap(), b"old");
+}
+
+#[test]
+fn an_input_over_8_gib_is_packaged_right() {
+    // A sparse file: 8 GiB + 1 of zeros that take no disk space, packaged to
+    // stdout straight into `inspect -`, which hashes every blob against its
+    // name: nothing is written to disk.
+    let dir = tempfile::tempdir().unwrap();
+    let size = (8u64 << 30) + 1;
+    let big = dir.path().join("big.bin");
+    File::create(&big).unwrap().set_len(size).unwrap();
+    fs::write(dir.path().join("app.wasm"), test_support::tiny_module(9)).unwrap();
+    let mut package = KillOnDrop(
+        builder()
+            .current_dir(dir.path())
+            .args(["-q", "-n", "big", "-m", "app.wasm", "--layer"])
+            .arg(format!("application/octet-stream={}", big.display()))
+            .args(["-o", "-"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let tar = package.0.stdout.take().unwrap();
+    let inspect = builder()
+        .args(["inspect", "--json", "-"])
+        .stdin(tar)
+        .output()
+        .unwrap();
+    let packaged = package.output();
+    assert!(
+        packaged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&packaged.stderr)
+    );
+    assert!(
+        inspect.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inspect.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(json["valid"], true);
+    let layers = &json["images"][0]["manifest"]["layers"];
+    assert_eq!(layers[1]["size"], size);
+    assert_eq!(layers[1]["mediaType"], "application/octet-stream");
+}

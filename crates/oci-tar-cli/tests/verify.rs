@@ -1,0 +1,242 @@
+//! `verify` and `inspect` on our tars, skopeo's, and broken ones.
+#![allow(clippy::unwrap_used)] // test helpers: a panic is a test failure
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use oci_digest::digest_bytes;
+
+fn builder() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"));
+    command.env_remove("SOURCE_DATE_EPOCH");
+    command
+}
+
+fn run(args: &[&str]) -> Output {
+    builder().args(args).output().unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Packages a tiny module as `name`; returns the tar's path and the wasm bytes.
+fn package(dir: &Path, name: &str) -> (PathBuf, Vec<u8>) {
+    let wasm = test_support::tiny_module(7);
+    let module = dir.join("app.wasm");
+    std::fs::write(&module, &wasm).unwrap();
+    let tar = dir.join(format!("{name}.tar"));
+    let output = run(&[
+        "-q",
+        "-r",
+        "localhost:5000/demo",
+        "-n",
+        name,
+        "-t",
+        "v1",
+        "-m",
+        module.to_str().unwrap(),
+        "-o",
+        tar.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    (tar, wasm)
+}
+
+#[test]
+fn our_tar_verifies_and_inspects() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tar, wasm) = package(dir.path(), "app");
+    let output = run(&["verify", tar.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("valid OCI image layout: 1 image, 3 blobs"),
+        "{stdout}"
+    );
+
+    let output = run(&["inspect", tar.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    for expected in [
+        "image localhost:5000/demo/app:v1".to_owned(),
+        "platform    wasip1/wasm".to_owned(),
+        "application/vnd.oci.image.manifest.v1+json sha256:".to_owned(),
+        format!(
+            "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm {} ({} bytes)",
+            digest_bytes(&wasm),
+            wasm.len()
+        ),
+        "entrypoint  [\"app.wasm\"]".to_owned(),
+    ] {
+        assert!(text.contains(&expected), "{expected:?} not in:\n{text}");
+    }
+
+    let output = run(&["inspect", "--json", tar.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["valid"], true);
+    let image = &json["images"][0];
+    assert_eq!(
+        image["descriptor"]["annotations"]["io.containerd.image.name"],
+        "localhost:5000/demo/app:v1"
+    );
+    assert_eq!(image["descriptor"]["platform"]["os"], "wasip1");
+    assert_eq!(
+        image["manifest"]["layers"][0]["digest"],
+        digest_bytes(&wasm).to_string()
+    );
+    assert_eq!(image["config"]["architecture"], "wasm");
+}
+
+#[test]
+fn skopeo_output_verifies() {
+    let skopeo = test_support::require_tool("skopeo", "the Debian package skopeo");
+    let dir = tempfile::tempdir().unwrap();
+    let (tar, wasm) = package(dir.path(), "app");
+    let theirs = dir.path().join("theirs.tar");
+    let status = Command::new(skopeo)
+        .arg("copy")
+        .arg("-q")
+        .arg(format!("oci-archive:{}", tar.display()))
+        .arg(format!("oci-archive:{}", theirs.display()))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = run(&["verify", theirs.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = run(&["inspect", "--json", theirs.to_str().unwrap()]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        json["images"][0]["manifest"]["layers"][0]["digest"],
+        digest_bytes(&wasm).to_string()
+    );
+}
+
+#[test]
+fn a_flipped_byte_in_a_blob_fails_naming_the_blob() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tar, wasm) = package(dir.path(), "app");
+    let mut bytes = std::fs::read(&tar).unwrap();
+    let at = bytes.windows(wasm.len()).position(|w| w == wasm).unwrap();
+    bytes[at + wasm.len() - 1] ^= 0x80;
+    std::fs::write(&tar, &bytes).unwrap();
+    let output = run(&["verify", tar.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!("blob {}: its bytes hash to", digest_bytes(&wasm))),
+        "{message}"
+    );
+    assert!(output.stdout.is_empty());
+    // inspect still describes it, and fails too.
+    let output = run(&["inspect", tar.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(!output.stdout.is_empty());
+}
+
+#[test]
+fn a_truncated_tar_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tar, _) = package(dir.path(), "app");
+    let bytes = std::fs::read(&tar).unwrap();
+    std::fs::write(&tar, &bytes[..bytes.len() / 2 + 100]).unwrap();
+    let output = run(&["verify", tar.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("the tar is truncated"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_tar_with_a_dot_dot_entry_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tar, _) = package(dir.path(), "app");
+    let mut bytes = std::fs::read(&tar).unwrap();
+    // Append an entry named ../evil before the end-of-archive blocks.
+    bytes.truncate(bytes.len() - 1024);
+    let mut header = tar::Header::new_gnu();
+    header.as_gnu_mut().unwrap().name[..7].copy_from_slice(b"../evil");
+    header.set_size(0);
+    header.set_cksum();
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(&[0; 1024]);
+    std::fs::write(&tar, &bytes).unwrap();
+    let output = run(&["verify", tar.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("unsafe entry \"../evil\""), "{message}");
+    assert!(!dir.path().parent().unwrap().join("evil").exists());
+}
+
+#[test]
+fn verify_reads_stdin_and_refuses_what_is_not_a_tar() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tar, _) = package(dir.path(), "app");
+    let output = builder()
+        .args(["verify", "-"])
+        .stdin(std::fs::File::open(&tar).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "hello\n".repeat(200)).unwrap();
+    let output = run(&["verify", text.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "oci-tar-builder: error: {}: not a valid tar header at byte 0: the header checksum is not a number\n",
+            text.display()
+        )
+    );
+    let output = run(&["verify", dir.path().join("missing.tar").to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("missing.tar: No such file"));
+    let output = run(&["verify"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn source_date_epoch_does_not_break_subcommands() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tar, _) = package(dir.path(), "app");
+    let output = builder()
+        .env("SOURCE_DATE_EPOCH", "1719330529")
+        .args(["verify", "-q", tar.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn inspect_escapes_control_characters_from_the_tar() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("app.wasm");
+    std::fs::write(&module, test_support::tiny_module(2)).unwrap();
+    let tar = dir.path().join("evil.tar");
+    let output = run(&[
+        "-q",
+        "-n",
+        "app",
+        "-m",
+        module.to_str().unwrap(),
+        "--annotation",
+        "note=\x1b]0;owned\x07\x1b[31mred",
+        "-o",
+        tar.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run(&["inspect", tar.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+    assert!(
+        text.contains(r"note=\u{1b}]0;owned\u{7}\u{1b}[31mred"),
+        "{text}"
+    );
+}
