@@ -30,6 +30,8 @@ fn case(what: &'static str, args: &[&str], code: i32, message: impl Into<String>
 fn fixtures(dir: &Path) {
     std::fs::write(dir.join("app.wasm"), test_support::tiny_module(1)).unwrap();
     std::fs::write(dir.join("empty.wasm"), b"").unwrap();
+    let module = test_support::tiny_module(1);
+    std::fs::write(dir.join("truncated.wasm"), &module[..module.len() - 1]).unwrap();
     std::fs::write(dir.join("text.wasm"), b"hello, world\n").unwrap();
     let elf = std::fs::read(std::env::current_exe().unwrap()).unwrap();
     std::fs::write(dir.join("elf.wasm"), &elf[..64]).unwrap();
@@ -75,6 +77,8 @@ fn cases() -> Vec<Case> {
             "text.wasm: not a wasm module or component: it is a text file, not WebAssembly"),
         case("ELF file", &["-n", "app", "-m", "elf.wasm", "-o", "out.tar"], 1,
             "elf.wasm: not a wasm module or component: it is an ELF executable, not WebAssembly"),
+        case("truncated wasm", &["-n", "app", "-m", "truncated.wasm", "-o", "out.tar"], 1,
+            "truncated.wasm: not a wasm module or component: it is truncated (unexpected end-of-file at byte 49)"),
         case("tag with /", &["-n", "app", "-t", "a/b", "-m", "app.wasm", "-o", "out.tar"], 2,
             r#"invalid image tag "a/b": '/' is not allowed in a tag (only letters, digits, '_', '.' and '-')"#),
         Case {
