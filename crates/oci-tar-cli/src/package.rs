@@ -79,6 +79,13 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
             .add_layer(&layer.media_type, blob)
             .map_err(Failure::usage)?;
     }
+    if shape == ImageShape::Artifact && !opts.layers.is_empty() {
+        say(
+            "note: the CNCF Wasm OCI Artifact guide expects one layer; some consumers refuse \
+             more (containerd 1.7 cannot unpack this one: import it with --no-unpack)"
+                .to_owned(),
+        );
+    }
     for (key, value) in &opts.annotations {
         image.annotate(key, value).map_err(Failure::usage)?;
     }

@@ -446,3 +446,28 @@ fn the_real_demo_module_packages() {
         .iter()
         .any(|(name, bytes)| { *name == digest_bytes(&wasm).blob_path() && *bytes == wasm }));
 }
+
+#[test]
+fn an_artifact_with_an_extra_layer_is_written_with_a_note() {
+    let (_guard, dir) = workdir();
+    std::fs::write(dir.join("notes.txt"), "hello").unwrap();
+    let output = run_ok(
+        &[
+            "-n",
+            "x",
+            "-a",
+            "-m",
+            "app.wasm",
+            "-l",
+            "text/plain=notes.txt",
+            "-o",
+            "a.tar",
+        ],
+        &dir,
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("expects one layer"), "{stderr}");
+    let docs = documents(&std::fs::read(dir.join("a.tar")).unwrap());
+    let config: serde_json::Value = serde_json::from_str(&docs.config).unwrap();
+    assert_eq!(config["layerDigests"].as_array().unwrap().len(), 2);
+}
