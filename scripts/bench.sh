@@ -89,10 +89,16 @@ verdict() { # name, ratio, goal, detail
   ok=$(awk -v r="$2" -v g="$3" 'BEGIN { print (r <= g) ? "ok" : "OVER" }')
   summary+=("$(printf '%-34s %8s  goal <= %-5s %-4s %s' "$1" "$2" "$3" "$ok" "$4")")
 }
-hf() { hyperfine --style basic --warmup 2 --runs "$runs" "$@"; }
+# Every run starts with no dirty pages left by the one before (sync, not
+# timed), so a run's own writes are not throttled by the previous run's
+# writeback: each command is measured doing its work, into the page cache.
+hf() { hyperfine --style basic --warmup 2 --runs "$runs" --prepare "${prepare:-sync}" "$@"; }
 
 echo "== 1. one 512 MiB module into a tar file, beside cat module > file" >&2
-hf --export-json "$dir/file.json" \
+# The outputs are removed before each run: ext4 (auto_da_alloc) starts
+# writing back a file renamed over an existing one (our temp file) or
+# truncated to zero and rewritten (cat's > file) at once, in the timed run.
+prepare="rm -f $dir/out.tar $dir/copy; sync" hf --export-json "$dir/file.json" \
   -n "oci-tar-builder -o file" "$(pack "$dir/m512.wasm") -o $dir/out.tar" \
   -n "cat module > file" "cat $dir/m512.wasm > $dir/copy"
 a=$(median "$dir/file.json" 0) b=$(median "$dir/file.json" 1)

@@ -40,12 +40,14 @@
 mod blob;
 mod canonical_json;
 mod error;
+mod input;
 mod reference;
 mod writer;
 
 pub use blob::{oci_spec_digest, BlobSource, BytesBlob, FileBlob};
 pub use canonical_json::{to_canonical_json, JsonError};
 pub use error::LayoutError;
+pub use input::{BlobInput, FileInput, ProgressFn, SeekableOutput};
 pub use reference::{Reference, ReferenceError, ReferencePart, MAX_NAME_LEN, MAX_TAG_LEN};
 pub use writer::{LayoutWriter, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
 

@@ -2,7 +2,7 @@
 //! folder and renamed into place only once complete, or stdout.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
@@ -12,6 +12,15 @@ use crate::failure::Failure;
 /// Buffer between the layout writer and the destination: large enough that
 /// blob copies pass through in big writes, small against the memory goal.
 const OUTPUT_BUFFER_LEN: usize = 256 * 1024;
+
+/// The writer to give the layout writer: a file can be sought back into
+/// (so each input is read once), stdout cannot.
+pub(crate) enum TarSink {
+    /// Standard output, buffered.
+    Stdout(BufWriter<io::StdoutLock<'static>>),
+    /// The temporary file, buffered.
+    File(BufWriter<File>),
+}
 
 /// An open destination for the tar.
 pub(crate) enum Output {
@@ -24,7 +33,7 @@ pub(crate) enum Output {
 impl Output {
     /// Opens `path` for writing (`-` is stdout), creating its parent folders.
     /// Returns the output and the writer to give the layout writer.
-    pub(crate) fn open(path: &Path) -> Result<(Output, Box<dyn Write>), Failure> {
+    pub(crate) fn open(path: &Path) -> Result<(Output, TarSink), Failure> {
         if path == Path::new("-") {
             if io::stdout().is_terminal() {
                 return Err(Failure::usage(
@@ -32,7 +41,7 @@ impl Output {
                 ));
             }
             let writer = BufWriter::with_capacity(OUTPUT_BUFFER_LEN, io::stdout().lock());
-            return Ok((Output::Stdout, Box::new(writer)));
+            return Ok((Output::Stdout, TarSink::Stdout(writer)));
         }
         let shown = path.display();
         if path.is_dir() {
@@ -68,7 +77,7 @@ impl Output {
                 temp,
                 path: path.to_owned(),
             },
-            Box::new(writer),
+            TarSink::File(writer),
         ))
     }
 

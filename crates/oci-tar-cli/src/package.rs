@@ -4,12 +4,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
-use oci_layout::{BlobSource, FileBlob, LayoutError, LayoutWriter, Reference};
+use oci_layout::{FileInput, LayoutError, LayoutWriter, Reference};
 use wasm_artifact::{ArtifactError, ImageShape, Timestamp, WasmImage};
 
 use crate::cli::PackageOpts;
 use crate::failure::Failure;
-use crate::output::Output;
+use crate::output::{Output, TarSink};
 
 /// Packages what `opts` names into the tar it names.
 pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
@@ -47,13 +47,13 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
 
     let mut image = WasmImage::new(reference, shape, created);
     for path in &wasm_paths {
-        let blob = FileBlob::hash(path).map_err(Failure::failed)?;
+        let blob = FileInput::open(path).map_err(Failure::failed)?;
         let size = blob.size();
         let kind = image.add_wasm(blob).map_err(Failure::failed)?;
         say(format!("{}: {kind}, {size} bytes", path.display()));
     }
     for layer in &opts.layers {
-        let blob = FileBlob::hash(&layer.path).map_err(Failure::failed)?;
+        let blob = FileInput::open(&layer.path).map_err(Failure::failed)?;
         image
             .add_layer(&layer.media_type, blob)
             .map_err(Failure::usage)?;
@@ -62,7 +62,7 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         image.annotate(key, value).map_err(Failure::usage)?;
     }
 
-    let (output, writer) = Output::open(&opts.out_path)?;
+    let (output, sink) = Output::open(&opts.out_path)?;
     let destination = output.describe();
     let write_failure = |error: ArtifactError| match error {
         ArtifactError::Layout(LayoutError::Write { source })
@@ -75,17 +75,16 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         }
         other => Failure::failed(other),
     };
-    let mut layout = LayoutWriter::new(writer).map_err(|e| write_failure(e.into()))?;
-    let written = image.write_to(&mut layout).map_err(write_failure)?;
-    let docker = DockerImage {
-        config: written.config,
-        repo_tags: vec![written.reference.to_string()],
-        layers: written.layers.clone(),
-    };
-    layout
-        .write_file(MANIFEST_JSON, &manifest_json(&[docker]))
-        .map_err(|e| write_failure(e.into()))?;
-    layout.finish().map_err(|e| write_failure(e.into()))?;
+    // Into a file, each input is read once; into stdout, hashed first.
+    let written = match sink {
+        TarSink::File(writer) => LayoutWriter::seekable(writer)
+            .map_err(ArtifactError::from)
+            .and_then(|layout| write_image(&image, layout)),
+        TarSink::Stdout(writer) => LayoutWriter::new(writer)
+            .map_err(ArtifactError::from)
+            .and_then(|layout| write_image(&image, layout)),
+    }
+    .map_err(write_failure)?;
     output.commit()?;
 
     say(format!(
@@ -93,6 +92,22 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         written.reference, written.manifest_digest
     ));
     Ok(())
+}
+
+/// Writes `image` and Docker's `manifest.json` into `layout`, and finishes it.
+fn write_image<W: std::io::Write>(
+    image: &WasmImage,
+    mut layout: LayoutWriter<W>,
+) -> Result<wasm_artifact::WrittenImage, ArtifactError> {
+    let written = image.write_to(&mut layout)?;
+    let docker = DockerImage {
+        config: written.config,
+        repo_tags: vec![written.reference.to_string()],
+        layers: written.layers.clone(),
+    };
+    layout.write_file(MANIFEST_JSON, &manifest_json(&[docker]))?;
+    layout.finish()?;
+    Ok(written)
 }
 
 /// The `*.wasm` files directly in `dir`, sorted by file name; anything else
