@@ -2,12 +2,14 @@
 //!
 //! Reading order: [`cli`] defines the flags; [`package`] turns them into an
 //! image and writes it through the library crates; [`output`] owns the file
-//! (or stdout) the tar goes to; [`failure`] is how errors reach the user.
+//! (or stdout) the tar goes to; [`progress`] draws a bar on a terminal for
+//! large inputs; [`failure`] is how errors reach the user.
 
 mod cli;
 mod failure;
 mod output;
 mod package;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -10,6 +10,7 @@ use wasm_artifact::{ArtifactError, ImageShape, Timestamp, WasmImage};
 use crate::cli::PackageOpts;
 use crate::failure::Failure;
 use crate::output::{Output, TarSink};
+use crate::progress;
 
 /// Packages what `opts` names into the tar it names.
 pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
@@ -46,14 +47,17 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
     }
 
     let mut image = WasmImage::new(reference, shape, created);
+    let mut inputs = Vec::new();
     for path in &wasm_paths {
         let blob = FileInput::open(path).map_err(Failure::failed)?;
         let size = blob.size();
+        inputs.push((blob.path().display().to_string(), size));
         let kind = image.add_wasm(blob).map_err(Failure::failed)?;
         say(format!("{}: {kind}, {size} bytes", path.display()));
     }
     for layer in &opts.layers {
         let blob = FileInput::open(&layer.path).map_err(Failure::failed)?;
+        inputs.push((blob.path().display().to_string(), blob.size()));
         image
             .add_layer(&layer.media_type, blob)
             .map_err(Failure::usage)?;
@@ -79,10 +83,10 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
     let written = match sink {
         TarSink::File(writer) => LayoutWriter::seekable(writer)
             .map_err(ArtifactError::from)
-            .and_then(|layout| write_image(&image, layout)),
+            .and_then(|layout| write_image(&image, layout, &inputs, 1, opts.quiet)),
         TarSink::Stdout(writer) => LayoutWriter::new(writer)
             .map_err(ArtifactError::from)
-            .and_then(|layout| write_image(&image, layout)),
+            .and_then(|layout| write_image(&image, layout, &inputs, 2, opts.quiet)),
     }
     .map_err(write_failure)?;
     output.commit()?;
@@ -95,11 +99,21 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
 }
 
 /// Writes `image` and Docker's `manifest.json` into `layout`, and finishes it.
+/// A progress bar over the `inputs` (origin, size), each read `reads_each`
+/// times, is shown meanwhile when [`progress::attach`] says so.
 fn write_image<W: std::io::Write>(
     image: &WasmImage,
     mut layout: LayoutWriter<W>,
+    inputs: &[(String, u64)],
+    reads_each: u64,
+    quiet: bool,
 ) -> Result<wasm_artifact::WrittenImage, ArtifactError> {
-    let written = image.write_to(&mut layout)?;
+    let bar = progress::attach(&mut layout, inputs, reads_each, quiet);
+    let written = image.write_to(&mut layout);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let written = written?;
     let docker = DockerImage {
         config: written.config,
         repo_tags: vec![written.reference.to_string()],
