@@ -7,6 +7,31 @@
 //! against their announced size and digest on the way; every header is
 //! deterministic, so the same calls give the same bytes.
 //!
+//! A blob need not be hashed beforehand: a [`FileInput`] is hashed by the
+//! writer itself, in **one read** when the output is seekable
+//! ([`LayoutWriter::seekable`]: the header is reserved, the bytes written
+//! while a second thread hashes them, then the name and checksum filled
+//! in), or hashed first, several files at once, when it is a stream. The
+//! bytes are the same either way:
+//!
+//! ```
+//! use std::io::Cursor;
+//! use oci_layout::{BlobInput, FileInput, LayoutWriter};
+//!
+//! let dir = std::env::temp_dir().join(format!("oci-layout-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! std::fs::write(dir.join("app.wasm"), b"\0asm\x01\0\0\0")?;
+//! let input: BlobInput = FileInput::open(dir.join("app.wasm"))?.into();
+//!
+//! let mut in_one_read = LayoutWriter::seekable(Cursor::new(Vec::new()))?;
+//! let digests = in_one_read.write_inputs(&[&input])?;
+//! let mut streamed = LayoutWriter::new(Vec::new())?;
+//! assert_eq!(streamed.write_inputs(&[&input])?, digests);
+//! assert_eq!(in_one_read.finish()?.into_inner(), streamed.finish()?);
+//! std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! The crate also holds what every layout writer needs around it: the
 //! [canonical JSON](to_canonical_json) form of documents, and validated image
 //! [`Reference`]s for naming images in `index.json`.
