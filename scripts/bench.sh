@@ -80,6 +80,9 @@ pack() { # the builder's command line for inputs "$@" (paths), without -o
 
 # median <json> <index>: a result's median in seconds.
 median() { jq -r ".results[$2].median" "$1"; }
+# cpu <json> <index>: mean user + system CPU seconds (context when the
+# machine is shared: wall time then includes waiting for a core).
+cpu() { jq -r ".results[$2] | (.user + .system)" "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 ms() { awk -v s="$1" 'BEGIN { printf "%.1f ms", s * 1000 }'; }
 
@@ -102,7 +105,7 @@ prepare="rm -f $dir/out.tar $dir/copy; sync" hf --export-json "$dir/file.json" \
   -n "oci-tar-builder -o file" "$(pack "$dir/m512.wasm") -o $dir/out.tar" \
   -n "cat module > file" "cat $dir/m512.wasm > $dir/copy"
 a=$(median "$dir/file.json" 0) b=$(median "$dir/file.json" 1)
-verdict "512 MiB -> file / cat" "$(ratio "$a" "$b")" 1.15 "$(ms "$a") vs $(ms "$b")"
+verdict "512 MiB -> file / cat" "$(ratio "$a" "$b")" 1.15 "$(ms "$a") vs $(ms "$b"); cpu $(ms "$(cpu "$dir/file.json" 0)") vs $(ms "$(cpu "$dir/file.json" 1)")"
 rm -f "$dir/out.tar" "$dir/copy"
 
 echo "== 2. one 512 MiB module to stdout (/dev/null), beside openssl dgst -sha256" >&2
@@ -110,14 +113,14 @@ hf -N --export-json "$dir/stdout.json" \
   -n "oci-tar-builder -o -" "$(pack "$dir/m512.wasm") -o -" \
   -n "openssl dgst -sha256" "openssl dgst -sha256 $dir/m512.wasm"
 a=$(median "$dir/stdout.json" 0) b=$(median "$dir/stdout.json" 1)
-verdict "512 MiB -> stdout / sha256" "$(ratio "$a" "$b")" 1.3 "$(ms "$a") vs $(ms "$b")"
+verdict "512 MiB -> stdout / sha256" "$(ratio "$a" "$b")" 1.3 "$(ms "$a") vs $(ms "$b"); cpu $(ms "$(cpu "$dir/stdout.json" 0)") vs $(ms "$(cpu "$dir/stdout.json" 1)")"
 
 echo "== 3. four 128 MiB modules to stdout, beside openssl dgst -sha256 over the four" >&2
 hf -N --export-json "$dir/four.json" \
   -n "oci-tar-builder -o - (4 inputs)" "$(pack "$dir"/q1.wasm "$dir"/q2.wasm "$dir"/q3.wasm "$dir"/q4.wasm) -o -" \
   -n "openssl dgst -sha256 (4 files)" "openssl dgst -sha256 $dir/q1.wasm $dir/q2.wasm $dir/q3.wasm $dir/q4.wasm"
 a=$(median "$dir/four.json" 0) b=$(median "$dir/four.json" 1)
-verdict "4 x 128 MiB -> stdout / sha256" "$(ratio "$a" "$b")" 0.9 "$(ms "$a") vs $(ms "$b")"
+verdict "4 x 128 MiB -> stdout / sha256" "$(ratio "$a" "$b")" 0.9 "$(ms "$a") vs $(ms "$b"); cpu $(ms "$(cpu "$dir/four.json" 0)") vs $(ms "$(cpu "$dir/four.json" 1)")"
 
 echo "== 4. a 100 KiB module into a tar file" >&2
 hyperfine --style basic -N --warmup 5 --runs $((runs * 5)) --export-json "$dir/small.json" \

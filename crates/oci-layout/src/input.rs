@@ -185,7 +185,7 @@ impl FileInput {
         let what = if now.len != self.stamp.len {
             "its size changed"
         } else {
-            "it was written to"
+            "it was written to or touched"
         };
         Err(LayoutError::FileChanged {
             origin: self.origin(),
