@@ -56,6 +56,14 @@ pub(crate) struct Rewind<W> {
     truncate: fn(&mut W, u64) -> io::Result<()>,
 }
 
+// Two function pointers copy whatever `W` is (a derive would require `W: Copy`).
+impl<W> Clone for Rewind<W> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<W> Copy for Rewind<W> {}
+
 /// A regular file to write as a blob, opened but not hashed: the
 /// [`LayoutWriter`] hashes it while writing it.
 ///
@@ -350,10 +358,7 @@ impl<W: Write> LayoutWriter<W> {
         let mut reader = file.rewound().map_err(|e| file.read_error(e))?;
         let start = self.position;
         let write_error = |source| LayoutError::Write { source };
-        let Some(rewind) = self.rewind.as_ref().map(|r| Rewind {
-            seek: r.seek,
-            truncate: r.truncate,
-        }) else {
+        let Some(rewind) = self.rewind else {
             // A stream: hash_files gave the digest and checksum first.
             let (Some(digest), Some(expected)) = (file.digest(), file.fingerprint.get().copied())
             else {
