@@ -252,11 +252,14 @@ impl From<FileInput> for BlobInput {
 /// Hashes the files that have no digest and checksum yet, several at once
 /// (one per core), reading each to one byte past its size.
 fn hash_files(files: &[&FileInput], progress: Option<&ProgressFn>) -> Result<(), LayoutError> {
-    let pending: Vec<&FileInput> = files
-        .iter()
-        .copied()
-        .filter(|file| file.fingerprint.get().is_none())
-        .collect();
+    // Each file once: two reads of one FileInput at a time would share its
+    // file offset.
+    let mut pending: Vec<&FileInput> = Vec::with_capacity(files.len());
+    for file in files {
+        if file.fingerprint.get().is_none() && !pending.iter().any(|p| std::ptr::eq(*p, *file)) {
+            pending.push(file);
+        }
+    }
     let mut jobs: Vec<HashJob<'_>> = Vec::with_capacity(pending.len());
     for file in &pending {
         let reader = file.rewound().map_err(|e| file.read_error(e))?;

@@ -134,23 +134,34 @@ fn every_fast_path_gives_the_plain_paths_bytes() {
 }
 
 #[test]
-fn the_same_file_input_twice_is_stored_once_and_read_once() {
+fn a_file_input_given_twice_is_stored_once_and_never_read_by_two_threads_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let paths = write_files(dir.path(), &[pattern(5000, 1)]);
-    let input: BlobInput = FileInput::open(&paths[0]).unwrap().into();
-    let mut layout = LayoutWriter::seekable(Cursor::new(Vec::new())).unwrap();
-    let digests = layout.write_inputs(&[&input, &input]).unwrap();
-    assert_eq!(digests[0], digests[1]);
-    let tar = layout.finish().unwrap().into_inner();
-    let names: Vec<String> = tar_entries(&tar).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(
-        names,
-        [
-            "oci-layout".to_string(),
-            digests[0].blob_path(),
-            "index.json".into()
-        ]
-    );
+    // Large enough that a stream hashes its files on several threads.
+    let paths = write_files(dir.path(), &[pattern(PIPELINE_THRESHOLD as usize * 2, 1)]);
+    for seekable in [true, false] {
+        let input: BlobInput = FileInput::open(&paths[0]).unwrap().into();
+        let (digests, tar) = if seekable {
+            let mut layout = LayoutWriter::seekable(Cursor::new(Vec::new())).unwrap();
+            let digests = layout.write_inputs(&[&input, &input]).unwrap();
+            (digests, layout.finish().unwrap().into_inner())
+        } else {
+            let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+            let digests = layout.write_inputs(&[&input, &input]).unwrap();
+            (digests, layout.finish().unwrap())
+        };
+        assert_eq!(digests[0], digests[1], "seekable {seekable}");
+        assert_eq!(digests[0], digest_bytes(&std::fs::read(&paths[0]).unwrap()));
+        let names: Vec<String> = tar_entries(&tar).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "oci-layout".to_string(),
+                digests[0].blob_path(),
+                "index.json".into()
+            ],
+            "seekable {seekable}"
+        );
+    }
 }
 
 /// Rewrites the file in place with other bytes of the same length.
