@@ -297,8 +297,15 @@ impl<W: SeekableOutput> LayoutWriter<W> {
     /// where [`write_inputs`](Self::write_inputs) writes each
     /// [`FileInput`] in one read. Gives the same bytes as [`new`](Self::new)
     /// for the same calls.
-    pub fn seekable(out: W) -> Result<Self, LayoutError> {
+    ///
+    /// The tar starts where `out` stands (it may follow other bytes); `out`
+    /// must not be opened in append mode, where a seek does not move writes.
+    pub fn seekable(mut out: W) -> Result<Self, LayoutError> {
+        let base = out
+            .stream_position()
+            .map_err(|source| LayoutError::Write { source })?;
         let mut writer = LayoutWriter::new(out)?;
+        writer.base = base;
         writer.rewind = Some(Rewind {
             seek: |out, position| out.seek(SeekFrom::Start(position)).map(|_| ()),
             truncate: |out, len| SeekableOutput::truncate(out, len),
@@ -397,16 +404,17 @@ impl<W: Write> LayoutWriter<W> {
         let end = self.position;
         if self.written_blobs.contains(&digest) {
             // Another input had the same bytes: keep the first copy only.
-            (rewind.seek)(&mut self.out, start)
-                .and_then(|()| (rewind.truncate)(&mut self.out, start))
+            let at = self.base + start;
+            (rewind.seek)(&mut self.out, at)
+                .and_then(|()| (rewind.truncate)(&mut self.out, at))
                 .map_err(write_error)?;
             self.position = start;
             return Ok(digest);
         }
         let header = entry_header(&digest.blob_path(), file.size);
-        (rewind.seek)(&mut self.out, start)
+        (rewind.seek)(&mut self.out, self.base + start)
             .and_then(|()| self.out.write_all(header.as_bytes()))
-            .and_then(|()| (rewind.seek)(&mut self.out, end))
+            .and_then(|()| (rewind.seek)(&mut self.out, self.base + end))
             .map_err(write_error)?;
         Ok(digest)
     }

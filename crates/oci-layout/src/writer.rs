@@ -44,6 +44,9 @@ pub struct LayoutWriter<W: Write> {
     pub(crate) out: W,
     /// Bytes written to `out` so far (where the next entry starts).
     pub(crate) position: u64,
+    /// Where in `out` the tar starts (for seeking; 0 unless `seekable` was
+    /// given an output already past its start).
+    pub(crate) base: u64,
     /// How to seek back and cut `out`, when it can.
     pub(crate) rewind: Option<crate::input::Rewind<W>>,
     pub(crate) progress: Option<crate::input::ProgressFn>,
@@ -60,6 +63,7 @@ impl<W: Write> LayoutWriter<W> {
         let mut writer = LayoutWriter {
             out,
             position: 0,
+            base: 0,
             rewind: None,
             progress: None,
             written_blobs: BTreeSet::new(),

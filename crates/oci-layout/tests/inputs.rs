@@ -164,6 +164,20 @@ fn a_file_input_given_twice_is_stored_once_and_never_read_by_two_threads_at_once
     }
 }
 
+#[test]
+fn a_seekable_output_may_hold_bytes_before_the_tar() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_files(dir.path(), &[pattern(3000, 1), pattern(3000, 1)]);
+    let extra = BytesBlob::new(b"{}".to_vec());
+    let expected = plain(&paths, &extra);
+    let mut before = Cursor::new(b"prefix".to_vec());
+    before.seek(SeekFrom::End(0)).unwrap();
+    let out = with_inputs(LayoutWriter::seekable(before).unwrap(), &paths, &extra);
+    let out = out.into_inner();
+    assert!(out.starts_with(b"prefix"));
+    assert!(out[6..] == expected[..]);
+}
+
 /// Rewrites the file in place with other bytes of the same length.
 fn overwrite_in_place(path: &Path) {
     let mut file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
