@@ -158,3 +158,32 @@ fn file_stdout_and_library_outputs_are_byte_identical() {
         assert!(again == expected, "{name}: a second run differs");
     }
 }
+
+#[test]
+fn no_progress_bar_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    // Large enough for a bar (64 MiB) were stderr a terminal.
+    let module = dir.path().join("large.wasm");
+    std::fs::write(&module, big_module(64 * 1024 * 1024 + 1, 5)).unwrap();
+    let output = builder()
+        .args(["-n", "app", "-m"])
+        .arg(&module)
+        .args(["-o", "-"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].ends_with("large.wasm: core module, 67108865 bytes"),
+        "{stderr}"
+    );
+    assert_eq!(lines[1], "wrote stdout", "{stderr}");
+    assert!(lines[2].starts_with("  image     app:latest"), "{stderr}");
+    assert!(lines[3].starts_with("  manifest  sha256:"), "{stderr}");
+    assert_eq!(lines.len(), 4, "{stderr}");
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\u{1b}'),
+        "{stderr:?}"
+    );
+}
