@@ -9,7 +9,11 @@
 //! - [`DigestReader`] and [`DigestWriter`]: wrappers that hash and count
 //!   every byte that passes through them, so a blob is hashed while it is
 //!   copied, never loaded into memory whole;
-//! - [`digest_bytes`], [`digest_reader`] and [`digest_file`] for the common cases.
+//! - [`digest_bytes`], [`digest_reader`] and [`digest_file`] for the common cases;
+//! - [`copy_hashing`]: a copy that hashes on a second thread when the stream
+//!   is large (bounded buffers), so copying and hashing overlap; and
+//!   [`Fingerprinter`], a fast checksum to confirm a second read of an input
+//!   gives the bytes the first one hashed.
 //!
 //! ```
 //! use oci_digest::{digest_bytes, Digest};
@@ -31,6 +35,11 @@
 
 mod digest;
 mod hashing;
+mod pipeline;
 
 pub use digest::{Digest, DigestError};
 pub use hashing::{digest_bytes, digest_file, digest_reader, DigestReader, DigestWriter, Sha256};
+pub use pipeline::{
+    copy_hashing, hash_parallel, CopyError, Fingerprint, Fingerprinter, HashJob, StreamHasher,
+    PIPELINE_THRESHOLD,
+};

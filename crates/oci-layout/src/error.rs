@@ -41,6 +41,18 @@ pub enum LayoutError {
         /// The digest of the bytes read.
         found: Digest,
     },
+    /// A file changed while it was being packaged: its size, times or
+    /// identity differ from when it was opened, or a second read of it gave
+    /// other bytes than the first (see [`FileInput`](crate::FileInput)).
+    #[error(
+        "{origin}: changed while being packaged ({what}); package it again once it is complete"
+    )]
+    FileChanged {
+        /// The file.
+        origin: String,
+        /// What differed.
+        what: &'static str,
+    },
     /// Writing the tar failed.
     #[error("writing the image tar: {source}")]
     Write {

@@ -12,6 +12,30 @@
 //! [`Problem`]: blobs whose bytes do not match their names, missing or
 //! mis-sized blobs, unsafe entries, truncation, a `manifest.json` that
 //! disagrees with `index.json`.
+//! A blob need not be hashed beforehand: a [`FileInput`] is hashed by the
+//! writer itself, in **one read** when the output is seekable
+//! ([`LayoutWriter::seekable`]: the header is reserved, the bytes written
+//! while a second thread hashes them, then the name and checksum filled
+//! in), or hashed first, several files at once, when it is a stream. The
+//! bytes are the same either way:
+//!
+//! ```
+//! use std::io::Cursor;
+//! use oci_layout::{BlobInput, FileInput, LayoutWriter};
+//!
+//! let dir = std::env::temp_dir().join(format!("oci-layout-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! std::fs::write(dir.join("app.wasm"), b"\0asm\x01\0\0\0")?;
+//! let input: BlobInput = FileInput::open(dir.join("app.wasm"))?.into();
+//!
+//! let mut in_one_read = LayoutWriter::seekable(Cursor::new(Vec::new()))?;
+//! let digests = in_one_read.write_inputs(&[&input])?;
+//! let mut streamed = LayoutWriter::new(Vec::new())?;
+//! assert_eq!(streamed.write_inputs(&[&input])?, digests);
+//! assert_eq!(in_one_read.finish()?.into_inner(), streamed.finish()?);
+//! std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! The crate also holds what every layout writer needs around it: the
 //! [canonical JSON](to_canonical_json) form of documents, and validated image
@@ -47,6 +71,7 @@
 mod blob;
 mod canonical_json;
 mod error;
+mod input;
 mod problem;
 mod read;
 mod reference;
@@ -56,6 +81,7 @@ mod writer;
 pub use blob::{oci_spec_digest, BlobSource, BytesBlob, FileBlob};
 pub use canonical_json::{to_canonical_json, JsonError};
 pub use error::LayoutError;
+pub use input::{BlobInput, FileInput, ProgressFn, SeekableOutput};
 pub use problem::Problem;
 pub use read::{
     read_layout, ConfigSummary, Descriptor, Image, Index, LayoutReport, Manifest, Platform,

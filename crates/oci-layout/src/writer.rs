@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 
-use oci_digest::{Digest, Sha256};
+use oci_digest::{copy_hashing, CopyError, Digest, Sha256};
 use oci_spec::image::{Descriptor, ImageIndexBuilder, MediaType, SCHEMA_VERSION};
 
 use crate::canonical_json::to_canonical_json;
@@ -17,11 +17,9 @@ pub const OCI_LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 pub const INDEX_FILE: &str = "index.json";
 
 /// Tar block size.
-const BLOCK: usize = 512;
+pub(crate) const BLOCK: usize = 512;
 /// Mode of every entry: a plain readable file.
 const ENTRY_MODE: u32 = 0o644;
-/// Size of the copy buffer for streamed blobs.
-const COPY_BUFFER_LEN: usize = 256 * 1024;
 
 /// Writes an OCI image layout as a tar into `W`.
 ///
@@ -37,12 +35,24 @@ const COPY_BUFFER_LEN: usize = 256 * 1024;
 ///
 /// After any error the tar is incomplete and every later call fails with
 /// [`LayoutError::Poisoned`]; discard the output.
+///
+/// Made with [`seekable`](Self::seekable) over a file, the writer also
+/// writes a [`FileInput`](crate::FileInput) in one read, hashing it as it
+/// goes and filling in its header afterwards (see
+/// [`write_inputs`](Self::write_inputs)); the bytes are the same either way.
 pub struct LayoutWriter<W: Write> {
-    out: W,
-    written_blobs: BTreeSet<Digest>,
+    pub(crate) out: W,
+    /// Bytes written to `out` so far (where the next entry starts).
+    pub(crate) position: u64,
+    /// Where in `out` the tar starts (for seeking; 0 unless `seekable` was
+    /// given an output already past its start).
+    pub(crate) base: u64,
+    /// How to seek back and cut `out`, when it can.
+    pub(crate) rewind: Option<crate::input::Rewind<W>>,
+    pub(crate) progress: Option<crate::input::ProgressFn>,
+    pub(crate) written_blobs: BTreeSet<Digest>,
     written_files: BTreeSet<String>,
     index: Vec<Descriptor>,
-    buffer: Vec<u8>,
     poisoned: bool,
 }
 
@@ -52,10 +62,13 @@ impl<W: Write> LayoutWriter<W> {
     pub fn new(out: W) -> Result<Self, LayoutError> {
         let mut writer = LayoutWriter {
             out,
+            position: 0,
+            base: 0,
+            rewind: None,
+            progress: None,
             written_blobs: BTreeSet::new(),
             written_files: BTreeSet::new(),
             index: Vec::new(),
-            buffer: Vec::new(),
             poisoned: false,
         };
         writer.guarded(|w| w.write_entry(OCI_LAYOUT_FILE, OCI_LAYOUT_CONTENT))?;
@@ -131,8 +144,7 @@ impl<W: Write> LayoutWriter<W> {
         let index_json = to_canonical_json("index.json", &index)?;
         self.guarded(|w| {
             w.write_entry(INDEX_FILE, &index_json)?;
-            w.out
-                .write_all(&[0u8; 2 * BLOCK])
+            w.emit(&[0u8; 2 * BLOCK])
                 .and_then(|()| w.out.flush())
                 .map_err(|source| LayoutError::Write { source })
         })?;
@@ -140,10 +152,18 @@ impl<W: Write> LayoutWriter<W> {
     }
 
     /// Runs `step`, poisoning the writer if it fails part-way through.
-    fn guarded(
+    pub(crate) fn guarded(
         &mut self,
         step: impl FnOnce(&mut Self) -> Result<(), LayoutError>,
     ) -> Result<(), LayoutError> {
+        self.guarded_with(step)
+    }
+
+    /// [`guarded`](Self::guarded) for a step with a result.
+    pub(crate) fn guarded_with<T>(
+        &mut self,
+        step: impl FnOnce(&mut Self) -> Result<T, LayoutError>,
+    ) -> Result<T, LayoutError> {
         if self.poisoned {
             return Err(LayoutError::Poisoned);
         }
@@ -154,80 +174,91 @@ impl<W: Write> LayoutWriter<W> {
         result
     }
 
+    /// Writes `bytes` to the output, counting them.
+    pub(crate) fn emit(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)?;
+        self.position += bytes.len() as u64;
+        Ok(())
+    }
+
     fn write_entry(&mut self, name: &str, bytes: &[u8]) -> Result<(), LayoutError> {
         let header = entry_header(name, bytes.len() as u64);
-        let write = |out: &mut W| {
-            out.write_all(header.as_bytes())?;
-            out.write_all(bytes)?;
-            out.write_all(&[0u8; BLOCK][..padding(bytes.len() as u64)])
+        self.emit(header.as_bytes())
+            .and_then(|()| self.emit(bytes))
+            .and_then(|()| self.emit(&[0u8; BLOCK][..padding(bytes.len() as u64)]))
+            .map_err(|source| LayoutError::Write { source })
+    }
+
+    /// Copies exactly `size` bytes of `reader` to the output, after the
+    /// header, feeding them to `hasher` (on a second thread when large).
+    /// Fewer or more bytes is [`LayoutError::SizeMismatch`].
+    pub(crate) fn copy_data<H: oci_digest::StreamHasher>(
+        &mut self,
+        reader: &mut dyn Read,
+        size: u64,
+        hasher: H,
+        origin: &dyn Fn() -> String,
+    ) -> Result<H, LayoutError> {
+        let progress = self.progress.clone();
+        let shown = progress.as_ref().map(|_| origin());
+        let mut tell = |done: u64| {
+            if let (Some(progress), Some(shown)) = (&progress, &shown) {
+                progress(shown, done, size);
+            }
         };
-        write(&mut self.out).map_err(|source| LayoutError::Write { source })
+        // One byte past the size is read, so a longer source is caught;
+        // the writer is poisoned then, so that byte never counts.
+        let limit = size.saturating_add(1);
+        let (hasher, copied) = copy_hashing(reader, &mut self.out, limit, hasher, &mut tell)
+            .map_err(|e| match e {
+                CopyError::Read(source) => LayoutError::ReadSource {
+                    origin: origin(),
+                    source,
+                },
+                CopyError::Write(source) => LayoutError::Write { source },
+                other => LayoutError::Write {
+                    source: io::Error::other(other),
+                },
+            })?;
+        self.position += copied;
+        if copied != size {
+            return Err(LayoutError::SizeMismatch {
+                origin: origin(),
+                expected: size,
+                found: copied,
+            });
+        }
+        self.emit(&[0u8; BLOCK][..padding(size)])
+            .map_err(|source| LayoutError::Write { source })?;
+        Ok(hasher)
     }
 
     fn copy_blob(&mut self, blob: &dyn BlobSource) -> Result<(), LayoutError> {
         let (expected_digest, size) = (blob.digest(), blob.size());
-        let read_error = |source| LayoutError::ReadSource {
-            origin: blob.origin().into_owned(),
+        let origin = || blob.origin().into_owned();
+        let mut reader = blob.open().map_err(|source| LayoutError::ReadSource {
+            origin: origin(),
             source,
-        };
-        let write_error = |source| LayoutError::Write { source };
-        let mut reader = blob.open().map_err(read_error)?;
+        })?;
         let header = entry_header(&expected_digest.blob_path(), size);
-        self.out.write_all(header.as_bytes()).map_err(write_error)?;
-
-        if self.buffer.len() < COPY_BUFFER_LEN {
-            self.buffer.resize(COPY_BUFFER_LEN, 0);
-        }
-        let mut hasher = Sha256::new();
-        let mut remaining = size;
-        while remaining > 0 {
-            let want =
-                usize::try_from(remaining).map_or(COPY_BUFFER_LEN, |r| r.min(COPY_BUFFER_LEN));
-            let n = read_some(&mut reader, &mut self.buffer[..want]).map_err(read_error)?;
-            if n == 0 {
-                return Err(LayoutError::SizeMismatch {
-                    origin: blob.origin().into_owned(),
-                    expected: size,
-                    found: size - remaining,
-                });
-            }
-            hasher.update(&self.buffer[..n]);
-            self.out.write_all(&self.buffer[..n]).map_err(write_error)?;
-            remaining -= n as u64;
-        }
-        if read_some(&mut reader, &mut self.buffer[..1]).map_err(read_error)? > 0 {
-            return Err(LayoutError::SizeMismatch {
-                origin: blob.origin().into_owned(),
-                expected: size,
-                found: size + 1,
-            });
-        }
-        let found = hasher.finish();
+        self.emit(header.as_bytes())
+            .map_err(|source| LayoutError::Write { source })?;
+        let found = self
+            .copy_data(&mut reader, size, Sha256::new(), &origin)?
+            .finish();
         if found != expected_digest {
             return Err(LayoutError::SourceChanged {
-                origin: blob.origin().into_owned(),
+                origin: origin(),
                 expected: expected_digest,
                 found,
             });
         }
-        self.out
-            .write_all(&[0u8; BLOCK][..padding(size)])
-            .map_err(write_error)
-    }
-}
-
-/// One `read`, retried on `Interrupted`.
-fn read_some(reader: &mut dyn Read, buffer: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match reader.read(buffer) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            result => return result,
-        }
+        Ok(())
     }
 }
 
 /// Zero bytes after `size` bytes of data to reach the next block.
-fn padding(size: u64) -> usize {
+pub(crate) fn padding(size: u64) -> usize {
     // The remainder is below 512, so it fits any usize.
     let rest = (size % BLOCK as u64) as usize;
     if rest == 0 {
@@ -239,7 +270,7 @@ fn padding(size: u64) -> usize {
 
 /// The deterministic header for a regular file `name` of `size` bytes.
 /// `name` is at most 100 bytes (blob paths are 77; root names are checked).
-fn entry_header(name: &str, size: u64) -> tar::Header {
+pub(crate) fn entry_header(name: &str, size: u64) -> tar::Header {
     let mut header = tar::Header::new_gnu();
     header.set_entry_type(tar::EntryType::Regular);
     // GNU headers hold names up to 100 bytes; every name we write is shorter.

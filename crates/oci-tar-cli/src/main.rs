@@ -2,8 +2,9 @@
 //!
 //! Reading order: [`cli`] defines the flags; [`package`] turns them into an
 //! image and writes it through the library crates; [`output`] owns the file
-//! (or stdout) the tar goes to; [`verify`] and [`inspect`] read any image tar
-//! back (through [`input`]); [`failure`] is how errors reach the user.
+//! (or stdout) the tar goes to; [`progress`] draws a bar on a terminal for
+//! large inputs; [`verify`] and [`inspect`] read any image tar back (through
+//! [`input`]); [`failure`] is how errors reach the user.
 
 mod cli;
 mod failure;
@@ -11,6 +12,7 @@ mod input;
 mod inspect;
 mod output;
 mod package;
+mod progress;
 mod verify;
 
 use std::process::ExitCode;

@@ -6,7 +6,7 @@
 //! path is never touched until the rename.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once, PoisonError};
 
@@ -63,6 +63,15 @@ impl Drop for Registered {
     }
 }
 
+/// The writer to give the layout writer: a file can be sought back into
+/// (so each input is read once), stdout cannot.
+pub(crate) enum TarSink {
+    /// Standard output, buffered.
+    Stdout(BufWriter<io::StdoutLock<'static>>),
+    /// The temporary file, buffered.
+    File(BufWriter<File>),
+}
+
 /// An open destination for the tar.
 pub(crate) enum Output {
     /// Standard output.
@@ -78,7 +87,7 @@ pub(crate) enum Output {
 impl Output {
     /// Opens `path` for writing (`-` is stdout), creating its parent folders.
     /// Returns the output and the writer to give the layout writer.
-    pub(crate) fn open(path: &Path) -> Result<(Output, Box<dyn Write>), Failure> {
+    pub(crate) fn open(path: &Path) -> Result<(Output, TarSink), Failure> {
         handle_signals()
             .map_err(|e| Failure::failed(format!("cannot handle SIGINT and SIGTERM: {e}")))?;
         if path == Path::new("-") {
@@ -88,7 +97,7 @@ impl Output {
                 ));
             }
             let writer = BufWriter::with_capacity(OUTPUT_BUFFER_LEN, io::stdout().lock());
-            return Ok((Output::Stdout, Box::new(writer)));
+            return Ok((Output::Stdout, TarSink::Stdout(writer)));
         }
         let shown = path.display();
         if path.is_dir() {
@@ -135,7 +144,7 @@ impl Output {
                 path: path.to_owned(),
                 registered,
             },
-            Box::new(writer),
+            TarSink::File(writer),
         ))
     }
 

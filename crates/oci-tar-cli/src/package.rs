@@ -4,12 +4,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
-use oci_layout::{BlobSource, FileBlob, LayoutError, LayoutWriter, Reference};
+use oci_layout::{FileInput, LayoutError, LayoutWriter, Reference};
 use wasm_artifact::{ArtifactError, ImageShape, Timestamp, WasmImage, WasmKind};
 
 use crate::cli::PackageOpts;
 use crate::failure::Failure;
-use crate::output::{write_error_message, Output};
+use crate::output::{write_error_message, Output, TarSink};
+use crate::progress;
 
 /// Packages what `opts` names into the tar it names.
 pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
@@ -61,9 +62,11 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
             .set_platform(&platform.os, &platform.architecture)
             .map_err(Failure::usage)?;
     }
+    let mut inputs = Vec::new();
     for path in &wasm_paths {
-        let blob = FileBlob::hash(path).map_err(Failure::failed)?;
+        let blob = FileInput::open(path).map_err(Failure::failed)?;
         let size = blob.size();
+        inputs.push((blob.path().display().to_string(), size));
         let kind = image.add_wasm(blob).map_err(Failure::failed)?;
         say(format!("{}: {kind}, {size} bytes", path.display()));
         if kind == WasmKind::Module && opts.target.is_some() && shape == ImageShape::Artifact {
@@ -74,7 +77,8 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         }
     }
     for layer in &opts.layers {
-        let blob = FileBlob::hash(&layer.path).map_err(Failure::failed)?;
+        let blob = FileInput::open(&layer.path).map_err(Failure::failed)?;
+        inputs.push((blob.path().display().to_string(), blob.size()));
         image
             .add_layer(&layer.media_type, blob)
             .map_err(Failure::usage)?;
@@ -90,7 +94,7 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         image.annotate(key, value).map_err(Failure::usage)?;
     }
 
-    let (output, writer) = Output::open(&opts.out_path)?;
+    let (output, sink) = Output::open(&opts.out_path)?;
     let destination = output.describe();
     let write_failure = |error: ArtifactError| match error {
         ArtifactError::Layout(LayoutError::Write { source })
@@ -103,17 +107,16 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         }
         other => Failure::failed(other),
     };
-    let mut layout = LayoutWriter::new(writer).map_err(|e| write_failure(e.into()))?;
-    let written = image.write_to(&mut layout).map_err(write_failure)?;
-    let docker = DockerImage {
-        config: written.config,
-        repo_tags: vec![written.reference.to_string()],
-        layers: written.layers.clone(),
-    };
-    layout
-        .write_file(MANIFEST_JSON, &manifest_json(&[docker]))
-        .map_err(|e| write_failure(e.into()))?;
-    layout.finish().map_err(|e| write_failure(e.into()))?;
+    // Into a file, each input is read once; into stdout, hashed first.
+    let written = match sink {
+        TarSink::File(writer) => LayoutWriter::seekable(writer)
+            .map_err(ArtifactError::from)
+            .and_then(|layout| write_image(&image, layout, &inputs, 1, opts.quiet)),
+        TarSink::Stdout(writer) => LayoutWriter::new(writer)
+            .map_err(ArtifactError::from)
+            .and_then(|layout| write_image(&image, layout, &inputs, 2, opts.quiet)),
+    }
+    .map_err(write_failure)?;
     output.commit()?;
 
     say(format!(
@@ -121,6 +124,32 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         written.reference, written.manifest_digest
     ));
     Ok(())
+}
+
+/// Writes `image` and Docker's `manifest.json` into `layout`, and finishes it.
+/// A progress bar over the `inputs` (origin, size), each read `reads_each`
+/// times, is shown meanwhile when [`progress::attach`] says so.
+fn write_image<W: std::io::Write>(
+    image: &WasmImage,
+    mut layout: LayoutWriter<W>,
+    inputs: &[(String, u64)],
+    reads_each: u64,
+    quiet: bool,
+) -> Result<wasm_artifact::WrittenImage, ArtifactError> {
+    let bar = progress::attach(&mut layout, inputs, reads_each, quiet);
+    let written = image.write_to(&mut layout);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let written = written?;
+    let docker = DockerImage {
+        config: written.config,
+        repo_tags: vec![written.reference.to_string()],
+        layers: written.layers.clone(),
+    };
+    layout.write_file(MANIFEST_JSON, &manifest_json(&[docker]))?;
+    layout.finish()?;
+    Ok(written)
 }
 
 /// The `*.wasm` files directly in `dir`, sorted by file name; anything else

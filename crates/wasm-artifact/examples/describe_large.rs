@@ -18,7 +18,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
-use oci_layout::FileBlob;
+use oci_layout::{BlobInput, FileBlob};
 use wasm_artifact::WasmDescription;
 
 fn main() {
@@ -54,8 +54,8 @@ fn main() {
 
     let file_size = |path: &std::path::Path| std::fs::metadata(path).unwrap().len();
     println!("peak RSS before describing: {} KiB", peak_rss_kib());
-    let small_blob = FileBlob::hash(&small).unwrap();
-    let large_blob = FileBlob::hash(&large).unwrap();
+    let small_blob = BlobInput::from(FileBlob::hash(&small).unwrap());
+    let large_blob = BlobInput::from(FileBlob::hash(&large).unwrap());
     for (label, path, blob) in [
         ("without the section", &small, &small_blob),
         ("with the section", &large, &large_blob),

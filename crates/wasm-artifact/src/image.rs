@@ -5,7 +5,9 @@ use std::io::Write;
 
 use oci_digest::{digest_bytes, Digest};
 use oci_layout::annotations::{CONTAINERD_IMAGE_NAME, REF_NAME};
-use oci_layout::{to_canonical_json, BlobSource, BytesBlob, LayoutWriter, Reference};
+use oci_layout::{
+    oci_spec_digest, to_canonical_json, BlobInput, BlobSource, BytesBlob, LayoutWriter, Reference,
+};
 use oci_spec::image::{
     Arch, ConfigBuilder, Descriptor, ImageConfigurationBuilder, ImageManifestBuilder, MediaType,
     Os, Platform, PlatformBuilder, RootFsBuilder, SCHEMA_VERSION,
@@ -39,8 +41,8 @@ pub struct WasmImage {
     reference: Reference,
     shape: ImageShape,
     created: Timestamp,
-    wasm: Vec<(Box<dyn BlobSource>, WasmDescription)>,
-    extra_layers: Vec<(String, Box<dyn BlobSource>)>,
+    wasm: Vec<(BlobInput, WasmDescription)>,
+    extra_layers: Vec<(String, BlobInput)>,
     annotations: BTreeMap<String, String>,
     author: Option<String>,
     target: Option<String>,
@@ -106,10 +108,15 @@ impl WasmImage {
     /// next wasm layer, after reading it through ([`WasmDescription::read`]):
     /// what is not wasm, is cut short or malformed, or is a component whose
     /// world cannot be decoded is refused. Returns its kind.
-    pub fn add_wasm(&mut self, blob: impl BlobSource + 'static) -> Result<WasmKind, ArtifactError> {
+    ///
+    /// The blob is a [`BlobSource`] (e.g. a hashed `FileBlob`) or an
+    /// unhashed `FileInput`, which the layout writer hashes as it writes it
+    /// (in one read, into a seekable output).
+    pub fn add_wasm(&mut self, blob: impl Into<BlobInput>) -> Result<WasmKind, ArtifactError> {
+        let blob = blob.into();
         let description = WasmDescription::read(&blob)?;
         let kind = description.kind;
-        self.wasm.push((Box::new(blob), description));
+        self.wasm.push((blob, description));
         Ok(kind)
     }
 
@@ -172,7 +179,7 @@ impl WasmImage {
     pub fn add_layer(
         &mut self,
         media_type: &str,
-        blob: impl BlobSource + 'static,
+        blob: impl Into<BlobInput>,
     ) -> Result<(), ArtifactError> {
         if !media_types::is_valid(media_type) {
             return Err(ArtifactError::InvalidMediaType {
@@ -184,8 +191,7 @@ impl WasmImage {
                 media_type: media_type.to_owned(),
             });
         }
-        self.extra_layers
-            .push((media_type.to_owned(), Box::new(blob)));
+        self.extra_layers.push((media_type.to_owned(), blob.into()));
         Ok(())
     }
 
@@ -228,22 +234,34 @@ impl WasmImage {
             ImageShape::WasmLayers => media_types::WASM_LAYER,
             ImageShape::Artifact => media_types::WASM,
         };
-        let layers: Vec<(&str, &dyn BlobSource)> = self
+        let layers: Vec<(&str, &BlobInput)> = self
             .wasm
             .iter()
-            .map(|(blob, _)| (wasm_media_type, blob.as_ref()))
+            .map(|(blob, _)| (wasm_media_type, blob))
             .chain(
                 self.extra_layers
                     .iter()
-                    .map(|(media_type, blob)| (media_type.as_str(), blob.as_ref())),
+                    .map(|(media_type, blob)| (media_type.as_str(), blob)),
             )
             .collect();
-        let mut layer_descriptors = Vec::with_capacity(layers.len());
-        for (media_type, blob) in &layers {
-            layout.write_blob(*blob)?;
-            layer_descriptors.push(blob.descriptor(MediaType::from(*media_type)));
-        }
-        let layer_digests: Vec<Digest> = layers.iter().map(|(_, blob)| blob.digest()).collect();
+        let inputs: Vec<&BlobInput> = layers.iter().map(|(_, blob)| *blob).collect();
+        let layer_digests = layout.write_inputs(&inputs)?;
+        let layer_descriptors: Vec<Descriptor> = layers
+            .iter()
+            .zip(&layer_digests)
+            .map(|((media_type, blob), digest)| {
+                Descriptor::new(
+                    MediaType::from(*media_type),
+                    blob.size(),
+                    oci_spec_digest(digest),
+                )
+            })
+            .collect();
+        let layers: Vec<(&str, Digest)> = layers
+            .iter()
+            .zip(&layer_digests)
+            .map(|((media_type, _), digest)| (*media_type, *digest))
+            .collect();
 
         let (os, architecture) = match (&self.platform, self.shape) {
             (Some((os, architecture)), _) => (os.as_str(), architecture.as_str()),
@@ -304,7 +322,7 @@ impl WasmImage {
         &self,
         os: &str,
         architecture: &str,
-        layers: &[(&str, &dyn BlobSource)],
+        layers: &[(&str, Digest)],
     ) -> Result<BytesBlob, ArtifactError> {
         let entrypoint_name = self
             .reference
@@ -312,7 +330,7 @@ impl WasmImage {
             .rsplit('/')
             .next()
             .unwrap_or_else(|| unreachable!("rsplit yields at least one item"));
-        let layer_hexes: String = layers.iter().map(|(_, blob)| blob.digest().hex()).collect();
+        let layer_hexes: String = layers.iter().map(|(_, digest)| digest.hex()).collect();
         let labels = HashMap::from([(
             media_types::RUNWASI_LAYERS_LABEL.to_owned(),
             digest_bytes(layer_hexes.as_bytes()).hex(),
@@ -320,7 +338,7 @@ impl WasmImage {
         let diff_ids: Vec<String> = layers
             .iter()
             .filter(|(media_type, _)| media_types::is_uncompressed_tar(media_type))
-            .map(|(_, blob)| blob.digest().to_string())
+            .map(|(_, digest)| digest.to_string())
             .collect();
         let mut config = ImageConfigurationBuilder::default();
         if let Some(author) = &self.author {

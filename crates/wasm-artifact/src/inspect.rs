@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read};
 
-use oci_layout::BlobSource;
+use oci_layout::BlobInput;
 use serde::Serialize;
 use wasmparser::{Chunk, ComponentTypeRef, KnownCustom, Name, Parser, Payload};
 use wit_parser::decoding::DecodedWasm;
@@ -74,7 +74,7 @@ impl WasmDescription {
     /// short or with malformed sections, and a component whose world cannot
     /// be decoded (an invalid component, or one exporting what a WIT world
     /// cannot hold, such as a core module).
-    pub fn read(blob: &dyn BlobSource) -> Result<WasmDescription, ArtifactError> {
+    pub fn read(blob: &BlobInput) -> Result<WasmDescription, ArtifactError> {
         let origin = || blob.origin().into_owned();
         let open = || {
             blob.open().map_err(|source| ArtifactError::ReadWasm {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use oci_layout::{BlobSource, BytesBlob, FileBlob, LayoutWriter, Reference};
+use oci_layout::{BlobInput, BlobSource, BytesBlob, FileBlob, LayoutWriter, Reference};
 use serde_json::Value;
 use test_support::{
     demo_component, http_component, require_tool, tar_entry, tiny_module, wasm_tools_world,
@@ -207,14 +207,15 @@ fn core_module_config_snapshot() {
 #[test]
 fn wit_package_config_snapshot() {
     let bytes = wit_package(APP_WIT);
-    let description = WasmDescription::read(&BytesBlob::new(bytes.clone())).unwrap();
+    let description =
+        WasmDescription::read(&BlobInput::from(BytesBlob::new(bytes.clone()))).unwrap();
     assert_eq!(description.kind, WasmKind::WitPackage);
     insta::assert_snapshot!(artifact_config(BytesBlob::new(bytes)));
 }
 
 #[test]
 fn a_wit_package_lists_its_worlds_interfaces_and_world_exports_as_exports() {
-    let world = WasmDescription::read(&BytesBlob::new(wit_package(APP_WIT)))
+    let world = WasmDescription::read(&BlobInput::from(BytesBlob::new(wit_package(APP_WIT))))
         .unwrap()
         .world
         .unwrap();
@@ -242,7 +243,8 @@ fn a_wit_package_written_by_wasm_tools_is_recognised() {
         .status()
         .unwrap();
     assert!(status.success());
-    let description = WasmDescription::read(&FileBlob::hash(&out).unwrap()).unwrap();
+    let description =
+        WasmDescription::read(&BlobInput::from(FileBlob::hash(&out).unwrap())).unwrap();
     assert_eq!(description.kind, WasmKind::WitPackage);
     // The package is the component's own `root:component`, with its world.
     let world = description.world.unwrap();
@@ -256,7 +258,7 @@ fn a_wit_package_written_by_wasm_tools_is_recognised() {
 /// The property: for a component, the config's imports and exports are the
 /// world `wasm-tools component wit` decodes, sorted.
 fn assert_world_matches_wasm_tools(path: &Path) {
-    let described = WasmDescription::read(&FileBlob::hash(path).unwrap()).unwrap();
+    let described = WasmDescription::read(&BlobInput::from(FileBlob::hash(path).unwrap())).unwrap();
     assert_eq!(described.kind, WasmKind::Component, "{}", path.display());
     let world = described.world.unwrap();
     let (imports, exports) = wasm_tools_world(path);
@@ -341,7 +343,8 @@ fn random_component_worlds_equal_what_wasm_tools_shows() {
     for seed in 0..12 {
         let wit = random_world(&mut rng, seed);
         let (_dir, path) = write_temp(&component_from_wit(&wit, "w"), "c.wasm");
-        let described = WasmDescription::read(&FileBlob::hash(&path).unwrap()).unwrap();
+        let described =
+            WasmDescription::read(&BlobInput::from(FileBlob::hash(&path).unwrap())).unwrap();
         let world = described.world.unwrap();
         let (imports, exports) = wasm_tools_world(&path);
         assert_eq!(world.imports, imports, "imports of\n{wit}");
@@ -356,10 +359,12 @@ fn random_component_worlds_equal_what_wasm_tools_shows() {
 
 #[test]
 fn the_world_lists_are_sorted_and_by_hand_right() {
-    let world = WasmDescription::read(&BytesBlob::new(component_from_wit(APP_WIT, "app")))
-        .unwrap()
-        .world
-        .unwrap();
+    let world = WasmDescription::read(&BlobInput::from(BytesBlob::new(component_from_wit(
+        APP_WIT, "app",
+    ))))
+    .unwrap()
+    .world
+    .unwrap();
     assert_eq!(world.exports, ["run", "test:app/greet@1.0.0"]);
     assert_eq!(
         world.imports,
@@ -378,7 +383,7 @@ fn a_core_module_import_which_the_world_drops_is_still_listed() {
              (import "log" (func (param "m" string))))"#,
     )
     .unwrap();
-    let world = WasmDescription::read(&BytesBlob::new(bytes))
+    let world = WasmDescription::read(&BlobInput::from(BytesBlob::new(bytes)))
         .unwrap()
         .world
         .unwrap();
@@ -396,8 +401,8 @@ fn a_large_custom_section_is_decoded_through() {
     // `describe_large`.)
     let plain = component_from_wit(APP_WIT, "app");
     let big = with_custom_section(plain.clone(), "big", &vec![0xa5; 64 << 20]);
-    let plain = WasmDescription::read(&BytesBlob::new(plain)).unwrap();
-    let big = WasmDescription::read(&BytesBlob::new(big)).unwrap();
+    let plain = WasmDescription::read(&BlobInput::from(BytesBlob::new(plain))).unwrap();
+    let big = WasmDescription::read(&BlobInput::from(BytesBlob::new(big))).unwrap();
     assert_eq!(big, plain);
 }
 
@@ -412,7 +417,8 @@ fn what_is_not_wasm_is_refused_naming_it() {
         (module[..module.len() - 1].to_vec(), "truncated"),
     ] {
         let (_dir, path) = write_temp(&bytes, "input.wasm");
-        let error = WasmDescription::read(&FileBlob::hash(&path).unwrap()).unwrap_err();
+        let error =
+            WasmDescription::read(&BlobInput::from(FileBlob::hash(&path).unwrap())).unwrap_err();
         assert!(matches!(error, ArtifactError::NotWasm { .. }), "{error}");
         let message = error.to_string();
         assert!(message.contains(&path.display().to_string()), "{message}");
@@ -438,11 +444,12 @@ fn every_truncation_of_a_module_or_component_is_refused() {
     let module = tiny_module(3);
     let component = component_from_wit(APP_WIT, "app");
     for whole in [&module, &component] {
-        assert!(WasmDescription::read(&BytesBlob::new(whole.clone())).is_ok());
+        assert!(WasmDescription::read(&BlobInput::from(BytesBlob::new(whole.clone()))).is_ok());
         let ends = section_ends(whole);
         let mut refused = 0;
         for len in 0..whole.len() {
-            let result = WasmDescription::read(&BytesBlob::new(whole[..len].to_vec()));
+            let result =
+                WasmDescription::read(&BlobInput::from(BytesBlob::new(whole[..len].to_vec())));
             if ends.contains(&len) {
                 continue; // a whole, shorter binary (or not: either is right)
             }
@@ -462,7 +469,7 @@ fn every_truncation_of_a_module_or_component_is_refused() {
         .step_by(997)
         .filter(|len| !ends.contains(len))
     {
-        let result = WasmDescription::read(&BytesBlob::new(real[..len].to_vec()));
+        let result = WasmDescription::read(&BlobInput::from(BytesBlob::new(real[..len].to_vec())));
         assert!(
             matches!(result, Err(ArtifactError::NotWasm { .. })),
             "{len}: {result:?}"
@@ -474,7 +481,7 @@ fn every_truncation_of_a_module_or_component_is_refused() {
 fn trailing_garbage_is_refused() {
     let mut bytes = tiny_module(2);
     bytes.extend_from_slice(b"\xffgarbage");
-    let result = WasmDescription::read(&BytesBlob::new(bytes));
+    let result = WasmDescription::read(&BlobInput::from(BytesBlob::new(bytes)));
     assert!(
         matches!(result, Err(ArtifactError::NotWasm { .. })),
         "{result:?}"
@@ -488,7 +495,8 @@ fn an_invalid_component_is_refused_naming_it() {
     let bytes =
         wat::parse_str("(component (core module $m) (export \"m\" (core module $m)))").unwrap();
     let (_dir, path) = write_temp(&bytes, "odd.wasm");
-    let error = WasmDescription::read(&FileBlob::hash(&path).unwrap()).unwrap_err();
+    let error =
+        WasmDescription::read(&BlobInput::from(FileBlob::hash(&path).unwrap())).unwrap_err();
     assert!(
         matches!(error, ArtifactError::ComponentWorld { .. }),
         "{error}"
@@ -557,7 +565,8 @@ fn metadata_sections_become_manifest_annotations_which_flags_override() {
         (ImageShape::Artifact, tiny_module(5)),
     ] {
         let bytes = with_metadata(&input);
-        let description = WasmDescription::read(&BytesBlob::new(bytes.clone())).unwrap();
+        let description =
+            WasmDescription::read(&BlobInput::from(BytesBlob::new(bytes.clone()))).unwrap();
         assert_eq!(description.annotations, expected_metadata_annotations());
 
         let written = package(shape, BytesBlob::new(bytes), |image| {

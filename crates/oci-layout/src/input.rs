@@ -1,0 +1,421 @@
+//! Blobs the writer hashes itself: files written in one read into a
+//! seekable output, or hashed several at once before being streamed.
+
+use std::borrow::Cow;
+use std::fs::{File, Metadata};
+use std::io::{self, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
+
+use oci_digest::{hash_parallel, Digest, Fingerprint, Fingerprinter, HashJob, Sha256};
+
+use crate::writer::entry_header;
+use crate::{BlobSource, LayoutError, LayoutWriter};
+
+/// Told how far the writer is through a blob: its origin (a path), the
+/// bytes done and the bytes in all. Called from whichever thread reads the
+/// blob, after each chunk of a few hundred KiB.
+pub type ProgressFn = Arc<dyn Fn(&str, u64, u64) + Send + Sync>;
+
+/// An output the writer can go back into: seek to fill in a header written
+/// before its blob's digest was known, and cut off a blob that turned out to
+/// be a duplicate. Implemented for [`File`], `Cursor<Vec<u8>>` and a
+/// [`BufWriter`] over either.
+pub trait SeekableOutput: Write + Seek {
+    /// Cuts the output to its first `len` bytes.
+    fn truncate(&mut self, len: u64) -> io::Result<()>;
+}
+
+impl SeekableOutput for File {
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.set_len(len)
+    }
+}
+
+impl SeekableOutput for Cursor<Vec<u8>> {
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        let len = usize::try_from(len).map_err(io::Error::other)?;
+        self.get_mut().truncate(len);
+        Ok(())
+    }
+}
+
+impl<T: SeekableOutput> SeekableOutput for BufWriter<T> {
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.flush()?;
+        self.get_mut().truncate(len)
+    }
+}
+
+/// How a [`LayoutWriter`] made by [`LayoutWriter::seekable`] goes back into
+/// its output (function pointers made for its `W`, so that every other
+/// method stays available for any `W: Write`).
+pub(crate) struct Rewind<W> {
+    seek: fn(&mut W, u64) -> io::Result<()>,
+    truncate: fn(&mut W, u64) -> io::Result<()>,
+}
+
+// Two function pointers copy whatever `W` is (a derive would require `W: Copy`).
+impl<W> Clone for Rewind<W> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<W> Copy for Rewind<W> {}
+
+/// A regular file to write as a blob, opened but not hashed: the
+/// [`LayoutWriter`] hashes it while writing it.
+///
+/// - Into a [seekable](LayoutWriter::seekable) output, the file is read
+///   **once**: a header is reserved, the bytes are written and hashed (on a
+///   second thread when large), then the header's name
+///   (`blobs/sha256/<hex>`) and checksum are filled in. The digest is of the
+///   very buffers written, so the name always matches the stored bytes.
+/// - Into any other output (a pipe), the digest must come first: the file
+///   is hashed (several files at once, one per core) with SHA-256 and an
+///   XXH3-128 checksum, then copied with the checksum recomputed. If the
+///   second read differs from the first, the write fails.
+///
+/// Either way the write fails with [`LayoutError::FileChanged`] if the
+/// file's size, modification or change time, device or inode differ at the
+/// end from when it was opened, and with [`LayoutError::SizeMismatch`] if
+/// it yields another number of bytes. What this cannot see: a change that
+/// keeps the size and leaves both times as they were (set back with
+/// `utimensat` and landing on the very same ctime tick), in the one-read
+/// case; in the two-read case such a change is still caught by the checksum
+/// unless crafted to collide with XXH3.
+///
+/// The file stays open, so every read is of the same inode even if the path
+/// is replaced meanwhile.
+#[derive(Debug)]
+pub struct FileInput {
+    path: PathBuf,
+    file: File,
+    size: u64,
+    stamp: Stamp,
+    digest: OnceLock<Digest>,
+    fingerprint: OnceLock<Fingerprint>,
+}
+
+/// What a file's metadata says that a write to it changes.
+#[derive(Debug, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    /// Device, inode, change time (seconds, nanoseconds).
+    #[cfg(unix)]
+    identity: (u64, u64, i64, i64),
+}
+
+impl Stamp {
+    fn of(metadata: &Metadata) -> Stamp {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            len: metadata.len(),
+            modified: metadata.modified().ok(),
+            #[cfg(unix)]
+            identity: (
+                metadata.dev(),
+                metadata.ino(),
+                metadata.ctime(),
+                metadata.ctime_nsec(),
+            ),
+        }
+    }
+}
+
+impl FileInput {
+    /// Opens the regular file at `path` (nothing is read yet).
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, LayoutError> {
+        let path = path.into();
+        let read_error = |source| LayoutError::ReadSource {
+            origin: path.display().to_string(),
+            source,
+        };
+        let file = File::open(&path).map_err(read_error)?;
+        let metadata = file.metadata().map_err(read_error)?;
+        if !metadata.is_file() {
+            return Err(LayoutError::NotAFile {
+                path: path.display().to_string(),
+            });
+        }
+        Ok(FileInput {
+            size: metadata.len(),
+            stamp: Stamp::of(&metadata),
+            path,
+            file,
+            digest: OnceLock::new(),
+            fingerprint: OnceLock::new(),
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's size when it was opened.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The digest, once a writer has hashed the file.
+    pub fn digest(&self) -> Option<Digest> {
+        self.digest.get().copied()
+    }
+
+    fn origin(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// The open file, positioned at its start.
+    fn rewound(&self) -> io::Result<&File> {
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(0))?;
+        Ok(file)
+    }
+
+    fn read_error(&self, source: io::Error) -> LayoutError {
+        LayoutError::ReadSource {
+            origin: self.origin(),
+            source,
+        }
+    }
+
+    /// Fails if the file's metadata changed since it was opened.
+    fn check_unchanged(&self) -> Result<(), LayoutError> {
+        let now = Stamp::of(&self.file.metadata().map_err(|e| self.read_error(e))?);
+        if now == self.stamp {
+            return Ok(());
+        }
+        let what = if now.len != self.stamp.len {
+            "its size changed"
+        } else {
+            "it was written to or touched"
+        };
+        Err(LayoutError::FileChanged {
+            origin: self.origin(),
+            what,
+        })
+    }
+}
+
+/// A blob to write: one whose digest is known (any [`BlobSource`]), or a
+/// [`FileInput`] the writer hashes. `From` makes either.
+pub enum BlobInput {
+    /// A blob with a known digest, checked as it is copied.
+    Source(Box<dyn BlobSource>),
+    /// A file the writer hashes.
+    File(FileInput),
+}
+
+impl BlobInput {
+    /// How many bytes the blob has.
+    pub fn size(&self) -> u64 {
+        match self {
+            BlobInput::Source(blob) => blob.size(),
+            BlobInput::File(file) => file.size(),
+        }
+    }
+
+    /// Where the bytes come from, for messages.
+    pub fn origin(&self) -> Cow<'_, str> {
+        match self {
+            BlobInput::Source(blob) => blob.origin(),
+            BlobInput::File(file) => file.path.to_string_lossy(),
+        }
+    }
+
+    /// A reader over the bytes, from the start.
+    pub fn open(&self) -> io::Result<Box<dyn Read + '_>> {
+        match self {
+            BlobInput::Source(blob) => blob.open(),
+            BlobInput::File(file) => Ok(Box::new(file.rewound()?)),
+        }
+    }
+}
+
+impl<T: BlobSource + 'static> From<T> for BlobInput {
+    fn from(blob: T) -> Self {
+        BlobInput::Source(Box::new(blob))
+    }
+}
+
+impl From<FileInput> for BlobInput {
+    fn from(file: FileInput) -> Self {
+        BlobInput::File(file)
+    }
+}
+
+/// Hashes the files that have no digest and checksum yet, several at once
+/// (one per core), reading each to one byte past its size.
+fn hash_files(files: &[&FileInput], progress: Option<&ProgressFn>) -> Result<(), LayoutError> {
+    // Each file once: two reads of one FileInput at a time would share its
+    // file offset.
+    let mut pending: Vec<&FileInput> = Vec::with_capacity(files.len());
+    for file in files {
+        if file.fingerprint.get().is_none() && !pending.iter().any(|p| std::ptr::eq(*p, *file)) {
+            pending.push(file);
+        }
+    }
+    let mut jobs: Vec<HashJob<'_>> = Vec::with_capacity(pending.len());
+    for file in &pending {
+        let reader = file.rewound().map_err(|e| file.read_error(e))?;
+        jobs.push((Box::new(reader), file.size.saturating_add(1)));
+    }
+    let tell = |index: usize, done: u64| {
+        if let (Some(progress), Some(file)) = (progress, pending.get(index)) {
+            progress(&file.origin(), done, file.size);
+        }
+    };
+    let make = || (Sha256::new(), Fingerprinter::new());
+    for (file, result) in pending.iter().zip(hash_parallel(jobs, &make, &tell)) {
+        let ((sha, fingerprint), len) = result.map_err(|e| file.read_error(e))?;
+        if len != file.size {
+            return Err(LayoutError::SizeMismatch {
+                origin: file.origin(),
+                expected: file.size,
+                found: len,
+            });
+        }
+        let digest = sha.finish();
+        if *file.digest.get_or_init(|| digest) != digest {
+            return Err(LayoutError::FileChanged {
+                origin: file.origin(),
+                what: "it hashed to another digest than when it was first written",
+            });
+        }
+        let _ = file.fingerprint.set(fingerprint.finish());
+    }
+    Ok(())
+}
+
+impl<W: SeekableOutput> LayoutWriter<W> {
+    /// Starts a layout in a seekable `out` (a file, or a `Cursor<Vec<u8>>`),
+    /// where [`write_inputs`](Self::write_inputs) writes each
+    /// [`FileInput`] in one read. Gives the same bytes as [`new`](Self::new)
+    /// for the same calls.
+    ///
+    /// The tar starts where `out` stands (it may follow other bytes); `out`
+    /// must not be opened in append mode, where a seek does not move writes.
+    pub fn seekable(mut out: W) -> Result<Self, LayoutError> {
+        let base = out
+            .stream_position()
+            .map_err(|source| LayoutError::Write { source })?;
+        let mut writer = LayoutWriter::new(out)?;
+        writer.base = base;
+        writer.rewind = Some(Rewind {
+            seek: |out, position| out.seek(SeekFrom::Start(position)).map(|_| ()),
+            truncate: |out, len| SeekableOutput::truncate(out, len),
+        });
+        Ok(writer)
+    }
+}
+
+impl<W: Write> LayoutWriter<W> {
+    /// Calls `progress` as blobs' bytes are read (for a progress bar).
+    pub fn on_progress(&mut self, progress: ProgressFn) {
+        self.progress = Some(progress);
+    }
+
+    /// Writes each input as a blob, in order (a blob whose digest was
+    /// already written is stored once), and returns their digests.
+    ///
+    /// A [`BlobInput::Source`] is written as by
+    /// [`write_blob`](Self::write_blob). A [`BlobInput::File`] is read once
+    /// into a [seekable](Self::seekable) writer; into any other, all the
+    /// files are first hashed together, one per core, then copied (see
+    /// [`FileInput`] for how a change is caught).
+    pub fn write_inputs(&mut self, inputs: &[&BlobInput]) -> Result<Vec<Digest>, LayoutError> {
+        if self.rewind.is_none() {
+            let files: Vec<&FileInput> = inputs
+                .iter()
+                .filter_map(|input| match input {
+                    BlobInput::File(file) => Some(file),
+                    BlobInput::Source(_) => None,
+                })
+                .collect();
+            let progress = self.progress.clone();
+            self.guarded(|_| hash_files(&files, progress.as_ref()))?;
+        }
+        let mut digests = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let digest = match input {
+                BlobInput::Source(blob) => {
+                    self.write_blob(blob.as_ref())?;
+                    blob.digest()
+                }
+                BlobInput::File(file) => match file.digest() {
+                    Some(digest) if self.written_blobs.contains(&digest) => digest,
+                    _ => {
+                        let digest = self.guarded_with(|w| w.write_file_input(file))?;
+                        self.written_blobs.insert(digest);
+                        digest
+                    }
+                },
+            };
+            digests.push(digest);
+        }
+        Ok(digests)
+    }
+
+    /// Writes `file` (not yet in the layout as far as is known) and returns
+    /// its digest.
+    fn write_file_input(&mut self, file: &FileInput) -> Result<Digest, LayoutError> {
+        let origin = || file.origin();
+        let mut reader = file.rewound().map_err(|e| file.read_error(e))?;
+        let start = self.position;
+        let write_error = |source| LayoutError::Write { source };
+        let Some(rewind) = self.rewind else {
+            // A stream: hash_files gave the digest and checksum first.
+            let (Some(digest), Some(expected)) = (file.digest(), file.fingerprint.get().copied())
+            else {
+                unreachable!("write_inputs hashes every file before streaming it");
+            };
+            let header = entry_header(&digest.blob_path(), file.size);
+            self.emit(header.as_bytes()).map_err(write_error)?;
+            let found = self
+                .copy_data(&mut reader, file.size, Fingerprinter::new(), &origin)?
+                .finish();
+            file.check_unchanged()?;
+            if found != expected {
+                return Err(LayoutError::FileChanged {
+                    origin: origin(),
+                    what: "a second read gave other bytes than the first",
+                });
+            }
+            return Ok(digest);
+        };
+        // One read: reserve the header, write and hash, then fill it in.
+        let placeholder = entry_header(&Digest::from_sha256_bytes([0; 32]).blob_path(), file.size);
+        self.emit(placeholder.as_bytes()).map_err(write_error)?;
+        let digest = self
+            .copy_data(&mut reader, file.size, Sha256::new(), &origin)?
+            .finish();
+        file.check_unchanged()?;
+        if *file.digest.get_or_init(|| digest) != digest {
+            return Err(LayoutError::FileChanged {
+                origin: origin(),
+                what: "it hashed to another digest than when it was first written",
+            });
+        }
+        let end = self.position;
+        if self.written_blobs.contains(&digest) {
+            // Another input had the same bytes: keep the first copy only.
+            let at = self.base + start;
+            (rewind.seek)(&mut self.out, at)
+                .and_then(|()| (rewind.truncate)(&mut self.out, at))
+                .map_err(write_error)?;
+            self.position = start;
+            return Ok(digest);
+        }
+        let header = entry_header(&digest.blob_path(), file.size);
+        (rewind.seek)(&mut self.out, self.base + start)
+            .and_then(|()| self.out.write_all(header.as_bytes()))
+            .and_then(|()| (rewind.seek)(&mut self.out, self.base + end))
+            .map_err(write_error)?;
+        Ok(digest)
+    }
+}

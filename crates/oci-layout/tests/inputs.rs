@@ -1,0 +1,265 @@
+//! `FileInput`s: written in one read into a seekable output, or hashed first
+//! (several at once) into a stream. Every path gives the plain path's bytes.
+#![allow(clippy::unwrap_used)] // test helpers: a panic is a test failure
+
+use std::fs::File;
+use std::io::{BufWriter, Cursor, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use oci_digest::{digest_bytes, PIPELINE_THRESHOLD};
+use oci_layout::{BlobInput, BytesBlob, FileBlob, FileInput, LayoutError, LayoutWriter};
+use test_support::tar_entries;
+
+/// Bytes that are not periodic, different for each seed.
+fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// The plain path: each file hashed up front (`FileBlob`), then streamed
+/// and re-hashed into a `Vec`.
+fn plain(paths: &[PathBuf], extra: &BytesBlob) -> Vec<u8> {
+    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+    for path in paths {
+        layout.write_blob(&FileBlob::hash(path).unwrap()).unwrap();
+    }
+    layout.write_blob(extra).unwrap();
+    layout.write_file("manifest.json", b"[]").unwrap();
+    layout.finish().unwrap()
+}
+
+/// The fast paths: the same calls with unhashed `FileInput`s.
+fn with_inputs<W: Write>(mut layout: LayoutWriter<W>, paths: &[PathBuf], extra: &BytesBlob) -> W {
+    let mut inputs: Vec<BlobInput> = paths
+        .iter()
+        .map(|path| FileInput::open(path).unwrap().into())
+        .collect();
+    inputs.push(extra.clone().into());
+    let refs: Vec<&BlobInput> = inputs.iter().collect();
+    let digests = layout.write_inputs(&refs).unwrap();
+    for (path, digest) in paths.iter().zip(&digests) {
+        assert_eq!(*digest, digest_bytes(&std::fs::read(path).unwrap()));
+    }
+    layout.write_file("manifest.json", b"[]").unwrap();
+    layout.finish().unwrap()
+}
+
+fn write_files(dir: &Path, contents: &[Vec<u8>]) -> Vec<PathBuf> {
+    contents
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| {
+            let path = dir.join(format!("input-{i}.wasm"));
+            std::fs::write(&path, bytes).unwrap();
+            path
+        })
+        .collect()
+}
+
+/// Every blob entry's bytes hash to its name.
+fn assert_blobs_hash_to_their_names(tar: &[u8]) {
+    for (name, bytes) in tar_entries(tar) {
+        if let Some(hex) = name.strip_prefix("blobs/sha256/") {
+            assert_eq!(digest_bytes(&bytes).hex(), hex, "{name}");
+        }
+    }
+}
+
+#[test]
+fn every_fast_path_gives_the_plain_paths_bytes() {
+    let big = PIPELINE_THRESHOLD as usize;
+    let cases: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("one small", vec![pattern(100 * 1024, 1)]),
+        ("one large", vec![pattern(big + 513, 2)]),
+        ("empty", vec![Vec::new()]),
+        (
+            "several layers",
+            vec![
+                pattern(big, 3),
+                pattern(10, 4),
+                pattern(big / 2 + 1, 5),
+                pattern(big * 2, 6),
+            ],
+        ),
+        (
+            "duplicates",
+            vec![
+                pattern(big + 1, 7),
+                pattern(700, 8),
+                pattern(big + 1, 7),
+                pattern(700, 8),
+            ],
+        ),
+        (
+            "a file duplicating the in-memory blob, last",
+            vec![pattern(300, 9), b"{\"extra\":true}".to_vec()],
+        ),
+    ];
+    let extra = BytesBlob::new(b"{\"extra\":true}".to_vec());
+    for (name, contents) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = write_files(dir.path(), &contents);
+        let expected = plain(&paths, &extra);
+        assert_blobs_hash_to_their_names(&expected);
+
+        let streamed = with_inputs(LayoutWriter::new(Vec::new()).unwrap(), &paths, &extra);
+        assert!(streamed == expected, "{name}: streamed into a Vec");
+
+        let cursor = with_inputs(
+            LayoutWriter::seekable(Cursor::new(Vec::new())).unwrap(),
+            &paths,
+            &extra,
+        );
+        assert!(
+            cursor.into_inner() == expected,
+            "{name}: one read into a Cursor"
+        );
+
+        let out_path = dir.path().join("out.tar");
+        let file = BufWriter::new(File::create(&out_path).unwrap());
+        let file = with_inputs(LayoutWriter::seekable(file).unwrap(), &paths, &extra);
+        drop(file);
+        assert!(
+            std::fs::read(&out_path).unwrap() == expected,
+            "{name}: one read into a file"
+        );
+    }
+}
+
+#[test]
+fn a_file_input_given_twice_is_stored_once_and_never_read_by_two_threads_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Large enough that a stream hashes its files on several threads.
+    let paths = write_files(dir.path(), &[pattern(PIPELINE_THRESHOLD as usize * 2, 1)]);
+    for seekable in [true, false] {
+        let input: BlobInput = FileInput::open(&paths[0]).unwrap().into();
+        let (digests, tar) = if seekable {
+            let mut layout = LayoutWriter::seekable(Cursor::new(Vec::new())).unwrap();
+            let digests = layout.write_inputs(&[&input, &input]).unwrap();
+            (digests, layout.finish().unwrap().into_inner())
+        } else {
+            let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+            let digests = layout.write_inputs(&[&input, &input]).unwrap();
+            (digests, layout.finish().unwrap())
+        };
+        assert_eq!(digests[0], digests[1], "seekable {seekable}");
+        assert_eq!(digests[0], digest_bytes(&std::fs::read(&paths[0]).unwrap()));
+        let names: Vec<String> = tar_entries(&tar).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "oci-layout".to_string(),
+                digests[0].blob_path(),
+                "index.json".into()
+            ],
+            "seekable {seekable}"
+        );
+    }
+}
+
+#[test]
+fn a_seekable_output_may_hold_bytes_before_the_tar() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_files(dir.path(), &[pattern(3000, 1), pattern(3000, 1)]);
+    let extra = BytesBlob::new(b"{}".to_vec());
+    let expected = plain(&paths, &extra);
+    let mut before = Cursor::new(b"prefix".to_vec());
+    before.seek(SeekFrom::End(0)).unwrap();
+    let out = with_inputs(LayoutWriter::seekable(before).unwrap(), &paths, &extra);
+    let out = out.into_inner();
+    assert!(out.starts_with(b"prefix"));
+    assert!(out[6..] == expected[..]);
+}
+
+/// Rewrites the file in place with other bytes of the same length.
+fn overwrite_in_place(path: &Path) {
+    let mut file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    let len = file.metadata().unwrap().len() as usize;
+    file.seek(SeekFrom::Start(0)).unwrap();
+    file.write_all(&pattern(len, 99)).unwrap();
+}
+
+#[test]
+fn a_file_rewritten_after_it_was_opened_is_an_error_in_one_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_files(dir.path(), &[pattern(PIPELINE_THRESHOLD as usize + 5, 1)]);
+    let input: BlobInput = FileInput::open(&paths[0]).unwrap().into();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    overwrite_in_place(&paths[0]);
+    let mut layout = LayoutWriter::seekable(Cursor::new(Vec::new())).unwrap();
+    let err = layout.write_inputs(&[&input]).unwrap_err();
+    assert!(matches!(err, LayoutError::FileChanged { .. }), "{err}");
+    assert!(err.to_string().contains("input-0.wasm"), "{err}");
+    assert!(matches!(layout.finish(), Err(LayoutError::Poisoned)));
+}
+
+#[test]
+fn a_file_rewritten_between_hash_and_copy_is_an_error_in_a_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_files(dir.path(), &[pattern(2 * PIPELINE_THRESHOLD as usize, 1)]);
+    let input: BlobInput = FileInput::open(&paths[0]).unwrap().into();
+    // A first layout hashes it (digest and checksum kept in the input)...
+    let mut first = LayoutWriter::new(Vec::new()).unwrap();
+    first.write_inputs(&[&input]).unwrap();
+    // ...then it changes before a second layout copies it without re-hashing.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    overwrite_in_place(&paths[0]);
+    let mut second = LayoutWriter::new(Vec::new()).unwrap();
+    let err = second.write_inputs(&[&input]).unwrap_err();
+    assert!(matches!(err, LayoutError::FileChanged { .. }), "{err}");
+}
+
+#[test]
+fn a_file_truncated_after_it_was_opened_is_a_size_mismatch() {
+    for seekable in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = write_files(dir.path(), &[pattern(10_000, 1)]);
+        let input: BlobInput = FileInput::open(&paths[0]).unwrap().into();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&paths[0])
+            .unwrap()
+            .set_len(4_000)
+            .unwrap();
+        let err = if seekable {
+            let mut layout = LayoutWriter::seekable(Cursor::new(Vec::new())).unwrap();
+            layout.write_inputs(&[&input]).unwrap_err()
+        } else {
+            let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+            layout.write_inputs(&[&input]).unwrap_err()
+        };
+        assert!(
+            matches!(
+                err,
+                LayoutError::SizeMismatch {
+                    expected: 10_000,
+                    found: 4_000,
+                    ..
+                }
+            ),
+            "seekable {seekable}: {err}"
+        );
+    }
+}
+
+#[test]
+fn file_input_refuses_directories_and_reads_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = FileInput::open(dir.path()).unwrap_err();
+    assert!(matches!(err, LayoutError::NotAFile { .. }), "{err}");
+    let paths = write_files(dir.path(), &[b"\0asm\x01\0\0\0rest".to_vec()]);
+    let input: BlobInput = FileInput::open(&paths[0]).unwrap().into();
+    for _ in 0..2 {
+        let mut start = [0u8; 8];
+        input.open().unwrap().read_exact(&mut start).unwrap();
+        assert_eq!(&start, b"\0asm\x01\0\0\0");
+    }
+    assert_eq!(input.size(), 12);
+}

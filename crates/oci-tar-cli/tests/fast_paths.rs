@@ -1,0 +1,197 @@
+//! The tar is the same bytes whichever way it is written: into a file (each
+//! input read once, headers filled in afterwards), to stdout (inputs hashed
+//! in parallel first), or by the library's plain path (each file hashed up
+//! front, then streamed into a `Vec`).
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
+use oci_digest::{digest_bytes, PIPELINE_THRESHOLD};
+use oci_layout::{FileBlob, LayoutWriter, Reference};
+use test_support::{tar_entries, tiny_module};
+use wasm_artifact::{ImageShape, Timestamp, WasmImage};
+
+const LAYER_TYPE: &str = "application/vnd.oci.image.layer.v1.tar";
+
+/// A valid module of `len` bytes (at least 19): the wasm preamble, then one
+/// custom section `fill` of bytes that are not periodic (different for each
+/// seed). Its size is a padded 5-byte LEB128, so the length is exact.
+fn big_module(len: usize, seed: u64) -> Vec<u8> {
+    let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+    let section_len = (len - 14) as u32;
+    bytes.push(0);
+    for shift in [0, 7, 14, 21] {
+        bytes.push(((section_len >> shift) & 0x7f) as u8 | 0x80);
+    }
+    bytes.push((section_len >> 28) as u8);
+    bytes.extend_from_slice(b"\x04fill");
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    bytes.extend((19..len).map(|_| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state as u8
+    }));
+    bytes
+}
+
+/// The CLI's arguments for `modules` and `layers`, without `-o`.
+fn args(modules: &[PathBuf], layers: &[PathBuf]) -> Vec<String> {
+    let mut args: Vec<String> = ["-n", "app", "-r", "localhost:5000/demo", "-q"]
+        .map(String::from)
+        .to_vec();
+    for module in modules {
+        args.extend(["-m".into(), module.display().to_string()]);
+    }
+    for layer in layers {
+        args.extend(["-l".into(), format!("{LAYER_TYPE}={}", layer.display())]);
+    }
+    args
+}
+
+fn builder() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"));
+    command.env_remove("SOURCE_DATE_EPOCH");
+    command
+}
+
+fn cli_to_file(modules: &[PathBuf], layers: &[PathBuf], out: &Path) -> Vec<u8> {
+    let status = builder()
+        .args(args(modules, layers))
+        .arg("-o")
+        .arg(out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(out).unwrap()
+}
+
+fn cli_to_stdout(modules: &[PathBuf], layers: &[PathBuf]) -> Vec<u8> {
+    let output = builder()
+        .args(args(modules, layers))
+        .args(["-o", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// The library's plain path: `FileBlob::hash` each input, write into a Vec.
+fn library_plain(modules: &[PathBuf], layers: &[PathBuf]) -> Vec<u8> {
+    let reference = Reference::from_parts(Some("localhost:5000/demo"), "app", "latest").unwrap();
+    let mut image = WasmImage::new(reference, ImageShape::WasmLayers, Timestamp::UNIX_EPOCH);
+    for module in modules {
+        image.add_wasm(FileBlob::hash(module).unwrap()).unwrap();
+    }
+    for layer in layers {
+        image
+            .add_layer(LAYER_TYPE, FileBlob::hash(layer).unwrap())
+            .unwrap();
+    }
+    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+    let written = image.write_to(&mut layout).unwrap();
+    let docker = DockerImage {
+        config: written.config,
+        repo_tags: vec![written.reference.to_string()],
+        layers: written.layers,
+    };
+    layout
+        .write_file(MANIFEST_JSON, &manifest_json(&[docker]))
+        .unwrap();
+    layout.finish().unwrap()
+}
+
+#[test]
+fn file_stdout_and_library_outputs_are_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let large = PIPELINE_THRESHOLD as usize + 4097;
+    let small = write("small.wasm", &tiny_module(1));
+    let other = write("other.wasm", &tiny_module(2));
+    let big = write("big.wasm", &big_module(large, 1));
+    let big_copy = write("big-copy.wasm", &big_module(large, 1));
+    let big2 = write("big2.wasm", &big_module(2 * large, 2));
+    let layer = write("rootfs.tar", &big_module(large / 2, 3)[8..]);
+
+    let cases: Vec<(&str, Vec<PathBuf>, Vec<PathBuf>)> = vec![
+        ("one small module", vec![small.clone()], vec![]),
+        ("one large module", vec![big.clone()], vec![]),
+        (
+            "several layers",
+            vec![big2.clone(), small.clone(), big.clone()],
+            vec![layer.clone()],
+        ),
+        (
+            "duplicate blobs",
+            vec![
+                big.clone(),
+                other.clone(),
+                big_copy.clone(),
+                big.clone(),
+                other.clone(),
+            ],
+            vec![],
+        ),
+    ];
+    for (name, modules, layers) in cases {
+        let expected = library_plain(&modules, &layers);
+        for (entry, bytes) in tar_entries(&expected) {
+            if let Some(hex) = entry.strip_prefix("blobs/sha256/") {
+                assert_eq!(digest_bytes(&bytes).hex(), hex, "{name}: {entry}");
+            }
+        }
+        let out = dir.path().join("out.tar");
+        let file = cli_to_file(&modules, &layers, &out);
+        assert!(
+            file == expected,
+            "{name}: -o FILE differs from the library's tar"
+        );
+        let stdout = cli_to_stdout(&modules, &layers);
+        assert!(
+            stdout == expected,
+            "{name}: -o - differs from the library's tar"
+        );
+        // Reproducible: again, over the existing file.
+        let again = cli_to_file(&modules, &layers, &out);
+        assert!(again == expected, "{name}: a second run differs");
+    }
+}
+
+#[test]
+fn no_progress_bar_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    // Large enough for a bar (64 MiB) were stderr a terminal.
+    let module = dir.path().join("large.wasm");
+    std::fs::write(&module, big_module(64 * 1024 * 1024 + 1, 5)).unwrap();
+    let output = builder()
+        .args(["-n", "app", "-m"])
+        .arg(&module)
+        .args(["-o", "-"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].ends_with("large.wasm: core module, 67108865 bytes"),
+        "{stderr}"
+    );
+    assert_eq!(lines[1], "wrote stdout", "{stderr}");
+    assert!(lines[2].starts_with("  image     app:latest"), "{stderr}");
+    assert!(lines[3].starts_with("  manifest  sha256:"), "{stderr}");
+    assert_eq!(lines.len(), 4, "{stderr}");
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\u{1b}'),
+        "{stderr:?}"
+    );
+}

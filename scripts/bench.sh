@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Benchmarks oci-tar-builder against the physical limits it is compared with
+# (BENCHMARKS.md says what bounds each figure). Each comparison runs in ONE
+# hyperfine invocation beside its limit, so both see the same machine load;
+# figures are medians of whole-process wall time. Peak resident memory comes
+# from /usr/bin/time -v. Prints every ratio beside its goal.
+#
+#   bash scripts/bench.sh                 # builds the release binary and runs all
+#   BENCH_BUILDER=path/to/oci-tar-builder bash scripts/bench.sh   # another build
+#   BENCH_RUNS=10 BENCH_DIR=/some/disk bash scripts/bench.sh
+#
+# Inputs (made here, in a temporary folder under BENCH_DIR, default target/):
+# module-shaped files (a valid wasm header, then one custom section of
+# pseudo-random bytes): 512 MiB, four of 128 MiB, 100 KiB, 1 MiB, 1 GiB.
+# Needs ~3.5 GiB free on that disk; the folder is removed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The tools: hyperfine (timings), time (peak RSS), openssl (the SHA-256
+# limit and the pseudo-random input bytes), jq (reading hyperfine's JSON).
+need=()
+command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
+[ -x /usr/bin/time ] || need+=(time)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v jq >/dev/null 2>&1 || need+=(jq)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}" >&2
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}"
+fi
+
+if [ -z "${BENCH_BUILDER:-}" ]; then
+  cargo build --quiet --release --locked -p oci-tar-cli
+  BENCH_BUILDER=target/release/oci-tar-builder
+fi
+builder=$(realpath "$BENCH_BUILDER")
+runs=${BENCH_RUNS:-10}
+base=${BENCH_DIR:-target}
+mkdir -p "$base"
+dir=$(mktemp -d "$(realpath "$base")/bench.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+
+# A module of exactly $2 bytes at $1: the 8-byte wasm preamble, then one
+# custom section (id 0, size as a 5-byte LEB128, name "bench") holding
+# pseudo-random bytes (AES-CTR of zeros: fast and reproducible per seed $3).
+make_module() {
+  local path=$1 size=$2 seed=$3
+  local payload=$((size - 20)) section=$((size - 14))
+  {
+    printf '\0asm\x01\0\0\0\0'
+    printf "\\x$(printf %02x $(((section & 0x7f) | 0x80)))"
+    printf "\\x$(printf %02x $((((section >> 7) & 0x7f) | 0x80)))"
+    printf "\\x$(printf %02x $((((section >> 14) & 0x7f) | 0x80)))"
+    printf "\\x$(printf %02x $((((section >> 21) & 0x7f) | 0x80)))"
+    printf "\\x$(printf %02x $(((section >> 28) & 0x7f)))"
+    printf '\x05bench'
+    # head closes the pipe when it has enough; openssl's SIGPIPE is expected.
+    (set +o pipefail; openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass "pass:$seed" -in /dev/zero 2>/dev/null |
+      head -c "$payload")
+  } >"$path"
+  [ "$(stat -c %s "$path")" -eq "$size" ] || { echo "bench: made $path of the wrong size" >&2; exit 1; }
+}
+
+MiB=$((1024 * 1024))
+echo "making inputs in $dir" >&2
+make_module "$dir/m512.wasm" $((512 * MiB)) 512
+for i in 1 2 3 4; do make_module "$dir/q$i.wasm" $((128 * MiB)) "q$i"; done
+make_module "$dir/m100k.wasm" $((100 * 1024)) 100k
+make_module "$dir/m1m.wasm" $((1 * MiB)) 1m
+make_module "$dir/m1g.wasm" $((1024 * MiB)) 1g
+# Warm the page cache: every command below reads cached inputs, so the
+# comparisons measure the work, not the first read from the device.
+cat "$dir"/*.wasm >/dev/null
+
+pack() { # the builder's command line for inputs "$@" (paths), without -o
+  local args=(-n bench -r localhost:5000/bench -q)
+  for m in "$@"; do args+=(-m "$m"); done
+  printf '%q ' "$builder" "${args[@]}"
+}
+
+# median <json> <index>: a result's median in seconds.
+median() { jq -r ".results[$2].median" "$1"; }
+# cpu <json> <index>: mean user + system CPU seconds (context when the
+# machine is shared: wall time then includes waiting for a core).
+cpu() { jq -r ".results[$2] | (.user + .system)" "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+ms() { awk -v s="$1" 'BEGIN { printf "%.1f ms", s * 1000 }'; }
+
+summary=()
+verdict() { # name, ratio, goal, detail
+  local ok
+  ok=$(awk -v r="$2" -v g="$3" 'BEGIN { print (r <= g) ? "ok" : "OVER" }')
+  summary+=("$(printf '%-34s %8s  goal <= %-5s %-4s %s' "$1" "$2" "$3" "$ok" "$4")")
+}
+# Every run starts with no dirty pages left by the one before (sync, not
+# timed), so a run's own writes are not throttled by the previous run's
+# writeback: each command is measured doing its work, into the page cache.
+hf() { hyperfine --style basic --warmup 2 --runs "$runs" --prepare "${prepare:-sync}" "$@"; }
+
+echo "== 1. one 512 MiB module into a tar file, beside cat module > file (and one sha256 pass)" >&2
+# The SHA-256 pass is there because it bounds this one too: the bytes must
+# be hashed, and one stream's SHA-256 runs on one core.
+prepare="rm -f $dir/out.tar $dir/copy; sync" hf --export-json "$dir/file.json" \
+  -n "oci-tar-builder -o file" "$(pack "$dir/m512.wasm") -o $dir/out.tar" \
+  -n "cat module > file" "cat $dir/m512.wasm > $dir/copy" \
+  -n "openssl dgst -sha256" "openssl dgst -sha256 $dir/m512.wasm > /dev/null"
+a=$(median "$dir/file.json" 0) b=$(median "$dir/file.json" 1) c=$(median "$dir/file.json" 2)
+verdict "512 MiB -> file / cat" "$(ratio "$a" "$b")" 1.15 "$(ms "$a") vs $(ms "$b"); cpu $(ms "$(cpu "$dir/file.json" 0)") vs $(ms "$(cpu "$dir/file.json" 1)")"
+limit=$(awk -v b="$b" -v c="$c" 'BEGIN { print (c > b) ? c : b }')
+summary+=("$(printf '%-34s %8s  (sha256 pass %s; the builder is %s x the larger of cat and sha256)' \
+  "  bound: sha256 / cat" "$(ratio "$c" "$b")" "$(ms "$c")" "$(ratio "$a" "$limit")")")
+rm -f "$dir/out.tar" "$dir/copy"
+
+echo "== 2. one 512 MiB module to stdout (/dev/null), beside openssl dgst -sha256" >&2
+hf -N --export-json "$dir/stdout.json" \
+  -n "oci-tar-builder -o -" "$(pack "$dir/m512.wasm") -o -" \
+  -n "openssl dgst -sha256" "openssl dgst -sha256 $dir/m512.wasm"
+a=$(median "$dir/stdout.json" 0) b=$(median "$dir/stdout.json" 1)
+verdict "512 MiB -> stdout / sha256" "$(ratio "$a" "$b")" 1.3 "$(ms "$a") vs $(ms "$b"); cpu $(ms "$(cpu "$dir/stdout.json" 0)") vs $(ms "$(cpu "$dir/stdout.json" 1)")"
+
+echo "== 3. four 128 MiB modules to stdout, beside openssl dgst -sha256 over the four" >&2
+hf -N --export-json "$dir/four.json" \
+  -n "oci-tar-builder -o - (4 inputs)" "$(pack "$dir"/q1.wasm "$dir"/q2.wasm "$dir"/q3.wasm "$dir"/q4.wasm) -o -" \
+  -n "openssl dgst -sha256 (4 files)" "openssl dgst -sha256 $dir/q1.wasm $dir/q2.wasm $dir/q3.wasm $dir/q4.wasm"
+a=$(median "$dir/four.json" 0) b=$(median "$dir/four.json" 1)
+verdict "4 x 128 MiB -> stdout / sha256" "$(ratio "$a" "$b")" 0.9 "$(ms "$a") vs $(ms "$b"); cpu $(ms "$(cpu "$dir/four.json" 0)") vs $(ms "$(cpu "$dir/four.json" 1)")"
+
+echo "== 4. a 100 KiB module into a tar file" >&2
+hyperfine --style basic -N --warmup 5 --runs $((runs * 5)) --export-json "$dir/small.json" \
+  -n "oci-tar-builder 100 KiB -o file" "$(pack "$dir/m100k.wasm") -o $dir/small.tar"
+a=$(median "$dir/small.json" 0)
+verdict "100 KiB -> file (ms)" "$(awk -v s="$a" 'BEGIN { printf "%.2f", s * 1000 }')" 5 "whole process"
+
+echo "== 5. peak resident memory (/usr/bin/time -v), 1 MiB and 1 GiB inputs" >&2
+peak_kib() { # inputs... then -o and the output: max RSS in KiB of the builder itself
+  local args=(-n bench -r localhost:5000/bench -q) out
+  while [ "$1" != -o ]; do args+=(-m "$1"); shift; done
+  out=$2
+  /usr/bin/time -v "$builder" "${args[@]}" -o "$out" 2>&1 >/dev/null |
+    awk -F': ' '/Maximum resident set size/ { print $2 }'
+}
+rss_1m_file=$(peak_kib "$dir/m1m.wasm" -o "$dir/r1.tar")
+rss_1g_file=$(peak_kib "$dir/m1g.wasm" -o "$dir/r2.tar")
+rss_1m_out=$(peak_kib "$dir/m1m.wasm" -o -)
+rss_1g_out=$(peak_kib "$dir/m1g.wasm" -o -)
+rss_four=$(peak_kib "$dir"/q1.wasm "$dir"/q2.wasm "$dir"/q3.wasm "$dir"/q4.wasm -o -)
+rm -f "$dir/r1.tar" "$dir/r2.tar"
+peak=$(printf '%s\n' "$rss_1m_file" "$rss_1g_file" "$rss_1m_out" "$rss_1g_out" "$rss_four" | sort -n | tail -1)
+mib() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 1024 }'; }
+verdict "peak RSS, any input (MiB)" "$(mib "$peak")" 8 \
+  "file 1M $(mib "$rss_1m_file") / 1G $(mib "$rss_1g_file"); stdout 1M $(mib "$rss_1m_out") / 1G $(mib "$rss_1g_out"); 4x128M $(mib "$rss_four")"
+spread=$(( rss_1g_file > rss_1m_file ? rss_1g_file - rss_1m_file : rss_1m_file - rss_1g_file ))
+spread_out=$(( rss_1g_out > rss_1m_out ? rss_1g_out - rss_1m_out : rss_1m_out - rss_1g_out ))
+[ "$spread_out" -gt "$spread" ] && spread=$spread_out
+verdict "RSS 1 GiB minus 1 MiB (MiB)" "$(mib "$spread")" 1 "largest of file and stdout"
+
+echo
+echo "oci-tar-builder benchmark ($(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), $runs runs, medians)"
+echo "binary: $builder"
+printf '%s\n' "${summary[@]}"
