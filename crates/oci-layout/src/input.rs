@@ -235,6 +235,16 @@ impl BlobInput {
             BlobInput::File(file) => Ok(Box::new(file.rewound()?)),
         }
     }
+
+    /// For a [`FileInput`], its open file at its start: a reader that can
+    /// also seek, for readers that skip what they need not parse. `None`
+    /// for other sources (use [`open`](Self::open)).
+    pub fn open_file(&self) -> Option<io::Result<&File>> {
+        match self {
+            BlobInput::Source(_) => None,
+            BlobInput::File(file) => Some(file.rewound()),
+        }
+    }
 }
 
 impl<T: BlobSource + 'static> From<T> for BlobInput {

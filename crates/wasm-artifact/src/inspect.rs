@@ -11,7 +11,8 @@
 //! measures it).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, Read};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
 
 use oci_layout::BlobInput;
 use serde::Serialize;
@@ -82,7 +83,22 @@ impl WasmDescription {
                 source,
             })
         };
-        let scan = scan(open()?).map_err(|error| match error {
+        let source = || -> Result<Source<'_>, ArtifactError> {
+            match blob.open_file() {
+                Some(file) => {
+                    let file = file.map_err(|source| ArtifactError::ReadWasm {
+                        origin: origin(),
+                        source,
+                    })?;
+                    Source::file(file).map_err(|source| ArtifactError::ReadWasm {
+                        origin: origin(),
+                        source,
+                    })
+                }
+                None => Ok(Source::Stream(open()?)),
+            }
+        };
+        let scan = scan_source(source()?).map_err(|error| match error {
             ScanError::Read(source) => ArtifactError::ReadWasm {
                 origin: origin(),
                 source,
@@ -100,7 +116,7 @@ impl WasmDescription {
             WasmKind::Module => (WasmKind::Module, None),
             WasmKind::Component | WasmKind::WitPackage => {
                 let decoded = wit_parser::decoding::decode_reader(FullReads(
-                    SkipCustomSections::new(open()?, |_| false),
+                    SkipCustomSections::from_source(source()?, |_| false),
                 ))
                 .map_err(|error| ArtifactError::ComponentWorld {
                     origin: origin(),
@@ -238,9 +254,15 @@ impl From<wasmparser::BinaryReaderError> for ScanError {
 /// Parses every section of the binary `reader` yields, nested modules and
 /// components included, without validating it; reads the top-level metadata
 /// sections.
-fn scan(reader: impl Read) -> Result<Scan, ScanError> {
+#[cfg(test)]
+fn scan<'a>(reader: impl Read + 'a) -> Result<Scan, ScanError> {
+    scan_source(Source::Stream(Box::new(reader)))
+}
+
+/// [`scan`] of a [`Source`].
+fn scan_source(source: Source<'_>) -> Result<Scan, ScanError> {
     let mut reader = FullReads(
-        SkipCustomSections::new(reader, |name| {
+        SkipCustomSections::from_source(source, |name| {
             name == "name"
                 || name == "component-name"
                 || METADATA_SECTIONS
@@ -401,6 +423,47 @@ impl<R: Read> Read for FullReads<R> {
     }
 }
 
+/// Where the bytes of a binary come from: any reader, or an open file, which
+/// can be read past by seeking instead of reading (so a large custom or data
+/// section costs nothing to skip).
+enum Source<'a> {
+    /// Any reader: skipping reads and drops.
+    Stream(Box<dyn Read + 'a>),
+    /// A file at its start, and its length.
+    File { file: &'a File, len: u64 },
+}
+
+impl<'a> Source<'a> {
+    fn file(file: &'a File) -> io::Result<Source<'a>> {
+        let len = file.metadata()?.len();
+        Ok(Source::File { file, len })
+    }
+
+    /// Moves `n` bytes on, or to the end if fewer are left; returns how far.
+    fn skip(&mut self, n: u64) -> io::Result<u64> {
+        match self {
+            Source::Stream(reader) => io::copy(&mut reader.take(n), &mut io::sink()),
+            Source::File { file, len } => {
+                let position = file.stream_position()?;
+                let step = n.min(len.saturating_sub(position));
+                // A file's length fits an i64 on every platform Rust runs on.
+                let offset = i64::try_from(step).unwrap_or(i64::MAX);
+                file.seek(SeekFrom::Current(offset))?;
+                Ok(step)
+            }
+        }
+    }
+}
+
+impl Read for Source<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Source::Stream(reader) => reader.read(buf),
+            Source::File { file, .. } => file.read(buf),
+        }
+    }
+}
+
 /// A reader that leaves out the top-level custom sections whose name `keep`
 /// refuses, reading past them without holding them, so that neither the
 /// structural pass nor the decoder buffers a large custom section (debug
@@ -408,8 +471,8 @@ impl<R: Read> Read for FullReads<R> {
 /// what a module or component means. Sections inside nested modules and
 /// components go through untouched. Anything malformed is passed on as it is,
 /// for the parser to report.
-struct SkipCustomSections<R> {
-    inner: io::BufReader<R>,
+struct SkipCustomSections<'a> {
+    inner: io::BufReader<Source<'a>>,
     keep: fn(&str) -> bool,
     /// Bytes to hand out before reading on.
     pending: Vec<u8>,
@@ -435,10 +498,15 @@ enum SkipState {
     PassAll,
 }
 
-impl<R: Read> SkipCustomSections<R> {
-    fn new(reader: R, keep: fn(&str) -> bool) -> Self {
+impl<'a> SkipCustomSections<'a> {
+    #[cfg(test)]
+    fn new(reader: impl Read + 'a, keep: fn(&str) -> bool) -> Self {
+        Self::from_source(Source::Stream(Box::new(reader)), keep)
+    }
+
+    fn from_source(source: Source<'a>, keep: fn(&str) -> bool) -> Self {
         SkipCustomSections {
-            inner: io::BufReader::with_capacity(64 * 1024, reader),
+            inner: io::BufReader::with_capacity(64 * 1024, source),
             keep,
             pending: Vec::new(),
             pending_at: 0,
@@ -551,7 +619,7 @@ impl<R: Read> SkipCustomSections<R> {
             return self.pass_all(header);
         }
         let rest = size - count_len;
-        let dropped = io::copy(&mut (&mut self.inner).take(rest), &mut io::sink())?;
+        let dropped = self.skip_inner(rest)?;
         if dropped < rest {
             return self.pass_all(header);
         }
@@ -570,7 +638,7 @@ impl<R: Read> SkipCustomSections<R> {
 
     /// Reads past the `rest` bytes of a section whose `header` was read.
     fn skip_rest(&mut self, header: Vec<u8>, rest: u64) -> io::Result<()> {
-        let dropped = io::copy(&mut (&mut self.inner).take(rest), &mut io::sink())?;
+        let dropped = self.skip_inner(rest)?;
         if dropped < rest {
             // Cut short: hand out the header so the parser sees the truncation.
             return self.pass_all(header);
@@ -578,6 +646,16 @@ impl<R: Read> SkipCustomSections<R> {
         self.skipped += header.len() as u64 + rest;
         self.state = SkipState::SectionStart;
         Ok(())
+    }
+
+    /// Moves `n` bytes on in the input (what is buffered first, then the
+    /// source itself); returns how far, less than `n` at the end.
+    fn skip_inner(&mut self, n: u64) -> io::Result<u64> {
+        let buffered = self.inner.buffer().len() as u64;
+        let from_buffer = buffered.min(n);
+        // At most the buffer's length, which is a usize.
+        io::BufRead::consume(&mut self.inner, from_buffer as usize);
+        Ok(from_buffer + self.inner.get_mut().skip(n - from_buffer)?)
     }
 
     fn hand_out(&mut self, bytes: Vec<u8>) -> io::Result<()> {
@@ -592,7 +670,7 @@ impl<R: Read> SkipCustomSections<R> {
     }
 }
 
-impl<R: Read> Read for SkipCustomSections<R> {
+impl Read for SkipCustomSections<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             if buf.is_empty() {
@@ -750,6 +828,48 @@ mod tests {
                 panic!("malformed at {offset}: {message}");
             }
             assert!(result.is_ok());
+        }
+    }
+
+    /// The seeking path (a `FileInput`) and the reading path (bytes) agree,
+    /// also on a file cut short inside a section it seeks past.
+    #[test]
+    fn a_file_is_read_past_by_seeking_with_the_same_result() {
+        let mut wasm = module_with_data(1024 * 1024);
+        let custom = wat::parse_str(format!(
+            r#"(module (@custom "debug" "{}") (@custom "version" "2.1"))"#,
+            "z".repeat(300_000)
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        wasm.extend_from_slice(&custom[8..]);
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("m.wasm");
+        let from_file = |bytes: &[u8]| {
+            std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+            let input = BlobInput::from(
+                oci_layout::FileInput::open(&path).unwrap_or_else(|e| panic!("{e}")),
+            );
+            assert!(input.open_file().is_some());
+            WasmDescription::read(&input)
+        };
+        let from_bytes = |bytes: &[u8]| {
+            WasmDescription::read(&BlobInput::from(oci_layout::BytesBlob::new(bytes.to_vec())))
+        };
+        let described = from_file(&wasm).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            described,
+            from_bytes(&wasm).unwrap_or_else(|e| panic!("{e}"))
+        );
+        assert_eq!(
+            described
+                .annotations
+                .get("org.opencontainers.image.version"),
+            Some(&"2.1".to_owned())
+        );
+        for cut in [wasm.len() - 1, wasm.len() - 200_000, 500_000] {
+            let error = from_file(&wasm[..cut]).expect_err("a cut file is refused");
+            assert!(error.to_string().contains("m.wasm"), "{error}");
+            assert!(from_bytes(&wasm[..cut]).is_err());
         }
     }
 
