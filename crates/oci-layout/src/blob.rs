@@ -1,7 +1,7 @@
 //! Where a blob's bytes come from.
 
 use std::borrow::Cow;
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -98,18 +98,11 @@ impl FileBlob {
     /// Hashes the regular file at `path`.
     pub fn hash(path: impl Into<PathBuf>) -> Result<Self, LayoutError> {
         let path = path.into();
-        let read_error = |source| LayoutError::ReadSource {
+        let (file, _) = open_regular_file(&path)?;
+        let (digest, size) = digest_reader(file).map_err(|source| LayoutError::ReadSource {
             origin: path.display().to_string(),
             source,
-        };
-        let file = File::open(&path).map_err(read_error)?;
-        let metadata = file.metadata().map_err(read_error)?;
-        if !metadata.is_file() {
-            return Err(LayoutError::NotAFile {
-                path: path.display().to_string(),
-            });
-        }
-        let (digest, size) = digest_reader(file).map_err(read_error)?;
+        })?;
         Ok(FileBlob { path, digest, size })
     }
 
@@ -135,4 +128,21 @@ impl BlobSource for FileBlob {
     fn open(&self) -> io::Result<Box<dyn Read + '_>> {
         Ok(Box::new(File::open(&self.path)?))
     }
+}
+
+/// Opens `path`, refusing anything but a regular file (a directory, a FIFO,
+/// a device), with errors that name it.
+pub(crate) fn open_regular_file(path: &Path) -> Result<(File, Metadata), LayoutError> {
+    let read_error = |source| LayoutError::ReadSource {
+        origin: path.display().to_string(),
+        source,
+    };
+    let file = File::open(path).map_err(read_error)?;
+    let metadata = file.metadata().map_err(read_error)?;
+    if !metadata.is_file() {
+        return Err(LayoutError::NotAFile {
+            path: path.display().to_string(),
+        });
+    }
+    Ok((file, metadata))
 }

@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use oci_digest::{hash_parallel, Digest, Fingerprint, Fingerprinter, HashJob, Sha256};
 
+use crate::blob::open_regular_file;
 use crate::writer::entry_header;
 use crate::{BlobSource, LayoutError, LayoutWriter};
 
@@ -130,17 +131,7 @@ impl FileInput {
     /// Opens the regular file at `path` (nothing is read yet).
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, LayoutError> {
         let path = path.into();
-        let read_error = |source| LayoutError::ReadSource {
-            origin: path.display().to_string(),
-            source,
-        };
-        let file = File::open(&path).map_err(read_error)?;
-        let metadata = file.metadata().map_err(read_error)?;
-        if !metadata.is_file() {
-            return Err(LayoutError::NotAFile {
-                path: path.display().to_string(),
-            });
-        }
+        let (file, metadata) = open_regular_file(&path)?;
         Ok(FileInput {
             size: metadata.len(),
             stamp: Stamp::of(&metadata),
