@@ -146,7 +146,7 @@ fn describe_config(out: &mut String, config: &ConfigSummary) {
     ];
     for (name, value) in fields {
         if let Some(value) = value {
-            let _ = writeln!(out, "    {name:<12}{}", clean(&value));
+            let _ = writeln!(out, "    {name:<12} {}", clean(&value));
         }
     }
     annotations(out, "    ", "labels", &config.labels);

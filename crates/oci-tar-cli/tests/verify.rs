@@ -67,7 +67,7 @@ fn our_tar_verifies_and_inspects() {
             digest_bytes(&wasm),
             wasm.len()
         ),
-        "entrypoint  [\"app.wasm\"]".to_owned(),
+        "entrypoint   [\"app.wasm\"]".to_owned(),
     ] {
         assert!(text.contains(&expected), "{expected:?} not in:\n{text}");
     }
@@ -239,4 +239,28 @@ fn inspect_escapes_control_characters_from_the_tar() {
         text.contains(r"note=\u{1b}]0;owned\u{7}\u{1b}[31mred"),
         "{text}"
     );
+}
+
+/// Regression: the 12-character field name ran into its value
+/// (`layerDigests1`) in the text of an artifact's config.
+#[test]
+fn inspect_keeps_a_space_after_long_config_field_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("app.wasm");
+    std::fs::write(&module, test_support::tiny_module(8)).unwrap();
+    let tar = dir.path().join("artifact.tar");
+    let output = run(&[
+        "-q",
+        "-a",
+        "-n",
+        "app",
+        "-m",
+        module.to_str().unwrap(),
+        "-o",
+        tar.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run(&["inspect", tar.to_str().unwrap()]);
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("    layerDigests 1\n"), "{text}");
 }

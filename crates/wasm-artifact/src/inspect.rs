@@ -343,8 +343,14 @@ fn scan_sections(reader: &mut impl Read) -> Result<Scan, ScanError> {
             Payload::CustomSection(section) if top_level => match section.as_known() {
                 KnownCustom::Name(names) => {
                     for name in names {
+                        // A linker names a module after its output file
+                        // (rustc: `crate_name-<hash>.wasm`): a file name,
+                        // not a title. A name set on purpose
+                        // (`wasm-tools metadata add --name`) is kept.
                         if let Name::Module { name, .. } = name? {
-                            set_annotation(&mut scan.annotations, TITLE, name);
+                            if !name.ends_with(".wasm") {
+                                set_annotation(&mut scan.annotations, TITLE, name);
+                            }
                         }
                     }
                 }
@@ -871,6 +877,23 @@ mod tests {
             assert!(error.to_string().contains("m.wasm"), "{error}");
             assert!(from_bytes(&wasm[..cut]).is_err());
         }
+    }
+
+    /// Regression: every rustc-built module got the title
+    /// `crate_name-<hash>.wasm`, the linker's name for its output file.
+    #[test]
+    fn a_linker_written_module_name_is_not_a_title() {
+        let title = |module_name: &str| {
+            let wasm = wat::parse_str(format!("(module ${module_name})"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            scan(wasm.as_slice())
+                .unwrap_or_else(|_| panic!("scan of {module_name}"))
+                .annotations
+                .get(TITLE)
+                .cloned()
+        };
+        assert_eq!(title("wasi_demo_app-b7b103588161991d.wasm"), None);
+        assert_eq!(title("greeter"), Some("greeter".to_owned()));
     }
 
     #[test]
