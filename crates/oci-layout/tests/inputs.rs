@@ -8,20 +8,7 @@ use std::path::{Path, PathBuf};
 
 use oci_digest::{digest_bytes, PIPELINE_THRESHOLD};
 use oci_layout::{BlobInput, BytesBlob, FileBlob, FileInput, LayoutError, LayoutWriter};
-use test_support::tar_entries;
-
-/// Bytes that are not periodic, different for each seed.
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
+use test_support::{pattern, tar_entries};
 
 /// The plain path: each file hashed up front (`FileBlob`), then streamed
 /// and re-hashed into a `Vec`.

@@ -10,32 +10,10 @@ use std::process::Command;
 use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
 use oci_digest::{digest_bytes, PIPELINE_THRESHOLD};
 use oci_layout::{FileBlob, LayoutWriter, Reference};
-use test_support::{tar_entries, tiny_module};
+use test_support::{filler_module, tar_entries, tiny_module};
 use wasm_artifact::{ImageShape, Timestamp, WasmImage};
 
 const LAYER_TYPE: &str = "application/vnd.oci.image.layer.v1.tar";
-
-/// A valid module of `len` bytes (at least 19): the wasm preamble, then one
-/// custom section `fill` of bytes that are not periodic (different for each
-/// seed). Its size is a padded 5-byte LEB128, so the length is exact.
-fn big_module(len: usize, seed: u64) -> Vec<u8> {
-    let mut bytes = b"\0asm\x01\0\0\0".to_vec();
-    let section_len = (len - 14) as u32;
-    bytes.push(0);
-    for shift in [0, 7, 14, 21] {
-        bytes.push(((section_len >> shift) & 0x7f) as u8 | 0x80);
-    }
-    bytes.push((section_len >> 28) as u8);
-    bytes.extend_from_slice(b"\x04fill");
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    bytes.extend((19..len).map(|_| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state as u8
-    }));
-    bytes
-}
 
 /// The CLI's arguments for `modules` and `layers`, without `-o`.
 fn args(modules: &[PathBuf], layers: &[PathBuf]) -> Vec<String> {
@@ -118,10 +96,10 @@ fn file_stdout_and_library_outputs_are_byte_identical() {
     let large = PIPELINE_THRESHOLD as usize + 4097;
     let small = write("small.wasm", &tiny_module(1));
     let other = write("other.wasm", &tiny_module(2));
-    let big = write("big.wasm", &big_module(large, 1));
-    let big_copy = write("big-copy.wasm", &big_module(large, 1));
-    let big2 = write("big2.wasm", &big_module(2 * large, 2));
-    let layer = write("rootfs.tar", &big_module(large / 2, 3)[8..]);
+    let big = write("big.wasm", &filler_module(large, 1));
+    let big_copy = write("big-copy.wasm", &filler_module(large, 1));
+    let big2 = write("big2.wasm", &filler_module(2 * large, 2));
+    let layer = write("rootfs.tar", &filler_module(large / 2, 3)[8..]);
 
     let cases: Vec<(&str, Vec<PathBuf>, Vec<PathBuf>)> = vec![
         ("one small module", vec![small.clone()], vec![]),
@@ -172,7 +150,7 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
     // Large enough for a bar (64 MiB) were stderr a terminal.
     let module = dir.path().join("large.wasm");
-    std::fs::write(&module, big_module(64 * 1024 * 1024 + 1, 5)).unwrap();
+    std::fs::write(&module, filler_module(64 * 1024 * 1024 + 1, 5)).unwrap();
     let output = builder()
         .args(["-n", "app", "-m"])
         .arg(&module)

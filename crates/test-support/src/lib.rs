@@ -157,6 +157,62 @@ pub fn tiny_module(seed: u32) -> Vec<u8> {
     ))
 }
 
+/// `len` bytes that are not periodic, different for each `seed` (so a
+/// misplaced or repeated chunk changes the digest).
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// `value` as an unsigned LEB128, the integer encoding of wasm binaries.
+pub fn leb128(mut value: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// The bytes before the contents of a custom section `name` whose contents
+/// are `data_len` bytes: its id (0), its size, and its name.
+pub fn custom_section_header(name: &str, data_len: u64) -> Vec<u8> {
+    let name_len = leb128(name.len() as u64);
+    let mut header = vec![0];
+    header.extend(leb128(name_len.len() as u64 + name.len() as u64 + data_len));
+    header.extend(name_len);
+    header.extend_from_slice(name.as_bytes());
+    header
+}
+
+/// A valid core module of exactly `len` bytes (at least 19): the preamble,
+/// then one custom section `fill` of [`pattern`] bytes. Its size is written
+/// as a padded 5-byte LEB128, so every length is reachable.
+pub fn filler_module(len: usize, seed: u64) -> Vec<u8> {
+    const HEADER_LEN: usize = 8 + 1 + 5 + 5;
+    let section_len = u32::try_from(len - 14).expect("a module under 4 GiB");
+    let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+    bytes.push(0);
+    for shift in [0, 7, 14, 21] {
+        bytes.push(((section_len >> shift) & 0x7f) as u8 | 0x80);
+    }
+    bytes.push((section_len >> 28) as u8);
+    bytes.extend_from_slice(b"\x04fill");
+    bytes.extend(pattern(len - HEADER_LEN, seed));
+    bytes
+}
+
 /// The path of `program` on PATH, or a panic naming the package to install.
 pub fn require_tool(program: &str, package: &str) -> PathBuf {
     let path_var = std::env::var_os("PATH").unwrap_or_default();

@@ -32,18 +32,13 @@ fn main() {
     let large = dir.path().join("large.wasm");
     std::fs::write(&small, &component).unwrap();
 
-    let name = b"big-custom-section";
-    let data_len = mib << 20;
     let mut out = BufWriter::new(File::create(&large).unwrap());
     out.write_all(&component).unwrap();
-    out.write_all(&[0]).unwrap();
-    let name_len = leb128(name.len() as u64);
-    out.write_all(&leb128(
-        name_len.len() as u64 + name.len() as u64 + data_len,
+    out.write_all(&test_support::custom_section_header(
+        "big-custom-section",
+        mib << 20,
     ))
     .unwrap();
-    out.write_all(&name_len).unwrap();
-    out.write_all(name).unwrap();
     let piece = vec![0xa5u8; 1 << 20];
     for _ in 0..mib {
         out.write_all(&piece).unwrap();
@@ -83,17 +78,4 @@ fn peak_rss_kib() -> u64 {
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
-}
-
-fn leb128(mut value: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return out;
-        }
-        out.push(byte | 0x80);
-    }
 }

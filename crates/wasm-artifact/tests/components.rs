@@ -71,26 +71,9 @@ fn wit_package(wit: &str) -> Vec<u8> {
 
 /// `bytes` with a custom section `name` holding `data` appended.
 fn with_custom_section(mut bytes: Vec<u8>, name: &str, data: &[u8]) -> Vec<u8> {
-    let mut payload = leb128(name.len() as u64);
-    payload.extend_from_slice(name.as_bytes());
-    payload.extend_from_slice(data);
-    bytes.push(0);
-    bytes.extend(leb128(payload.len() as u64));
-    bytes.extend(payload);
+    bytes.extend(test_support::custom_section_header(name, data.len() as u64));
+    bytes.extend_from_slice(data);
     bytes
-}
-
-fn leb128(mut value: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return out;
-        }
-        out.push(byte | 0x80);
-    }
 }
 
 fn write_temp(bytes: &[u8], name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
