@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
 use oci_layout::{FileInput, LayoutError, LayoutWriter, Reference};
-use wasm_artifact::{ArtifactError, ImageShape, Timestamp, WasmImage, WasmKind};
+use wasm_artifact::{ArtifactError, ImageShape, Timestamp, WasmImage};
 
 use crate::cli::PackageOpts;
 use crate::failure::Failure;
@@ -69,12 +69,6 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         inputs.push((blob.path().display().to_string(), size));
         let kind = image.add_wasm(blob).map_err(Failure::failed)?;
         say(format!("{}: {kind}, {size} bytes", path.display()));
-        if kind == WasmKind::Module && opts.target.is_some() && shape == ImageShape::Artifact {
-            return Err(Failure::usage(format!(
-                "--target names the world a component targets, but {} is a core module",
-                path.display()
-            )));
-        }
     }
     for layer in &opts.layers {
         let blob = FileInput::open(&layer.path).map_err(Failure::failed)?;
@@ -93,6 +87,8 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
     for (key, value) in &opts.annotations {
         image.annotate(key, value).map_err(Failure::usage)?;
     }
+    // What the flags ask for must fit the inputs (--target needs a component).
+    image.check().map_err(Failure::usage)?;
 
     let (output, sink) = Output::open(&opts.out_path)?;
     let destination = output.describe();

@@ -210,12 +210,11 @@ impl WasmImage {
         Ok(())
     }
 
-    /// Writes the layers, the config and the manifest into `layout`, and
-    /// lists the manifest in its index with the image's platform and name.
-    pub fn write_to<W: Write>(
-        &self,
-        layout: &mut LayoutWriter<W>,
-    ) -> Result<WrittenImage, ArtifactError> {
+    /// Checks that the inputs make an image of its shape: at least one
+    /// wasm input, exactly one for a CNCF artifact, and a target world only
+    /// for a component. [`write_to`](Self::write_to) checks the same before
+    /// it writes anything; call this to refuse earlier.
+    pub fn check(&self) -> Result<(), ArtifactError> {
         let Some((entry_blob, entry)) = self.wasm.first() else {
             return Err(ArtifactError::NoWasm);
         };
@@ -230,6 +229,19 @@ impl WasmImage {
                 origin: entry_blob.origin().into_owned(),
             });
         }
+        Ok(())
+    }
+
+    /// Writes the layers, the config and the manifest into `layout`, and
+    /// lists the manifest in its index with the image's platform and name.
+    pub fn write_to<W: Write>(
+        &self,
+        layout: &mut LayoutWriter<W>,
+    ) -> Result<WrittenImage, ArtifactError> {
+        self.check()?;
+        let Some((_, entry)) = self.wasm.first() else {
+            return Err(ArtifactError::NoWasm);
+        };
         let wasm_media_type = match self.shape {
             ImageShape::WasmLayers => media_types::WASM_LAYER,
             ImageShape::Artifact => media_types::WASM,
