@@ -86,10 +86,10 @@ pub(crate) enum Output {
 
 impl Output {
     /// Opens `path` for writing (`-` is stdout), creating its parent folders.
-    /// Returns the output and the writer to give the layout writer.
+    /// Returns the output and the writer to give the layout writer. The
+    /// temporary file is removed on SIGINT and SIGTERM once
+    /// [`handle_signals`] has run (`package::run` runs it first thing).
     pub(crate) fn open(path: &Path) -> Result<(Output, TarSink), Failure> {
-        handle_signals()
-            .map_err(|e| Failure::failed(format!("cannot handle SIGINT and SIGTERM: {e}")))?;
         if path == Path::new("-") {
             if io::stdout().is_terminal() {
                 return Err(Failure::usage(
