@@ -77,6 +77,69 @@ pub enum LayoutError {
         /// The digest.
         digest: Digest,
     },
+    /// The destination holds a blob under this digest whose size is not the
+    /// announced one: it is corrupt, and is neither trusted nor replaced.
+    #[error("{digest} is already in the destination with {found} bytes where {expected} were announced: the stored blob is corrupt")]
+    ExistingBlobSize {
+        /// The digest.
+        digest: Digest,
+        /// The announced size.
+        expected: u64,
+        /// The stored blob's size.
+        found: u64,
+    },
+    /// Reading or writing a file of a layout directory failed.
+    #[error("{path}: {source}")]
+    Destination {
+        /// The file or folder.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An output path that names no file (`/`, `..`).
+    #[error("{path}: not a file name")]
+    NotAFileName {
+        /// The path.
+        path: String,
+    },
+    /// The folder for an output file could not be created.
+    #[error("{folder}: cannot create the folder: {source}")]
+    CreateFolder {
+        /// The folder.
+        folder: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No file could be created beside an output path.
+    #[error("{path}: cannot create a file in {folder}: {source}")]
+    CreateFile {
+        /// The output path.
+        path: String,
+        /// Its folder.
+        folder: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A complete output file could not be renamed into place.
+    #[error("{path}: cannot rename the finished file into place: {source}")]
+    RenameIntoPlace {
+        /// The output path.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file already in a layout directory cannot be added to.
+    #[error("{path}: cannot add to it: {reason}")]
+    InvalidExisting {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// An index entry's digest is not a sha256 digest.
     #[error("index.json entry: {0}")]
     InvalidDigest(#[from] oci_digest::DigestError),

@@ -12,7 +12,7 @@ use oci_digest::{hash_parallel, Digest, Fingerprint, Fingerprinter, HashJob, Sha
 
 use crate::blob::open_regular_file;
 use crate::writer::entry_header;
-use crate::{BlobSource, LayoutError, LayoutWriter};
+use crate::{BlobSource, LayoutError, LayoutTar};
 
 /// Told how far the writer is through a blob: its origin (a path), the
 /// bytes done and the bytes in all. Called from whichever thread reads the
@@ -49,7 +49,7 @@ impl<T: SeekableOutput> SeekableOutput for BufWriter<T> {
     }
 }
 
-/// How a [`LayoutWriter`] made by [`LayoutWriter::seekable`] goes back into
+/// How a [`LayoutTar`] made by [`LayoutTar::seekable`] goes back into
 /// its output (function pointers made for its `W`, so that every other
 /// method stays available for any `W: Write`).
 pub(crate) struct Rewind<W> {
@@ -66,9 +66,9 @@ impl<W> Clone for Rewind<W> {
 impl<W> Copy for Rewind<W> {}
 
 /// A regular file to write as a blob, opened but not hashed: the
-/// [`LayoutWriter`] hashes it while writing it.
+/// [`LayoutTar`] hashes it while writing it.
 ///
-/// - Into a [seekable](LayoutWriter::seekable) output, the file is read
+/// - Into a [seekable](LayoutTar::seekable) output, the file is read
 ///   **once**: a header is reserved, the bytes are written and hashed (on a
 ///   second thread when large), then the header's name
 ///   (`blobs/sha256/<hex>`) and checksum are filled in. The digest is of the
@@ -157,26 +157,38 @@ impl FileInput {
         self.digest.get().copied()
     }
 
-    fn origin(&self) -> String {
+    pub(crate) fn origin(&self) -> String {
         self.path.display().to_string()
     }
 
     /// The open file, positioned at its start.
-    fn rewound(&self) -> io::Result<&File> {
+    pub(crate) fn rewound(&self) -> io::Result<&File> {
         let mut file = &self.file;
         file.seek(SeekFrom::Start(0))?;
         Ok(file)
     }
 
-    fn read_error(&self, source: io::Error) -> LayoutError {
+    pub(crate) fn read_error(&self, source: io::Error) -> LayoutError {
         LayoutError::ReadSource {
             origin: self.origin(),
             source,
         }
     }
 
+    /// Keeps `digest`, just computed from the file's bytes, failing if an
+    /// earlier read gave another.
+    pub(crate) fn record_digest(&self, digest: Digest) -> Result<(), LayoutError> {
+        if *self.digest.get_or_init(|| digest) != digest {
+            return Err(LayoutError::FileChanged {
+                origin: self.origin(),
+                what: "it hashed to another digest than when it was first written",
+            });
+        }
+        Ok(())
+    }
+
     /// Fails if the file's metadata changed since it was opened.
-    fn check_unchanged(&self) -> Result<(), LayoutError> {
+    pub(crate) fn check_unchanged(&self) -> Result<(), LayoutError> {
         let now = Stamp::of(&self.file.metadata().map_err(|e| self.read_error(e))?);
         if now == self.stamp {
             return Ok(());
@@ -281,19 +293,13 @@ fn hash_files(files: &[&FileInput], progress: Option<&ProgressFn>) -> Result<(),
                 found: len,
             });
         }
-        let digest = sha.finish();
-        if *file.digest.get_or_init(|| digest) != digest {
-            return Err(LayoutError::FileChanged {
-                origin: file.origin(),
-                what: "it hashed to another digest than when it was first written",
-            });
-        }
+        file.record_digest(sha.finish())?;
         let _ = file.fingerprint.set(fingerprint.finish());
     }
     Ok(())
 }
 
-impl<W: SeekableOutput> LayoutWriter<W> {
+impl<W: SeekableOutput> LayoutTar<W> {
     /// Starts a layout in a seekable `out` (a file, or a `Cursor<Vec<u8>>`),
     /// where [`write_inputs`](Self::write_inputs) writes each
     /// [`FileInput`] in one read. Gives the same bytes as [`new`](Self::new)
@@ -305,7 +311,7 @@ impl<W: SeekableOutput> LayoutWriter<W> {
         let base = out
             .stream_position()
             .map_err(|source| LayoutError::Write { source })?;
-        let mut writer = LayoutWriter::new(out)?;
+        let mut writer = LayoutTar::new(out)?;
         writer.base = base;
         writer.rewind = Some(Rewind {
             seek: |out, position| out.seek(SeekFrom::Start(position)).map(|_| ()),
@@ -315,51 +321,28 @@ impl<W: SeekableOutput> LayoutWriter<W> {
     }
 }
 
-impl<W: Write> LayoutWriter<W> {
-    /// Calls `progress` as blobs' bytes are read (for a progress bar).
-    pub fn on_progress(&mut self, progress: ProgressFn) {
-        self.progress = Some(progress);
+impl<W: Write> LayoutTar<W> {
+    /// Hashes those of `files` that have no digest yet, all at
+    /// once, when the output is a stream (a name must precede the bytes).
+    pub(crate) fn hash_files_first(&mut self, files: &[&FileInput]) -> Result<(), LayoutError> {
+        if self.rewind.is_some() {
+            return Ok(());
+        }
+        let progress = self.progress.clone();
+        self.guarded(|_| hash_files(files, progress.as_ref()))
     }
 
-    /// Writes each input as a blob, in order (a blob whose digest was
-    /// already written is stored once), and returns their digests.
-    ///
-    /// A [`BlobInput::Source`] is written as by
-    /// [`write_blob`](Self::write_blob). A [`BlobInput::File`] is read once
-    /// into a [seekable](Self::seekable) writer; into any other, all the
-    /// files are first hashed together, one per core, then copied (see
-    /// [`FileInput`] for how a change is caught).
-    pub fn write_inputs(&mut self, inputs: &[&BlobInput]) -> Result<Vec<Digest>, LayoutError> {
-        if self.rewind.is_none() {
-            let files: Vec<&FileInput> = inputs
-                .iter()
-                .filter_map(|input| match input {
-                    BlobInput::File(file) => Some(file),
-                    BlobInput::Source(_) => None,
-                })
-                .collect();
-            let progress = self.progress.clone();
-            self.guarded(|_| hash_files(&files, progress.as_ref()))?;
+    /// Writes `file` unless a blob with its digest is in the layout, and
+    /// returns its digest.
+    pub(crate) fn put_file_input(&mut self, file: &FileInput) -> Result<Digest, LayoutError> {
+        match file.digest() {
+            Some(digest) if self.written_blobs.contains_key(&digest) => Ok(digest),
+            _ => {
+                let digest = self.guarded_with(|w| w.write_file_input(file))?;
+                self.written_blobs.insert(digest, file.size());
+                Ok(digest)
+            }
         }
-        let mut digests = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            let digest = match input {
-                BlobInput::Source(blob) => {
-                    self.write_blob(blob.as_ref())?;
-                    blob.digest()
-                }
-                BlobInput::File(file) => match file.digest() {
-                    Some(digest) if self.written_blobs.contains(&digest) => digest,
-                    _ => {
-                        let digest = self.guarded_with(|w| w.write_file_input(file))?;
-                        self.written_blobs.insert(digest);
-                        digest
-                    }
-                },
-            };
-            digests.push(digest);
-        }
-        Ok(digests)
     }
 
     /// Writes `file` (not yet in the layout as far as is known) and returns
@@ -396,14 +379,9 @@ impl<W: Write> LayoutWriter<W> {
             .copy_data(&mut reader, file.size, Sha256::new(), &origin)?
             .finish();
         file.check_unchanged()?;
-        if *file.digest.get_or_init(|| digest) != digest {
-            return Err(LayoutError::FileChanged {
-                origin: origin(),
-                what: "it hashed to another digest than when it was first written",
-            });
-        }
+        file.record_digest(digest)?;
         let end = self.position;
-        if self.written_blobs.contains(&digest) {
+        if self.written_blobs.contains_key(&digest) {
             // Another input had the same bytes: keep the first copy only.
             let at = self.base + start;
             (rewind.seek)(&mut self.out, at)

@@ -1,11 +1,19 @@
-//! Writes an OCI image layout into a tar, streaming.
+//! Writes OCI image layouts: into a tar, streaming, or into a directory.
 //!
-//! An [OCI image layout] is a folder (here, a tar) holding `oci-layout`,
-//! `index.json` and every blob at `blobs/sha256/<hex>`. [`LayoutWriter`]
-//! writes one into any [`Write`](std::io::Write): blobs stream from their
-//! [`BlobSource`] (a 10 GiB file is never held in memory) and are checked
-//! against their announced size and digest on the way; every header is
-//! deterministic, so the same calls give the same bytes.
+//! An [OCI image layout] is a folder holding `oci-layout`, `index.json` and
+//! every blob at `blobs/sha256/<hex>`. An image meets its destination
+//! through one seam, [`ImageSink`]: does the destination hold this blob, put
+//! a blob whose digest is known (checked as it streams), put a file while
+//! hashing it, put a manifest under a reference and platform. Image code
+//! (the `wasm-artifact` crate) writes to the seam and never knows which
+//! destination it has:
+//!
+//! - [`LayoutTar`]: the layout as a tar into any [`Write`](std::io::Write);
+//!   blobs stream from their [`BlobSource`] (a 10 GiB file is never held in
+//!   memory) and every header is deterministic, so the same calls give the
+//!   same bytes;
+//! - [`LayoutDir`]: a layout directory (skopeo's and podman's `oci:DIR`),
+//!   created or added to, with the same bytes as the tar's entries.
 //!
 //! [`read_layout`] reads any image-layout tar back (ours, `docker save`'s,
 //! skopeo's) in one streaming pass, treating it as hostile, and reports every
@@ -14,24 +22,24 @@
 //! disagrees with `index.json`.
 //! A blob need not be hashed beforehand: a [`FileInput`] is hashed by the
 //! writer itself, in **one read** when the output is seekable
-//! ([`LayoutWriter::seekable`]: the header is reserved, the bytes written
+//! ([`LayoutTar::seekable`]: the header is reserved, the bytes written
 //! while a second thread hashes them, then the name and checksum filled
 //! in), or hashed first, several files at once, when it is a stream. The
 //! bytes are the same either way:
 //!
 //! ```
 //! use std::io::Cursor;
-//! use oci_layout::{BlobInput, FileInput, LayoutWriter};
+//! use oci_layout::{BlobInput, FileInput, ImageSink, LayoutTar};
 //!
 //! let dir = std::env::temp_dir().join(format!("oci-layout-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir)?;
 //! std::fs::write(dir.join("app.wasm"), b"\0asm\x01\0\0\0")?;
 //! let input: BlobInput = FileInput::open(dir.join("app.wasm"))?.into();
 //!
-//! let mut in_one_read = LayoutWriter::seekable(Cursor::new(Vec::new()))?;
-//! let digests = in_one_read.write_inputs(&[&input])?;
-//! let mut streamed = LayoutWriter::new(Vec::new())?;
-//! assert_eq!(streamed.write_inputs(&[&input])?, digests);
+//! let mut in_one_read = LayoutTar::seekable(Cursor::new(Vec::new()))?;
+//! let digests = in_one_read.put_inputs(&[&input])?;
+//! let mut streamed = LayoutTar::new(Vec::new())?;
+//! assert_eq!(streamed.put_inputs(&[&input])?, digests);
 //! assert_eq!(in_one_read.finish()?.into_inner(), streamed.finish()?);
 //! std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -42,12 +50,12 @@
 //! [`Reference`]s for naming images in `index.json`.
 //!
 //! ```
-//! use oci_layout::{BlobSource, BytesBlob, LayoutWriter};
+//! use oci_layout::{BlobSource, BytesBlob, ImageSink, LayoutTar};
 //! use oci_spec::image::MediaType;
 //!
 //! let config = BytesBlob::new(br#"{"architecture":"wasm","os":"wasip1"}"#.to_vec());
-//! let mut layout = LayoutWriter::new(Vec::new())?;
-//! layout.write_blob(&config)?;
+//! let mut layout = LayoutTar::new(Vec::new())?;
+//! layout.put_blob(&config)?;
 //! layout.add_to_index(config.descriptor(MediaType::ImageConfig))?;
 //! let tar = layout.finish()?;
 //!
@@ -70,18 +78,23 @@
 
 mod blob;
 mod canonical_json;
+mod dir;
 mod error;
 mod input;
+mod pending;
 mod problem;
 mod read;
 mod reference;
+mod sink;
 mod tar_stream;
 mod writer;
 
 pub use blob::{oci_spec_digest, BlobSource, BytesBlob, FileBlob};
 pub use canonical_json::{to_canonical_json, JsonError};
+pub use dir::{LayoutDir, LOCK_FILE};
 pub use error::LayoutError;
 pub use input::{BlobInput, FileInput, ProgressFn, SeekableOutput};
+pub use pending::PendingFile;
 pub use problem::Problem;
 pub use read::{
     read_layout, ConfigSummary, Descriptor, Image, Index, LayoutReport, Manifest, Platform,
@@ -89,7 +102,8 @@ pub use read::{
     MAX_PARSED_TOTAL,
 };
 pub use reference::{Reference, ReferenceError, ReferencePart, MAX_NAME_LEN, MAX_TAG_LEN};
-pub use writer::{LayoutWriter, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
+pub use sink::{naming_annotations, ImageSink};
+pub use writer::{LayoutTar, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
 
 /// Annotation keys this crate's callers put on index entries.
 pub mod annotations {

@@ -1,13 +1,17 @@
 //! The tar stream: deterministic entries for the layout files and blobs.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read, Write};
 
 use oci_digest::{copy_hashing, CopyError, Digest, Sha256};
-use oci_spec::image::{Descriptor, ImageIndexBuilder, MediaType, SCHEMA_VERSION};
+use oci_spec::image::{Descriptor, ImageIndex, ImageIndexBuilder, MediaType, SCHEMA_VERSION};
+
+use oci_spec::image::Platform;
 
 use crate::canonical_json::to_canonical_json;
-use crate::{BlobSource, LayoutError};
+use crate::input::ProgressFn;
+use crate::sink::index_entry;
+use crate::{BlobInput, BlobSource, BytesBlob, FileInput, ImageSink, LayoutError, Reference};
 
 /// The name of the layout marker file.
 pub const OCI_LAYOUT_FILE: &str = "oci-layout";
@@ -40,7 +44,7 @@ const ENTRY_MODE: u32 = 0o644;
 /// writes a [`FileInput`](crate::FileInput) in one read, hashing it as it
 /// goes and filling in its header afterwards (see
 /// [`write_inputs`](Self::write_inputs)); the bytes are the same either way.
-pub struct LayoutWriter<W: Write> {
+pub struct LayoutTar<W: Write> {
     pub(crate) out: W,
     /// Bytes written to `out` so far (where the next entry starts).
     pub(crate) position: u64,
@@ -50,23 +54,24 @@ pub struct LayoutWriter<W: Write> {
     /// How to seek back and cut `out`, when it can.
     pub(crate) rewind: Option<crate::input::Rewind<W>>,
     pub(crate) progress: Option<crate::input::ProgressFn>,
-    pub(crate) written_blobs: BTreeSet<Digest>,
+    /// The blobs written so far, with their sizes.
+    pub(crate) written_blobs: BTreeMap<Digest, u64>,
     written_files: BTreeSet<String>,
     index: Vec<Descriptor>,
     poisoned: bool,
 }
 
-impl<W: Write> LayoutWriter<W> {
+impl<W: Write> LayoutTar<W> {
     /// Starts a layout in `out`, writing the `oci-layout` entry. Pass a
     /// buffered writer when `out` is unbuffered: headers are small writes.
     pub fn new(out: W) -> Result<Self, LayoutError> {
-        let mut writer = LayoutWriter {
+        let mut writer = LayoutTar {
             out,
             position: 0,
             base: 0,
             rewind: None,
             progress: None,
-            written_blobs: BTreeSet::new(),
+            written_blobs: BTreeMap::new(),
             written_files: BTreeSet::new(),
             index: Vec::new(),
             poisoned: false,
@@ -75,26 +80,11 @@ impl<W: Write> LayoutWriter<W> {
         Ok(writer)
     }
 
-    /// Writes `blob` at `blobs/sha256/<hex>` unless a blob with its digest was
-    /// already written. Returns whether it was written now.
-    ///
-    /// Exactly `blob.size()` bytes are copied, hashed on the way; a source
-    /// that yields fewer or more, or bytes with another digest, is an error.
-    pub fn write_blob(&mut self, blob: &dyn BlobSource) -> Result<bool, LayoutError> {
-        let digest = blob.digest();
-        if self.written_blobs.contains(&digest) {
-            return Ok(false);
-        }
-        self.guarded(|w| w.copy_blob(blob))?;
-        self.written_blobs.insert(digest);
-        Ok(true)
-    }
-
     /// Lists `descriptor` in `index.json`, in call order. The blob it names
     /// must have been written already.
     pub fn add_to_index(&mut self, descriptor: Descriptor) -> Result<(), LayoutError> {
         let digest: Digest = descriptor.digest().as_ref().parse()?;
-        if !self.written_blobs.contains(&digest) {
+        if !self.written_blobs.contains_key(&digest) {
             return Err(LayoutError::MissingBlob { digest });
         }
         self.index.push(descriptor);
@@ -135,13 +125,8 @@ impl<W: Write> LayoutWriter<W> {
     /// Writes `index.json` and the end-of-archive marker, flushes, and
     /// returns the writer.
     pub fn finish(mut self) -> Result<W, LayoutError> {
-        let index = ImageIndexBuilder::default()
-            .schema_version(SCHEMA_VERSION)
-            .media_type(MediaType::ImageIndex)
-            .manifests(std::mem::take(&mut self.index))
-            .build()
-            .unwrap_or_else(|_| unreachable!("schema version and manifests are set"));
-        let index_json = to_canonical_json("index.json", &index)?;
+        let index_json =
+            to_canonical_json("index.json", &image_index(std::mem::take(&mut self.index)))?;
         self.guarded(|w| {
             w.write_entry(INDEX_FILE, &index_json)?;
             w.emit(&[0u8; 2 * BLOCK])
@@ -190,8 +175,8 @@ impl<W: Write> LayoutWriter<W> {
     }
 
     /// Copies exactly `size` bytes of `reader` to the output, after the
-    /// header, feeding them to `hasher` (on a second thread when large).
-    /// Fewer or more bytes is [`LayoutError::SizeMismatch`].
+    /// header, feeding them to `hasher` (on a second thread when large),
+    /// then the padding.
     pub(crate) fn copy_data<H: oci_digest::StreamHasher>(
         &mut self,
         reader: &mut dyn Read,
@@ -200,40 +185,24 @@ impl<W: Write> LayoutWriter<W> {
         origin: &dyn Fn() -> String,
     ) -> Result<H, LayoutError> {
         let progress = self.progress.clone();
-        let shown = progress.as_ref().map(|_| origin());
-        let mut tell = |done: u64| {
-            if let (Some(progress), Some(shown)) = (&progress, &shown) {
-                progress(shown, done, size);
-            }
-        };
-        // One byte past the size is read, so a longer source is caught;
-        // the writer is poisoned then, so that byte never counts.
-        let limit = size.saturating_add(1);
-        let (hasher, copied) = copy_hashing(reader, &mut self.out, limit, hasher, &mut tell)
-            .map_err(|e| match e {
-                CopyError::Read(source) => LayoutError::ReadSource {
-                    origin: origin(),
-                    source,
-                },
-                CopyError::Write(source) => LayoutError::Write { source },
-                other => LayoutError::Write {
-                    source: io::Error::other(other),
-                },
-            })?;
-        self.position += copied;
-        if copied != size {
-            return Err(LayoutError::SizeMismatch {
-                origin: origin(),
-                expected: size,
-                found: copied,
-            });
-        }
+        let result = copy_exactly(
+            reader,
+            &mut self.out,
+            size,
+            hasher,
+            origin,
+            progress.as_ref(),
+        );
+        // On a size mismatch one byte more may have been written; the
+        // writer is poisoned then, so the count no longer matters.
+        self.position += size;
+        let hasher = result?;
         self.emit(&[0u8; BLOCK][..padding(size)])
             .map_err(|source| LayoutError::Write { source })?;
         Ok(hasher)
     }
 
-    fn copy_blob(&mut self, blob: &dyn BlobSource) -> Result<(), LayoutError> {
+    pub(crate) fn copy_blob(&mut self, blob: &dyn BlobSource) -> Result<(), LayoutError> {
         let (expected_digest, size) = (blob.digest(), blob.size());
         let origin = || blob.origin().into_owned();
         let mut reader = blob.open().map_err(|source| LayoutError::ReadSource {
@@ -255,6 +224,137 @@ impl<W: Write> LayoutWriter<W> {
         }
         Ok(())
     }
+}
+
+impl<W: Write> ImageSink for LayoutTar<W> {
+    fn has_blob(&mut self, digest: &Digest, size: u64) -> Result<bool, LayoutError> {
+        match self.written_blobs.get(digest) {
+            None => Ok(false),
+            Some(&found) if found == size => Ok(true),
+            Some(&found) => Err(LayoutError::ExistingBlobSize {
+                digest: *digest,
+                expected: size,
+                found,
+            }),
+        }
+    }
+
+    /// Writes `blob` at `blobs/sha256/<hex>` unless a blob with its digest
+    /// was written already.
+    fn put_blob(&mut self, blob: &dyn BlobSource) -> Result<bool, LayoutError> {
+        if self.has_blob(&blob.digest(), blob.size())? {
+            return Ok(false);
+        }
+        self.guarded(|w| w.copy_blob(blob))?;
+        self.written_blobs.insert(blob.digest(), blob.size());
+        Ok(true)
+    }
+
+    /// Into a [seekable](Self::seekable) output, reads `file` once;
+    /// into a stream, hashes it first, then copies it.
+    fn put_file(&mut self, file: &FileInput) -> Result<Digest, LayoutError> {
+        self.hash_files_first(&[file])?;
+        self.put_file_input(file)
+    }
+
+    /// Into a stream, all the files are first hashed together, one per
+    /// core; into a seekable output, each is read once.
+    fn put_inputs(&mut self, inputs: &[&BlobInput]) -> Result<Vec<Digest>, LayoutError> {
+        let files: Vec<&FileInput> = inputs
+            .iter()
+            .filter_map(|input| match input {
+                BlobInput::File(file) => Some(file),
+                BlobInput::Source(_) => None,
+            })
+            .collect();
+        self.hash_files_first(&files)?;
+        let mut digests = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            digests.push(match input {
+                BlobInput::Source(blob) => {
+                    self.put_blob(blob.as_ref())?;
+                    blob.digest()
+                }
+                BlobInput::File(file) => self.put_file_input(file)?,
+            });
+        }
+        Ok(digests)
+    }
+
+    fn reads_of_each_file(&self) -> u64 {
+        if self.rewind.is_some() {
+            1
+        } else {
+            2
+        }
+    }
+
+    fn on_progress(&mut self, progress: ProgressFn) {
+        self.progress = Some(progress);
+    }
+
+    fn put_manifest(
+        &mut self,
+        manifest: &BytesBlob,
+        media_type: MediaType,
+        reference: &Reference,
+        platform: Option<Platform>,
+    ) -> Result<Descriptor, LayoutError> {
+        self.put_blob(manifest)?;
+        let entry = index_entry(manifest, media_type, reference, platform);
+        self.add_to_index(entry.clone())?;
+        Ok(entry)
+    }
+}
+
+/// Copies exactly `size` bytes of `reader` to `out`, feeding them to
+/// `hasher` (on a second thread when large) and telling `progress` with
+/// `origin`'s name. Fewer or more bytes is [`LayoutError::SizeMismatch`].
+pub(crate) fn copy_exactly<H: oci_digest::StreamHasher>(
+    reader: &mut dyn Read,
+    out: &mut dyn Write,
+    size: u64,
+    hasher: H,
+    origin: &dyn Fn() -> String,
+    progress: Option<&ProgressFn>,
+) -> Result<H, LayoutError> {
+    let shown = progress.map(|_| origin());
+    let mut tell = |done: u64| {
+        if let (Some(progress), Some(shown)) = (progress, &shown) {
+            progress(shown, done, size);
+        }
+    };
+    // One byte past the size is read, so a longer source is caught.
+    let limit = size.saturating_add(1);
+    let (hasher, copied) =
+        copy_hashing(reader, out, limit, hasher, &mut tell).map_err(|e| match e {
+            CopyError::Read(source) => LayoutError::ReadSource {
+                origin: origin(),
+                source,
+            },
+            CopyError::Write(source) => LayoutError::Write { source },
+            other => LayoutError::Write {
+                source: io::Error::other(other),
+            },
+        })?;
+    if copied != size {
+        return Err(LayoutError::SizeMismatch {
+            origin: origin(),
+            expected: size,
+            found: copied,
+        });
+    }
+    Ok(hasher)
+}
+
+/// An image index listing `manifests`, in order.
+pub(crate) fn image_index(manifests: Vec<Descriptor>) -> ImageIndex {
+    ImageIndexBuilder::default()
+        .schema_version(SCHEMA_VERSION)
+        .media_type(MediaType::ImageIndex)
+        .manifests(manifests)
+        .build()
+        .unwrap_or_else(|_| unreachable!("schema version and manifests are set"))
 }
 
 /// Zero bytes after `size` bytes of data to reach the next block.

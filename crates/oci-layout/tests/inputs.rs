@@ -7,30 +7,30 @@ use std::io::{BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use oci_digest::{digest_bytes, PIPELINE_THRESHOLD};
-use oci_layout::{BlobInput, BytesBlob, FileBlob, FileInput, LayoutError, LayoutWriter};
+use oci_layout::{BlobInput, BytesBlob, FileBlob, FileInput, ImageSink, LayoutError, LayoutTar};
 use test_support::{pattern, tar_entries};
 
 /// The plain path: each file hashed up front (`FileBlob`), then streamed
 /// and re-hashed into a `Vec`.
 fn plain(paths: &[PathBuf], extra: &BytesBlob) -> Vec<u8> {
-    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
     for path in paths {
-        layout.write_blob(&FileBlob::hash(path).unwrap()).unwrap();
+        layout.put_blob(&FileBlob::hash(path).unwrap()).unwrap();
     }
-    layout.write_blob(extra).unwrap();
+    layout.put_blob(extra).unwrap();
     layout.write_file("manifest.json", b"[]").unwrap();
     layout.finish().unwrap()
 }
 
 /// The fast paths: the same calls with unhashed `FileInput`s.
-fn with_inputs<W: Write>(mut layout: LayoutWriter<W>, paths: &[PathBuf], extra: &BytesBlob) -> W {
+fn with_inputs<W: Write>(mut layout: LayoutTar<W>, paths: &[PathBuf], extra: &BytesBlob) -> W {
     let mut inputs: Vec<BlobInput> = paths
         .iter()
         .map(|path| FileInput::open(path).unwrap().into())
         .collect();
     inputs.push(extra.clone().into());
     let refs: Vec<&BlobInput> = inputs.iter().collect();
-    let digests = layout.write_inputs(&refs).unwrap();
+    let digests = layout.put_inputs(&refs).unwrap();
     for (path, digest) in paths.iter().zip(&digests) {
         assert_eq!(*digest, digest_bytes(&std::fs::read(path).unwrap()));
     }
@@ -96,11 +96,11 @@ fn every_fast_path_gives_the_plain_paths_bytes() {
         let expected = plain(&paths, &extra);
         assert_blobs_hash_to_their_names(&expected);
 
-        let streamed = with_inputs(LayoutWriter::new(Vec::new()).unwrap(), &paths, &extra);
+        let streamed = with_inputs(LayoutTar::new(Vec::new()).unwrap(), &paths, &extra);
         assert!(streamed == expected, "{name}: streamed into a Vec");
 
         let cursor = with_inputs(
-            LayoutWriter::seekable(Cursor::new(Vec::new())).unwrap(),
+            LayoutTar::seekable(Cursor::new(Vec::new())).unwrap(),
             &paths,
             &extra,
         );
@@ -111,7 +111,7 @@ fn every_fast_path_gives_the_plain_paths_bytes() {
 
         let out_path = dir.path().join("out.tar");
         let file = BufWriter::new(File::create(&out_path).unwrap());
-        let file = with_inputs(LayoutWriter::seekable(file).unwrap(), &paths, &extra);
+        let file = with_inputs(LayoutTar::seekable(file).unwrap(), &paths, &extra);
         drop(file);
         assert!(
             std::fs::read(&out_path).unwrap() == expected,
@@ -128,12 +128,12 @@ fn a_file_input_given_twice_is_stored_once_and_never_read_by_two_threads_at_once
     for seekable in [true, false] {
         let input: BlobInput = FileInput::open(&paths[0]).unwrap().into();
         let (digests, tar) = if seekable {
-            let mut layout = LayoutWriter::seekable(Cursor::new(Vec::new())).unwrap();
-            let digests = layout.write_inputs(&[&input, &input]).unwrap();
+            let mut layout = LayoutTar::seekable(Cursor::new(Vec::new())).unwrap();
+            let digests = layout.put_inputs(&[&input, &input]).unwrap();
             (digests, layout.finish().unwrap().into_inner())
         } else {
-            let mut layout = LayoutWriter::new(Vec::new()).unwrap();
-            let digests = layout.write_inputs(&[&input, &input]).unwrap();
+            let mut layout = LayoutTar::new(Vec::new()).unwrap();
+            let digests = layout.put_inputs(&[&input, &input]).unwrap();
             (digests, layout.finish().unwrap())
         };
         assert_eq!(digests[0], digests[1], "seekable {seekable}");
@@ -159,7 +159,7 @@ fn a_seekable_output_may_hold_bytes_before_the_tar() {
     let expected = plain(&paths, &extra);
     let mut before = Cursor::new(b"prefix".to_vec());
     before.seek(SeekFrom::End(0)).unwrap();
-    let out = with_inputs(LayoutWriter::seekable(before).unwrap(), &paths, &extra);
+    let out = with_inputs(LayoutTar::seekable(before).unwrap(), &paths, &extra);
     let out = out.into_inner();
     assert!(out.starts_with(b"prefix"));
     assert!(out[6..] == expected[..]);
@@ -180,8 +180,8 @@ fn a_file_rewritten_after_it_was_opened_is_an_error_in_one_read() {
     let input: BlobInput = FileInput::open(&paths[0]).unwrap().into();
     std::thread::sleep(std::time::Duration::from_millis(20));
     overwrite_in_place(&paths[0]);
-    let mut layout = LayoutWriter::seekable(Cursor::new(Vec::new())).unwrap();
-    let err = layout.write_inputs(&[&input]).unwrap_err();
+    let mut layout = LayoutTar::seekable(Cursor::new(Vec::new())).unwrap();
+    let err = layout.put_inputs(&[&input]).unwrap_err();
     assert!(matches!(err, LayoutError::FileChanged { .. }), "{err}");
     assert!(err.to_string().contains("input-0.wasm"), "{err}");
     assert!(matches!(layout.finish(), Err(LayoutError::Poisoned)));
@@ -193,13 +193,13 @@ fn a_file_rewritten_between_hash_and_copy_is_an_error_in_a_stream() {
     let paths = write_files(dir.path(), &[pattern(2 * PIPELINE_THRESHOLD as usize, 1)]);
     let input: BlobInput = FileInput::open(&paths[0]).unwrap().into();
     // A first layout hashes it (digest and checksum kept in the input)...
-    let mut first = LayoutWriter::new(Vec::new()).unwrap();
-    first.write_inputs(&[&input]).unwrap();
+    let mut first = LayoutTar::new(Vec::new()).unwrap();
+    first.put_inputs(&[&input]).unwrap();
     // ...then it changes before a second layout copies it without re-hashing.
     std::thread::sleep(std::time::Duration::from_millis(20));
     overwrite_in_place(&paths[0]);
-    let mut second = LayoutWriter::new(Vec::new()).unwrap();
-    let err = second.write_inputs(&[&input]).unwrap_err();
+    let mut second = LayoutTar::new(Vec::new()).unwrap();
+    let err = second.put_inputs(&[&input]).unwrap_err();
     assert!(matches!(err, LayoutError::FileChanged { .. }), "{err}");
 }
 
@@ -216,11 +216,11 @@ fn a_file_truncated_after_it_was_opened_is_a_size_mismatch() {
             .set_len(4_000)
             .unwrap();
         let err = if seekable {
-            let mut layout = LayoutWriter::seekable(Cursor::new(Vec::new())).unwrap();
-            layout.write_inputs(&[&input]).unwrap_err()
+            let mut layout = LayoutTar::seekable(Cursor::new(Vec::new())).unwrap();
+            layout.put_inputs(&[&input]).unwrap_err()
         } else {
-            let mut layout = LayoutWriter::new(Vec::new()).unwrap();
-            layout.write_inputs(&[&input]).unwrap_err()
+            let mut layout = LayoutTar::new(Vec::new()).unwrap();
+            layout.put_inputs(&[&input]).unwrap_err()
         };
         assert!(
             matches!(

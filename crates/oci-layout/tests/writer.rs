@@ -1,11 +1,11 @@
-//! Behaviour of `LayoutWriter` on good and bad blob sources.
+//! Behaviour of `LayoutTar` on good and bad blob sources.
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a test failure
 
 use std::borrow::Cow;
 use std::io::{self, Read};
 
 use oci_digest::{digest_bytes, Digest};
-use oci_layout::{BlobSource, BytesBlob, FileBlob, LayoutError, LayoutWriter};
+use oci_layout::{BlobSource, BytesBlob, FileBlob, ImageSink, LayoutError, LayoutTar};
 use oci_spec::image::MediaType;
 
 /// A source that announces one thing and yields another.
@@ -48,9 +48,9 @@ fn entries(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn a_blob_added_twice_is_stored_once() {
     let blob = BytesBlob::new(b"same bytes".to_vec());
-    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
-    assert!(layout.write_blob(&blob).unwrap());
-    assert!(!layout.write_blob(&blob).unwrap());
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    assert!(layout.put_blob(&blob).unwrap());
+    assert!(!layout.put_blob(&blob).unwrap());
     let tar = layout.finish().unwrap();
     let names: Vec<String> = entries(&tar).into_iter().map(|(n, _)| n).collect();
     assert_eq!(
@@ -66,8 +66,8 @@ fn a_blob_added_twice_is_stored_once() {
 #[test]
 fn every_entry_has_a_deterministic_header() {
     let blob = BytesBlob::new(b"x".to_vec());
-    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
-    layout.write_blob(&blob).unwrap();
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    layout.put_blob(&blob).unwrap();
     layout.write_file("manifest.json", b"[]").unwrap();
     let tar = layout.finish().unwrap();
     let mut archive = tar::Archive::new(&tar[..]);
@@ -90,7 +90,7 @@ fn every_entry_has_a_deterministic_header() {
 
 #[test]
 fn the_oci_layout_file_is_exact() {
-    let tar = LayoutWriter::new(Vec::new()).unwrap().finish().unwrap();
+    let tar = LayoutTar::new(Vec::new()).unwrap().finish().unwrap();
     let files = entries(&tar);
     assert_eq!(
         files[0],
@@ -115,8 +115,8 @@ fn a_source_shorter_than_announced_is_an_error_not_a_corrupt_tar() {
         announced_size: 6,
         actual: b"abc".to_vec(),
     };
-    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
-    let err = layout.write_blob(&source).unwrap_err();
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    let err = layout.put_blob(&source).unwrap_err();
     assert!(
         matches!(
             err,
@@ -141,8 +141,8 @@ fn a_source_longer_than_announced_is_an_error() {
         announced_size: 3,
         actual: b"abcdef".to_vec(),
     };
-    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
-    let err = layout.write_blob(&source).unwrap_err();
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    let err = layout.put_blob(&source).unwrap_err();
     assert!(
         matches!(
             err,
@@ -163,8 +163,8 @@ fn a_source_with_other_bytes_is_an_error_naming_both_digests() {
         announced_size: 3,
         actual: b"xyz".to_vec(),
     };
-    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
-    match layout.write_blob(&source).unwrap_err() {
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    match layout.put_blob(&source).unwrap_err() {
         LayoutError::SourceChanged {
             expected, found, ..
         } => {
@@ -175,10 +175,7 @@ fn a_source_with_other_bytes_is_an_error_naming_both_digests() {
     }
     // Nothing more can be written after an error.
     let good = BytesBlob::new(b"fine".to_vec());
-    assert!(matches!(
-        layout.write_blob(&good),
-        Err(LayoutError::Poisoned)
-    ));
+    assert!(matches!(layout.put_blob(&good), Err(LayoutError::Poisoned)));
 }
 
 #[test]
@@ -188,8 +185,8 @@ fn a_file_changed_after_hashing_is_caught() {
     std::fs::write(&path, b"original bytes").unwrap();
     let blob = FileBlob::hash(&path).unwrap();
     std::fs::write(&path, b"modified bytes").unwrap();
-    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
-    let err = layout.write_blob(&blob).unwrap_err();
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    let err = layout.put_blob(&blob).unwrap_err();
     assert!(matches!(err, LayoutError::SourceChanged { .. }), "{err}");
     assert!(err.to_string().contains("app.wasm"));
 }
@@ -212,8 +209,8 @@ fn file_blob_streams_the_file_bytes() {
     std::fs::write(&path, &bytes).unwrap();
     let blob = FileBlob::hash(&path).unwrap();
     assert_eq!(blob.digest(), digest_bytes(&bytes));
-    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
-    layout.write_blob(&blob).unwrap();
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    layout.put_blob(&blob).unwrap();
     let tar = layout.finish().unwrap();
     let files = entries(&tar);
     assert_eq!(files[1], (blob.digest().blob_path(), bytes));
@@ -222,7 +219,7 @@ fn file_blob_streams_the_file_bytes() {
 #[test]
 fn index_entries_must_name_written_blobs() {
     let blob = BytesBlob::new(b"{}".to_vec());
-    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
     let err = layout
         .add_to_index(blob.descriptor(MediaType::ImageManifest))
         .unwrap_err();
@@ -231,7 +228,7 @@ fn index_entries_must_name_written_blobs() {
 
 #[test]
 fn root_file_names_are_checked() {
-    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
     for name in [
         "index.json",
         "oci-layout",

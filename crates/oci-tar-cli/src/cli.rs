@@ -52,9 +52,9 @@ pub(crate) struct PackageOpts {
     #[arg(short, long)]
     pub(crate) repo: Option<String>,
 
-    /// Image tag.
-    #[arg(short, long, default_value = "latest")]
-    pub(crate) tag: String,
+    /// Image tag [default: the TAG of -o oci:DIR:TAG, else latest].
+    #[arg(short, long)]
+    pub(crate) tag: Option<String>,
 
     /// A wasm module or component; repeat for several, one layer each, in order.
     #[arg(short, long = "module", value_name = "PATH")]
@@ -74,9 +74,11 @@ pub(crate) struct PackageOpts {
     #[arg(short = 'a', long)]
     pub(crate) as_artifact: bool,
 
-    /// The tar to write (parent folders are created); - writes it to stdout.
-    #[arg(short, long = "out-path", value_name = "FILE")]
-    pub(crate) out_path: PathBuf,
+    /// Where the image goes: a tar FILE (parent folders are created; also
+    /// oci-archive:FILE), - for a tar on stdout, or oci:DIR[:TAG] for an OCI
+    /// image layout directory (created or added to; TAG is the image's tag).
+    #[arg(short, long = "out-path", value_name = "FILE|-|oci:DIR[:TAG]", value_parser = parse_output)]
+    pub(crate) out_path: OutputArg,
 
     /// A manifest annotation; repeatable. Overrides the org.opencontainers.image.*
     /// annotations read from the entrypoint wasm's metadata (name, version,
@@ -132,6 +134,67 @@ fn parse_layer(value: &str) -> Result<LayerArg, String> {
     })
 }
 
+/// Where `-o` sends the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OutputArg {
+    /// A tar on stdout (`-`).
+    Stdout,
+    /// A tar file (a path, or `oci-archive:FILE`).
+    TarFile(PathBuf),
+    /// An OCI image layout directory (`oci:DIR[:TAG]`), as skopeo names it.
+    OciDir { dir: PathBuf, tag: Option<String> },
+}
+
+/// Transport names skopeo and podman use that this tool does not write yet.
+const UNSUPPORTED_TRANSPORTS: &[&str] = &[
+    "docker://",
+    "docker-archive:",
+    "docker-daemon:",
+    "containers-storage:",
+    "dir:",
+];
+
+fn parse_output(value: &str) -> Result<OutputArg, String> {
+    if value == "-" {
+        return Ok(OutputArg::Stdout);
+    }
+    if let Some(rest) = value.strip_prefix("oci:") {
+        // As skopeo does: the directory ends at the first ':'.
+        let (dir, tag) = match rest.split_once(':') {
+            Some((dir, tag)) => (dir, Some(tag.to_owned())),
+            None => (rest, None),
+        };
+        if dir.is_empty() {
+            return Err("oci: needs a directory, as in oci:DIR or oci:DIR:TAG".into());
+        }
+        if tag.as_deref() == Some("") {
+            return Err(format!("oci:{dir}: the tag after ':' is empty"));
+        }
+        return Ok(OutputArg::OciDir {
+            dir: PathBuf::from(dir),
+            tag,
+        });
+    }
+    if let Some(file) = value.strip_prefix("oci-archive:") {
+        if file.is_empty() {
+            return Err("oci-archive: needs a file name".into());
+        }
+        return Ok(OutputArg::TarFile(PathBuf::from(file)));
+    }
+    if let Some(transport) = UNSUPPORTED_TRANSPORTS
+        .iter()
+        .find(|t| value.starts_with(**t))
+    {
+        return Err(format!(
+            "{transport} is not a destination this tool writes (a tar FILE, -, oci-archive:FILE or oci:DIR[:TAG]); write ./{value} for a file of that name"
+        ));
+    }
+    if value.is_empty() {
+        return Err("the output path is empty".into());
+    }
+    Ok(OutputArg::TarFile(PathBuf::from(value)))
+}
+
 /// One `--platform OS/ARCH`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PlatformArg {
@@ -161,27 +224,6 @@ fn parse_annotation(value: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `$SOURCE_DATE_EPOCH` (reproducible-builds.org), when set: read here
-/// rather than by clap so that it never counts as a packaging flag beside a
-/// subcommand.
-pub(crate) fn source_date_epoch() -> Result<Option<Timestamp>, String> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(value) => parse_source_date_epoch(&value).map(Some),
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(value)) => Err(format!(
-            "SOURCE_DATE_EPOCH={value:?} is not a whole number of seconds"
-        )),
-    }
-}
-
-fn parse_source_date_epoch(value: &str) -> Result<Timestamp, String> {
-    let seconds: i64 = value
-        .trim()
-        .parse()
-        .map_err(|_| format!("SOURCE_DATE_EPOCH={value:?} is not a whole number of seconds"))?;
-    Timestamp::from_unix_seconds(seconds).map_err(|e| format!("SOURCE_DATE_EPOCH: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +232,37 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn output_names_a_file_stdout_or_a_layout_directory() {
+        let file = |path: &str| OutputArg::TarFile(PathBuf::from(path));
+        let dir = |path: &str, tag: Option<&str>| OutputArg::OciDir {
+            dir: PathBuf::from(path),
+            tag: tag.map(str::to_owned),
+        };
+        assert_eq!(parse_output("-").unwrap(), OutputArg::Stdout);
+        assert_eq!(parse_output("out/img.tar").unwrap(), file("out/img.tar"));
+        assert_eq!(
+            parse_output("oci-archive:img.tar").unwrap(),
+            file("img.tar")
+        );
+        assert_eq!(parse_output("./oci:x").unwrap(), file("./oci:x"));
+        assert_eq!(parse_output("oci:layout").unwrap(), dir("layout", None));
+        assert_eq!(
+            parse_output("oci:/tmp/l:v1").unwrap(),
+            dir("/tmp/l", Some("v1"))
+        );
+        for bad in [
+            "",
+            "oci:",
+            "oci::v1",
+            "oci:dir:",
+            "oci-archive:",
+            "docker://x/y:z",
+        ] {
+            assert!(parse_output(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
@@ -228,16 +301,5 @@ mod tests {
         );
         assert!(parse_annotation("=b").is_err());
         assert!(parse_annotation("ab").is_err());
-    }
-
-    #[test]
-    fn source_date_epoch_is_whole_seconds() {
-        assert_eq!(
-            parse_source_date_epoch("1719330529").unwrap().to_string(),
-            "2024-06-25T15:48:49Z"
-        );
-        for bad in ["", "1.5", "soon", "-", "99999999999999999999"] {
-            assert!(parse_source_date_epoch(bad).is_err(), "{bad:?}");
-        }
     }
 }

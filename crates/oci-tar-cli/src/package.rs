@@ -3,13 +3,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
-use oci_layout::{FileInput, LayoutError, LayoutWriter, Reference};
-use wasm_artifact::{ArtifactError, ImageShape, Timestamp, WasmImage};
+use wasm_artifact::{ArtifactError, FileInput, ImageShape, Reference, Timestamp, WasmImage};
 
-use crate::cli::PackageOpts;
+use crate::cli::{OutputArg, PackageOpts};
 use crate::failure::Failure;
-use crate::output::{write_error_message, Output, TarSink};
+use crate::output::{write_failure, Output};
 use crate::progress;
 
 /// Packages what `opts` names into the tar it names.
@@ -17,18 +15,16 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
     // From the start, so Ctrl-C while hashing exits 130 like Ctrl-C while writing.
     crate::output::handle_signals()
         .map_err(|e| Failure::failed(format!("cannot handle SIGINT and SIGTERM: {e}")))?;
-    let reference = Reference::from_parts(opts.repo.as_deref(), &opts.name, &opts.tag)
-        .map_err(Failure::usage)?;
+    let tag = image_tag(&opts)?;
+    let reference =
+        Reference::from_parts(opts.repo.as_deref(), &opts.name, tag).map_err(Failure::usage)?;
     let shape = if opts.as_artifact {
         ImageShape::Artifact
     } else {
         ImageShape::WasmLayers
     };
-    let source_date_epoch = crate::cli::source_date_epoch().map_err(Failure::usage)?;
-    let created = opts
-        .created
-        .or(source_date_epoch)
-        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let source_date_epoch = Timestamp::source_date_epoch().map_err(Failure::usage)?;
+    let created = opts.created.unwrap_or(source_date_epoch);
     let say = |line: String| {
         if !opts.quiet {
             eprintln!("{line}");
@@ -90,30 +86,15 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
     // What the flags ask for must fit the inputs (--target needs a component).
     image.check().map_err(Failure::usage)?;
 
-    let (output, sink) = Output::open(&opts.out_path)?;
-    let destination = output.describe();
-    let write_failure = |error: ArtifactError| match error {
-        ArtifactError::Layout(LayoutError::Write { source })
-            if source.kind() == std::io::ErrorKind::BrokenPipe =>
-        {
-            Failure::BrokenPipe
-        }
-        ArtifactError::Layout(LayoutError::Write { source }) => {
-            Failure::failed(write_error_message(&destination, &source))
-        }
-        other => Failure::failed(other),
-    };
-    // Into a file, each input is read once; into stdout, hashed first.
-    let written = match sink {
-        TarSink::File(writer) => LayoutWriter::seekable(writer)
-            .map_err(ArtifactError::from)
-            .and_then(|layout| write_image(&image, layout, &inputs, 1, opts.quiet)),
-        TarSink::Stdout(writer) => LayoutWriter::new(writer)
-            .map_err(ArtifactError::from)
-            .and_then(|layout| write_image(&image, layout, &inputs, 2, opts.quiet)),
+    let mut output = Output::open(&opts.out_path)?;
+    let destination = output.describe().to_owned();
+    let bar = progress::attach(output.destination().sink(), &inputs, opts.quiet);
+    let written = output.destination().write(&image);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
-    .map_err(write_failure)?;
-    output.commit()?;
+    let written = written.map_err(|e| write_failure(&destination, e))?;
+    output.finish()?;
 
     say(format!(
         "wrote {destination}\n  image     {}\n  manifest  {}",
@@ -122,30 +103,20 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Writes `image` and Docker's `manifest.json` into `layout`, and finishes it.
-/// A progress bar over the `inputs` (origin, size), each read `reads_each`
-/// times, is shown meanwhile when [`progress::attach`] says so.
-fn write_image<W: std::io::Write>(
-    image: &WasmImage,
-    mut layout: LayoutWriter<W>,
-    inputs: &[(String, u64)],
-    reads_each: u64,
-    quiet: bool,
-) -> Result<wasm_artifact::WrittenImage, ArtifactError> {
-    let bar = progress::attach(&mut layout, inputs, reads_each, quiet);
-    let written = image.write_to(&mut layout);
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    let written = written?;
-    let docker = DockerImage {
-        config: written.config,
-        repo_tags: vec![written.reference.to_string()],
-        layers: written.layers.clone(),
+/// The tag: `--tag`, or the TAG of `-o oci:DIR:TAG`, else `latest`; both
+/// given must agree.
+fn image_tag(opts: &PackageOpts) -> Result<&str, Failure> {
+    let from_output = match &opts.out_path {
+        OutputArg::OciDir { tag, .. } => tag.as_deref(),
+        OutputArg::Stdout | OutputArg::TarFile(_) => None,
     };
-    layout.write_file(MANIFEST_JSON, &manifest_json(&[docker]))?;
-    layout.finish()?;
-    Ok(written)
+    match (opts.tag.as_deref(), from_output) {
+        (Some(flag), Some(output)) if flag != output => Err(Failure::usage(format!(
+            "--tag {flag} and -o …:{output} name two different tags; give one"
+        ))),
+        (Some(tag), _) | (None, Some(tag)) => Ok(tag),
+        (None, None) => Ok("latest"),
+    }
 }
 
 /// The `*.wasm` files directly in `dir`, sorted by file name; anything else

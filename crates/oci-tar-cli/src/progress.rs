@@ -2,26 +2,26 @@
 //! is a terminal, an input is large, and `--quiet` is not given.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use oci_layout::LayoutWriter;
+use wasm_artifact::ImageSink;
 
 /// Inputs smaller than this finish before a bar would be worth drawing.
 const LARGE_INPUT: u64 = 64 * 1024 * 1024;
 
-/// Shows a bar over every read of the inputs (`origin`, size) that
-/// `layout` makes: one read each into a file, two (hash, then copy) into a
-/// stream. Returns the bar to finish once the tar is written, or `None`
-/// when no bar is shown.
-pub(crate) fn attach<W: Write>(
-    layout: &mut LayoutWriter<W>,
+/// Shows a bar over every read of the inputs (`origin`, size) that `sink`
+/// makes: one read each into a file or directory, two (hash, then copy)
+/// into a stream. Returns the bar to finish once the image is written, or
+/// `None` when no bar is shown.
+pub(crate) fn attach(
+    sink: &mut dyn ImageSink,
     inputs: &[(String, u64)],
-    reads_each: u64,
     quiet: bool,
 ) -> Option<ProgressBar> {
+    let reads_each = sink.reads_of_each_file();
     let large = inputs.iter().any(|(_, size)| *size >= LARGE_INPUT);
     if quiet || !large || !std::io::stderr().is_terminal() {
         return None;
@@ -44,7 +44,7 @@ pub(crate) fn attach<W: Write>(
             .collect(),
     );
     let shown = bar.clone();
-    layout.on_progress(Arc::new(move |origin: &str, done: u64, _total: u64| {
+    sink.on_progress(Arc::new(move |origin: &str, done: u64, _total: u64| {
         let Ok(mut last) = last.lock() else { return };
         if let Some(previous) = last.get_mut(origin) {
             // A new read of the same input starts again from zero.

@@ -118,7 +118,7 @@ fn cases() -> Vec<Case> {
         case("nothing to package", &["-n", "app", "-o", "out.tar"], 2,
             "nothing to package: give a wasm file with --module or a folder with --components"),
         case("-o a folder", &["-q", "-n", "app", "-m", "app.wasm", "-o", "out-dir"], 1,
-            "out-dir: is a directory; -o names the tar file to write"),
+            "out-dir: is a directory; -o names the tar file to write (oci:out-dir writes an OCI image layout directory)"),
         case("annotation without =", &["-n", "app", "-m", "app.wasm", "--annotation", "foo", "-o", "out.tar"], 2,
             "invalid value 'foo' for '--annotation <KEY=VALUE>': expected KEY=VALUE"),
         case("--created not RFC 3339", &["-n", "app", "-m", "app.wasm", "--created", "yesterday", "-o", "out.tar"], 2,
@@ -129,7 +129,7 @@ fn cases() -> Vec<Case> {
                 r#"SOURCE_DATE_EPOCH="soon" is not a whole number of seconds"#)
         },
         case("missing -o", &["-n", "app", "-m", "app.wasm"], 2,
-            "the following required arguments were not provided: --out-path <FILE>"),
+            "the following required arguments were not provided: --out-path <FILE|-|oci:DIR[:TAG]>"),
     ];
     cases.push(Case {
         args: with_module(&["-r", &long_name]),

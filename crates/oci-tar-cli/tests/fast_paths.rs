@@ -7,11 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
 use oci_digest::{digest_bytes, PIPELINE_THRESHOLD};
-use oci_layout::{FileBlob, LayoutWriter, Reference};
 use test_support::{filler_module, tar_entries, tiny_module};
-use wasm_artifact::{ImageShape, Timestamp, WasmImage};
+use wasm_artifact::{Destination, FileBlob, ImageShape, Reference, Timestamp, WasmImage};
 
 const LAYER_TYPE: &str = "application/vnd.oci.image.layer.v1.tar";
 
@@ -72,17 +70,11 @@ fn library_plain(modules: &[PathBuf], layers: &[PathBuf]) -> Vec<u8> {
             .add_layer(LAYER_TYPE, FileBlob::hash(layer).unwrap())
             .unwrap();
     }
-    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
-    let written = image.write_to(&mut layout).unwrap();
-    let docker = DockerImage {
-        config: written.config,
-        repo_tags: vec![written.reference.to_string()],
-        layers: written.layers,
-    };
-    layout
-        .write_file(MANIFEST_JSON, &manifest_json(&[docker]))
-        .unwrap();
-    layout.finish().unwrap()
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let mut destination = Destination::tar_stream(out.reopen().unwrap()).unwrap();
+    destination.write(&image).unwrap();
+    destination.finish().unwrap();
+    std::fs::read(out.path()).unwrap()
 }
 
 #[test]

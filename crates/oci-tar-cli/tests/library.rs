@@ -1,16 +1,27 @@
-//! The library example in README and wasm-artifact's docs makes the CLI's bytes.
+//! The library's one-call example (wasm-artifact's docs, README) makes the CLI's bytes.
 #![allow(clippy::unwrap_used)]
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::process::Command;
 
-use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
-use oci_layout::{FileBlob, LayoutWriter, Reference};
-use wasm_artifact::{ImageShape, Timestamp, WasmImage};
+use wasm_artifact::{FileBlob, FileInput, ImageShape, Reference, Timestamp, WasmImage};
 
-/// The README's build.rs example, with paths in a temp folder.
+/// The build.rs example of wasm-artifact's docs, with paths in a temp
+/// folder, written to a tar file (inputs read once, hashed as written).
 fn build_rs_example(
+    dir: &std::path::Path,
+    shape: ImageShape,
+    out: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let reference: Reference = "ghcr.io/containerd/runwasi/wasi-demo-oci:latest".parse()?;
+    let mut image = WasmImage::new(reference, shape, Timestamp::source_date_epoch()?);
+    image.add_wasm(FileInput::open(dir.join("app.wasm"))?)?;
+    image.write_tar_file(dir.join(out))?;
+    Ok(())
+}
+
+/// The same through the other paths of the library: a hashed `FileBlob`
+/// into a tar stream.
+fn streamed_example(
     dir: &std::path::Path,
     shape: ImageShape,
     out: &str,
@@ -22,16 +33,10 @@ fn build_rs_example(
     )?;
     let mut image = WasmImage::new(reference, shape, Timestamp::UNIX_EPOCH);
     image.add_wasm(FileBlob::hash(dir.join("app.wasm"))?)?;
-
-    let mut layout = LayoutWriter::new(BufWriter::new(File::create(dir.join(out))?))?;
-    let written = image.write_to(&mut layout)?;
-    let docker = DockerImage {
-        config: written.config,
-        repo_tags: vec![written.reference.to_string()],
-        layers: written.layers,
-    };
-    layout.write_file(MANIFEST_JSON, &manifest_json(&[docker]))?;
-    layout.finish()?;
+    let mut destination =
+        wasm_artifact::Destination::tar_stream(std::fs::File::create(dir.join(out))?)?;
+    destination.write(&image)?;
+    destination.finish()?;
     Ok(())
 }
 
@@ -44,6 +49,7 @@ fn library_example_gives_the_cli_bytes_in_both_shapes() {
         (ImageShape::Artifact, Some("--as-artifact")),
     ] {
         build_rs_example(dir.path(), shape, "library.tar").unwrap();
+        streamed_example(dir.path(), shape, "streamed.tar").unwrap();
         let mut args = vec![
             "--name",
             "wasi-demo-oci",
@@ -64,11 +70,12 @@ fn library_example_gives_the_cli_bytes_in_both_shapes() {
             .status()
             .unwrap();
         assert!(status.success());
-        let library = std::fs::read(dir.path().join("library.tar")).unwrap();
         let cli = std::fs::read(dir.path().join("cli.tar")).unwrap();
-        assert!(
-            library == cli,
-            "{shape:?}: the library and the CLI wrote different tars"
-        );
+        for library in ["library.tar", "streamed.tar"] {
+            assert!(
+                std::fs::read(dir.path().join(library)).unwrap() == cli,
+                "{shape:?}: the library ({library}) and the CLI wrote different tars"
+            );
+        }
     }
 }

@@ -1,12 +1,12 @@
 //! A wasm image: the inputs, and the documents that describe them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 
 use oci_digest::{digest_bytes, Digest};
 use oci_layout::annotations::{CONTAINERD_IMAGE_NAME, REF_NAME};
 use oci_layout::{
-    oci_spec_digest, to_canonical_json, BlobInput, BlobSource, BytesBlob, LayoutWriter, Reference,
+    naming_annotations, oci_spec_digest, to_canonical_json, BlobInput, BlobSource, BytesBlob,
+    ImageSink, Reference,
 };
 use oci_spec::image::{
     Arch, ConfigBuilder, Descriptor, ImageConfigurationBuilder, ImageManifestBuilder, MediaType,
@@ -232,11 +232,16 @@ impl WasmImage {
         Ok(())
     }
 
-    /// Writes the layers, the config and the manifest into `layout`, and
-    /// lists the manifest in its index with the image's platform and name.
-    pub fn write_to<W: Write>(
+    /// Writes the layers, the config and the manifest into `sink` (a tar,
+    /// a layout directory, any [`ImageSink`]), and puts the manifest there
+    /// under the image's reference and platform.
+    ///
+    /// This writes the image only; a [`Destination`](crate::Destination)
+    /// also finishes what surrounds it (`index.json`, Docker's
+    /// `manifest.json`, the file's rename into place).
+    pub fn write_to<S: ImageSink + ?Sized>(
         &self,
-        layout: &mut LayoutWriter<W>,
+        sink: &mut S,
     ) -> Result<WrittenImage, ArtifactError> {
         self.check()?;
         let Some((_, entry)) = self.wasm.first() else {
@@ -257,7 +262,7 @@ impl WasmImage {
             )
             .collect();
         let inputs: Vec<&BlobInput> = layers.iter().map(|(_, blob)| *blob).collect();
-        let layer_digests = layout.write_inputs(&inputs)?;
+        let layer_digests = sink.put_inputs(&inputs)?;
         let layer_descriptors: Vec<Descriptor> = layers
             .iter()
             .zip(&layer_digests)
@@ -290,10 +295,9 @@ impl WasmImage {
                 MediaType::from(media_types::WASM_CONFIG),
             ),
         };
-        layout.write_blob(&config)?;
+        sink.put_blob(&config)?;
 
-        let naming = self.naming_annotations();
-        let mut manifest_annotations: HashMap<String, String> = naming.clone();
+        let mut manifest_annotations = naming_annotations(&self.reference);
         manifest_annotations.extend(entry.annotations.clone());
         manifest_annotations.extend(self.annotations.clone());
         let manifest = ImageManifestBuilder::default()
@@ -305,11 +309,12 @@ impl WasmImage {
             .build()
             .unwrap_or_else(|_| unreachable!("config and layers are set"));
         let manifest = BytesBlob::new(to_canonical_json("image manifest", &manifest)?);
-        layout.write_blob(&manifest)?;
-        let mut manifest_descriptor = manifest.descriptor(MediaType::ImageManifest);
-        manifest_descriptor.set_platform(Some(platform(os, architecture)));
-        manifest_descriptor.set_annotations(Some(naming));
-        layout.add_to_index(manifest_descriptor.clone())?;
+        let manifest_descriptor = sink.put_manifest(
+            &manifest,
+            MediaType::ImageManifest,
+            &self.reference,
+            Some(platform(os, architecture)),
+        )?;
 
         Ok(WrittenImage {
             reference: self.reference.clone(),
@@ -318,15 +323,6 @@ impl WasmImage {
             config: config.digest(),
             layers: layer_digests,
         })
-    }
-
-    /// `io.containerd.image.name` (the full reference) and
-    /// `org.opencontainers.image.ref.name` (the tag).
-    fn naming_annotations(&self) -> HashMap<String, String> {
-        HashMap::from([
-            (CONTAINERD_IMAGE_NAME.to_owned(), self.reference.to_string()),
-            (REF_NAME.to_owned(), self.reference.tag().to_owned()),
-        ])
     }
 
     /// The OCI image config of a wasm-layer image (FORMATS.md §4).

@@ -17,35 +17,40 @@
 //! manifest annotations.
 //!
 //! A [`WasmImage`] collects the inputs and writes the layers, config and
-//! manifest into an [`oci_layout::LayoutWriter`]. Every document is canonical
-//! JSON and the `created` time is a parameter ([`Timestamp::UNIX_EPOCH`]
-//! unless you choose another), so the same inputs give the same bytes.
+//! manifest through the [`ImageSink`] seam to any destination; a
+//! [`Destination`] (an image tar file, a tar stream, an OCI layout
+//! directory) also finishes what surrounds the image there (Docker's
+//! `manifest.json` in a tar, `index.json`, the rename into place). Every
+//! document is canonical JSON and the `created` time is a parameter
+//! ([`Timestamp::source_date_epoch`] reads `SOURCE_DATE_EPOCH`, else the
+//! Unix epoch), so the same inputs give the same bytes, from this crate and
+//! from the `oci-tar-builder` command line alike.
 //!
-//! A `build.rs` makes the same tar as the `oci-tar-builder` command line:
+//! A `build.rs` that packages `app.wasm` into `$OUT_DIR/app.tar` is this
+//! (here with a temporary folder standing in for the package and `OUT_DIR`):
 //!
-//! ```no_run
-//! use std::{fs::File, io::BufWriter};
-//! use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
-//! use oci_layout::{FileBlob, LayoutWriter, Reference};
-//! use wasm_artifact::{ImageShape, Timestamp, WasmImage};
-//!
-//! let reference = Reference::from_parts(Some("ghcr.io/containerd/runwasi"), "wasi-demo-oci", "latest")?;
-//! let mut image = WasmImage::new(reference, ImageShape::WasmLayers, Timestamp::UNIX_EPOCH);
-//! image.add_wasm(FileBlob::hash("app.wasm")?)?;
-//!
-//! let mut layout = LayoutWriter::new(BufWriter::new(File::create("img-oci.tar")?))?;
-//! let written = image.write_to(&mut layout)?;
-//! let docker = DockerImage {
-//!     config: written.config,
-//!     repo_tags: vec![written.reference.to_string()],
-//!     layers: written.layers,
-//! };
-//! layout.write_file(MANIFEST_JSON, &manifest_json(&[docker]))?;
-//! layout.finish()?;
+//! ```
+//! # let dir = tempfile::tempdir()?;
+//! # std::env::set_current_dir(dir.path())?;
+//! # std::fs::write("app.wasm", b"\0asm\x01\0\0\0")?;
+//! # std::env::set_var("OUT_DIR", dir.path());
+//! use wasm_artifact::{FileInput, ImageShape, Timestamp, WasmImage};
+//! # fn build_rs() -> Result<(), Box<dyn std::error::Error>> {
+//! println!("cargo:rerun-if-changed=app.wasm\ncargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+//! let mut image = WasmImage::new("ghcr.io/me/app:v1".parse()?, ImageShape::WasmLayers, Timestamp::source_date_epoch()?);
+//! image.add_wasm(FileInput::open("app.wasm")?)?;
+//! image.write_tar_file(std::path::Path::new(&std::env::var("OUT_DIR")?).join("app.tar"))?;
+//! # Ok(()) }
+//! # build_rs()?;
+//! # assert!(dir.path().join("app.tar").is_file());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! [`WasmImage::write_oci_dir`] writes an OCI layout directory instead;
+//! [`Destination`] puts several images in one tar or directory.
 #![deny(missing_docs)]
 
+mod destination;
 mod error;
 mod image;
 mod inspect;
@@ -53,8 +58,13 @@ pub mod media_types;
 mod timestamp;
 mod wasm_kind;
 
+pub use destination::{Completed, Destination};
 pub use error::ArtifactError;
+// What a user of this crate names, so that one dependency is enough.
 pub use image::{ImageShape, WasmImage, WrittenImage};
 pub use inspect::{ComponentWorld, WasmDescription};
-pub use timestamp::{Timestamp, TimestampError};
+pub use oci_layout::{
+    BlobInput, FileBlob, FileInput, ImageSink, LayoutDir, LayoutError, LayoutTar, Reference,
+};
+pub use timestamp::{SourceDateEpochError, Timestamp, TimestampError};
 pub use wasm_kind::{NotWasm, WasmKind};

@@ -24,6 +24,24 @@ pub struct TimestampError {
     pub reason: &'static str,
 }
 
+/// Why `SOURCE_DATE_EPOCH` cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceDateEpochError {
+    /// The value is not a whole number of seconds.
+    #[error("SOURCE_DATE_EPOCH={value:?} is not a whole number of seconds")]
+    NotSeconds {
+        /// The value, as set.
+        value: String,
+    },
+    /// The value is a number outside the years an RFC 3339 time can hold.
+    #[error("SOURCE_DATE_EPOCH={seconds} is out of range: it must fall in the years 0000 to 9999")]
+    OutOfRange {
+        /// The value.
+        seconds: i64,
+    },
+}
+
 const SECONDS_PER_DAY: i64 = 86_400;
 /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
 const MIN_UNIX_SECONDS: i64 = -62_167_219_200;
@@ -49,6 +67,35 @@ impl Timestamp {
             unix_seconds: seconds,
             nanos: 0,
         })
+    }
+
+    /// The `created` time of a reproducible build: `$SOURCE_DATE_EPOCH`
+    /// (whole seconds since the Unix epoch, as reproducible-builds.org
+    /// defines it) when set, else [`UNIX_EPOCH`](Self::UNIX_EPOCH).
+    ///
+    /// This reads the environment, never the clock; the `oci-tar-builder`
+    /// command line uses it too, so a `build.rs` and the command line give
+    /// the same bytes.
+    pub fn source_date_epoch() -> Result<Self, SourceDateEpochError> {
+        match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(value) => Self::from_source_date_epoch(&value),
+            Err(std::env::VarError::NotPresent) => Ok(Self::UNIX_EPOCH),
+            Err(std::env::VarError::NotUnicode(value)) => Err(SourceDateEpochError::NotSeconds {
+                value: value.to_string_lossy().into_owned(),
+            }),
+        }
+    }
+
+    /// The time a `SOURCE_DATE_EPOCH` value names (surrounding white space
+    /// is ignored).
+    pub fn from_source_date_epoch(value: &str) -> Result<Self, SourceDateEpochError> {
+        let seconds: i64 = value
+            .trim()
+            .parse()
+            .map_err(|_| SourceDateEpochError::NotSeconds {
+                value: value.to_owned(),
+            })?;
+        Self::from_unix_seconds(seconds).map_err(|_| SourceDateEpochError::OutOfRange { seconds })
     }
 
     /// Seconds since the Unix epoch.
@@ -216,6 +263,35 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_date_epoch_is_whole_seconds_in_range() {
+        assert_eq!(
+            Timestamp::from_source_date_epoch(" 1719330529\n")
+                .unwrap()
+                .to_string(),
+            "2024-06-25T15:48:49Z"
+        );
+        for bad in ["soon", "1.5", "", "0x10", "99999999999999999999"] {
+            assert!(
+                matches!(
+                    Timestamp::from_source_date_epoch(bad),
+                    Err(SourceDateEpochError::NotSeconds { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        // 9999-12-31T23:59:59Z is the last second; one more is out of range.
+        assert!(Timestamp::from_source_date_epoch("253402300799").is_ok());
+        let error = Timestamp::from_source_date_epoch("253402300800").unwrap_err();
+        assert_eq!(
+            error,
+            SourceDateEpochError::OutOfRange {
+                seconds: 253_402_300_800
+            }
+        );
+        assert!(error.to_string().contains("out of range"), "{error}");
+    }
 
     #[test]
     fn epoch_and_known_moments() {

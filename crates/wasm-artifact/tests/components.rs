@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use oci_layout::{BlobInput, BlobSource, BytesBlob, FileBlob, LayoutWriter, Reference};
+use oci_layout::{BlobInput, BlobSource, BytesBlob, FileBlob, LayoutTar, Reference};
 use serde_json::Value;
 use test_support::{
     demo_component, http_component, require_tool, tar_entry, tiny_module, wasm_tools_world,
@@ -100,7 +100,7 @@ fn package(
     let mut image = WasmImage::new(reference, shape, Timestamp::UNIX_EPOCH);
     image.add_wasm(blob).unwrap();
     configure(&mut image);
-    let mut layout = LayoutWriter::new(Vec::new()).unwrap();
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
     let written = image.write_to(&mut layout).unwrap();
     let tar = layout.finish().unwrap();
     let blob =
@@ -655,7 +655,7 @@ fn a_target_needs_a_component_artifact_and_a_world_name() {
     image.set_target("wasi:http/proxy@0.2.0").unwrap();
     image.add_wasm(BytesBlob::new(tiny_module(9))).unwrap();
     let error = image
-        .write_to(&mut LayoutWriter::new(Vec::new()).unwrap())
+        .write_to(&mut LayoutTar::new(Vec::new()).unwrap())
         .unwrap_err();
     assert!(
         matches!(error, ArtifactError::TargetNeedsComponent { .. }),

@@ -1,0 +1,175 @@
+//! Where images go, and what finishes them there.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
+use oci_layout::{ImageSink, LayoutDir, LayoutTar, PendingFile};
+
+use crate::{ArtifactError, WasmImage, WrittenImage};
+
+/// Buffer between a tar and its file or stream: large enough that blob
+/// copies pass through in big writes, small against the memory goal.
+const OUTPUT_BUFFER_LEN: usize = 256 * 1024;
+
+/// A finished image destination: an image tar file, a tar stream, or an OCI
+/// image layout directory. [`write`](Self::write) puts images there and
+/// [`finish`](Self::finish) completes it:
+///
+/// - a **tar** gets the OCI image layout and, beside it, Docker's
+///   `manifest.json` listing every image written; a tar **file** is written
+///   under a temporary name in its folder (each input read once, hashed as
+///   it is written), synced and renamed into place by `finish`, so the path
+///   never holds a partial tar; a **stream** (stdout) has its inputs hashed
+///   first, then copied;
+/// - a **directory** is created or added to (see
+///   [`LayoutDir`](oci_layout::LayoutDir)): the same blobs and, for a new
+///   directory, the same `index.json` as the tar.
+///
+/// For one image, [`WasmImage::write_tar_file`] and
+/// [`WasmImage::write_oci_dir`] do all of this in one call.
+pub struct Destination {
+    target: Target,
+    /// What Docker's `manifest.json` lists, for a tar.
+    docker: Vec<DockerImage>,
+}
+
+enum Target {
+    TarFile {
+        layout: LayoutTar<BufWriter<File>>,
+        file: PendingFile,
+    },
+    TarStream(LayoutTar<Box<dyn Write>>),
+    Dir(LayoutDir),
+}
+
+impl Destination {
+    /// An image tar file at `path` (its folders are created); nothing
+    /// appears there until [`finish`](Self::finish).
+    pub fn tar_file(path: impl Into<PathBuf>) -> Result<Self, ArtifactError> {
+        let file = PendingFile::create(path)?;
+        let out = BufWriter::with_capacity(OUTPUT_BUFFER_LEN, file.file()?);
+        let layout = LayoutTar::seekable(out)?;
+        Ok(Self::new(Target::TarFile { layout, file }))
+    }
+
+    /// An image tar written into `out` (stdout, a pipe), streaming.
+    pub fn tar_stream(out: impl Write + 'static) -> Result<Self, ArtifactError> {
+        let out: Box<dyn Write> = Box::new(BufWriter::with_capacity(OUTPUT_BUFFER_LEN, out));
+        Ok(Self::new(Target::TarStream(LayoutTar::new(out)?)))
+    }
+
+    /// The OCI image layout directory `path`, created or added to.
+    pub fn oci_dir(path: impl Into<PathBuf>) -> Result<Self, ArtifactError> {
+        Ok(Self::new(Target::Dir(LayoutDir::open(path)?)))
+    }
+
+    fn new(target: Target) -> Self {
+        Destination {
+            target,
+            docker: Vec::new(),
+        }
+    }
+
+    /// The temporary file a tar file is written to until it is finished
+    /// (for a caller that removes it on a signal); `None` for the others.
+    pub fn temp_path(&self) -> Option<&Path> {
+        match &self.target {
+            Target::TarFile { file, .. } => Some(file.temp_path()),
+            Target::TarStream(_) | Target::Dir(_) => None,
+        }
+    }
+
+    /// The seam images are written through (to set a progress callback, or
+    /// to write blobs of your own).
+    pub fn sink(&mut self) -> &mut dyn ImageSink {
+        match &mut self.target {
+            Target::TarFile { layout, .. } => layout,
+            Target::TarStream(layout) => layout,
+            Target::Dir(dir) => dir,
+        }
+    }
+
+    /// Writes `image` (see [`WasmImage::write_to`]).
+    pub fn write(&mut self, image: &WasmImage) -> Result<WrittenImage, ArtifactError> {
+        let written = image.write_to(self.sink())?;
+        self.docker.push(DockerImage {
+            config: written.config,
+            repo_tags: vec![written.reference.to_string()],
+            layers: written.layers.clone(),
+        });
+        Ok(written)
+    }
+
+    /// Completes the destination: for a tar, Docker's `manifest.json`,
+    /// `index.json` and the end of the archive, then (a file) the sync and
+    /// the rename into place; for a directory, the merged `index.json`.
+    pub fn finish(self) -> Result<(), ArtifactError> {
+        self.complete()?.commit()
+    }
+
+    /// [`finish`](Self::finish) in two steps, for a caller that must know
+    /// when a tar file's name appears (to stop removing its temporary file
+    /// on a signal): everything but the rename, then
+    /// [`Completed::commit`].
+    pub fn complete(self) -> Result<Completed, ArtifactError> {
+        let docker = manifest_json(&self.docker);
+        let file = match self.target {
+            Target::TarFile { mut layout, file } => {
+                layout.write_file(MANIFEST_JSON, &docker)?;
+                // Finishing flushes the buffer into the file.
+                drop(layout.finish()?);
+                file.sync()?;
+                Some(file)
+            }
+            Target::TarStream(mut layout) => {
+                layout.write_file(MANIFEST_JSON, &docker)?;
+                layout.finish()?;
+                None
+            }
+            Target::Dir(dir) => {
+                dir.finish()?;
+                None
+            }
+        };
+        Ok(Completed { file })
+    }
+}
+
+/// A destination whose contents are complete and on disk; only a tar
+/// file's rename into place is left.
+#[derive(Debug)]
+pub struct Completed {
+    file: Option<PendingFile>,
+}
+
+impl Completed {
+    /// Renames a tar file into place (nothing to do for the others).
+    pub fn commit(self) -> Result<(), ArtifactError> {
+        if let Some(file) = self.file {
+            file.commit()?;
+        }
+        Ok(())
+    }
+}
+
+impl WasmImage {
+    /// Writes this image as a complete image tar at `path` (see
+    /// [`Destination::tar_file`]).
+    pub fn write_tar_file(&self, path: impl Into<PathBuf>) -> Result<WrittenImage, ArtifactError> {
+        let mut destination = Destination::tar_file(path)?;
+        let written = destination.write(self)?;
+        destination.finish()?;
+        Ok(written)
+    }
+
+    /// Writes this image into the OCI image layout directory `path` (see
+    /// [`Destination::oci_dir`]).
+    pub fn write_oci_dir(&self, path: impl Into<PathBuf>) -> Result<WrittenImage, ArtifactError> {
+        let mut destination = Destination::oci_dir(path)?;
+        let written = destination.write(self)?;
+        destination.finish()?;
+        Ok(written)
+    }
+}
