@@ -79,3 +79,70 @@ fn library_example_gives_the_cli_bytes_in_both_shapes() {
         }
     }
 }
+
+/// `sha256sum`'s hex digest of `bytes` (an implementation other than ours).
+fn sha256sum(bytes: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = Command::new(test_support::require_tool("sha256sum", "coreutils"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8(output.stdout).unwrap()[..64].to_owned()
+}
+
+#[test]
+fn the_build_rs_example_crate_embeds_the_cli_tar() {
+    let tar = build_rs_example::IMAGE_TAR;
+    let app =
+        std::fs::read(test_support::workspace_root().join("examples/build-rs/app.wasm")).unwrap();
+    let entries = test_support::tar_entries(tar);
+    let layer = format!("blobs/sha256/{}", sha256sum(&app));
+    assert!(
+        entries
+            .iter()
+            .any(|(name, bytes)| *name == layer && *bytes == app),
+        "the embedded tar has no {layer} holding app.wasm"
+    );
+    // The CLI, given the same input and the created time the build used,
+    // writes the same bytes.
+    let index: serde_json::Value =
+        serde_json::from_slice(&test_support::tar_entry(tar, "index.json")).unwrap();
+    let manifest_path = format!(
+        "blobs/sha256/{}",
+        index["manifests"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("sha256:")
+            .unwrap()
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&test_support::tar_entry(tar, &manifest_path)).unwrap();
+    let config_path = format!(
+        "blobs/sha256/{}",
+        manifest["config"]["digest"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("sha256:")
+            .unwrap()
+    );
+    let config: serde_json::Value =
+        serde_json::from_slice(&test_support::tar_entry(tar, &config_path)).unwrap();
+    let created = config["created"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.wasm"), &app).unwrap();
+    let (name, tag) = build_rs_example::REFERENCE.split_once(':').unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"))
+        .args(["-q", "--name", name, "--tag", tag, "--module", "app.wasm"])
+        .args(["--created", created, "-o", "cli.tar"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        std::fs::read(dir.path().join("cli.tar")).unwrap() == tar,
+        "the build.rs example and the CLI wrote different tars"
+    );
+}

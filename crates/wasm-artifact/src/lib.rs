@@ -27,17 +27,18 @@
 //! from the `oci-tar-builder` command line alike.
 //!
 //! A `build.rs` that packages `app.wasm` into `$OUT_DIR/app.tar` is this
-//! (here with a temporary folder standing in for the package and `OUT_DIR`):
+//! (here with a temporary folder standing in for the package and `OUT_DIR`;
+//! `examples/build-rs` in the repository is a crate built this way):
 //!
 //! ```
 //! # let dir = tempfile::tempdir()?;
 //! # std::env::set_current_dir(dir.path())?;
 //! # std::fs::write("app.wasm", b"\0asm\x01\0\0\0")?;
 //! # std::env::set_var("OUT_DIR", dir.path());
-//! use wasm_artifact::{FileInput, ImageShape, Timestamp, WasmImage};
+//! use wasm_artifact::{FileInput, ImageShape::WasmLayers, Timestamp, WasmImage};
 //! # fn build_rs() -> Result<(), Box<dyn std::error::Error>> {
 //! println!("cargo:rerun-if-changed=app.wasm\ncargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
-//! let mut image = WasmImage::new("ghcr.io/me/app:v1".parse()?, ImageShape::WasmLayers, Timestamp::source_date_epoch()?);
+//! let mut image = WasmImage::new("app:v1".parse()?, WasmLayers, Timestamp::source_date_epoch()?);
 //! image.add_wasm(FileInput::open("app.wasm")?)?;
 //! image.write_tar_file(std::path::Path::new(&std::env::var("OUT_DIR")?).join("app.tar"))?;
 //! # Ok(()) }
