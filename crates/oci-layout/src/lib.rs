@@ -7,11 +7,6 @@
 //! against their announced size and digest on the way; every header is
 //! deterministic, so the same calls give the same bytes.
 //!
-//! [`read_layout`] reads any image-layout tar back (ours, `docker save`'s,
-//! skopeo's) in one streaming pass, treating it as hostile, and reports every
-//! [`Problem`]: blobs whose bytes do not match their names, missing or
-//! mis-sized blobs, unsafe entries, truncation, a `manifest.json` that
-//! disagrees with `index.json`.
 //! A blob need not be hashed beforehand: a [`FileInput`] is hashed by the
 //! writer itself, in **one read** when the output is seekable
 //! ([`LayoutWriter::seekable`]: the header is reserved, the bytes written
@@ -61,9 +56,11 @@
 //!     config.digest().blob_path(),
 //!     "index.json".to_string(),
 //! ]);
-//! assert!(oci_layout::read_layout(&tar[..])?.is_valid());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Reading a layout back, as hostile input, is the `oci-layout-reader`
+//! crate's job.
 //!
 //! [OCI image layout]: https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md
 #![deny(missing_docs)]
@@ -72,22 +69,13 @@ mod blob;
 mod canonical_json;
 mod error;
 mod input;
-mod problem;
-mod read;
 mod reference;
-mod tar_stream;
 mod writer;
 
 pub use blob::{oci_spec_digest, BlobSource, BytesBlob, FileBlob};
 pub use canonical_json::{to_canonical_json, JsonError};
 pub use error::LayoutError;
 pub use input::{BlobInput, FileInput, ProgressFn, SeekableOutput};
-pub use problem::Problem;
-pub use read::{
-    read_layout, ConfigSummary, Descriptor, Image, Index, LayoutReport, Manifest, Platform,
-    ReadError, MAX_DOCUMENTS_TOTAL, MAX_DOCUMENT_LEN, MAX_ENTRIES, MAX_IMAGES, MAX_NAMES_TOTAL,
-    MAX_PARSED_TOTAL,
-};
 pub use reference::{Reference, ReferenceError, ReferencePart, MAX_NAME_LEN, MAX_TAG_LEN};
 pub use writer::{LayoutWriter, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
 

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
-use oci_layout::{read_layout, LayoutReport};
+use oci_layout_reader::{read_layout, LayoutReport};
 
 use crate::failure::Failure;
 

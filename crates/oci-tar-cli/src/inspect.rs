@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use oci_layout::{ConfigSummary, Descriptor, Image, LayoutReport};
+use oci_layout_reader::{ConfigSummary, Descriptor, Image, LayoutReport};
 use serde::Serialize;
 
 use crate::failure::Failure;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::problem::Problem;
 use crate::tar_stream::{EntryKind, TarError, TarStream, MAX_NAME_LEN};
-use crate::{annotations, INDEX_FILE, OCI_LAYOUT_FILE};
+use oci_layout::{annotations, INDEX_FILE, OCI_LAYOUT_FILE};
 
 /// The largest JSON document (index, manifest, config, `oci-layout`,
 /// `manifest.json`) the reader keeps in memory; a larger one is reported.

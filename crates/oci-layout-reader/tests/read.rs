@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a test failure
 
 use oci_digest::digest_bytes;
-use oci_layout::{read_layout, LayoutReport, Problem, MAX_DOCUMENT_LEN};
+use oci_layout_reader::{read_layout, LayoutReport, Problem, MAX_DOCUMENT_LEN};
 
 const LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 const NAME: &str = "ghcr.io/example/app:v1";
@@ -460,7 +460,7 @@ fn an_index_reaching_the_same_documents_over_and_over_is_cut_short() {
     assert_eq!(
         problems,
         [Problem::TooMuchToCheck {
-            limit: oci_layout::MAX_PARSED_TOTAL
+            limit: oci_layout_reader::MAX_PARSED_TOTAL
         }]
     );
 }
