@@ -5,17 +5,17 @@
 
 use oci_digest::digest_bytes;
 
-pub const LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
-pub const NAME: &str = "ghcr.io/example/app:v1";
+pub(crate) const LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+pub(crate) const NAME: &str = "ghcr.io/example/app:v1";
 
 /// An entry to write: name, type byte, bytes.
-pub struct Entry {
-    pub name: String,
-    pub kind: u8,
-    pub bytes: Vec<u8>,
+pub(crate) struct Entry {
+    pub(crate) name: String,
+    pub(crate) kind: u8,
+    pub(crate) bytes: Vec<u8>,
 }
 
-pub fn file(name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Entry {
+pub(crate) fn file(name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Entry {
     Entry {
         name: name.into(),
         kind: b'0',
@@ -23,13 +23,13 @@ pub fn file(name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Entry {
     }
 }
 
-pub fn blob(bytes: &[u8]) -> Entry {
+pub(crate) fn blob(bytes: &[u8]) -> Entry {
     file(digest_bytes(bytes).blob_path(), bytes)
 }
 
 /// A tar of `entries`, names written as given (no checks, so hostile names
 /// can be made), with the end-of-archive blocks.
-pub fn tar_of(entries: &[Entry]) -> Vec<u8> {
+pub(crate) fn tar_of(entries: &[Entry]) -> Vec<u8> {
     let mut tar = Vec::new();
     for entry in entries {
         let mut header = tar::Header::new_gnu();
@@ -47,7 +47,7 @@ pub fn tar_of(entries: &[Entry]) -> Vec<u8> {
     tar
 }
 
-pub fn descriptor(media_type: &str, bytes: &[u8]) -> String {
+pub(crate) fn descriptor(media_type: &str, bytes: &[u8]) -> String {
     format!(
         r#"{{"mediaType":"{media_type}","digest":"{}","size":{}}}"#,
         digest_bytes(bytes),
@@ -55,15 +55,15 @@ pub fn descriptor(media_type: &str, bytes: &[u8]) -> String {
     )
 }
 
-pub struct Image {
-    pub config: Vec<u8>,
-    pub layer: Vec<u8>,
-    pub manifest: Vec<u8>,
-    pub index: Vec<u8>,
-    pub docker: Vec<u8>,
+pub(crate) struct Image {
+    pub(crate) config: Vec<u8>,
+    pub(crate) layer: Vec<u8>,
+    pub(crate) manifest: Vec<u8>,
+    pub(crate) index: Vec<u8>,
+    pub(crate) docker: Vec<u8>,
 }
 
-pub fn image() -> Image {
+pub(crate) fn image() -> Image {
     let config = br#"{"architecture":"wasm","os":"wasip1","config":{"Entrypoint":["app.wasm"]},"rootfs":{"type":"layers","diff_ids":[]}}"#.to_vec();
     let layer = b"\0asm\x01\0\0\0".to_vec();
     let manifest = format!(
@@ -96,7 +96,7 @@ pub fn image() -> Image {
     }
 }
 
-pub fn entries_of(image: &Image) -> Vec<Entry> {
+pub(crate) fn entries_of(image: &Image) -> Vec<Entry> {
     vec![
         file("oci-layout", LAYOUT),
         blob(&image.layer),
