@@ -89,20 +89,26 @@ fn our_tar_verifies_and_inspects() {
     assert_eq!(image["config"]["architecture"], "wasm");
 }
 
-#[test]
-fn skopeo_output_verifies() {
+/// `skopeo copy oci-archive:TAR DESTINATION`; fails the test, naming
+/// skopeo, where it is not installed.
+fn skopeo_copy(tar: &Path, destination: &str) {
     let skopeo = test_support::require_tool("skopeo", "the Debian package skopeo");
-    let dir = tempfile::tempdir().unwrap();
-    let (tar, wasm) = package(dir.path(), "app");
-    let theirs = dir.path().join("theirs.tar");
-    let status = Command::new(skopeo)
+    let output = Command::new(skopeo)
         .arg("copy")
         .arg("-q")
         .arg(format!("oci-archive:{}", tar.display()))
-        .arg(format!("oci-archive:{}", theirs.display()))
-        .status()
+        .arg(destination)
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn skopeo_output_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tar, wasm) = package(dir.path(), "app");
+    let theirs = dir.path().join("theirs.tar");
+    skopeo_copy(&tar, &format!("oci-archive:{}", theirs.display()));
     let output = run(&["verify", theirs.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let output = run(&["inspect", "--json", theirs.to_str().unwrap()]);
@@ -404,18 +410,10 @@ fn hostile_and_broken_directories_fail_naming_the_problem() {
 
 #[test]
 fn skopeo_oci_directory_verifies_and_inspects() {
-    let skopeo = test_support::require_tool("skopeo", "the Debian package skopeo");
     let dir = tempfile::tempdir().unwrap();
     let (tar, wasm) = package(dir.path(), "app");
     let layout = dir.path().join("skopeo-layout");
-    let output = Command::new(skopeo)
-        .arg("copy")
-        .arg("-q")
-        .arg(format!("oci-archive:{}", tar.display()))
-        .arg(format!("oci:{}:v1", layout.display()))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
+    skopeo_copy(&tar, &format!("oci:{}:v1", layout.display()));
     assert!(layout.join("oci-layout").is_file());
     assert!(!layout.join("manifest.json").exists());
 
