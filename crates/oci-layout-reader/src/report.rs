@@ -291,3 +291,54 @@ fn digests_as_text<S: serde::Serializer>(
 ) -> Result<S::Ok, S::Error> {
     serializer.collect_seq(digests.iter().map(ToString::to_string))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_digest::digest_bytes;
+    use oci_spec::image::MediaType;
+
+    #[test]
+    fn a_written_descriptor_reads_back_and_converts_to_the_same() {
+        let digest = digest_bytes(b"manifest");
+        let mut written = oci_spec::image::Descriptor::new(
+            MediaType::ImageManifest,
+            8,
+            oci_layout::oci_spec_digest(&digest),
+        );
+        let mut platform = oci_spec::image::Platform::default();
+        platform.set_architecture("wasm".into());
+        platform.set_os("wasip1".into());
+        written.set_platform(Some(platform));
+        written.set_annotations(Some(HashMap::from([(
+            annotations::REF_NAME.to_owned(),
+            "v1".to_owned(),
+        )])));
+
+        let read = Descriptor::from(&written);
+        assert_eq!(read.digest, digest.to_string());
+        assert_eq!(read.parse_digest(), Ok(digest));
+        assert_eq!(
+            read.platform.as_ref().map(ToString::to_string).as_deref(),
+            Some("wasip1/wasm")
+        );
+        assert_eq!(read.to_oci_spec(), Ok(written));
+    }
+
+    #[test]
+    fn a_digest_the_reader_cannot_check_does_not_convert() {
+        let descriptor = Descriptor {
+            media_type: "application/octet-stream".into(),
+            digest: "sha512:abc".into(),
+            size: 1,
+            artifact_type: None,
+            platform: None,
+            annotations: BTreeMap::new(),
+            urls: Vec::new(),
+        };
+        assert!(matches!(
+            descriptor.to_oci_spec(),
+            Err(DigestError::UnsupportedAlgorithm { input }) if input == "sha512:abc"
+        ));
+    }
+}
