@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(report) = oci_layout::read_layout(data) {
+    if let Ok(report) = oci_layout_reader::read_layout(data) {
         // Every problem renders (the messages format digests and names).
         for problem in &report.problems {
             let _ = problem.to_string();

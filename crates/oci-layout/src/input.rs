@@ -301,7 +301,7 @@ fn hash_files(files: &[&FileInput], progress: Option<&ProgressFn>) -> Result<(),
 
 impl<W: SeekableOutput> LayoutTar<W> {
     /// Starts a layout in a seekable `out` (a file, or a `Cursor<Vec<u8>>`),
-    /// where [`write_inputs`](Self::write_inputs) writes each
+    /// where [`put_inputs`](ImageSink::put_inputs) writes each
     /// [`FileInput`] in one read. Gives the same bytes as [`new`](Self::new)
     /// for the same calls.
     ///
@@ -356,7 +356,7 @@ impl<W: Write> LayoutTar<W> {
             // A stream: hash_files gave the digest and checksum first.
             let (Some(digest), Some(expected)) = (file.digest(), file.fingerprint.get().copied())
             else {
-                unreachable!("write_inputs hashes every file before streaming it");
+                unreachable!("put_inputs hashes every file before streaming it");
             };
             let header = entry_header(&digest.blob_path(), file.size);
             self.emit(header.as_bytes()).map_err(write_error)?;

@@ -15,11 +15,6 @@
 //! - [`LayoutDir`]: a layout directory (skopeo's and podman's `oci:DIR`),
 //!   created or added to, with the same bytes as the tar's entries.
 //!
-//! [`read_layout`] reads any image-layout tar back (ours, `docker save`'s,
-//! skopeo's) in one streaming pass, treating it as hostile, and reports every
-//! [`Problem`]: blobs whose bytes do not match their names, missing or
-//! mis-sized blobs, unsafe entries, truncation, a `manifest.json` that
-//! disagrees with `index.json`.
 //! A blob need not be hashed beforehand: a [`FileInput`] is hashed by the
 //! writer itself, in **one read** when the output is seekable
 //! ([`LayoutTar::seekable`]: the header is reserved, the bytes written
@@ -69,9 +64,11 @@
 //!     config.digest().blob_path(),
 //!     "index.json".to_string(),
 //! ]);
-//! assert!(oci_layout::read_layout(&tar[..])?.is_valid());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Reading a layout back, as hostile input, is the `oci-layout-reader`
+//! crate's job.
 //!
 //! [OCI image layout]: https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md
 #![deny(missing_docs)]
@@ -82,11 +79,8 @@ mod dir;
 mod error;
 mod input;
 mod pending;
-mod problem;
-mod read;
 mod reference;
 mod sink;
-mod tar_stream;
 mod writer;
 
 pub use blob::{oci_spec_digest, BlobSource, BytesBlob, FileBlob};
@@ -95,12 +89,6 @@ pub use dir::{LayoutDir, LOCK_FILE};
 pub use error::LayoutError;
 pub use input::{BlobInput, FileInput, ProgressFn, SeekableOutput};
 pub use pending::PendingFile;
-pub use problem::Problem;
-pub use read::{
-    read_layout, ConfigSummary, Descriptor, Image, Index, LayoutReport, Manifest, Platform,
-    ReadError, MAX_DOCUMENTS_TOTAL, MAX_DOCUMENT_LEN, MAX_ENTRIES, MAX_IMAGES, MAX_NAMES_TOTAL,
-    MAX_PARSED_TOTAL,
-};
 pub use reference::{Reference, ReferenceError, ReferencePart, MAX_NAME_LEN, MAX_TAG_LEN};
 pub use sink::{naming_annotations, ImageSink};
 pub use writer::{LayoutTar, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};

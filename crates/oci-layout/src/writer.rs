@@ -43,7 +43,7 @@ const ENTRY_MODE: u32 = 0o644;
 /// Made with [`seekable`](Self::seekable) over a file, the writer also
 /// writes a [`FileInput`](crate::FileInput) in one read, hashing it as it
 /// goes and filling in its header afterwards (see
-/// [`write_inputs`](Self::write_inputs)); the bytes are the same either way.
+/// [`put_inputs`](ImageSink::put_inputs)); the bytes are the same either way.
 pub struct LayoutTar<W: Write> {
     pub(crate) out: W,
     /// Bytes written to `out` so far (where the next entry starts).

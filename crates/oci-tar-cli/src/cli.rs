@@ -13,7 +13,8 @@ use crate::{inspect, verify};
 /// Docker's manifest.json, ready for `ctr images import --all-platforms`,
 /// skopeo, regctl or a registry. The same inputs give the same bytes.
 ///
-/// `verify` and `inspect` check and describe any OCI image tar.
+/// `verify` and `inspect` check and describe any OCI image tar or layout
+/// directory.
 #[derive(Debug, Parser)]
 #[command(
     name = "oci-tar-builder",
@@ -33,10 +34,10 @@ pub(crate) struct Cli {
 /// The subcommands; without one, the flags package an image.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Check an OCI image tar (ours or any tool's): exit 0 when every blob,
+    /// Check an OCI image tar or layout directory (ours or any tool's): exit 0 when every blob,
     /// document and reference is sound, 1 naming each problem otherwise.
     Verify(verify::Opts),
-    /// Describe the images in an OCI image tar: names, media types, digests,
+    /// Describe the images in an OCI image tar or layout directory: names, media types, digests,
     /// sizes, platforms, annotations and config.
     Inspect(inspect::Opts),
 }

@@ -1,5 +1,5 @@
-//! `oci-tar-builder inspect FILE [--json]`: describes the images in any OCI
-//! image tar, as `regctl manifest get` would.
+//! `oci-tar-builder inspect PATH [--json]`: describes the images in any OCI
+//! image tar or layout directory, as `regctl manifest get` would.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -8,17 +8,17 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use oci_layout::{ConfigSummary, Descriptor, Image, LayoutReport};
+use oci_layout_reader::{ConfigSummary, Descriptor, Image, LayoutReport};
 use serde::Serialize;
 
 use crate::failure::Failure;
 use crate::input::read_report;
 
-/// Describe the images in an OCI image tar.
+/// Describe the images in an OCI image tar or layout directory.
 #[derive(Debug, Args)]
 pub(crate) struct Opts {
-    /// The image tar to describe; - reads stdin.
-    #[arg(value_name = "FILE")]
+    /// The image tar, or OCI image layout directory, to describe; - reads stdin.
+    #[arg(value_name = "PATH")]
     pub(crate) file: PathBuf,
 
     /// Print JSON for scripts instead of text.
@@ -100,7 +100,7 @@ fn describe_image(out: &mut String, image: &Image) {
         clean(image.name().unwrap_or("(unnamed)"))
     );
     for index in &image.via {
-        let _ = writeln!(out, "  via index   {}", clean(index));
+        let _ = writeln!(out, "  via index   {index}");
     }
     descriptor(out, "  manifest    ", &image.descriptor);
     if let Some(platform) = &image.descriptor.platform {

@@ -3,7 +3,7 @@
 //! Reading order: [`cli`] defines the flags; [`package`] turns them into an
 //! image and writes it through the library crates; [`output`] owns the file
 //! (or stdout) the tar goes to; [`progress`] draws a bar on a terminal for
-//! large inputs; [`verify`] and [`inspect`] read any image tar back (through
+//! large inputs; [`verify`] and [`inspect`] read any image tar or layout directory back (through
 //! [`input`]); [`failure`] is how errors reach the user.
 
 mod cli;

@@ -1,4 +1,4 @@
-//! `oci-tar-builder verify FILE`: checks any OCI image tar.
+//! `oci-tar-builder verify PATH`: checks any OCI image tar or layout directory.
 
 use std::path::PathBuf;
 
@@ -7,19 +7,19 @@ use clap::Args;
 use crate::failure::Failure;
 use crate::input::read_report;
 
-/// Check an OCI image tar.
+/// Check an OCI image tar or layout directory.
 #[derive(Debug, Args)]
 pub(crate) struct Opts {
-    /// The image tar to check; - reads stdin.
-    #[arg(value_name = "FILE")]
+    /// The image tar, or OCI image layout directory, to check; - reads stdin.
+    #[arg(value_name = "PATH")]
     pub(crate) file: PathBuf,
 
-    /// Print nothing when the tar is valid.
+    /// Print nothing when the image is valid.
     #[arg(short, long)]
     pub(crate) quiet: bool,
 }
 
-/// Reads the tar once and reports every problem on stderr, one a line.
+/// Reads the image once and reports every problem on stderr, one a line.
 pub(crate) fn run(opts: Opts) -> Result<(), Failure> {
     let shown = opts.file.display().to_string();
     let report = read_report(&opts.file)?;

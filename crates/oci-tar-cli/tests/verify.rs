@@ -89,20 +89,26 @@ fn our_tar_verifies_and_inspects() {
     assert_eq!(image["config"]["architecture"], "wasm");
 }
 
-#[test]
-fn skopeo_output_verifies() {
+/// `skopeo copy oci-archive:TAR DESTINATION`; fails the test, naming
+/// skopeo, where it is not installed.
+fn skopeo_copy(tar: &Path, destination: &str) {
     let skopeo = test_support::require_tool("skopeo", "the Debian package skopeo");
-    let dir = tempfile::tempdir().unwrap();
-    let (tar, wasm) = package(dir.path(), "app");
-    let theirs = dir.path().join("theirs.tar");
-    let status = Command::new(skopeo)
+    let output = Command::new(skopeo)
         .arg("copy")
         .arg("-q")
         .arg(format!("oci-archive:{}", tar.display()))
-        .arg(format!("oci-archive:{}", theirs.display()))
-        .status()
+        .arg(destination)
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn skopeo_output_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tar, wasm) = package(dir.path(), "app");
+    let theirs = dir.path().join("theirs.tar");
+    skopeo_copy(&tar, &format!("oci-archive:{}", theirs.display()));
     let output = run(&["verify", theirs.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let output = run(&["inspect", "--json", theirs.to_str().unwrap()]);
@@ -263,4 +269,166 @@ fn inspect_keeps_a_space_after_long_config_field_names() {
     let output = run(&["inspect", tar.to_str().unwrap()]);
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.contains("    layerDigests 1\n"), "{text}");
+}
+
+/// `tar` extracted into a new directory beside it.
+fn extract(tar: &Path) -> PathBuf {
+    let dir = tar.with_extension("dir");
+    let bytes = std::fs::read(tar).unwrap();
+    tar::Archive::new(&bytes[..]).unpack(&dir).unwrap();
+    assert!(dir.join("index.json").is_file());
+    dir
+}
+
+/// `inspect` of a directory says what `inspect` of its tar says, but for
+/// the path it names.
+#[test]
+fn a_directory_extracted_from_our_tar_verifies_and_inspects_as_the_tar() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tar, _) = package(dir.path(), "app");
+    let layout = extract(&tar);
+    let (tar_arg, dir_arg) = (tar.to_str().unwrap(), layout.to_str().unwrap());
+
+    let output = run(&["verify", dir_arg]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!("{dir_arg}: valid OCI image layout: 1 image, 3 blobs\n")
+    );
+
+    let of_tar = run(&["inspect", tar_arg]);
+    let of_dir = run(&["inspect", dir_arg]);
+    assert_eq!(of_dir.status.code(), Some(0), "{}", stderr(&of_dir));
+    let of_tar = String::from_utf8(of_tar.stdout).unwrap();
+    let of_dir = String::from_utf8(of_dir.stdout).unwrap();
+    assert!(of_dir.starts_with(&format!("{dir_arg}: 1 image, 3 blobs\n")));
+    assert_eq!(of_dir.replacen(dir_arg, tar_arg, 1), of_tar);
+
+    let json = |path: &str| {
+        let output = run(&["inspect", "--json", path]);
+        let mut json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(json["file"], path);
+        json["file"] = serde_json::Value::Null;
+        json
+    };
+    assert_eq!(json(dir_arg), json(tar_arg));
+}
+
+/// Runs `verify` on `dir`; returns its stderr, after checking it failed.
+fn verify_fails(dir: &Path) -> String {
+    let output = run(&["verify", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+    stderr(&output)
+}
+
+#[test]
+fn hostile_and_broken_directories_fail_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tar, wasm) = package(dir.path(), "app");
+    let layer = digest_bytes(&wasm);
+    let fresh = |name: &str| {
+        let layout = extract(&tar);
+        let renamed = dir.path().join(name);
+        std::fs::rename(&layout, &renamed).unwrap();
+        renamed
+    };
+
+    // A linked blob: its target holds the right bytes, so following it would pass.
+    let layout = fresh("linked");
+    let blob = layout.join(layer.blob_path());
+    let outside = dir.path().join("outside.wasm");
+    std::fs::rename(&blob, &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, &blob).unwrap();
+    let message = verify_fails(&layout);
+    assert!(
+        message.contains(&format!(
+            "unsafe entry \"{}\": a symbolic link (links are not followed)",
+            layer.blob_path()
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "refers to blob {layer}, which is not in the layout"
+        )),
+        "{message}"
+    );
+
+    let layout = fresh("extra");
+    std::fs::write(layout.join("blobs/sha256/notes.txt"), b"x").unwrap();
+    let message = verify_fails(&layout);
+    assert!(
+        message.contains("entry \"blobs/sha256/notes.txt\": not a valid blob name"),
+        "{message}"
+    );
+
+    let layout = fresh("corrupt");
+    let mut corrupt = wasm.clone();
+    *corrupt.last_mut().unwrap() ^= 0x80;
+    std::fs::write(layout.join(layer.blob_path()), &corrupt).unwrap();
+    let message = verify_fails(&layout);
+    assert!(
+        message.contains(&format!(
+            "blob {layer}: its bytes hash to {}",
+            digest_bytes(&corrupt)
+        )),
+        "{message}"
+    );
+
+    let layout = fresh("missing");
+    std::fs::remove_file(layout.join(layer.blob_path())).unwrap();
+    let message = verify_fails(&layout);
+    assert!(
+        message.contains(&format!(
+            "refers to blob {layer}, which is not in the layout"
+        )),
+        "{message}"
+    );
+
+    let layout = fresh("oversized");
+    let index = std::fs::File::create(layout.join("index.json")).unwrap();
+    index.set_len(5 << 20).unwrap();
+    let message = verify_fails(&layout);
+    assert!(
+        message.contains(&format!(
+            "index.json: a {}-byte document, larger than the {}-byte limit for JSON documents; not read",
+            5 << 20,
+            4 << 20
+        )),
+        "{message}"
+    );
+    // inspect reads directories too, and fails on the same problems.
+    let output = run(&["inspect", layout.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("index.json: a "),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn skopeo_oci_directory_verifies_and_inspects() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tar, wasm) = package(dir.path(), "app");
+    let layout = dir.path().join("skopeo-layout");
+    skopeo_copy(&tar, &format!("oci:{}:v1", layout.display()));
+    assert!(layout.join("oci-layout").is_file());
+    assert!(!layout.join("manifest.json").exists());
+
+    let output = run(&["verify", layout.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = run(&["inspect", "--json", layout.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["valid"], true);
+    assert_eq!(
+        json["images"][0]["manifest"]["layers"][0]["digest"],
+        digest_bytes(&wasm).to_string()
+    );
+    assert_eq!(
+        json["images"][0]["descriptor"]["annotations"]["org.opencontainers.image.ref.name"],
+        "v1"
+    );
 }

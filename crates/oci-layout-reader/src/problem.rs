@@ -1,11 +1,13 @@
-//! What [`read_layout`](crate::read_layout) can find wrong in an image tar.
+//! What [`read_layout`](crate::read_layout) and
+//! [`read_layout_dir`](crate::read_layout_dir) can find wrong in an image layout.
 
 use oci_digest::Digest;
 
-use crate::read::{MAX_IMAGES, MAX_NAMES_TOTAL};
+use crate::check::{MAX_IMAGES, MAX_NAMES_TOTAL};
 
-/// One thing wrong with an image tar. Each names its culprit: the entry, the
-/// blob's digest, or the document that refers to it.
+/// One thing wrong with an image layout (a tar or a directory). Each names
+/// its culprit: the entry, the blob's digest, or the document that refers
+/// to it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Problem {
@@ -28,7 +30,8 @@ pub enum Problem {
         reason: &'static str,
     },
     /// An entry a reader must not follow or extract: a path with `..` or a
-    /// leading `/`, a link, a device, a FIFO. It is skipped.
+    /// leading `/`, a link, a device, a FIFO, or (in a directory) a file
+    /// replaced by another while being read. It is skipped.
     #[error("unsafe entry {name:?}: {reason}")]
     UnsafeEntry {
         /// The entry's name as stored.
@@ -36,15 +39,24 @@ pub enum Problem {
         /// Why it is refused.
         reason: &'static str,
     },
+    /// An entry of a layout directory that could not be listed or read
+    /// (permissions, an I/O error); it is skipped.
+    #[error("entry {name:?} could not be read: {reason}")]
+    UnreadableEntry {
+        /// The entry's path relative to the layout directory.
+        name: String,
+        /// The I/O error's message.
+        reason: String,
+    },
     /// Two entries with the same name (which one a reader keeps differs).
     #[error("entry {name:?} appears more than once")]
     DuplicateEntry {
         /// The name.
         name: String,
     },
-    /// More entries (or longer names altogether) than any image tar needs;
+    /// More entries (or longer names altogether) than any image layout needs;
     /// reading stopped.
-    #[error("the tar has more than {limit} entries, or entry names longer than {MAX_NAMES_TOTAL} bytes altogether; reading stopped")]
+    #[error("the layout has more than {limit} entries, or entry names longer than {MAX_NAMES_TOTAL} bytes altogether; reading stopped")]
     TooManyEntries {
         /// The limit on entries.
         limit: usize,
@@ -104,8 +116,8 @@ pub enum Problem {
         /// The parser's message.
         reason: String,
     },
-    /// A descriptor points at a blob the tar does not hold.
-    #[error("{referenced_by} refers to blob {digest}, which is not in the tar")]
+    /// A descriptor points at a blob the layout does not hold.
+    #[error("{referenced_by} refers to blob {digest}, which is not in the layout")]
     MissingBlob {
         /// The blob's digest.
         digest: Digest,
@@ -142,15 +154,15 @@ pub enum Problem {
     },
     /// The JSON documents together are larger than the reader keeps; the
     /// named one was not kept and is not checked.
-    #[error("{name}: the tar's JSON documents exceed {limit} bytes together; not read")]
+    #[error("{name}: the layout's JSON documents exceed {limit} bytes together; not read")]
     DocumentBudgetExceeded {
         /// The document's entry name.
         name: String,
         /// The total limit.
         limit: u64,
     },
-    /// `manifest.json` names a file the tar does not hold.
-    #[error("manifest.json refers to {path:?}, which is not in the tar")]
+    /// `manifest.json` names a file the layout does not hold.
+    #[error("manifest.json refers to {path:?}, which is not in the layout")]
     DockerMissingFile {
         /// The path as written in manifest.json.
         path: String,

@@ -1,27 +1,25 @@
-//! Reading and checking any OCI image-layout tar, treating it as hostile.
-//!
-//! The tar is read once, front to back: every blob is hashed as it passes
-//! and only small JSON documents are kept, so memory stays flat however
-//! large the tar. Then the references are followed from `index.json`
-//! through nested indexes and manifests to configs and layers, against what
-//! was seen. Nothing is extracted to disk and nothing a link names is read.
+//! What a tar and a directory share: the rules for entries and what is kept
+//! of them while they stream past ([`Collector`]), then following the
+//! references from `index.json` through nested indexes and manifests to
+//! configs and layers, against what was seen. One code path checks both.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{self, Read};
+use std::collections::{BTreeSet, HashMap};
 
+use docker_compat::{normalize_reference, parse_manifest_json, MANIFEST_JSON};
 use oci_digest::{Digest, Sha256};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::problem::Problem;
-use crate::tar_stream::{EntryKind, TarError, TarStream, MAX_NAME_LEN};
-use crate::{annotations, INDEX_FILE, OCI_LAYOUT_FILE};
+use crate::report::{ConfigSummary, Descriptor, Image, Index, LayoutReport, Manifest};
+use crate::tar_stream::{EntryKind, MAX_NAME_LEN};
+use oci_layout::{annotations, INDEX_FILE, OCI_LAYOUT_FILE};
 
 /// The largest JSON document (index, manifest, config, `oci-layout`,
 /// `manifest.json`) the reader keeps in memory; a larger one is reported.
 pub const MAX_DOCUMENT_LEN: u64 = 4 * 1024 * 1024;
 /// The most JSON bytes kept in memory altogether.
 pub const MAX_DOCUMENTS_TOTAL: u64 = 64 * 1024 * 1024;
-/// The most entries read from one tar.
+/// The most entries read from one tar or directory.
 pub const MAX_ENTRIES: usize = 100_000;
 /// The most bytes of entry names remembered (to find duplicates) altogether.
 pub const MAX_NAMES_TOTAL: usize = 8 * 1024 * 1024;
@@ -33,207 +31,13 @@ pub const MAX_PARSED_TOTAL: u64 = 64 * 1024 * 1024;
 pub const MAX_IMAGES: usize = 10_000;
 /// How deep nested image indexes are followed.
 const MAX_INDEX_DEPTH: usize = 8;
-/// Docker's root file.
-const DOCKER_MANIFEST: &str = "manifest.json";
 
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const DOCKER_MANIFEST_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
-/// The input could not be read at all (an I/O error, not a bad tar).
-#[derive(Debug, thiserror::Error)]
-#[error("reading the tar: {source}")]
-pub struct ReadError {
-    /// The I/O error.
-    #[source]
-    pub source: io::Error,
-}
-
-/// A content descriptor as found in an index or manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Descriptor {
-    /// The media type of what it points at.
-    pub media_type: String,
-    /// The digest, as written (not necessarily sha256).
-    pub digest: String,
-    /// The size in bytes.
-    pub size: u64,
-    /// The artifact type, for manifests of artifacts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub artifact_type: Option<String>,
-    /// The platform, on index entries.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platform: Option<Platform>,
-    /// Annotations.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
-    /// Where the blob can be fetched instead (foreign layers).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub urls: Vec<String>,
-}
-
-/// The platform on an index entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Platform {
-    /// CPU architecture (`wasm`, `amd64`...).
-    pub architecture: String,
-    /// Operating system (`wasip1`, `linux`...).
-    pub os: String,
-    /// CPU variant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-    /// OS version.
-    #[serde(
-        default,
-        rename = "os.version",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub os_version: Option<String>,
-}
-
-impl std::fmt::Display for Platform {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.os, self.architecture)?;
-        if let Some(variant) = &self.variant {
-            write!(f, "/{variant}")?;
-        }
-        Ok(())
-    }
-}
-
-/// An image index (`index.json` or a nested one).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Index {
-    /// Always 2.
-    pub schema_version: u32,
-    /// The index's own media type, if given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The manifests (or nested indexes) it lists.
-    pub manifests: Vec<Descriptor>,
-    /// Annotations.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
-}
-
-/// An image manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Manifest {
-    /// Always 2.
-    pub schema_version: u32,
-    /// The manifest's own media type, if given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The artifact type, for artifacts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub artifact_type: Option<String>,
-    /// The config blob.
-    pub config: Descriptor,
-    /// The layers, in order.
-    pub layers: Vec<Descriptor>,
-    /// Annotations.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
-}
-
-/// The fields of an image config (OCI, Docker or the CNCF wasm config)
-/// worth showing; absent ones are `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConfigSummary {
-    /// `created`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    /// `author`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub author: Option<String>,
-    /// `architecture`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub architecture: Option<String>,
-    /// `os`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub os: Option<String>,
-    /// `config.Entrypoint`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub entrypoint: Option<Vec<String>>,
-    /// `config.Cmd`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cmd: Option<Vec<String>>,
-    /// `config.Labels`.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
-    /// `rootfs.diff_ids` (OCI/Docker configs).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub diff_ids: Option<Vec<String>>,
-    /// `layerDigests` (the CNCF wasm config).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub layer_digests: Option<Vec<String>>,
-}
-
-/// One image manifest reached from `index.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Image {
-    /// The digests of the nested indexes passed through, outermost first
-    /// (empty when `index.json` lists the manifest itself).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub via: Vec<String>,
-    /// The descriptor that points at the manifest.
-    pub descriptor: Descriptor,
-    /// The manifest, when it could be read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<Manifest>,
-    /// The config's interesting fields, when it is a JSON config that could be read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub config: Option<ConfigSummary>,
-}
-
-impl Image {
-    /// The image's name: `io.containerd.image.name`, else
-    /// `org.opencontainers.image.ref.name`, from the descriptor.
-    pub fn name(&self) -> Option<&str> {
-        let annotations = &self.descriptor.annotations;
-        annotations
-            .get(annotations::CONTAINERD_IMAGE_NAME)
-            .or_else(|| annotations.get(annotations::REF_NAME))
-            .map(String::as_str)
-    }
-}
-
-/// What [`read_layout`] found: the images and every problem.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LayoutReport {
-    /// `index.json`, when it could be read.
-    pub index: Option<Index>,
-    /// Every image manifest reached from `index.json`, in order.
-    pub images: Vec<Image>,
-    /// How many blobs the tar holds.
-    pub blob_count: usize,
-    /// Everything wrong, in the order found. Empty for a valid layout.
-    #[serde(serialize_with = "problems_as_text")]
-    pub problems: Vec<Problem>,
-}
-
-fn problems_as_text<S: serde::Serializer>(
-    problems: &[Problem],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_seq(problems.iter().map(ToString::to_string))
-}
-
-impl LayoutReport {
-    /// Whether the layout is valid: no problem found.
-    pub fn is_valid(&self) -> bool {
-        self.problems.is_empty()
-    }
-}
-
-/// A blob seen in the tar.
+/// A blob seen in the layout.
 struct SeenBlob {
     size: u64,
     /// Its bytes, when they were kept as a JSON document.
@@ -247,30 +51,11 @@ enum Kept {
     NotJson,
 }
 
-/// Reads the image tar `input` once and checks it: the layout marker,
-/// `index.json` and everything it reaches (nested indexes, manifests,
-/// configs, layers: present, right size, right digest), every blob's bytes
-/// against its name, `manifest.json` against the OCI side, and every entry
-/// for being safe to extract.
-///
-/// Problems in the tar are listed in the report, never returned as errors;
-/// the error is only for an input that cannot be read at all.
-pub fn read_layout(input: impl Read) -> Result<LayoutReport, ReadError> {
-    let mut reader = LayoutReader::default();
-    reader.read_tar(input)?;
-    if let [Problem::BadHeader { offset: 0, .. }] = &reader.problems[..] {
-        // Not a tar at all: its missing files are not worth listing.
-        return Ok(LayoutReport {
-            problems: reader.problems,
-            ..LayoutReport::default()
-        });
-    }
-    Ok(reader.check())
-}
-
+/// Everything seen of a layout's entries, then the checks on it.
 #[derive(Default)]
-struct LayoutReader {
+pub(crate) struct Collector {
     problems: Vec<Problem>,
+    entries: usize,
     names: BTreeSet<String>,
     blobs: HashMap<Digest, SeenBlob>,
     root_files: HashMap<&'static str, (u64, Kept)>,
@@ -280,71 +65,91 @@ struct LayoutReader {
     gave_up_following: bool,
 }
 
-impl LayoutReader {
-    fn read_tar(&mut self, input: impl Read) -> Result<(), ReadError> {
-        let mut tar = TarStream::new(input);
-        let mut entries = 0;
-        loop {
-            let header = match tar.next_header() {
-                Ok(Some(header)) => header,
-                Ok(None) => return Ok(()),
-                Err(error) => return self.stopped(error),
-            };
-            entries += 1;
-            if entries > MAX_ENTRIES {
-                self.problems
-                    .push(Problem::TooManyEntries { limit: MAX_ENTRIES });
-                return Ok(());
-            }
-            let name = header.name.clone();
-            let result = match self.classify(&header.name, header.kind) {
-                Target::Stop => {
+/// What to do with an entry's data.
+pub(crate) enum Target {
+    /// Stop reading: the layout is beyond any sane size (already reported).
+    Stop,
+    /// Nothing to keep: skip the data.
+    Skip,
+    /// A directory: a tar skips it, a directory walk looks inside.
+    Directory,
+    /// Feed the data to this sink, then hand it to [`Collector::finish_entry`].
+    Take(EntrySink),
+}
+
+/// Takes in one entry's bytes as they stream past: hashes a blob, keeps a
+/// JSON document that fits the limits.
+pub(crate) struct EntrySink {
+    purpose: Purpose,
+    keeper: Keeper,
+}
+
+enum Purpose {
+    Blob { digest: Digest, hasher: Sha256 },
+    RootFile(&'static str),
+}
+
+impl EntrySink {
+    /// Takes the next chunk of the entry's bytes.
+    pub(crate) fn feed(&mut self, chunk: &[u8]) {
+        if let Purpose::Blob { hasher, .. } = &mut self.purpose {
+            hasher.update(chunk);
+        }
+        self.keeper.feed(chunk);
+    }
+
+    /// Whether more bytes are of use: a blob is hashed whole, a root
+    /// document read only while it is kept (one over the limits is reported
+    /// from its size, not read).
+    pub(crate) fn wants_more(&self) -> bool {
+        matches!(self.purpose, Purpose::Blob { .. }) || matches!(self.keeper.state, Kept::Bytes(_))
+    }
+}
+
+impl Collector {
+    /// Adds a problem found by the source (the tar or directory reader).
+    pub(crate) fn push(&mut self, problem: Problem) {
+        self.problems.push(problem);
+    }
+
+    /// The problems found so far.
+    pub(crate) fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// The problems found, for a layout not worth checking further.
+    pub(crate) fn into_problems(self) -> Vec<Problem> {
+        self.problems
+    }
+
+    /// Records the end of an entry fed to `sink`: `size` is its size in
+    /// bytes, `complete` whether every byte was fed (a truncated blob is
+    /// not recorded; a truncated root document is, and fails to parse).
+    pub(crate) fn finish_entry(&mut self, sink: EntrySink, size: u64, complete: bool) {
+        let document = sink.keeper.finish();
+        if let Kept::Bytes(bytes) = &document {
+            self.kept_total += bytes.len() as u64;
+        }
+        match sink.purpose {
+            Purpose::Blob { digest, hasher } => {
+                if !complete {
+                    return;
+                }
+                let found = hasher.finish();
+                if found != digest {
                     self.problems
-                        .push(Problem::TooManyEntries { limit: MAX_ENTRIES });
-                    return Ok(());
+                        .push(Problem::BlobDigestMismatch { digest, found });
                 }
-                Target::Skip => tar.data(header.size, Some(&name), |_| {}),
-                Target::Blob { digest } => {
-                    let mut hasher = Sha256::new();
-                    let mut keeper = Keeper::new(header.size, self.budget_left());
-                    let result = tar.data(header.size, Some(&name), |chunk| {
-                        hasher.update(chunk);
-                        keeper.feed(chunk);
-                    });
-                    if result.is_ok() {
-                        let found = hasher.finish();
-                        if found != digest {
-                            self.problems
-                                .push(Problem::BlobDigestMismatch { digest, found });
-                        }
-                        let document = keeper.finish();
-                        if let Kept::Bytes(bytes) = &document {
-                            self.kept_total += bytes.len() as u64;
-                        }
-                        self.blobs.insert(
-                            digest,
-                            SeenBlob {
-                                size: header.size,
-                                document: Some(document),
-                            },
-                        );
-                    }
-                    result
-                }
-                Target::RootFile(file) => {
-                    let mut keeper = Keeper::new(header.size, self.budget_left());
-                    keeper.any_json = true;
-                    let result = tar.data(header.size, Some(&name), |chunk| keeper.feed(chunk));
-                    let document = keeper.finish();
-                    if let Kept::Bytes(bytes) = &document {
-                        self.kept_total += bytes.len() as u64;
-                    }
-                    self.root_files.insert(file, (header.size, document));
-                    result
-                }
-            };
-            if let Err(error) = result {
-                return self.stopped(error);
+                self.blobs.insert(
+                    digest,
+                    SeenBlob {
+                        size,
+                        document: Some(document),
+                    },
+                );
+            }
+            Purpose::RootFile(file) => {
+                self.root_files.insert(file, (size, document));
             }
         }
     }
@@ -353,19 +158,16 @@ impl LayoutReader {
         MAX_DOCUMENTS_TOTAL.saturating_sub(self.kept_total)
     }
 
-    fn stopped(&mut self, error: TarError) -> Result<(), ReadError> {
-        match error {
-            TarError::Io(source) => return Err(ReadError { source }),
-            TarError::Truncated { entry } => self.problems.push(Problem::Truncated { entry }),
-            TarError::BadHeader { offset, reason } => {
-                self.problems.push(Problem::BadHeader { offset, reason })
-            }
+    /// What to do with the data of the entry `raw_name` (a path relative to
+    /// the layout's root, `/`-separated) of `size` bytes; reports unsafe and
+    /// duplicate entries, and stops past [`MAX_ENTRIES`].
+    pub(crate) fn classify(&mut self, raw_name: &str, kind: EntryKind, size: u64) -> Target {
+        self.entries += 1;
+        if self.entries > MAX_ENTRIES {
+            self.problems
+                .push(Problem::TooManyEntries { limit: MAX_ENTRIES });
+            return Target::Stop;
         }
-        Ok(())
-    }
-
-    /// What to do with an entry's data; reports unsafe and duplicate entries.
-    fn classify(&mut self, raw_name: &str, kind: EntryKind) -> Target {
         let unsafe_entry = |reason| Problem::UnsafeEntry {
             name: raw_name.to_owned(),
             reason,
@@ -391,7 +193,7 @@ impl LayoutReader {
             EntryKind::SymLink => Some("a symbolic link (links are not followed)"),
             EntryKind::Device => Some("a device file"),
             EntryKind::Fifo => Some("a FIFO"),
-            EntryKind::Other(_) => Some("an entry type image tars do not use"),
+            EntryKind::Other(_) => Some("an entry type image layouts do not use"),
         };
         if let Some(reason) = reason {
             self.problems.push(unsafe_entry(reason));
@@ -399,10 +201,12 @@ impl LayoutReader {
         }
         let name = normalize(raw_name);
         if kind == EntryKind::Directory {
-            return Target::Skip;
+            return Target::Directory;
         }
         self.names_total += name.len();
         if self.names_total > MAX_NAMES_TOTAL {
+            self.problems
+                .push(Problem::TooManyEntries { limit: MAX_ENTRIES });
             return Target::Stop;
         }
         if !self.names.insert(name.clone()) {
@@ -411,23 +215,33 @@ impl LayoutReader {
         }
         if let Some(encoded) = name.strip_prefix("blobs/sha256/") {
             return match format!("sha256:{encoded}").parse() {
-                Ok(digest) => Target::Blob { digest },
+                Ok(digest) => Target::Take(EntrySink {
+                    purpose: Purpose::Blob {
+                        digest,
+                        hasher: Sha256::new(),
+                    },
+                    keeper: Keeper::new(size, self.budget_left(), false),
+                }),
                 Err(_) => {
                     self.problems.push(Problem::InvalidBlobName { name });
                     Target::Skip
                 }
             };
         }
-        match name.as_str() {
-            OCI_LAYOUT_FILE => Target::RootFile(OCI_LAYOUT_FILE),
-            INDEX_FILE => Target::RootFile(INDEX_FILE),
-            DOCKER_MANIFEST => Target::RootFile(DOCKER_MANIFEST),
-            _ => Target::Skip,
-        }
+        let file = match name.as_str() {
+            OCI_LAYOUT_FILE => OCI_LAYOUT_FILE,
+            INDEX_FILE => INDEX_FILE,
+            MANIFEST_JSON => MANIFEST_JSON,
+            _ => return Target::Skip,
+        };
+        Target::Take(EntrySink {
+            purpose: Purpose::RootFile(file),
+            keeper: Keeper::new(size, self.budget_left(), true),
+        })
     }
 
-    /// Follows the references, once the whole tar has been seen.
-    fn check(mut self) -> LayoutReport {
+    /// Follows the references, once every entry has been seen.
+    pub(crate) fn check(mut self) -> LayoutReport {
         let mut report = LayoutReport {
             blob_count: self.blobs.len(),
             ..LayoutReport::default()
@@ -462,8 +276,8 @@ impl LayoutReader {
                 }
             }
         }
-        if let Some((size, kept)) = self.root_files.remove(DOCKER_MANIFEST) {
-            if let Some(bytes) = self.root_document(DOCKER_MANIFEST, size, kept) {
+        if let Some((size, kept)) = self.root_files.remove(MANIFEST_JSON) {
+            if let Some(bytes) = self.root_document(MANIFEST_JSON, size, kept) {
                 self.check_docker_manifest(&bytes, &report.images);
             }
         }
@@ -598,7 +412,7 @@ impl LayoutReader {
         let Some(digest) = self.check_blob(descriptor, referenced_by) else {
             if is_manifest(&descriptor.media_type) {
                 images.push(Image {
-                    via: visiting.iter().map(Digest::to_string).collect(),
+                    via: visiting.clone(),
                     descriptor: descriptor.clone(),
                     manifest: None,
                     config: None,
@@ -629,7 +443,7 @@ impl LayoutReader {
             }
         } else if is_manifest(media_type) {
             let mut image = Image {
-                via: visiting.iter().map(Digest::to_string).collect(),
+                via: visiting.clone(),
                 descriptor: descriptor.clone(),
                 manifest: None,
                 config: None,
@@ -683,10 +497,17 @@ impl LayoutReader {
     /// `manifest.json` must name files that exist, and each of its images
     /// must be an OCI image (same config and layers) with the same names.
     fn check_docker_manifest(&mut self, bytes: &[u8], images: &[Image]) {
-        let entries: Vec<DockerEntry> = match parse(DOCKER_MANIFEST, "Docker manifest", bytes) {
+        let entries = match parse_manifest_json(bytes) {
             Ok(entries) => entries,
-            Err(problem) => {
-                self.problems.push(problem);
+            Err(error) => {
+                // The parser's message alone: the problem names the file.
+                let reason = std::error::Error::source(&error)
+                    .map_or_else(|| error.to_string(), ToString::to_string);
+                self.problems.push(Problem::InvalidDocument {
+                    name: MANIFEST_JSON.to_owned(),
+                    kind: "Docker manifest",
+                    reason,
+                });
                 return;
             }
         };
@@ -704,34 +525,29 @@ impl LayoutReader {
                 continue;
             }
             // Only layouts with blob paths can be compared with the OCI side.
-            let Some(config) = blob_digest(&entry.config) else {
+            let Some(docker_image) = entry.to_docker_image() else {
                 continue;
             };
-            let Some(layers) = entry
-                .layers
-                .iter()
-                .map(|path| blob_digest(path))
-                .collect::<Option<Vec<Digest>>>()
-            else {
-                continue;
-            };
-            let layers: Vec<String> = layers.iter().map(Digest::to_string).collect();
+            let config = docker_image.config;
+            let has_config = |manifest: &Manifest| manifest.config.parse_digest() == Ok(config);
             let matching: Vec<&Image> = images
                 .iter()
                 .filter(|image| {
                     image.manifest.as_ref().is_some_and(|manifest| {
-                        manifest.config.digest == config.to_string()
-                            && manifest.layers.iter().map(|l| &l.digest).eq(layers.iter())
+                        has_config(manifest)
+                            && manifest
+                                .layers
+                                .iter()
+                                .map(Descriptor::parse_digest)
+                                .eq(docker_image.layers.iter().map(|layer| Ok(*layer)))
                     })
                 })
                 .collect();
             if matching.is_empty() {
-                let reason = if images.iter().any(|image| {
-                    image
-                        .manifest
-                        .as_ref()
-                        .is_some_and(|m| m.config.digest == config.to_string())
-                }) {
+                let reason = if images
+                    .iter()
+                    .any(|image| image.manifest.as_ref().is_some_and(has_config))
+                {
                     "its Layers differ from the OCI manifest's layers"
                 } else {
                     "no OCI manifest in index.json has this config"
@@ -756,12 +572,9 @@ impl LayoutReader {
                 // index.json does not name the image; nothing to compare.
                 continue;
             }
-            for tag in entry.repo_tags.iter().flatten() {
-                let wanted = normalize_docker_reference(tag);
-                if !names
-                    .iter()
-                    .any(|name| normalize_docker_reference(name) == wanted)
-                {
+            for tag in &docker_image.repo_tags {
+                let wanted = normalize_reference(tag);
+                if !names.iter().any(|name| normalize_reference(name) == wanted) {
                     self.problems.push(Problem::DockerTagMismatch {
                         tag: tag.clone(),
                         names: names.clone(),
@@ -772,39 +585,36 @@ impl LayoutReader {
     }
 }
 
-/// What to do with an entry's data.
-enum Target {
-    /// Stop reading: the tar is beyond any sane size.
-    Stop,
-    Skip,
-    Blob {
-        digest: Digest,
-    },
-    RootFile(&'static str),
-}
-
 /// Keeps an entry's bytes while they stream past, if they may be a JSON
 /// document and fit the limits.
 struct Keeper {
     state: Kept,
+    /// The JSON budget left when the entry started.
+    budget_left: u64,
     /// Keep any content (root files), not only what starts like JSON.
     any_json: bool,
     checked_start: bool,
 }
 
 impl Keeper {
-    fn new(size: u64, budget_left: u64) -> Self {
-        let state = if size > MAX_DOCUMENT_LEN {
-            Kept::TooLarge
-        } else if size > budget_left {
-            Kept::OverBudget
-        } else {
-            Kept::Bytes(Vec::new())
-        };
+    /// A keeper for an entry announced as `size` bytes.
+    fn new(size: u64, budget_left: u64, any_json: bool) -> Self {
         Keeper {
-            state,
-            any_json: false,
+            state: Self::state_for(size, budget_left).unwrap_or(Kept::Bytes(Vec::new())),
+            budget_left,
+            any_json,
             checked_start: false,
+        }
+    }
+
+    /// What `len` bytes cannot be kept as, if anything.
+    fn state_for(len: u64, budget_left: u64) -> Option<Kept> {
+        if len > MAX_DOCUMENT_LEN {
+            Some(Kept::TooLarge)
+        } else if len > budget_left {
+            Some(Kept::OverBudget)
+        } else {
+            None
         }
     }
 
@@ -812,6 +622,13 @@ impl Keeper {
         let Kept::Bytes(bytes) = &mut self.state else {
             return;
         };
+        // A file may hold more bytes than announced (one growing while a
+        // directory is read): the limits hold for what arrives.
+        let len = (bytes.len() + chunk.len()) as u64;
+        if let Some(state) = Self::state_for(len, self.budget_left) {
+            self.state = state;
+            return;
+        }
         if !self.any_json && !self.checked_start {
             match chunk.iter().find(|b| !b.is_ascii_whitespace()) {
                 Some(b'{') => self.checked_start = true,
@@ -838,35 +655,6 @@ fn normalize(name: &str) -> String {
         name = rest.trim_start_matches('/');
     }
     name.trim_end_matches('/').to_owned()
-}
-
-/// The blob digest of a `blobs/sha256/<hex>` path.
-fn blob_digest(path: &str) -> Option<Digest> {
-    normalize(path)
-        .strip_prefix("blobs/sha256/")
-        .and_then(|hex| format!("sha256:{hex}").parse().ok())
-}
-
-/// A Docker reference in its fully qualified form (`foo:1` →
-/// `docker.io/library/foo:1`), for comparing `RepoTags` with
-/// `io.containerd.image.name`.
-fn normalize_docker_reference(reference: &str) -> String {
-    let (first, rest) = reference.split_once('/').unwrap_or(("", reference));
-    let is_host = first.contains('.') || first.contains(':') || first == "localhost";
-    let qualified = if first.is_empty() {
-        format!("docker.io/library/{rest}")
-    } else if is_host {
-        reference.to_owned()
-    } else {
-        format!("docker.io/{reference}")
-    };
-    let qualified = qualified.replacen("index.docker.io/", "docker.io/", 1);
-    let last = qualified.rsplit('/').next().unwrap_or_default();
-    if last.contains(':') || last.contains('@') {
-        qualified
-    } else {
-        format!("{qualified}:latest")
-    }
 }
 
 fn is_manifest(media_type: &str) -> bool {
@@ -900,17 +688,6 @@ fn check_layout_version(bytes: &[u8], problems: &mut Vec<Problem>) {
             found: format!("not valid JSON ({error})"),
         }),
     }
-}
-
-/// One image in Docker's `manifest.json`.
-#[derive(Deserialize)]
-struct DockerEntry {
-    #[serde(rename = "Config")]
-    config: String,
-    #[serde(rename = "RepoTags", default)]
-    repo_tags: Option<Vec<String>>,
-    #[serde(rename = "Layers")]
-    layers: Vec<String>,
 }
 
 fn summarize_config(config: &serde_json::Map<String, serde_json::Value>) -> ConfigSummary {
@@ -963,26 +740,6 @@ fn summarize_config(config: &serde_json::Map<String, serde_json::Value>) -> Conf
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn docker_references_normalize() {
-        assert_eq!(
-            normalize_docker_reference("foo:1"),
-            "docker.io/library/foo:1"
-        );
-        assert_eq!(
-            normalize_docker_reference("org/foo"),
-            "docker.io/org/foo:latest"
-        );
-        assert_eq!(
-            normalize_docker_reference("localhost:5000/foo:v1"),
-            "localhost:5000/foo:v1"
-        );
-        assert_eq!(
-            normalize_docker_reference("docker.io/library/foo:1"),
-            "docker.io/library/foo:1"
-        );
-    }
 
     #[test]
     fn names_lose_their_dot_slash() {

@@ -1,110 +1,11 @@
 //! `read_layout` on good, corrupt and hostile tars.
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a test failure
 
+mod common;
+
+use common::{blob, descriptor, entries_of, file, image, tar_of, Entry, LAYOUT, NAME};
 use oci_digest::digest_bytes;
-use oci_layout::{read_layout, LayoutReport, Problem, MAX_DOCUMENT_LEN};
-
-const LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
-const NAME: &str = "ghcr.io/example/app:v1";
-
-/// An entry to write: name, type byte, bytes.
-struct Entry {
-    name: String,
-    kind: u8,
-    bytes: Vec<u8>,
-}
-
-fn file(name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Entry {
-    Entry {
-        name: name.into(),
-        kind: b'0',
-        bytes: bytes.into(),
-    }
-}
-
-fn blob(bytes: &[u8]) -> Entry {
-    file(digest_bytes(bytes).blob_path(), bytes)
-}
-
-/// A tar of `entries`, names written as given (no checks, so hostile names
-/// can be made), with the end-of-archive blocks.
-fn tar_of(entries: &[Entry]) -> Vec<u8> {
-    let mut tar = Vec::new();
-    for entry in entries {
-        let mut header = tar::Header::new_gnu();
-        header.as_gnu_mut().unwrap().name[..entry.name.len()]
-            .copy_from_slice(entry.name.as_bytes());
-        header.set_size(entry.bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_entry_type(tar::EntryType::new(entry.kind));
-        header.set_cksum();
-        tar.extend_from_slice(header.as_bytes());
-        tar.extend_from_slice(&entry.bytes);
-        tar.resize(tar.len().div_ceil(512) * 512, 0);
-    }
-    tar.extend_from_slice(&[0; 1024]);
-    tar
-}
-
-fn descriptor(media_type: &str, bytes: &[u8]) -> String {
-    format!(
-        r#"{{"mediaType":"{media_type}","digest":"{}","size":{}}}"#,
-        digest_bytes(bytes),
-        bytes.len()
-    )
-}
-
-struct Image {
-    config: Vec<u8>,
-    layer: Vec<u8>,
-    manifest: Vec<u8>,
-    index: Vec<u8>,
-    docker: Vec<u8>,
-}
-
-fn image() -> Image {
-    let config = br#"{"architecture":"wasm","os":"wasip1","config":{"Entrypoint":["app.wasm"]},"rootfs":{"type":"layers","diff_ids":[]}}"#.to_vec();
-    let layer = b"\0asm\x01\0\0\0".to_vec();
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[{}]}}"#,
-        descriptor("application/vnd.oci.image.config.v1+json", &config),
-        descriptor(
-            "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",
-            &layer
-        )
-    )
-    .into_bytes();
-    let index = format!(
-        r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"wasm","os":"wasip1"}},"annotations":{{"io.containerd.image.name":"{NAME}","org.opencontainers.image.ref.name":"v1"}}}}]}}"#,
-        digest_bytes(&manifest),
-        manifest.len()
-    )
-    .into_bytes();
-    let docker = format!(
-        r#"[{{"Config":"{}","RepoTags":["{NAME}"],"Layers":["{}"]}}]"#,
-        digest_bytes(&config).blob_path(),
-        digest_bytes(&layer).blob_path()
-    )
-    .into_bytes();
-    Image {
-        config,
-        layer,
-        manifest,
-        index,
-        docker,
-    }
-}
-
-fn entries_of(image: &Image) -> Vec<Entry> {
-    vec![
-        file("oci-layout", LAYOUT),
-        blob(&image.layer),
-        blob(&image.config),
-        blob(&image.manifest),
-        file("manifest.json", image.docker.clone()),
-        file("index.json", image.index.clone()),
-    ]
-}
+use oci_layout_reader::{read_layout, LayoutReport, Problem, MAX_DOCUMENT_LEN};
 
 fn read(tar: &[u8]) -> LayoutReport {
     read_layout(tar).unwrap()
@@ -371,7 +272,7 @@ fn nested_indexes_are_followed_and_cycles_are_not() {
     let report = read(&tar_of(&entries));
     assert_eq!(report.problems, []);
     assert_eq!(report.images.len(), 1);
-    assert_eq!(report.images[0].via, [digest_bytes(&nested).to_string()]);
+    assert_eq!(report.images[0].via, [digest_bytes(&nested)]);
 }
 
 #[test]
@@ -460,7 +361,7 @@ fn an_index_reaching_the_same_documents_over_and_over_is_cut_short() {
     assert_eq!(
         problems,
         [Problem::TooMuchToCheck {
-            limit: oci_layout::MAX_PARSED_TOTAL
+            limit: oci_layout_reader::MAX_PARSED_TOTAL
         }]
     );
 }

@@ -22,7 +22,7 @@ fn the_seed_tars_are_valid() {
     let seeds = files("seeds/read_layout");
     assert!(seeds.len() >= 4, "{seeds:?}");
     for seed in seeds {
-        let report = oci_layout::read_layout(&std::fs::read(&seed).unwrap()[..]).unwrap();
+        let report = oci_layout_reader::read_layout(&std::fs::read(&seed).unwrap()[..]).unwrap();
         assert_eq!(report.problems, [], "{}", seed.display());
         assert_eq!(report.images.len(), 1, "{}", seed.display());
     }

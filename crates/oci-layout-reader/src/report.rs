@@ -1,0 +1,344 @@
+//! What a read finds: the documents, the images they describe, the problems.
+//!
+//! These types are lenient on purpose: a hostile layout's descriptors may
+//! hold any string as a digest, and the report must still show them.
+//! [`Descriptor::parse_digest`] and [`Descriptor::to_oci_spec`] give the
+//! checked types the writer (`oci_layout`) uses.
+
+use std::collections::{BTreeMap, HashMap};
+
+use oci_digest::{Digest, DigestError};
+use serde::{Deserialize, Serialize};
+
+use crate::problem::Problem;
+use oci_layout::annotations;
+
+/// A content descriptor as found in an index or manifest, fields as written.
+///
+/// The digest stays a string because a hostile document may hold anything
+/// there (the reader reports it as [`Problem::UnsupportedDigest`]); use
+/// [`parse_digest`](Self::parse_digest) for the checked [`Digest`], or
+/// [`to_oci_spec`](Self::to_oci_spec) for the descriptor type the writer takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    /// The media type of what it points at.
+    pub media_type: String,
+    /// The digest, as written (not necessarily sha256, not necessarily valid).
+    pub digest: String,
+    /// The size in bytes.
+    pub size: u64,
+    /// The artifact type, for manifests of artifacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// The platform, on index entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    /// Annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Where the blob can be fetched instead (foreign layers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+}
+
+impl Descriptor {
+    /// The digest as a checked [`Digest`]: an error unless it is `sha256:`
+    /// and 64 lowercase hex digits. Every descriptor the reader followed
+    /// without a [`Problem::UnsupportedDigest`] has one.
+    pub fn parse_digest(&self) -> Result<Digest, DigestError> {
+        self.digest.parse()
+    }
+
+    /// The same descriptor as oci-spec's type, the one `oci_layout`'s writer
+    /// takes; an error when the digest is not one [`parse_digest`](Self::parse_digest)
+    /// accepts.
+    pub fn to_oci_spec(&self) -> Result<oci_spec::image::Descriptor, DigestError> {
+        let digest = oci_layout::oci_spec_digest(&self.parse_digest()?);
+        let mut descriptor =
+            oci_spec::image::Descriptor::new(self.media_type.as_str().into(), self.size, digest);
+        if let Some(artifact_type) = &self.artifact_type {
+            descriptor.set_artifact_type(Some(artifact_type.as_str().into()));
+        }
+        if let Some(platform) = &self.platform {
+            descriptor.set_platform(Some(platform.to_oci_spec()));
+        }
+        if !self.annotations.is_empty() {
+            let annotations: HashMap<String, String> = self
+                .annotations
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect();
+            descriptor.set_annotations(Some(annotations));
+        }
+        if !self.urls.is_empty() {
+            descriptor.set_urls(Some(self.urls.clone()));
+        }
+        Ok(descriptor)
+    }
+}
+
+impl From<&oci_spec::image::Descriptor> for Descriptor {
+    /// The reader's form of a descriptor the writer made, to compare a read
+    /// image with what was written.
+    fn from(descriptor: &oci_spec::image::Descriptor) -> Self {
+        Descriptor {
+            media_type: descriptor.media_type().to_string(),
+            digest: descriptor.digest().to_string(),
+            size: descriptor.size(),
+            artifact_type: descriptor.artifact_type().as_ref().map(ToString::to_string),
+            platform: descriptor.platform().as_ref().map(Platform::from),
+            annotations: descriptor
+                .annotations()
+                .iter()
+                .flatten()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+            urls: descriptor.urls().clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// The platform on an index entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Platform {
+    /// CPU architecture (`wasm`, `amd64`...).
+    pub architecture: String,
+    /// Operating system (`wasip1`, `linux`...).
+    pub os: String,
+    /// CPU variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// OS version.
+    #[serde(
+        default,
+        rename = "os.version",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub os_version: Option<String>,
+}
+
+impl Platform {
+    /// The same platform as oci-spec's type.
+    pub fn to_oci_spec(&self) -> oci_spec::image::Platform {
+        let mut platform = oci_spec::image::Platform::default();
+        platform.set_architecture(self.architecture.as_str().into());
+        platform.set_os(self.os.as_str().into());
+        platform.set_variant(self.variant.clone());
+        platform.set_os_version(self.os_version.clone());
+        platform
+    }
+}
+
+impl From<&oci_spec::image::Platform> for Platform {
+    fn from(platform: &oci_spec::image::Platform) -> Self {
+        Platform {
+            architecture: platform.architecture().to_string(),
+            os: platform.os().to_string(),
+            variant: platform.variant().clone(),
+            os_version: platform.os_version().clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(variant) = &self.variant {
+            write!(f, "/{variant}")?;
+        }
+        Ok(())
+    }
+}
+
+/// An image index (`index.json` or a nested one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Index {
+    /// Always 2.
+    pub schema_version: u32,
+    /// The index's own media type, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The manifests (or nested indexes) it lists.
+    pub manifests: Vec<Descriptor>,
+    /// Annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// An image manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    /// Always 2.
+    pub schema_version: u32,
+    /// The manifest's own media type, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The artifact type, for artifacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// The config blob.
+    pub config: Descriptor,
+    /// The layers, in order.
+    pub layers: Vec<Descriptor>,
+    /// Annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The fields of an image config (OCI, Docker or the CNCF wasm config)
+/// worth showing; absent ones are `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigSummary {
+    /// `created`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// `author`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// `architecture`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+    /// `os`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// `config.Entrypoint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    /// `config.Cmd`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<Vec<String>>,
+    /// `config.Labels`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// `rootfs.diff_ids` (OCI/Docker configs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff_ids: Option<Vec<String>>,
+    /// `layerDigests` (the CNCF wasm config).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_digests: Option<Vec<String>>,
+}
+
+/// One image manifest reached from `index.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Image {
+    /// The digests of the nested indexes passed through, outermost first
+    /// (empty when `index.json` lists the manifest itself).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "digests_as_text"
+    )]
+    pub via: Vec<Digest>,
+    /// The descriptor that points at the manifest.
+    pub descriptor: Descriptor,
+    /// The manifest, when it could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<Manifest>,
+    /// The config's interesting fields, when it is a JSON config that could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConfigSummary>,
+}
+
+impl Image {
+    /// The image's name: `io.containerd.image.name`, else
+    /// `org.opencontainers.image.ref.name`, from the descriptor.
+    pub fn name(&self) -> Option<&str> {
+        let annotations = &self.descriptor.annotations;
+        annotations
+            .get(annotations::CONTAINERD_IMAGE_NAME)
+            .or_else(|| annotations.get(annotations::REF_NAME))
+            .map(String::as_str)
+    }
+}
+
+/// What [`read_layout`](crate::read_layout) or
+/// [`read_layout_dir`](crate::read_layout_dir) found: the images and every problem.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LayoutReport {
+    /// `index.json`, when it could be read.
+    pub index: Option<Index>,
+    /// Every image manifest reached from `index.json`, in order.
+    pub images: Vec<Image>,
+    /// How many blobs the layout holds.
+    pub blob_count: usize,
+    /// Everything wrong, in the order found. Empty for a valid layout.
+    #[serde(serialize_with = "problems_as_text")]
+    pub problems: Vec<Problem>,
+}
+
+fn problems_as_text<S: serde::Serializer>(
+    problems: &[Problem],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(problems.iter().map(ToString::to_string))
+}
+
+impl LayoutReport {
+    /// Whether the layout is valid: no problem found.
+    pub fn is_valid(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+fn digests_as_text<S: serde::Serializer>(
+    digests: &[Digest],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(digests.iter().map(ToString::to_string))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_digest::digest_bytes;
+    use oci_spec::image::MediaType;
+
+    #[test]
+    fn a_written_descriptor_reads_back_and_converts_to_the_same() {
+        let digest = digest_bytes(b"manifest");
+        let mut written = oci_spec::image::Descriptor::new(
+            MediaType::ImageManifest,
+            8,
+            oci_layout::oci_spec_digest(&digest),
+        );
+        let mut platform = oci_spec::image::Platform::default();
+        platform.set_architecture("wasm".into());
+        platform.set_os("wasip1".into());
+        written.set_platform(Some(platform));
+        written.set_annotations(Some(HashMap::from([(
+            annotations::REF_NAME.to_owned(),
+            "v1".to_owned(),
+        )])));
+
+        let read = Descriptor::from(&written);
+        assert_eq!(read.digest, digest.to_string());
+        assert_eq!(read.parse_digest(), Ok(digest));
+        assert_eq!(
+            read.platform.as_ref().map(ToString::to_string).as_deref(),
+            Some("wasip1/wasm")
+        );
+        assert_eq!(read.to_oci_spec(), Ok(written));
+    }
+
+    #[test]
+    fn a_digest_the_reader_cannot_check_does_not_convert() {
+        let descriptor = Descriptor {
+            media_type: "application/octet-stream".into(),
+            digest: "sha512:abc".into(),
+            size: 1,
+            artifact_type: None,
+            platform: None,
+            annotations: BTreeMap::new(),
+            urls: Vec::new(),
+        };
+        assert!(matches!(
+            descriptor.to_oci_spec(),
+            Err(DigestError::UnsupportedAlgorithm { input }) if input == "sha512:abc"
+        ));
+    }
+}
