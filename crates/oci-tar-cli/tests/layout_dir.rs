@@ -180,6 +180,7 @@ fn a_new_directory_holds_the_tar_entries_byte_for_byte() {
         }
         schemas::assert_valid(Schema::Layout, &in_dir["oci-layout"], case);
         schemas::assert_valid(Schema::Index, &in_dir["index.json"], case);
+        run_ok(&["verify", &layout], dir.path());
     }
 }
 
@@ -451,6 +452,7 @@ fn concurrent_writers_lose_no_entry() {
     assert!(files_under(&layout)
         .keys()
         .all(|name| !name.ends_with(".partial")));
+    run_ok(&["verify", "layout"], dir.path());
 }
 
 fn skopeo(args: &[&str]) -> Output {
