@@ -1,0 +1,178 @@
+//! `LayoutDir` through the `ImageSink` seam: blobs checked as they are
+//! written, named only when whole, and the same bytes as `LayoutTar`.
+#![allow(clippy::unwrap_used)] // test helpers: a panic is a test failure
+
+use std::borrow::Cow;
+use std::io::{self, Read};
+use std::path::Path;
+
+use oci_digest::{digest_bytes, Digest};
+use oci_layout::{
+    BlobInput, BlobSource, BytesBlob, FileInput, ImageSink, LayoutDir, LayoutError, LayoutTar,
+    Reference,
+};
+use oci_spec::image::MediaType;
+
+/// A source that announces one thing and yields another.
+struct LyingSource {
+    announced_digest: Digest,
+    announced_size: u64,
+    actual: Vec<u8>,
+}
+
+impl BlobSource for LyingSource {
+    fn digest(&self) -> Digest {
+        self.announced_digest
+    }
+    fn size(&self) -> u64 {
+        self.announced_size
+    }
+    fn origin(&self) -> Cow<'_, str> {
+        Cow::Borrowed("lying source")
+    }
+    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
+        Ok(Box::new(&self.actual[..]))
+    }
+}
+
+/// Names of the files directly in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Writes one file input, one known blob and one manifest through `sink`.
+fn write_image(sink: &mut dyn ImageSink, file: &Path) -> Vec<Digest> {
+    let input: BlobInput = FileInput::open(file).unwrap().into();
+    let config: BlobInput = BytesBlob::new(br#"{"os":"wasip1"}"#.to_vec()).into();
+    let digests = sink.put_inputs(&[&input, &config, &input]).unwrap();
+    let manifest = BytesBlob::new(br#"{"schemaVersion":2}"#.to_vec());
+    let reference: Reference = "localhost:5000/demo/app:v1".parse().unwrap();
+    sink.put_manifest(&manifest, MediaType::ImageManifest, &reference, None)
+        .unwrap();
+    digests
+}
+
+#[test]
+fn a_directory_and_a_tar_get_the_same_bytes_through_the_seam() {
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("app.wasm");
+    std::fs::write(&file, b"\0asm\x01\0\0\0 a file input").unwrap();
+
+    let layout = work.path().join("layout");
+    let mut dir = LayoutDir::open(&layout).unwrap();
+    let in_dir = write_image(&mut dir, &file);
+    dir.finish().unwrap();
+    let mut tar = LayoutTar::new(Vec::new()).unwrap();
+    let in_tar = write_image(&mut tar, &file);
+    let tar = tar.finish().unwrap();
+
+    assert_eq!(in_dir, in_tar);
+    assert_eq!(in_dir[0], in_dir[2], "one file, one digest");
+    assert_eq!(
+        in_dir[0],
+        digest_bytes(&std::fs::read(&file).unwrap()),
+        "the file's digest is of its bytes"
+    );
+    let mut archive = tar::Archive::new(&tar[..]);
+    let mut entries = 0;
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().display().to_string();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        assert!(
+            std::fs::read(layout.join(&name)).unwrap() == bytes,
+            "{name} differs"
+        );
+        entries += 1;
+    }
+    // oci-layout, three blobs (the file, the config, the manifest), index.json.
+    assert_eq!(entries, 5);
+    assert_eq!(names(&layout.join("blobs/sha256")).len(), 3);
+    assert_eq!(
+        names(&layout),
+        ["blobs", "index.json", "index.json.lock", "oci-layout"]
+    );
+}
+
+#[test]
+fn a_source_that_lies_leaves_no_blob_and_no_temporary_file() {
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    let cases = [
+        ("shorter", digest_bytes(b"abcdef"), 6, b"abc".to_vec()),
+        ("longer", digest_bytes(b"abc"), 3, b"abcdef".to_vec()),
+        ("other bytes", digest_bytes(b"abc"), 3, b"xyz".to_vec()),
+    ];
+    for (case, announced_digest, announced_size, actual) in cases {
+        let mut dir = LayoutDir::open(&layout).unwrap();
+        let source = LyingSource {
+            announced_digest,
+            announced_size,
+            actual,
+        };
+        let err = dir.put_blob(&source).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LayoutError::SizeMismatch { .. } | LayoutError::SourceChanged { .. }
+            ),
+            "{case}: {err}"
+        );
+        // After a failure the directory takes nothing more from this writer.
+        let good = BytesBlob::new(b"good".to_vec());
+        assert!(matches!(
+            dir.put_blob(&good).unwrap_err(),
+            LayoutError::Poisoned
+        ));
+        assert!(matches!(dir.finish().unwrap_err(), LayoutError::Poisoned));
+        assert_eq!(names(&layout.join("blobs/sha256")), Vec::<String>::new());
+        assert_eq!(
+            names(&layout),
+            ["blobs", "index.json.lock", "oci-layout"],
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn a_blob_already_there_is_not_rewritten_unless_its_size_is_wrong() {
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    let blob = BytesBlob::new(b"some bytes".to_vec());
+    let path = layout.join(blob.digest().blob_path());
+
+    let mut dir = LayoutDir::open(&layout).unwrap();
+    assert!(!dir.has_blob(&blob.digest(), blob.size()).unwrap());
+    assert!(dir.put_blob(&blob).unwrap());
+    assert!(dir.has_blob(&blob.digest(), blob.size()).unwrap());
+    assert!(!dir.put_blob(&blob).unwrap(), "written twice");
+
+    // A second writer finds it and does not write it again: the file keeps
+    // its inode.
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(&path).unwrap().ino();
+    let mut again = LayoutDir::open(&layout).unwrap();
+    assert!(!again.put_blob(&blob).unwrap());
+    assert_eq!(std::fs::metadata(&path).unwrap().ino(), inode);
+
+    // A stored copy of another size is corrupt: reported, not replaced.
+    std::fs::write(&path, b"some").unwrap();
+    let mut third = LayoutDir::open(&layout).unwrap();
+    match third.put_blob(&blob).unwrap_err() {
+        LayoutError::ExistingBlobSize {
+            digest,
+            expected,
+            found,
+        } => {
+            assert_eq!((digest, expected, found), (blob.digest(), 10, 4));
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), b"some");
+}
