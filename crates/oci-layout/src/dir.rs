@@ -13,7 +13,7 @@ use tempfile::NamedTempFile;
 use crate::annotations::REF_NAME;
 use crate::input::ProgressFn;
 use crate::pending::set_ordinary_permissions;
-use crate::sink::index_entry;
+use crate::sink::put_manifest_blob;
 use crate::writer::{copy_exactly, image_index};
 use crate::{
     to_canonical_json, BlobSource, BytesBlob, FileInput, ImageSink, LayoutError, Reference,
@@ -312,8 +312,7 @@ impl ImageSink for LayoutDir {
         reference: &Reference,
         platform: Option<Platform>,
     ) -> Result<Descriptor, LayoutError> {
-        self.put_blob(manifest)?;
-        let entry = index_entry(manifest, media_type, reference, platform);
+        let entry = put_manifest_blob(self, manifest, media_type, reference, platform)?;
         self.index.push(entry.clone());
         Ok(entry)
     }

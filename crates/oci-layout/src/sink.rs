@@ -50,17 +50,7 @@ pub trait ImageSink {
     /// written again) and returns their digests. Destinations that must
     /// hash files before writing them hash them all together first.
     fn put_inputs(&mut self, inputs: &[&BlobInput]) -> Result<Vec<Digest>, LayoutError> {
-        let mut digests = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            digests.push(match input {
-                BlobInput::Source(blob) => {
-                    self.put_blob(blob.as_ref())?;
-                    blob.digest()
-                }
-                BlobInput::File(file) => self.put_file(file)?,
-            });
-        }
-        Ok(digests)
+        put_in_order(self, inputs)
     }
 
     /// How many times [`put_inputs`](Self::put_inputs) reads each
@@ -87,6 +77,25 @@ pub trait ImageSink {
     ) -> Result<Descriptor, LayoutError>;
 }
 
+/// Puts each of `inputs` into `sink` in order (`put_blob` or `put_file`),
+/// and returns their digests.
+pub(crate) fn put_in_order<S: ImageSink + ?Sized>(
+    sink: &mut S,
+    inputs: &[&BlobInput],
+) -> Result<Vec<Digest>, LayoutError> {
+    let mut digests = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        digests.push(match input {
+            BlobInput::Source(blob) => {
+                sink.put_blob(blob.as_ref())?;
+                blob.digest()
+            }
+            BlobInput::File(file) => sink.put_file(file)?,
+        });
+    }
+    Ok(digests)
+}
+
 /// The two annotations that name an image in an index (and, as runwasi
 /// writes them, on its manifest): the full reference and the tag alone.
 pub fn naming_annotations(reference: &Reference) -> HashMap<String, String> {
@@ -96,16 +105,18 @@ pub fn naming_annotations(reference: &Reference) -> HashMap<String, String> {
     ])
 }
 
-/// The index entry for `manifest`: its descriptor with `platform` and the
-/// naming annotations of `reference`.
-pub(crate) fn index_entry(
+/// Puts the `manifest` blob into `sink` and returns its index entry: its
+/// descriptor with `platform` and the naming annotations of `reference`.
+pub(crate) fn put_manifest_blob<S: ImageSink + ?Sized>(
+    sink: &mut S,
     manifest: &BytesBlob,
     media_type: MediaType,
     reference: &Reference,
     platform: Option<Platform>,
-) -> Descriptor {
+) -> Result<Descriptor, LayoutError> {
+    sink.put_blob(manifest)?;
     let mut descriptor = manifest.descriptor(media_type);
     descriptor.set_platform(platform);
     descriptor.set_annotations(Some(naming_annotations(reference)));
-    descriptor
+    Ok(descriptor)
 }

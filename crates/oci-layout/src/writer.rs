@@ -10,7 +10,7 @@ use oci_spec::image::Platform;
 
 use crate::canonical_json::to_canonical_json;
 use crate::input::ProgressFn;
-use crate::sink::index_entry;
+use crate::sink::{put_in_order, put_manifest_blob};
 use crate::{BlobInput, BlobSource, BytesBlob, FileInput, ImageSink, LayoutError, Reference};
 
 /// The name of the layout marker file.
@@ -268,17 +268,8 @@ impl<W: Write> ImageSink for LayoutTar<W> {
             })
             .collect();
         self.hash_files_first(&files)?;
-        let mut digests = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            digests.push(match input {
-                BlobInput::Source(blob) => {
-                    self.put_blob(blob.as_ref())?;
-                    blob.digest()
-                }
-                BlobInput::File(file) => self.put_file_input(file)?,
-            });
-        }
-        Ok(digests)
+        // `put_file` finds each file hashed now and does not hash it again.
+        put_in_order(self, inputs)
     }
 
     fn reads_of_each_file(&self) -> u64 {
@@ -300,8 +291,7 @@ impl<W: Write> ImageSink for LayoutTar<W> {
         reference: &Reference,
         platform: Option<Platform>,
     ) -> Result<Descriptor, LayoutError> {
-        self.put_blob(manifest)?;
-        let entry = index_entry(manifest, media_type, reference, platform);
+        let entry = put_manifest_blob(self, manifest, media_type, reference, platform)?;
         self.add_to_index(entry.clone())?;
         Ok(entry)
     }

@@ -2,8 +2,7 @@
 //! written, named only when whole, and the same bytes as `LayoutTar`.
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a test failure
 
-use std::borrow::Cow;
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::Path;
 
 use oci_digest::{digest_bytes, Digest};
@@ -13,27 +12,8 @@ use oci_layout::{
 };
 use oci_spec::image::MediaType;
 
-/// A source that announces one thing and yields another.
-struct LyingSource {
-    announced_digest: Digest,
-    announced_size: u64,
-    actual: Vec<u8>,
-}
-
-impl BlobSource for LyingSource {
-    fn digest(&self) -> Digest {
-        self.announced_digest
-    }
-    fn size(&self) -> u64 {
-        self.announced_size
-    }
-    fn origin(&self) -> Cow<'_, str> {
-        Cow::Borrowed("lying source")
-    }
-    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
-        Ok(Box::new(&self.actual[..]))
-    }
-}
+mod common;
+use common::LyingSource;
 
 /// Names of the files directly in `dir`, sorted.
 fn names(dir: &Path) -> Vec<String> {

@@ -1,34 +1,14 @@
 //! Behaviour of `LayoutTar` on good and bad blob sources.
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a test failure
 
-use std::borrow::Cow;
-use std::io::{self, Read};
+use std::io::Read;
 
-use oci_digest::{digest_bytes, Digest};
+use oci_digest::digest_bytes;
 use oci_layout::{BlobSource, BytesBlob, FileBlob, ImageSink, LayoutError, LayoutTar};
 use oci_spec::image::MediaType;
 
-/// A source that announces one thing and yields another.
-struct LyingSource {
-    announced_digest: Digest,
-    announced_size: u64,
-    actual: Vec<u8>,
-}
-
-impl BlobSource for LyingSource {
-    fn digest(&self) -> Digest {
-        self.announced_digest
-    }
-    fn size(&self) -> u64 {
-        self.announced_size
-    }
-    fn origin(&self) -> Cow<'_, str> {
-        Cow::Borrowed("lying source")
-    }
-    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
-        Ok(Box::new(&self.actual[..]))
-    }
-}
+mod common;
+use common::LyingSource;
 
 fn entries(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut archive = tar::Archive::new(tar);
