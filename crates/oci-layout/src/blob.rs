@@ -131,13 +131,33 @@ impl BlobSource for FileBlob {
 }
 
 /// Opens `path`, refusing anything but a regular file (a directory, a FIFO,
-/// a device), with errors that name it.
+/// a socket, a device), with errors that name it. The open never blocks: a
+/// FIFO with no writer is refused at once, not waited on.
 pub(crate) fn open_regular_file(path: &Path) -> Result<(File, Metadata), LayoutError> {
     let read_error = |source| LayoutError::ReadSource {
         origin: path.display().to_string(),
         source,
     };
-    let file = File::open(path).map_err(read_error)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        // O_NONBLOCK only changes how FIFOs and devices open and read; a
+        // regular file reads the same with it.
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        // A socket cannot be opened at all; say what it is.
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+            return Err(LayoutError::NotAFile {
+                path: path.display().to_string(),
+            })
+        }
+        Err(e) => return Err(read_error(e)),
+    };
     let metadata = file.metadata().map_err(read_error)?;
     if !metadata.is_file() {
         return Err(LayoutError::NotAFile {

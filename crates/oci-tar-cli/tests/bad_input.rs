@@ -40,6 +40,13 @@ fn fixtures(dir: &Path) {
     std::fs::write(dir.join("no-wasm/readme.txt"), b"not wasm").unwrap();
     std::fs::create_dir(dir.join("empty-dir")).unwrap();
     std::fs::create_dir(dir.join("out-dir")).unwrap();
+    // Files that are not regular files: reading them would block or fail.
+    let mkfifo = Command::new(test_support::require_tool("mkfifo", "coreutils"))
+        .arg(dir.join("fifo.wasm"))
+        .status()
+        .unwrap();
+    assert!(mkfifo.success());
+    drop(std::os::unix::net::UnixListener::bind(dir.join("socket.wasm")).unwrap());
 }
 
 /// Every file and folder under `dir`.
@@ -71,6 +78,14 @@ fn cases() -> Vec<Case> {
             "missing.wasm: No such file or directory (os error 2)"),
         case("directory as module", &["-n", "app", "-m", "module.wasm", "-o", "out.tar"], 1,
             "module.wasm: not a regular file"),
+        case("a FIFO as module (regression: the build blocked forever)", &["-n", "app", "-m", "fifo.wasm", "-o", "out.tar"], 1,
+            "fifo.wasm: not a regular file"),
+        case("a socket as module", &["-n", "app", "-m", "socket.wasm", "-o", "out.tar"], 1,
+            "socket.wasm: not a regular file"),
+        case("a character device as module", &["-n", "app", "-m", "/dev/zero", "-o", "out.tar"], 1,
+            "/dev/zero: not a regular file"),
+        case("a FIFO as layer", &["-q", "-n", "app", "-m", "app.wasm", "--layer", "application/vnd.oci.image.layer.v1.tar=fifo.wasm", "-o", "out.tar"], 1,
+            "fifo.wasm: not a regular file"),
         case("empty file", &["-n", "app", "-m", "empty.wasm", "-o", "out.tar"], 1,
             "empty.wasm: not a wasm module or component: it is empty"),
         case("text file", &["-n", "app", "-m", "text.wasm", "-o", "out.tar"], 1,
