@@ -119,18 +119,37 @@ fn image_tag(opts: &PackageOpts) -> Result<&str, Failure> {
     }
 }
 
-/// The `*.wasm` files directly in `dir`, sorted by file name; anything else
-/// there is skipped with a note.
+/// The `*.wasm` files directly in `dir`, sorted by file name. Other
+/// files, hidden files (`.x.wasm`, as a shell's `*.wasm` leaves them out)
+/// and folders are skipped with a note saying which; a symbolic link to
+/// nothing is an error, and so (when it is opened) is a FIFO, socket or
+/// device.
 fn wasm_files_in(dir: &Path, say: &impl Fn(String)) -> Result<Vec<PathBuf>, Failure> {
     let read_error = |e: std::io::Error| Failure::failed(format!("{}: {e}", dir.display()));
     let mut files = Vec::new();
     for entry in fs::read_dir(dir).map_err(read_error)? {
         let path = entry.map_err(read_error)?.path();
-        let is_wasm = path.extension().is_some_and(|ext| ext == "wasm");
-        if is_wasm && path.is_file() {
-            files.push(path);
+        let shown = path.display();
+        let hidden = path
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with('.'));
+        if path.extension().is_none_or(|ext| ext != "wasm") {
+            say(format!("{shown}: skipped, not a .wasm file"));
+        } else if hidden {
+            say(format!("{shown}: skipped, a hidden file"));
         } else {
-            say(format!("{}: skipped, not a .wasm file", path.display()));
+            match fs::metadata(&path) {
+                Ok(metadata) if metadata.is_dir() => {
+                    say(format!("{shown}: skipped, a folder"));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(Failure::failed(format!(
+                        "{shown}: a symbolic link to a file that does not exist"
+                    )));
+                }
+                Err(e) => return Err(Failure::failed(format!("{shown}: {e}"))),
+                Ok(_) => files.push(path),
+            }
         }
     }
     if files.is_empty() {

@@ -47,6 +47,26 @@ fn fixtures(dir: &Path) {
         .unwrap();
     assert!(mkfifo.success());
     drop(std::os::unix::net::UnixListener::bind(dir.join("socket.wasm")).unwrap());
+    // --components folders holding such things beside a good module.
+    for (folder, odd) in [("with-fifo", "b.wasm"), ("with-broken-link", "b.wasm")] {
+        std::fs::create_dir(dir.join(folder)).unwrap();
+        std::fs::write(
+            dir.join(folder).join("a.wasm"),
+            test_support::tiny_module(1),
+        )
+        .unwrap();
+        let odd = dir.join(folder).join(odd);
+        if folder == "with-fifo" {
+            std::fs::rename(dir.join("fifo.wasm"), &odd).unwrap();
+            let again = Command::new("mkfifo")
+                .arg(dir.join("fifo.wasm"))
+                .status()
+                .unwrap();
+            assert!(again.success());
+        } else {
+            std::os::unix::fs::symlink(dir.join("nowhere.wasm"), &odd).unwrap();
+        }
+    }
 }
 
 /// Every file and folder under `dir`.
@@ -86,6 +106,10 @@ fn cases() -> Vec<Case> {
             "/dev/zero: not a regular file"),
         case("a FIFO as layer", &["-q", "-n", "app", "-m", "app.wasm", "--layer", "application/vnd.oci.image.layer.v1.tar=fifo.wasm", "-o", "out.tar"], 1,
             "fifo.wasm: not a regular file"),
+        case("--components finds a FIFO", &["-q", "-n", "app", "-c", "with-fifo", "-o", "out.tar"], 1,
+            "with-fifo/b.wasm: not a regular file"),
+        case("--components finds a broken symbolic link", &["-q", "-n", "app", "-c", "with-broken-link", "-o", "out.tar"], 1,
+            "with-broken-link/b.wasm: a symbolic link to a file that does not exist"),
         case("empty file", &["-n", "app", "-m", "empty.wasm", "-o", "out.tar"], 1,
             "empty.wasm: not a wasm module or component: it is empty"),
         case("text file", &["-n", "app", "-m", "text.wasm", "-o", "out.tar"], 1,

@@ -313,12 +313,29 @@ fn components_folder_is_taken_in_file_name_order_skipping_other_files() {
     std::fs::write(components.join("b.wasm"), tiny_module(2)).unwrap();
     std::fs::write(components.join("a.wasm"), tiny_module(3)).unwrap();
     std::fs::write(components.join("notes.txt"), "not wasm").unwrap();
+    // Left out, each with a note saying why: a hidden module (as a shell's
+    // `*.wasm` leaves it out) and a folder named like a module.
+    std::fs::write(components.join(".hidden.wasm"), tiny_module(4)).unwrap();
+    std::fs::create_dir(components.join("folder.wasm")).unwrap();
+    // A link to a module is the module.
+    std::os::unix::fs::symlink("b.wasm", components.join("c.wasm")).unwrap();
     let output = run_ok(
         &["-n", "folder", "-c", "components", "-o", "folder.tar"],
         &dir,
     );
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("notes.txt: skipped"), "{stderr}");
+    assert!(
+        stderr.contains("notes.txt: skipped, not a .wasm file"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(".hidden.wasm: skipped, a hidden file"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("folder.wasm: skipped, a folder"),
+        "{stderr}"
+    );
     let tar = std::fs::read(dir.join("folder.tar")).unwrap();
     let manifest: serde_json::Value = serde_json::from_str(&documents(&tar).manifest).unwrap();
     let digests: Vec<String> = manifest["layers"]
@@ -331,6 +348,7 @@ fn components_folder_is_taken_in_file_name_order_skipping_other_files() {
         digests,
         [
             digest_bytes(&tiny_module(3)).to_string(),
+            digest_bytes(&tiny_module(2)).to_string(),
             digest_bytes(&tiny_module(2)).to_string()
         ]
     );
