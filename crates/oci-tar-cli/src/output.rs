@@ -88,12 +88,27 @@ impl Output {
             }
             OutputArg::TarFile(path) => {
                 let shown = path.display().to_string();
-                if path.is_dir() {
-                    return Err(Failure::failed(format!(
-                        "{shown}: is a directory; -o names the tar file to write (oci:{shown} writes an OCI image layout directory)"
-                    )));
+                let target =
+                    follow_links(path).map_err(|e| Failure::failed(format!("{shown}: {e}")))?;
+                match fs::metadata(&target) {
+                    Ok(metadata) if metadata.is_dir() => {
+                        return Err(Failure::failed(format!(
+                            "{shown}: is a directory; -o names the tar file to write (oci:{shown} writes an OCI image layout directory)"
+                        )));
+                    }
+                    // A device, FIFO or socket is written through: it cannot be
+                    // renamed over, and nothing can make it atomic.
+                    Ok(metadata) if !metadata.is_file() => {
+                        let file = fs::OpenOptions::new()
+                            .write(true)
+                            .open(&target)
+                            .map_err(|e| Failure::failed(format!("{shown}: {e}")))?;
+                        (Destination::tar_stream(file), shown)
+                    }
+                    // A new or regular file: written beside its real path and
+                    // renamed into place there (a symbolic link stays a link).
+                    _ => (Destination::tar_file(target), shown),
                 }
-                (Destination::tar_file(path), shown)
             }
             OutputArg::OciDir { dir, .. } => {
                 let shown = format!("oci:{}", dir.display());
@@ -136,6 +151,62 @@ impl Output {
     pub(crate) fn describe(&self) -> &str {
         &self.shown
     }
+}
+
+/// The path `path` names once every symbolic link along the way, the last
+/// one included, is followed (also a link to a file that does not exist
+/// yet: the file is made where the link points).
+fn follow_links(path: &Path) -> io::Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    // As the kernel does, give up on a loop after 40 links.
+    for _ in 0..40 {
+        match fs::symlink_metadata(&current) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                let target = fs::read_link(&current)?;
+                current = match current.parent() {
+                    Some(parent) if target.is_relative() => parent.join(target),
+                    _ => target,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(io::Error::other("too many levels of symbolic links"))
+}
+
+/// Fails, before anything is read, if the tar file `output` would replace
+/// one of `inputs` (the same file, also through another path or a link).
+pub(crate) fn refuse_output_over_an_input(
+    output: &OutputArg,
+    inputs: &[(&str, &Path)],
+) -> Result<(), Failure> {
+    let OutputArg::TarFile(path) = output else {
+        return Ok(());
+    };
+    let Ok(out) = fs::metadata(path) else {
+        return Ok(());
+    };
+    for (flag, input) in inputs {
+        if fs::metadata(input).is_ok_and(|metadata| same_file(&metadata, &out)) {
+            return Err(Failure::usage(format!(
+                "-o {} would replace the input {flag} {}; write the tar elsewhere",
+                path.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+#[cfg(not(unix))]
+fn same_file(_a: &fs::Metadata, _b: &fs::Metadata) -> bool {
+    false
 }
 
 /// The failure for an error while writing to `destination`: a closed pipe

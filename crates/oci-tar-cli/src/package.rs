@@ -46,6 +46,17 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         }));
     }
 
+    // Nothing is read before it is known that the tar replaces no input.
+    let named_inputs: Vec<(&str, &Path)> = (opts.modules.iter().map(|p| ("--module", p.as_path())))
+        .chain(opts.components.iter().flat_map(|_| {
+            wasm_paths[opts.modules.len()..]
+                .iter()
+                .map(|p| ("--components", p.as_path()))
+        }))
+        .chain(opts.layers.iter().map(|l| ("--layer", l.path.as_path())))
+        .collect();
+    crate::output::refuse_output_over_an_input(&opts.out_path, &named_inputs)?;
+
     let mut image = WasmImage::new(reference, shape, created);
     if let Some(author) = &opts.author {
         image.set_author(author);

@@ -243,3 +243,132 @@ fn an_input_over_8_gib_is_packaged_right() {
     assert_eq!(layers[1]["size"], size);
     assert_eq!(layers[1]["mediaType"], "application/octet-stream");
 }
+
+/// Runs the builder in `dir` and returns its output.
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    builder().args(args).current_dir(dir).output().unwrap()
+}
+
+/// A folder holding `app.wasm`, and the tar the builder writes for it.
+fn with_module() -> (tempfile::TempDir, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("app.wasm"), test_support::tiny_module(1)).unwrap();
+    let reference = run_in(
+        dir.path(),
+        &["-q", "-n", "app", "-m", "app.wasm", "-o", "-"],
+    );
+    assert!(reference.status.success());
+    (dir, reference.stdout)
+}
+
+#[test]
+fn an_output_that_is_an_input_is_refused_before_anything_is_read() {
+    let (dir, _) = with_module();
+    let module = fs::read(dir.path().join("app.wasm")).unwrap();
+    fs::create_dir(dir.path().join("components")).unwrap();
+    fs::write(dir.path().join("components/x.wasm"), &module).unwrap();
+    std::os::unix::fs::symlink("app.wasm", dir.path().join("alias.tar")).unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["-n", "app", "-m", "app.wasm", "-o", "app.wasm"],
+            "-o app.wasm would replace the input --module app.wasm; write the tar elsewhere",
+        ),
+        (
+            &["-n", "app", "-c", "components", "-o", "components/x.wasm"],
+            "-o components/x.wasm would replace the input --components components/x.wasm; write the tar elsewhere",
+        ),
+        (
+            &["-n", "app", "-m", "app.wasm", "-o", "alias.tar"],
+            "-o alias.tar would replace the input --module app.wasm; write the tar elsewhere",
+        ),
+    ];
+    for (args, message) in cases {
+        let output = run_in(dir.path(), args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            format!("oci-tar-builder: error: {message}\n")
+        );
+        assert_eq!(fs::read(dir.path().join("app.wasm")).unwrap(), module);
+        assert_eq!(
+            fs::read(dir.path().join("components/x.wasm")).unwrap(),
+            module
+        );
+    }
+}
+
+#[test]
+fn an_output_through_a_symbolic_link_is_written_where_it_points() {
+    let (dir, expected) = with_module();
+    let root = dir.path();
+    fs::create_dir(root.join("real")).unwrap();
+    // A link to a file that exists, and one to a file not made yet.
+    fs::write(root.join("real/old.tar"), b"old").unwrap();
+    std::os::unix::fs::symlink("real/old.tar", root.join("old-link.tar")).unwrap();
+    std::os::unix::fs::symlink("real/new.tar", root.join("new-link.tar")).unwrap();
+    for (link, target) in [
+        ("old-link.tar", "real/old.tar"),
+        ("new-link.tar", "real/new.tar"),
+    ] {
+        let output = run_in(root, &["-q", "-n", "app", "-m", "app.wasm", "-o", link]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            fs::symlink_metadata(root.join(link))
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "{link} was replaced instead of followed"
+        );
+        assert!(fs::read(root.join(target)).unwrap() == expected, "{target}");
+    }
+}
+
+#[test]
+fn a_device_or_fifo_output_is_written_through_not_replaced() {
+    let (dir, expected) = with_module();
+    let root = dir.path();
+    // Regression: as root, `-o /dev/null` replaced the device node with a
+    // regular file. Reached through a link here, so that a regression
+    // replaces the link, never the machine's /dev/null.
+    std::os::unix::fs::symlink("/dev/null", root.join("null")).unwrap();
+    let output = run_in(root, &["-q", "-n", "app", "-m", "app.wasm", "-o", "null"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(fs::symlink_metadata(root.join("null"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    use std::os::unix::fs::FileTypeExt;
+    assert!(fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    assert_eq!(partial_files(root), Vec::<PathBuf>::new());
+
+    // A FIFO gets the whole tar, as a pipe does.
+    let mkfifo = Command::new("mkfifo")
+        .arg(root.join("fifo"))
+        .status()
+        .unwrap();
+    assert!(mkfifo.success());
+    let fifo = root.join("fifo");
+    let reader = std::thread::spawn(move || fs::read(fifo).unwrap());
+    let output = run_in(root, &["-q", "-n", "app", "-m", "app.wasm", "-o", "fifo"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(reader.join().unwrap() == expected);
+    assert!(fs::symlink_metadata(root.join("fifo"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
+}
