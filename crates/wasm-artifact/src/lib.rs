@@ -46,15 +46,15 @@
 //! ```
 #![deny(missing_docs)]
 
+mod describe;
 mod error;
 mod image;
-mod inspect;
 pub mod media_types;
 mod timestamp;
 mod wasm_kind;
 
+pub use describe::{ComponentWorld, WasmDescription};
 pub use error::ArtifactError;
 pub use image::{ImageShape, WasmImage, WrittenImage};
-pub use inspect::{ComponentWorld, WasmDescription};
 pub use timestamp::{Timestamp, TimestampError};
 pub use wasm_kind::{NotWasm, WasmKind};
