@@ -141,22 +141,15 @@ fn scan_sections(reader: &mut impl Read) -> Result<Scan, ScanError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::describe::test_inputs::{module_with_data, OneByte};
+    use crate::describe::test_inputs::{module_with_data, read_through, OneByte};
 
     /// Regression: the structural pass buffered a module's whole data
     /// section, so a module with gigabytes of embedded data took gigabytes.
     #[test]
     fn scan_reads_past_a_module_data_section_without_holding_it() {
         let wasm = module_with_data(4 * 1024 * 1024);
-        let (out, skipped) = {
-            let mut skipper =
-                SkipCustomSections::new(wasm.as_slice(), |_| true).skipping_module_data();
-            let mut out = Vec::new();
-            skipper
-                .read_to_end(&mut out)
-                .unwrap_or_else(|e| panic!("{e}"));
-            (out, skipper.skipped)
-        };
+        let (out, skipped) =
+            read_through(SkipCustomSections::new(wasm.as_slice(), |_| true).skipping_module_data());
         assert!(out.len() < 1024, "the parser is handed {} bytes", out.len());
         assert!(out.len() as u64 + skipped == wasm.len() as u64);
         for result in [scan(wasm.as_slice()), scan(OneByte(&wasm))] {

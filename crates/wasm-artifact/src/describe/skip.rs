@@ -347,7 +347,7 @@ impl Read for SkipCustomSections<'_> {
 mod tests {
     use super::*;
     use crate::describe::scan::scan;
-    use crate::describe::test_inputs::{filtered, OneByte};
+    use crate::describe::test_inputs::{filtered, read_through, OneByte};
     use wasmparser::{Parser, Payload};
 
     fn custom_section_names(wasm: &[u8]) -> Vec<String> {
@@ -404,12 +404,9 @@ mod tests {
         // In a component, ids 10 and 11 are imports and exports.
         let component = wat::parse_str(r#"(component (import "f" (func)) (export "g" (func 0)))"#)
             .unwrap_or_else(|e| panic!("{e}"));
-        let mut skipper =
-            SkipCustomSections::new(component.as_slice(), |_| true).skipping_module_data();
-        let mut out = Vec::new();
-        skipper
-            .read_to_end(&mut out)
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(out, component);
+        let (out, skipped) = read_through(
+            SkipCustomSections::new(component.as_slice(), |_| true).skipping_module_data(),
+        );
+        assert_eq!((out, skipped), (component, 0));
     }
 }

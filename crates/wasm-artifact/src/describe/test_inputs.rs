@@ -23,7 +23,11 @@ impl Read for OneByte<'_> {
 /// What [`SkipCustomSections`] hands out of `reader`, keeping the custom
 /// sections `keep` accepts, and how many bytes it left out.
 pub(super) fn filtered(reader: impl Read, keep: fn(&str) -> bool) -> (Vec<u8>, u64) {
-    let mut skipper = SkipCustomSections::new(reader, keep);
+    read_through(SkipCustomSections::new(reader, keep))
+}
+
+/// Everything `skipper` hands out, and how many bytes it left out.
+pub(super) fn read_through(mut skipper: SkipCustomSections<'_>) -> (Vec<u8>, u64) {
     let mut out = Vec::new();
     skipper
         .read_to_end(&mut out)
