@@ -46,7 +46,8 @@
 //! `rootfs.diff_ids` entry of the image config, while containerd requires
 //! `diff_ids` to leave raw (non-tar) layers out. For an image whose layers are
 //! raw wasm no `manifest.json` satisfies both; this crate lists every layer,
-//! so such readers refuse the image loudly rather than see it without its wasm.
+//! so such readers refuse the image loudly rather than see it without its wasm
+//! (`docs/formats.md#docker-compatibility` in the repository).
 #![deny(missing_docs)]
 
 use oci_digest::Digest;

@@ -8,6 +8,16 @@
 //!   `:` or is `localhost`; a host is DNS labels (`[A-Za-z0-9]`, inner `-`)
 //!   joined by `.`, with an optional numeric port;
 //! - the name without its tag is at most 255 characters.
+//!
+//! A [`Reference`] always has a tag and never a digest: an image tar names
+//! the one image it holds by tag (`org.opencontainers.image.ref.name`), and
+//! the image it writes gets its own digest.
+//!
+//! The distribution ecosystem's type, [`oci_spec::distribution::Reference`],
+//! converts both ways: into it with Docker's normalisation (no registry means
+//! `docker.io`, and a one-component path there is under `library/`), as
+//! oci-spec's own parser does; from it with this module's validation, a tag
+//! required and a digest refused (see the `TryFrom` impl).
 
 use std::fmt;
 use std::str::FromStr;
@@ -30,6 +40,8 @@ pub enum ReferencePart {
     Name,
     /// The tag.
     Tag,
+    /// A digest (`@sha256:…`), which a [`Reference`] cannot hold.
+    Digest,
 }
 
 impl fmt::Display for ReferencePart {
@@ -39,6 +51,7 @@ impl fmt::Display for ReferencePart {
             ReferencePart::Repository => "repository",
             ReferencePart::Name => "name",
             ReferencePart::Tag => "tag",
+            ReferencePart::Digest => "digest",
         })
     }
 }
@@ -100,6 +113,49 @@ impl Reference {
         Ok(reference)
     }
 
+    /// The reference with this registry, repository path and tag, each
+    /// checked on its own; refused when its text would read back as another
+    /// reference (a registry that looks like a path component, or, without
+    /// a registry, a path whose first component looks like a host).
+    fn from_registry_path_tag(
+        registry: Option<&str>,
+        path: &str,
+        tag: &str,
+    ) -> Result<Self, ReferenceError> {
+        if let Some(registry) = registry {
+            check_registry(registry)?;
+            if !looks_like_registry(registry) {
+                return Err(ReferenceError {
+                    part: ReferencePart::Registry,
+                    value: registry.to_owned(),
+                    reason: "it would read as a path component: a registry host contains '.' \
+                             or ':', or is localhost"
+                        .into(),
+                });
+            }
+        }
+        check_path(ReferencePart::Repository, path, path)?;
+        if registry.is_none() && path.contains('/') {
+            if let (Some(host), _) = split_registry(path) {
+                return Err(ReferenceError {
+                    part: ReferencePart::Repository,
+                    value: path.to_owned(),
+                    reason: format!(
+                        "without a registry, its first component {host:?} reads as a registry host"
+                    ),
+                });
+            }
+        }
+        check_tag(tag)?;
+        let reference = Reference {
+            registry: registry.map(str::to_owned),
+            path: path.to_owned(),
+            tag: tag.to_owned(),
+        };
+        reference.check_name_len()?;
+        Ok(reference)
+    }
+
     /// The registry host and port, if the reference names one.
     pub fn registry(&self) -> Option<&str> {
         self.registry.as_deref()
@@ -140,11 +196,19 @@ impl Reference {
 }
 
 /// `registry[:port]/path:tag`, or `path:tag`. The tag is required: an image
-/// tar names one image version.
+/// tar names one image version. A digest (`…@sha256:…`) is refused, as by
+/// the `TryFrom<oci_spec::distribution::Reference>` conversion.
 impl FromStr for Reference {
     type Err = ReferenceError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
+        if let Some((name, digest)) = input.split_once('@') {
+            let tagged = name
+                .rsplit('/')
+                .next()
+                .is_some_and(|last| last.contains(':'));
+            return Err(digest_refused(digest, tagged));
+        }
         let last_slash = input.rfind('/').map_or(0, |i| i + 1);
         let Some(colon) = input[last_slash..].rfind(':').map(|i| i + last_slash) else {
             return Err(ReferenceError {
@@ -172,6 +236,92 @@ impl fmt::Display for Reference {
     }
 }
 
+/// Docker Hub's registry host: what a reference without a registry means to
+/// the distribution ecosystem (oci-spec, Docker, containerd's pulls).
+const DOCKER_HUB: &str = "docker.io";
+/// Docker Hub's older host name, which normalises to [`DOCKER_HUB`].
+const DOCKER_HUB_LEGACY: &str = "index.docker.io";
+/// The namespace of Docker Hub's one-component names (`library/busybox`).
+const DOCKER_HUB_OFFICIAL: &str = "library";
+
+/// The same image in the distribution ecosystem's type, normalised as
+/// oci-spec's parser normalises the string [`Reference`] displays as: no
+/// registry becomes `docker.io` (as does `index.docker.io`), and a
+/// one-component path on `docker.io` is put under `library/`. So
+/// `app:v1` becomes `docker.io/library/app:v1`, while
+/// `localhost:5000/demo/app:v1` keeps its registry, port and path.
+///
+/// Unlike parsing the string, this never fails: a registry-less
+/// 255-character name stays as it is, where oci-spec's parser would count
+/// the added `library/` against its length limit.
+impl From<&Reference> for oci_spec::distribution::Reference {
+    fn from(reference: &Reference) -> Self {
+        let registry = match reference.registry() {
+            None | Some(DOCKER_HUB_LEGACY) => DOCKER_HUB,
+            Some(registry) => registry,
+        };
+        let repository = if registry == DOCKER_HUB && !reference.path.contains('/') {
+            format!("{DOCKER_HUB_OFFICIAL}/{}", reference.path)
+        } else {
+            reference.path.clone()
+        };
+        oci_spec::distribution::Reference::with_tag(
+            registry.to_owned(),
+            repository,
+            reference.tag.clone(),
+        )
+    }
+}
+
+/// A distribution reference as an image name, checked against this module's
+/// grammar (stricter than oci-spec's: ASCII-only tags, no registry that
+/// cannot be told from a path component).
+///
+/// - The tag is required. A reference by **digest alone** (`app@sha256:…`)
+///   is refused ([`ReferencePart::Digest`]): it names no tag, and an image
+///   tar names its image by tag; picking `latest` instead would name an
+///   image the caller did not. A reference with a tag **and** a digest is
+///   refused too, rather than the digest dropped: the digest pins an
+///   existing manifest, and the image written gets its own.
+/// - The registry is kept as given, `docker.io` included: `app:v1` parsed
+///   by oci-spec (`docker.io/library/app:v1`) comes back as
+///   `docker.io/library/app:v1`, not `app:v1`. An empty registry (only
+///   possible by building the value by hand) means none.
+/// - A pull mirror set on the value is not part of the name and is ignored.
+impl TryFrom<oci_spec::distribution::Reference> for Reference {
+    type Error = ReferenceError;
+
+    fn try_from(reference: oci_spec::distribution::Reference) -> Result<Self, Self::Error> {
+        match (reference.tag(), reference.digest()) {
+            (tag, Some(digest)) => Err(digest_refused(digest, tag.is_some())),
+            (None, None) => Err(ReferenceError {
+                part: ReferencePart::Tag,
+                value: String::new(),
+                reason: format!("{reference} has no tag"),
+            }),
+            (Some(tag), None) => {
+                let registry = Some(reference.registry()).filter(|r| !r.is_empty());
+                Reference::from_registry_path_tag(registry, reference.repository(), tag)
+            }
+        }
+    }
+}
+
+/// The refusal of a reference with a `digest`, beside a tag or not.
+fn digest_refused(digest: &str, tagged: bool) -> ReferenceError {
+    let reason = if tagged {
+        "a digest pins an existing manifest, but the image written gets its own digest; \
+         name it by tag alone"
+    } else {
+        "a reference by digest alone names no tag, and an image tar names its image by tag"
+    };
+    ReferenceError {
+        part: ReferencePart::Digest,
+        value: digest.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
 /// Splits a leading registry host off `repository` when its first part looks
 /// like one (contains `.` or `:`, or is `localhost`).
 fn split_registry(repository: &str) -> (Option<&str>, Option<&str>) {
@@ -179,11 +329,17 @@ fn split_registry(repository: &str) -> (Option<&str>, Option<&str>) {
         Some((first, rest)) => (first, Some(rest)),
         None => (repository, None),
     };
-    if first.contains('.') || first.contains(':') || first == "localhost" {
+    if looks_like_registry(first) {
         (Some(first), rest)
     } else {
         (None, Some(repository))
     }
+}
+
+/// Whether the first `/`-separated part of a reference is a registry host:
+/// it contains `.` or `:`, or is `localhost`.
+fn looks_like_registry(first: &str) -> bool {
+    first.contains('.') || first.contains(':') || first == "localhost"
 }
 
 fn check_tag(tag: &str) -> Result<(), ReferenceError> {
@@ -474,5 +630,179 @@ mod tests {
         assert!(parts(None, "é", "v1").is_err());
         assert!(parts(None, "a", "é").is_err());
         assert!(parts(Some("é.io"), "a", "v1").is_err());
+    }
+
+    mod distribution {
+        use super::*;
+        use oci_spec::distribution::Reference as Distribution;
+
+        fn theirs(text: &str) -> Distribution {
+            text.parse().unwrap()
+        }
+
+        fn ours(text: &str) -> Reference {
+            text.parse().unwrap()
+        }
+
+        const DIGEST: &str =
+            "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+        #[test]
+        fn a_registry_port_survives_both_ways() {
+            let reference = ours("localhost:5000/demo/app:v1");
+            let converted = Distribution::from(&reference);
+            assert_eq!(converted.registry(), "localhost:5000");
+            assert_eq!(converted.repository(), "demo/app");
+            assert_eq!(converted.tag(), Some("v1"));
+            assert_eq!(converted.digest(), None);
+            assert_eq!(converted.to_string(), "localhost:5000/demo/app:v1");
+            let back = Reference::try_from(converted).unwrap();
+            assert_eq!(back, reference);
+            assert_eq!(
+                (back.registry(), back.tag()),
+                (Some("localhost:5000"), "v1")
+            );
+        }
+
+        /// Converting gives what oci-spec's parser makes of our text.
+        #[test]
+        fn into_oci_spec_normalises_as_its_parser_does() {
+            for text in [
+                "localhost:5000/demo/app:v1",
+                "127.0.0.1:5000/app:v1",
+                "localhost/app:v1",
+                "ghcr.io/containerd/runwasi/wasi-demo-oci:latest",
+                "app:v1",
+                "a.b:v1",
+                "library/tools/app:1.0",
+                "docker.io/app:v1",
+                "index.docker.io/app:v1",
+                "docker.io/org/app:v1",
+            ] {
+                assert_eq!(Distribution::from(&ours(text)), theirs(text), "{text}");
+            }
+        }
+
+        /// No registry means Docker Hub to the ecosystem; coming back, the
+        /// registry stays explicit, and from there the round trip is exact.
+        #[test]
+        fn no_registry_becomes_docker_hub_and_stays_explicit() {
+            let converted = Distribution::from(&ours("app:v1"));
+            assert_eq!(converted.registry(), "docker.io");
+            assert_eq!(converted.repository(), "library/app");
+            let back = Reference::try_from(converted).unwrap();
+            assert_eq!(back.to_string(), "docker.io/library/app:v1");
+            assert_eq!(back.registry(), Some("docker.io"));
+            assert_eq!(back.path(), "library/app");
+            assert_eq!(
+                Reference::try_from(Distribution::from(&back)).unwrap(),
+                back
+            );
+        }
+
+        #[test]
+        fn from_oci_spec_and_back_is_exact_for_what_it_accepts() {
+            for text in [
+                "localhost:5000/demo/app:v1",
+                "ghcr.io/containerd/runwasi/wasi-demo-oci:latest",
+                "docker.io/library/busybox:1.36",
+                "registry.example.com:443/a/b/c:V1.0-rc_1",
+            ] {
+                let converted = Reference::try_from(theirs(text)).unwrap();
+                assert_eq!(converted.to_string(), text);
+                assert_eq!(Distribution::from(&converted), theirs(text));
+                assert_eq!(ours(text), converted);
+            }
+        }
+
+        #[test]
+        fn an_empty_registry_built_by_hand_means_none() {
+            let hand_made = Distribution::with_tag(String::new(), "demo/app".into(), "v1".into());
+            let converted = Reference::try_from(hand_made).unwrap();
+            assert_eq!(converted.registry(), None);
+            assert_eq!(converted.to_string(), "demo/app:v1");
+        }
+
+        #[test]
+        fn from_oci_spec_refuses_digests_and_what_the_grammar_refuses() {
+            let tagged = |registry: &str, repository: &str, tag: &str| {
+                Distribution::with_tag(registry.into(), repository.into(), tag.into())
+            };
+            let long = "a".repeat(MAX_NAME_LEN);
+            let no_tag: Distribution =
+                serde_json::from_str(r#"{"registry":"ghcr.io","repository":"app"}"#).unwrap();
+            for (reference, part, reason) in [
+                (
+                    theirs(&format!("ghcr.io/app@{DIGEST}")),
+                    ReferencePart::Digest,
+                    "digest alone names no tag",
+                ),
+                (
+                    theirs(&format!("localhost:5000/app:v1@{DIGEST}")),
+                    ReferencePart::Digest,
+                    "pins an existing manifest",
+                ),
+                (no_tag, ReferencePart::Tag, "has no tag"),
+                (theirs("ghcr.io/app:v1é"), ReferencePart::Tag, "not allowed"),
+                (
+                    tagged("myhost", "app", "v1"),
+                    ReferencePart::Registry,
+                    "path component",
+                ),
+                (
+                    tagged("bad_host.io", "app", "v1"),
+                    ReferencePart::Registry,
+                    "host label",
+                ),
+                (
+                    tagged("", "ghcr.io/app", "v1"),
+                    ReferencePart::Repository,
+                    "reads as a registry host",
+                ),
+                (
+                    tagged("ghcr.io", "App", "v1"),
+                    ReferencePart::Repository,
+                    "upper case",
+                ),
+                (
+                    tagged("ghcr.io", "", "v1"),
+                    ReferencePart::Repository,
+                    "cannot be empty",
+                ),
+                (
+                    tagged("ghcr.io", "app", ""),
+                    ReferencePart::Tag,
+                    "cannot be empty",
+                ),
+                (
+                    tagged("ghcr.io", &long, "v1"),
+                    ReferencePart::Name,
+                    "at most 255",
+                ),
+            ] {
+                let shown = format!("{reference:?}");
+                let err = Reference::try_from(reference).unwrap_err();
+                assert_eq!(err.part, part, "{shown}: {err}");
+                assert!(
+                    err.to_string().contains(reason),
+                    "{shown}: {err} lacks {reason:?}"
+                );
+            }
+        }
+
+        #[test]
+        fn parse_refuses_a_digest() {
+            for (text, reason) in [
+                (format!("ghcr.io/app:v1@{DIGEST}"), "pins"),
+                (format!("ghcr.io/app@{DIGEST}"), "digest alone"),
+                (format!("localhost:5000/app@{DIGEST}"), "digest alone"),
+                (format!("app@{DIGEST}"), "digest alone"),
+            ] {
+                let err = text.parse::<Reference>().unwrap_err();
+                assert_eq!(err.part, ReferencePart::Digest, "{text}: {err}");
+                assert_eq!(err.value, DIGEST);
+                assert!(err.reason.contains(reason), "{text}: {err}");
+            }
+        }
     }
 }

@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use wasm_artifact::ArtifactError;
+
 /// Exit code for a command line that cannot work as written.
 const EXIT_USAGE: u8 = 2;
 /// Exit code for a failure while packaging.
@@ -31,6 +33,12 @@ impl Failure {
     /// A usage error whose message is `error`'s text.
     pub(crate) fn usage(error: impl std::fmt::Display) -> Self {
         Failure::Usage(error.to_string())
+    }
+
+    /// A usage error from building the image: the library's message, with
+    /// the flags that set what it is about (the library names no flags).
+    pub(crate) fn image_usage(error: ArtifactError) -> Self {
+        Failure::Usage(with_flags(&error))
     }
 
     /// A failure listing each of `problems` in `file`.
@@ -61,6 +69,19 @@ impl Failure {
     }
 }
 
+/// `error`'s message and, for an error about how flags combine, the flags
+/// that fix it, in parentheses.
+fn with_flags(error: &ArtifactError) -> String {
+    let flags = match error {
+        ArtifactError::ArtifactTakesOneWasm { .. } => "without --as-artifact",
+        ArtifactError::TargetNeedsArtifact { .. } => "--target needs --as-artifact",
+        ArtifactError::ReservedAnnotation { .. } => "it comes from --repo, --name and --tag",
+        ArtifactError::NoWasm => "give a wasm file with --module or a folder with --components",
+        _ => return error.to_string(),
+    };
+    format!("{error} ({flags})")
+}
+
 /// Reports a clap error: help and version go to stdout with success; every
 /// other error becomes one line with exit code 2.
 pub(crate) fn report_clap(error: &clap::Error) -> ExitCode {
@@ -89,4 +110,55 @@ pub(crate) fn report_clap(error: &clap::Error) -> ExitCode {
 fn print_error_line(message: &str) {
     let one_line = message.replace('\n', " ");
     let _ = writeln!(std::io::stderr(), "oci-tar-builder: error: {one_line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_about_flag_combinations_name_the_flags() {
+        for (error, flags) in [
+            (
+                ArtifactError::ArtifactTakesOneWasm { count: 2 },
+                "but 2 were given; package several as a wasm-layer image (without --as-artifact)",
+            ),
+            (
+                ArtifactError::TargetNeedsArtifact {
+                    target: "wasi:http/proxy@0.2.0".into(),
+                },
+                "(--target needs --as-artifact)",
+            ),
+            (
+                ArtifactError::ReservedAnnotation {
+                    key: "io.containerd.image.name".into(),
+                },
+                "cannot be set directly (it comes from --repo, --name and --tag)",
+            ),
+            (ArtifactError::NoWasm, "--module"),
+        ] {
+            let library = error.to_string();
+            assert!(!library.contains("--"), "{library}");
+            match Failure::image_usage(error) {
+                Failure::Usage(message) => {
+                    assert!(message.starts_with(&library), "{message}");
+                    assert!(message.ends_with(')'), "{message}");
+                    assert!(message.contains(flags), "{message}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn other_errors_keep_the_library_message() {
+        let error = ArtifactError::InvalidTarget {
+            target: "proxy".into(),
+        };
+        let library = error.to_string();
+        match Failure::image_usage(error) {
+            Failure::Usage(message) => assert_eq!(message, library),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -41,7 +41,7 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         ));
     }
     if shape == ImageShape::Artifact && wasm_paths.len() > 1 {
-        return Err(Failure::usage(ArtifactError::ArtifactTakesOneWasm {
+        return Err(Failure::image_usage(ArtifactError::ArtifactTakesOneWasm {
             count: wasm_paths.len(),
         }));
     }
@@ -62,12 +62,12 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         image.set_author(author);
     }
     if let Some(target) = &opts.target {
-        image.set_target(target).map_err(Failure::usage)?;
+        image.set_target(target).map_err(Failure::image_usage)?;
     }
     if let Some(platform) = &opts.platform {
         image
             .set_platform(&platform.os, &platform.architecture)
-            .map_err(Failure::usage)?;
+            .map_err(Failure::image_usage)?;
     }
     let mut inputs = Vec::new();
     for path in &wasm_paths {
@@ -82,7 +82,7 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         inputs.push((blob.path().display().to_string(), blob.size()));
         image
             .add_layer(&layer.media_type, blob)
-            .map_err(Failure::usage)?;
+            .map_err(Failure::image_usage)?;
     }
     if shape == ImageShape::Artifact && !opts.layers.is_empty() {
         say(
@@ -92,10 +92,10 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         );
     }
     for (key, value) in &opts.annotations {
-        image.annotate(key, value).map_err(Failure::usage)?;
+        image.annotate(key, value).map_err(Failure::image_usage)?;
     }
     // What the flags ask for must fit the inputs (--target needs a component).
-    image.check().map_err(Failure::usage)?;
+    image.check().map_err(Failure::image_usage)?;
 
     let mut output = Output::open(&opts.out_path)?;
     let destination = output.describe().to_owned();

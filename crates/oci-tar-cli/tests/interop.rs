@@ -510,13 +510,13 @@ fn containerd17_imports(built: &Built) {
 /// declines to view as an image, naming its config type).
 ///
 /// `docker-archive:` reads our `manifest.json` and then refuses, loudly, the
-/// way FORMATS.md §3 says it must: skopeo wants as many `Layers` as the
-/// config has `rootfs.diff_ids`, containerd wants the diff_ids to leave raw
-/// wasm out, and every image we write has a raw wasm layer, so no
-/// manifest.json could satisfy both; an artifact's config has no rootfs at
-/// all. What it can read, it agrees with: it finds the image by our
-/// `RepoTags` (another tag is "not found") and counts exactly our layers and
-/// our tar layers, or names our config blob.
+/// way `docs/formats.md#docker-compatibility` says it must: skopeo wants as
+/// many `Layers` as the config has `rootfs.diff_ids`, containerd wants the
+/// diff_ids to leave raw wasm out, and every image we write has a raw wasm
+/// layer, so no manifest.json could satisfy both; an artifact's config has
+/// no rootfs at all. What it can read, it agrees with: it finds the image by
+/// our `RepoTags` (another tag is "not found") and counts exactly our layers
+/// and our tar layers, or names our config blob.
 fn skopeo_reads_the_archive(built: &Built) {
     let case = &built.case;
     let archive = format!("oci-archive:{}", built.tar.display());

@@ -68,10 +68,10 @@ pub enum ArtifactError {
     #[error(transparent)]
     Json(#[from] JsonError),
     /// There is no wasm input to package.
-    #[error("nothing to package: give at least one wasm module or component")]
+    #[error("nothing to package: an image needs at least one wasm module or component")]
     NoWasm,
     /// A CNCF artifact was given several wasm inputs.
-    #[error("a CNCF Wasm OCI Artifact holds exactly one wasm module or component (its entrypoint), but {count} were given; package several as a wasm-layer image (without --as-artifact)")]
+    #[error("a CNCF Wasm OCI Artifact holds exactly one wasm module or component (its entrypoint), but {count} were given; package several as a wasm-layer image")]
     ArtifactTakesOneWasm {
         /// How many were given.
         count: usize,
@@ -90,7 +90,7 @@ pub enum ArtifactError {
         media_type: String,
     },
     /// An annotation the image name sets itself.
-    #[error("annotation {key:?} is set from the image reference (--repo, --name, --tag) and cannot be given")]
+    #[error("annotation {key:?} is written from the image reference and cannot be set directly")]
     ReservedAnnotation {
         /// The key.
         key: String,

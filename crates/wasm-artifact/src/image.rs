@@ -21,10 +21,10 @@ use crate::{media_types, ArtifactError, ComponentWorld, Timestamp, WasmDescripti
 pub enum ImageShape {
     /// The image containerd's runwasi shims run: an OCI image config
     /// (`architecture: wasm`, `os: wasip1`) whose layers are raw wasm, one
-    /// layer per wasm file (FORMATS.md §4).
+    /// layer per wasm file (`docs/formats.md#the-wasm-layer-image`).
     WasmLayers,
     /// The CNCF wg-wasm Wasm OCI Artifact: a `application/vnd.wasm.config.v0+json`
-    /// config and one `application/wasm` layer (FORMATS.md §5).
+    /// config and one `application/wasm` layer (`docs/formats.md#the-cncf-wasm-oci-artifact`).
     Artifact,
 }
 
@@ -325,7 +325,7 @@ impl WasmImage {
         })
     }
 
-    /// The OCI image config of a wasm-layer image (FORMATS.md §4).
+    /// The OCI image config of a wasm-layer image (`docs/formats.md#the-wasm-layer-image`).
     fn image_config(
         &self,
         os: &str,
@@ -375,7 +375,7 @@ impl WasmImage {
         Ok(BytesBlob::new(to_canonical_json("image config", &config)?))
     }
 
-    /// The CNCF wasm config (FORMATS.md §5).
+    /// The CNCF wasm config (`docs/formats.md#the-cncf-wasm-oci-artifact`).
     fn wasm_config(
         &self,
         os: &str,

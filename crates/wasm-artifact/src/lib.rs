@@ -51,19 +51,19 @@
 //! [`Destination`] puts several images in one tar or directory.
 #![deny(missing_docs)]
 
+mod describe;
 mod destination;
 mod error;
 mod image;
-mod inspect;
 pub mod media_types;
 mod timestamp;
 mod wasm_kind;
 
+pub use describe::{ComponentWorld, WasmDescription};
 pub use destination::{Completed, Destination};
 pub use error::ArtifactError;
-// What a user of this crate names, so that one dependency is enough.
 pub use image::{ImageShape, WasmImage, WrittenImage};
-pub use inspect::{ComponentWorld, WasmDescription};
+// What a user of this crate names, so that one dependency is enough.
 pub use oci_layout::{
     BlobInput, FileBlob, FileInput, ImageSink, LayoutDir, LayoutError, LayoutTar, Reference,
 };

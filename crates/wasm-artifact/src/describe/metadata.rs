@@ -1,0 +1,102 @@
+//! Metadata: the top-level custom sections `wasm-tools metadata add` writes
+//! (and the name sections) as `org.opencontainers.image.*` annotations.
+
+use std::collections::BTreeMap;
+
+use wasmparser::{BinaryReaderError, CustomSectionReader, KnownCustom, Name};
+
+/// The `org.opencontainers.image.*` annotation each metadata custom section
+/// (as `wasm-tools metadata add` writes them) matches.
+const METADATA_SECTIONS: [(&str, &str); 7] = [
+    ("authors", "org.opencontainers.image.authors"),
+    ("description", "org.opencontainers.image.description"),
+    ("licenses", "org.opencontainers.image.licenses"),
+    ("source", "org.opencontainers.image.source"),
+    ("homepage", "org.opencontainers.image.url"),
+    ("revision", "org.opencontainers.image.revision"),
+    ("version", "org.opencontainers.image.version"),
+];
+
+/// The annotation a module's or component's own name becomes.
+const TITLE: &str = "org.opencontainers.image.title";
+
+/// Whether the custom section `name` can give an annotation: the name
+/// sections and the metadata sections. The structural pass reads past every
+/// other custom section without holding it.
+pub(super) fn gives_annotations(name: &str) -> bool {
+    name == "name"
+        || name == "component-name"
+        || METADATA_SECTIONS
+            .iter()
+            .any(|(section, _)| *section == name)
+}
+
+/// Records in `annotations` what the top-level custom `section` says: the
+/// title from a name section, or the annotation of a metadata section.
+/// Empty values and sections that are not UTF-8 are left out; a later
+/// section overrides an earlier one. Fails on a malformed name section.
+pub(super) fn read_section(
+    section: &CustomSectionReader<'_>,
+    annotations: &mut BTreeMap<String, String>,
+) -> Result<(), BinaryReaderError> {
+    match section.as_known() {
+        KnownCustom::Name(names) => {
+            for name in names {
+                // A linker names a module after its output file
+                // (rustc: `crate_name-<hash>.wasm`): a file name,
+                // not a title. A name set on purpose
+                // (`wasm-tools metadata add --name`) is kept.
+                if let Name::Module { name, .. } = name? {
+                    if !name.ends_with(".wasm") {
+                        set_annotation(annotations, TITLE, name);
+                    }
+                }
+            }
+        }
+        KnownCustom::ComponentName(names) => {
+            for name in names {
+                if let wasmparser::ComponentName::Component { name, .. } = name? {
+                    set_annotation(annotations, TITLE, name);
+                }
+            }
+        }
+        _ => {
+            let annotation = METADATA_SECTIONS
+                .iter()
+                .find(|(section_name, _)| *section_name == section.name());
+            if let (Some((_, key)), Ok(value)) = (annotation, std::str::from_utf8(section.data())) {
+                set_annotation(annotations, key, value);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn set_annotation(annotations: &mut BTreeMap<String, String>, key: &str, value: &str) {
+    if !value.is_empty() {
+        annotations.insert(key.to_owned(), value.to_owned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::describe::scan::scan;
+
+    /// Regression: every rustc-built module got the title
+    /// `crate_name-<hash>.wasm`, the linker's name for its output file.
+    #[test]
+    fn a_linker_written_module_name_is_not_a_title() {
+        let title = |module_name: &str| {
+            let wasm = wat::parse_str(format!("(module ${module_name})"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            scan(wasm.as_slice())
+                .unwrap_or_else(|_| panic!("scan of {module_name}"))
+                .annotations
+                .get(TITLE)
+                .cloned()
+        };
+        assert_eq!(title("wasi_demo_app-b7b103588161991d.wasm"), None);
+        assert_eq!(title("greeter"), Some("greeter".to_owned()));
+    }
+}

@@ -1,0 +1,412 @@
+//! The bytes the passes read: a binary's [`Source`] (any reader, or a file
+//! that can be read past by seeking), a reader that leaves out the sections a
+//! pass has no use for without holding them ([`SkipCustomSections`]), and
+//! one that asks for everything the parser needs in one read ([`FullReads`]).
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+
+use crate::WasmKind;
+
+/// Appends `value` as an unsigned LEB128.
+pub(super) fn push_leb128(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// Reads until `buf` is full or the input ends; returns how much was read.
+pub(super) fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// A reader whose every `read` fills the buffer unless the input ends.
+///
+/// wasmparser's streaming parser (and wit-parser's `decode_reader`, built on
+/// it) re-parses the pending bytes after every read, and wit-parser grows its
+/// buffer by the whole still-missing amount on each one: with a reader that
+/// returns a few KiB at a time (a pipe, a decompressor), a 64 MiB section
+/// would cost thousands of re-parses and zero-fills. Asking for everything
+/// the parser needs in one read keeps both linear.
+pub(super) struct FullReads<R>(pub(super) R);
+
+impl<R: Read> Read for FullReads<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        read_up_to(&mut self.0, buf)
+    }
+}
+
+/// Where the bytes of a binary come from: any reader, or an open file, which
+/// can be read past by seeking instead of reading (so a large custom or data
+/// section costs nothing to skip).
+pub(super) enum Source<'a> {
+    /// Any reader: skipping reads and drops.
+    Stream(Box<dyn Read + 'a>),
+    /// A file at its start, and its length.
+    File { file: &'a File, len: u64 },
+}
+
+impl<'a> Source<'a> {
+    pub(super) fn file(file: &'a File) -> io::Result<Source<'a>> {
+        let len = file.metadata()?.len();
+        Ok(Source::File { file, len })
+    }
+
+    /// Moves `n` bytes on, or to the end if fewer are left; returns how far.
+    fn skip(&mut self, n: u64) -> io::Result<u64> {
+        match self {
+            Source::Stream(reader) => io::copy(&mut reader.take(n), &mut io::sink()),
+            Source::File { file, len } => {
+                let position = file.stream_position()?;
+                let step = n.min(len.saturating_sub(position));
+                // A file's length fits an i64 on every platform Rust runs on.
+                let offset = i64::try_from(step).unwrap_or(i64::MAX);
+                file.seek(SeekFrom::Current(offset))?;
+                Ok(step)
+            }
+        }
+    }
+}
+
+impl Read for Source<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Source::Stream(reader) => reader.read(buf),
+            Source::File { file, .. } => file.read(buf),
+        }
+    }
+}
+
+/// A reader that leaves out the top-level custom sections whose name `keep`
+/// refuses, reading past them without holding them, so that neither the
+/// structural pass nor the decoder buffers a large custom section (debug
+/// info, embedded data) they have no use for. Custom sections never change
+/// what a module or component means. Sections inside nested modules and
+/// components go through untouched. Anything malformed is passed on as it is,
+/// for the parser to report.
+pub(super) struct SkipCustomSections<'a> {
+    inner: io::BufReader<Source<'a>>,
+    keep: fn(&str) -> bool,
+    /// Bytes to hand out before reading on.
+    pending: Vec<u8>,
+    pending_at: usize,
+    state: SkipState,
+    /// How many bytes were left out so far.
+    pub(super) skipped: u64,
+    /// Whether a core module's data section is left out too.
+    skip_module_data: bool,
+    /// The preamble as read, to tell a core module from a component.
+    preamble: Vec<u8>,
+}
+
+#[derive(Clone, Copy)]
+enum SkipState {
+    /// In the 8-byte preamble: this many bytes of it still to go.
+    Preamble(u64),
+    /// At the start of a top-level section.
+    SectionStart,
+    /// Inside a section: this many bytes of it still to go.
+    InSection(u64),
+    /// Past something malformed: everything goes through.
+    PassAll,
+}
+
+impl<'a> SkipCustomSections<'a> {
+    #[cfg(test)]
+    pub(super) fn new(reader: impl Read + 'a, keep: fn(&str) -> bool) -> Self {
+        Self::from_source(Source::Stream(Box::new(reader)), keep)
+    }
+
+    pub(super) fn from_source(source: Source<'a>, keep: fn(&str) -> bool) -> Self {
+        SkipCustomSections {
+            inner: io::BufReader::with_capacity(64 * 1024, source),
+            keep,
+            pending: Vec::new(),
+            pending_at: 0,
+            state: SkipState::Preamble(8),
+            skipped: 0,
+            skip_module_data: false,
+            preamble: Vec::with_capacity(8),
+        }
+    }
+
+    /// Also leaves out the body of a core module's data section, which holds
+    /// nearly all of a module with embedded data and which the parser would
+    /// otherwise buffer whole: its framing is still checked (a body cut short
+    /// is handed to the parser, which reports it). The code section needs no
+    /// such help: the parser streams it one function at a time (and checks
+    /// it against the function section). Only for the structural pass.
+    pub(super) fn skipping_module_data(mut self) -> Self {
+        self.skip_module_data = true;
+        self
+    }
+
+    /// Whether the top-level section `id` is left out whatever its content.
+    fn skips_section(&self, id: u8) -> bool {
+        const DATA_SECTION: u8 = 11;
+        self.skip_module_data
+            && id == DATA_SECTION
+            && matches!(
+                WasmKind::from_preamble(&self.preamble),
+                Ok(WasmKind::Module)
+            )
+    }
+
+    /// Reads one byte into `header`; `false` at the end of the input.
+    fn header_byte(&mut self, header: &mut Vec<u8>) -> io::Result<bool> {
+        let mut byte = [0u8; 1];
+        let read = read_up_to(&mut self.inner, &mut byte)?;
+        header.extend_from_slice(&byte[..read]);
+        Ok(read == 1)
+    }
+
+    /// Reads an unsigned LEB128 (at most 5 bytes, a u32) into `header`.
+    fn header_leb(&mut self, header: &mut Vec<u8>) -> io::Result<Option<u64>> {
+        let mut value = 0u64;
+        for shift in (0..35).step_by(7) {
+            if !self.header_byte(header)? {
+                return Ok(None);
+            }
+            let byte = header[header.len() - 1];
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(Some(value));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads the next section's header and decides what to hand out.
+    fn next_section(&mut self) -> io::Result<()> {
+        let mut header = Vec::new();
+        if !self.header_byte(&mut header)? {
+            return Ok(()); // the end of the input
+        }
+        let id = header[0];
+        let Some(size) = self.header_leb(&mut header)? else {
+            return self.pass_all(header);
+        };
+        if self.skips_section(id) {
+            return self.replace_data_section(header, size);
+        }
+        if id != 0 {
+            self.state = SkipState::InSection(size);
+            return self.hand_out(header);
+        }
+        let size_start = header.len();
+        let Some(name_len) = self.header_leb(&mut header)? else {
+            return self.pass_all(header);
+        };
+        let name_start = header.len();
+        let name_header = (name_start - size_start) as u64;
+        if name_len > 1024 || name_header + name_len > size {
+            return self.pass_all(header);
+        }
+        for _ in 0..name_len {
+            if !self.header_byte(&mut header)? {
+                return self.pass_all(header);
+            }
+        }
+        let keep = std::str::from_utf8(&header[name_start..]).map_or(true, self.keep);
+        let rest = size - name_header - name_len;
+        if keep {
+            self.state = SkipState::InSection(rest);
+            return self.hand_out(header);
+        }
+        self.skip_rest(header, rest)
+    }
+
+    /// Reads past the body of a data section (of `size` bytes, its `header`
+    /// read) and hands the parser a stand-in with as many segments, all
+    /// empty, so that the parser's count checks (against the data count
+    /// section) hold while the data itself is never held.
+    fn replace_data_section(&mut self, mut header: Vec<u8>, size: u64) -> io::Result<()> {
+        let count_start = header.len();
+        let Some(count) = self.header_leb(&mut header)? else {
+            return self.pass_all(header);
+        };
+        let count_len = (header.len() - count_start) as u64;
+        // Each real segment takes at least two bytes, so a true count makes a
+        // stand-in no larger than the section; any other count is malformed.
+        if count_len > size || count.saturating_mul(2) > size - count_len {
+            return self.pass_all(header);
+        }
+        let rest = size - count_len;
+        let dropped = self.skip_inner(rest)?;
+        if dropped < rest {
+            return self.pass_all(header);
+        }
+        let mut body = header[count_start..].to_vec();
+        for _ in 0..count {
+            // A passive segment (flag 1) of no bytes.
+            body.extend_from_slice(&[0x01, 0x00]);
+        }
+        let mut stand_in = vec![header[0]];
+        push_leb128(&mut stand_in, body.len() as u64);
+        stand_in.extend_from_slice(&body);
+        self.skipped += (header.len() as u64 + rest).saturating_sub(stand_in.len() as u64);
+        self.state = SkipState::SectionStart;
+        self.hand_out(stand_in)
+    }
+
+    /// Reads past the `rest` bytes of a section whose `header` was read.
+    fn skip_rest(&mut self, header: Vec<u8>, rest: u64) -> io::Result<()> {
+        let dropped = self.skip_inner(rest)?;
+        if dropped < rest {
+            // Cut short: hand out the header so the parser sees the truncation.
+            return self.pass_all(header);
+        }
+        self.skipped += header.len() as u64 + rest;
+        self.state = SkipState::SectionStart;
+        Ok(())
+    }
+
+    /// Moves `n` bytes on in the input (what is buffered first, then the
+    /// source itself); returns how far, less than `n` at the end.
+    fn skip_inner(&mut self, n: u64) -> io::Result<u64> {
+        let buffered = self.inner.buffer().len() as u64;
+        let from_buffer = buffered.min(n);
+        // At most the buffer's length, which is a usize.
+        io::BufRead::consume(&mut self.inner, from_buffer as usize);
+        Ok(from_buffer + self.inner.get_mut().skip(n - from_buffer)?)
+    }
+
+    fn hand_out(&mut self, bytes: Vec<u8>) -> io::Result<()> {
+        self.pending = bytes;
+        self.pending_at = 0;
+        Ok(())
+    }
+
+    fn pass_all(&mut self, bytes: Vec<u8>) -> io::Result<()> {
+        self.state = SkipState::PassAll;
+        self.hand_out(bytes)
+    }
+}
+
+impl Read for SkipCustomSections<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            if self.pending_at < self.pending.len() {
+                let n = buf.len().min(self.pending.len() - self.pending_at);
+                buf[..n].copy_from_slice(&self.pending[self.pending_at..self.pending_at + n]);
+                self.pending_at += n;
+                return Ok(n);
+            }
+            let limit = match self.state {
+                SkipState::Preamble(0) | SkipState::InSection(0) => {
+                    self.state = SkipState::SectionStart;
+                    continue;
+                }
+                SkipState::SectionStart => {
+                    self.next_section()?;
+                    if self.pending_at == self.pending.len()
+                        && matches!(self.state, SkipState::SectionStart)
+                    {
+                        // Either the end of the input or a section left out.
+                        if io::BufRead::fill_buf(&mut self.inner)?.is_empty() {
+                            return Ok(0);
+                        }
+                    }
+                    continue;
+                }
+                SkipState::Preamble(left) | SkipState::InSection(left) => left,
+                SkipState::PassAll => u64::MAX,
+            };
+            let want = buf.len().min(usize::try_from(limit).unwrap_or(usize::MAX));
+            let n = self.inner.read(&mut buf[..want])?;
+            if let SkipState::Preamble(_) = self.state {
+                self.preamble.extend_from_slice(&buf[..n]);
+            }
+            if let SkipState::Preamble(left) | SkipState::InSection(left) = &mut self.state {
+                *left -= n as u64;
+            }
+            return Ok(n);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::describe::scan::scan;
+    use crate::describe::test_inputs::{filtered, read_through, OneByte};
+    use wasmparser::{Parser, Payload};
+
+    fn custom_section_names(wasm: &[u8]) -> Vec<String> {
+        Parser::new(0)
+            .parse_all(wasm)
+            .filter_map(|payload| match payload.unwrap_or_else(|e| panic!("{e}")) {
+                Payload::CustomSection(section) => Some(section.name().to_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn custom_sections_are_left_out_unless_kept() {
+        let big = "x".repeat(100_000);
+        let wasm = wat::parse_str(format!(
+            r#"(module (@custom "big" "{big}") (@custom "version" "1.0") (func (export "f")) (@custom "other" (after code) "zz"))"#
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut names = custom_section_names(&wasm);
+        names.sort();
+        assert_eq!(names, ["big", "other", "version"]);
+        for (label, (out, skipped)) in [
+            (
+                "whole reads",
+                filtered(wasm.as_slice(), |name| name == "version"),
+            ),
+            (
+                "one-byte reads",
+                filtered(OneByte(&wasm), |name| name == "version"),
+            ),
+        ] {
+            assert_eq!(custom_section_names(&out), ["version"], "{label}");
+            assert_eq!(out.len() as u64 + skipped, wasm.len() as u64, "{label}");
+        }
+        let (out, _) = filtered(wasm.as_slice(), |_| true);
+        assert_eq!(out, wasm);
+    }
+
+    #[test]
+    fn a_custom_section_cut_short_stays_cut_short() {
+        let wasm = wat::parse_str(r#"(module (@custom "big" "0123456789"))"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let cut = &wasm[..wasm.len() - 3];
+        let (out, skipped) = filtered(cut, |_| false);
+        assert_eq!(skipped, 0);
+        assert!(cut.starts_with(&out) && out.len() > 8, "{out:?}");
+        assert!(scan(cut).is_err());
+        assert!(scan(OneByte(cut)).is_err());
+    }
+
+    #[test]
+    fn component_sections_with_module_ids_are_not_skipped() {
+        // In a component, ids 10 and 11 are imports and exports.
+        let component = wat::parse_str(r#"(component (import "f" (func)) (export "g" (func 0)))"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (out, skipped) = read_through(
+            SkipCustomSections::new(component.as_slice(), |_| true).skipping_module_data(),
+        );
+        assert_eq!((out, skipped), (component, 0));
+    }
+}
