@@ -10,6 +10,9 @@ use wasm_artifact::ArtifactError;
 const EXIT_USAGE: u8 = 2;
 /// Exit code for a failure while packaging.
 const EXIT_FAILURE: u8 = 1;
+/// Exit code when the reader of a tar on stdout stops reading early: 128 +
+/// SIGPIPE, what `cat` reports (under `set -o pipefail`) in its place.
+const EXIT_SIGPIPE: u8 = 141;
 
 /// Why the command stopped.
 #[derive(Debug)]
@@ -20,8 +23,12 @@ pub(crate) enum Failure {
     Failed(String),
     /// An image tar has problems: one line each, then exit code 1.
     Problems(Vec<String>),
-    /// The reader of stdout went away; not worth a message.
+    /// The reader of stdout went away while it read a listing; not worth
+    /// a message, and not a failure (as with `rg … | head`).
     BrokenPipe,
+    /// The reader of stdout went away before the image tar was complete:
+    /// no message, and the exit code `cat` has when killed by SIGPIPE.
+    TarCutShort,
 }
 
 impl Failure {
@@ -63,6 +70,7 @@ impl Failure {
                 return ExitCode::from(EXIT_FAILURE);
             }
             Failure::BrokenPipe => return ExitCode::SUCCESS,
+            Failure::TarCutShort => return ExitCode::from(EXIT_SIGPIPE),
         };
         print_error_line(&message);
         ExitCode::from(code)

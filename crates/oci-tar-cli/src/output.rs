@@ -78,11 +78,6 @@ impl Output {
     pub(crate) fn open(arg: &OutputArg) -> Result<Output, Failure> {
         let (destination, shown) = match arg {
             OutputArg::Stdout => {
-                if io::stdout().is_terminal() {
-                    return Err(Failure::usage(
-                        "-o -: stdout is a terminal; redirect it to a file or a pipe",
-                    ));
-                }
                 let destination = Destination::tar_stream(io::stdout().lock());
                 (destination, "stdout".to_owned())
             }
@@ -153,6 +148,28 @@ impl Output {
     }
 }
 
+/// Whether the process started with stdout closed (`>&-`). The Rust
+/// runtime then opens `/dev/null` read-write in its place before `main`; a
+/// shell's `>/dev/null` opens it write-only, so the two are told apart.
+#[cfg(unix)]
+fn stdout_was_closed() -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let stdout = io::stdout();
+    let Ok(flags) = rustix::fs::fcntl_getfl(&stdout) else {
+        return true;
+    };
+    let is_dev_null = fs::metadata("/dev/null").is_ok_and(|null| {
+        rustix::fs::fstat(&stdout)
+            .is_ok_and(|stat| null.file_type().is_char_device() && stat.st_rdev == null.rdev())
+    });
+    is_dev_null && flags.contains(rustix::fs::OFlags::RDWR)
+}
+
+#[cfg(not(unix))]
+fn stdout_was_closed() -> bool {
+    false
+}
+
 /// The path `path` names once every symbolic link along the way, the last
 /// one included, is followed (also a link to a file that does not exist
 /// yet: the file is made where the link points).
@@ -174,14 +191,26 @@ fn follow_links(path: &Path) -> io::Result<PathBuf> {
     Err(io::Error::other("too many levels of symbolic links"))
 }
 
-/// Fails, before anything is read, if the tar file `output` would replace
+/// Fails, before anything is read, where `output` cannot take the tar:
+/// stdout that is a terminal or closed, or a tar file that would replace
 /// one of `inputs` (the same file, also through another path or a link).
-pub(crate) fn refuse_output_over_an_input(
+pub(crate) fn check_before_reading(
     output: &OutputArg,
     inputs: &[(&str, &Path)],
 ) -> Result<(), Failure> {
-    let OutputArg::TarFile(path) = output else {
-        return Ok(());
+    let path = match output {
+        OutputArg::Stdout if io::stdout().is_terminal() => {
+            return Err(Failure::usage(
+                "-o -: stdout is a terminal; redirect it to a file or a pipe",
+            ));
+        }
+        OutputArg::Stdout if stdout_was_closed() => {
+            return Err(Failure::usage(
+                "-o -: stdout is closed; redirect it to a file or a pipe",
+            ));
+        }
+        OutputArg::TarFile(path) => path,
+        OutputArg::Stdout | OutputArg::OciDir { .. } => return Ok(()),
     };
     let Ok(out) = fs::metadata(path) else {
         return Ok(());
@@ -216,7 +245,7 @@ pub(crate) fn write_failure(destination: &str, error: ArtifactError) -> Failure 
         ArtifactError::Layout(LayoutError::Write { source })
             if source.kind() == io::ErrorKind::BrokenPipe =>
         {
-            Failure::BrokenPipe
+            Failure::TarCutShort
         }
         ArtifactError::Layout(LayoutError::Write { source }) => {
             Failure::failed(write_error_message(destination, source))

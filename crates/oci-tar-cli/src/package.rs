@@ -46,7 +46,7 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         }));
     }
 
-    // Nothing is read before it is known that the tar replaces no input.
+    // Nothing is read before it is known that the tar can be written.
     let named_inputs: Vec<(&str, &Path)> = (opts.modules.iter().map(|p| ("--module", p.as_path())))
         .chain(opts.components.iter().flat_map(|_| {
             wasm_paths[opts.modules.len()..]
@@ -55,7 +55,7 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         }))
         .chain(opts.layers.iter().map(|l| ("--layer", l.path.as_path())))
         .collect();
-    crate::output::refuse_output_over_an_input(&opts.out_path, &named_inputs)?;
+    crate::output::check_before_reading(&opts.out_path, &named_inputs)?;
 
     let mut image = WasmImage::new(reference, shape, created);
     if let Some(author) = &opts.author {

@@ -372,3 +372,55 @@ fn a_device_or_fifo_output_is_written_through_not_replaced() {
         .file_type()
         .is_fifo());
 }
+
+#[test]
+fn a_tar_on_stdout_that_no_one_reads_to_the_end_is_not_a_success() {
+    let dir = tempfile::tempdir().unwrap();
+    // Far larger than a pipe's buffer, so the writer sees the reader go.
+    let module = test_support::filler_module(8 * 1024 * 1024, 3);
+    fs::write(dir.path().join("big.wasm"), module).unwrap();
+
+    // The reader stops after a few bytes: exit 141 and no summary, as `cat`
+    // reports under `set -o pipefail` (it dies of SIGPIPE).
+    let mut child = builder()
+        .args(["-n", "app", "-m", "big.wasm", "-o", "-"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("wrote stdout"), "{stderr}");
+
+    // Regression: with stdout closed (`>&-`) it said "wrote stdout", exit 0.
+    let closed = Command::new(test_support::require_tool("sh", "dash"))
+        .arg("-c")
+        .arg("exec \"$0\" -n app -m big.wasm -o - >&-")
+        .arg(env!("CARGO_BIN_EXE_oci-tar-builder"))
+        .current_dir(dir.path())
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap();
+    assert_eq!(closed.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&closed.stderr),
+        "oci-tar-builder: error: -o -: stdout is closed; redirect it to a file or a pipe\n"
+    );
+
+    // `>/dev/null` is a choice, not a mistake: it works.
+    let to_null = builder()
+        .args(["-q", "-n", "app", "-m", "big.wasm", "-o", "-"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        to_null.status.success(),
+        "{}",
+        String::from_utf8_lossy(&to_null.stderr)
+    );
+}
