@@ -445,15 +445,38 @@ fn check_registry(registry: &str) -> Result<(), ReferenceError> {
             reason,
         })
     };
-    let (host, port) = match registry.rsplit_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (registry, None),
+    // An IPv6 address is written in brackets, as in URLs: `[::1]:5000`.
+    let (host, port) = if let Some(rest) = registry.strip_prefix('[') {
+        let Some((address, after)) = rest.split_once(']') else {
+            return fail("an IPv6 address in '[' has no closing ']'".into());
+        };
+        if address.parse::<std::net::Ipv6Addr>().is_err() {
+            return fail(format!("{address:?} is not an IPv6 address"));
+        }
+        match after {
+            "" => (None, None),
+            _ => match after.strip_prefix(':') {
+                Some(port) => (None, Some(port)),
+                None => return fail(format!("{after:?} after the IPv6 address is not :PORT")),
+            },
+        }
+    } else {
+        match registry.rsplit_once(':') {
+            Some((host, port)) => (Some(host), Some(port)),
+            None => (Some(registry), None),
+        }
     };
     if let Some(port) = port {
-        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.len() > 5 {
+        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
             return fail(format!("port {port:?} is not a number"));
         }
+        if !port.parse::<u16>().is_ok_and(|port| port != 0) {
+            return fail(format!("port {port} is out of range: ports are 1 to 65535"));
+        }
     }
+    let Some(host) = host else {
+        return Ok(());
+    };
     if host.is_empty() {
         return fail("the host name is empty".into());
     }
@@ -498,6 +521,38 @@ mod tests {
         assert_eq!(r.path(), "containerd/runwasi/wasi-demo-oci");
         assert_eq!(r.tag(), "latest");
         assert_eq!(r.name(), "ghcr.io/containerd/runwasi/wasi-demo-oci");
+    }
+
+    #[test]
+    fn ipv6_registries_and_port_ranges() {
+        let r = parts(Some("[::1]:5000/demo"), "app", "v1").unwrap();
+        assert_eq!(r.registry(), Some("[::1]:5000"));
+        assert_eq!(r.to_string(), "[::1]:5000/demo/app:v1");
+        assert_eq!(r.tag(), "v1");
+        assert_eq!("[::1]:5000/demo/app:v1".parse::<Reference>().unwrap(), r);
+        assert!(parts(Some("[fe80::1]"), "app", "v1").is_ok());
+        assert!(parts(Some("localhost:65535"), "app", "v1").is_ok());
+        for (registry, reason) in [
+            (
+                "localhost:99999",
+                "port 99999 is out of range: ports are 1 to 65535",
+            ),
+            (
+                "localhost:0",
+                "port 0 is out of range: ports are 1 to 65535",
+            ),
+            (
+                "localhost:123456789012",
+                "port 123456789012 is out of range: ports are 1 to 65535",
+            ),
+            ("[::1", "an IPv6 address in '[' has no closing ']'"),
+            ("[::g]:5000", "\"::g\" is not an IPv6 address"),
+            ("[::1]x", "\"x\" after the IPv6 address is not :PORT"),
+        ] {
+            let error = parts(Some(registry), "app", "v1").unwrap_err();
+            assert_eq!(error.part, ReferencePart::Registry, "{registry}");
+            assert_eq!(error.reason, reason, "{registry}");
+        }
     }
 
     #[test]
