@@ -74,8 +74,15 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         let blob = FileInput::open(path).map_err(Failure::failed)?;
         let size = blob.size();
         inputs.push((blob.path().display().to_string(), size));
-        let kind = image.add_wasm(blob).map_err(Failure::failed)?;
-        say(format!("{}: {kind}, {size} bytes", path.display()));
+        let description = image.add_wasm(blob).map_err(Failure::failed)?;
+        say(format!(
+            "{}: {}, {size} bytes",
+            path.display(),
+            description.kind
+        ));
+        for oversized in &description.oversized_sections {
+            say(format!("note: {}: {oversized}", path.display()));
+        }
     }
     for layer in &opts.layers {
         let blob = FileInput::open(&layer.path).map_err(Failure::failed)?;

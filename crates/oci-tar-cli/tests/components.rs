@@ -257,3 +257,87 @@ fn platform_overrides_both_shapes_and_target_needs_a_component_artifact() {
         assert!(!dir.path().join("bad.tar").exists());
     }
 }
+
+/// Regression: a 200 MB `description` section took 786 MB, and its text
+/// went into the manifest. A metadata section over the limit is left out
+/// with a note; the others still become annotations; the image passes our
+/// own verify.
+#[test]
+fn a_metadata_section_too_large_for_an_annotation_is_left_out_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = wasm_artifact::MAX_METADATA_SECTION as usize;
+    let mut module = test_support::tiny_module(1);
+    for (name, text) in [
+        ("description", "d".repeat(limit + 1)),
+        ("version", "1.2.3".to_owned()),
+    ] {
+        module.extend(test_support::custom_section_header(name, text.len() as u64));
+        module.extend(text.as_bytes());
+    }
+    // At the limit exactly, a section is still read.
+    let authors = "a".repeat(limit);
+    module.extend(test_support::custom_section_header(
+        "authors",
+        authors.len() as u64,
+    ));
+    module.extend(authors.as_bytes());
+    std::fs::write(dir.path().join("app.wasm"), &module).unwrap();
+    let output = run(
+        &["-n", "app", "-m", "app.wasm", "-o", "app.tar"],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!(
+            "note: app.wasm: its \"description\" custom section ({} bytes) is larger than the {limit} bytes read for an annotation; left out",
+            limit + 1
+        )),
+        "{}",
+        stderr(&output)
+    );
+    let (_, manifest, _) = documents(&dir.path().join("app.tar"));
+    let annotations = &manifest["annotations"];
+    assert_eq!(annotations["org.opencontainers.image.version"], "1.2.3");
+    assert_eq!(
+        annotations["org.opencontainers.image.authors"],
+        authors.as_str()
+    );
+    assert!(annotations
+        .get("org.opencontainers.image.description")
+        .is_none());
+    let verify = run(&["verify", "app.tar"], dir.path());
+    assert!(verify.status.success(), "{}", stderr(&verify));
+}
+
+/// Regression: a module with one 200 MB function took 199 MB to describe;
+/// the code section is now read past, only its framing checked. The layer
+/// is the module, byte for byte.
+#[test]
+fn a_module_with_one_large_function_is_packaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = test_support::module_with_one_large_function(8 * 1024 * 1024);
+    std::fs::write(dir.path().join("big.wasm"), &module).unwrap();
+    let output = run(
+        &["-q", "-n", "app", "-m", "big.wasm", "-o", "app.tar"],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let tar = std::fs::read(dir.path().join("app.tar")).unwrap();
+    let layer = test_support::tar_entry(
+        &tar,
+        &format!("blobs/sha256/{}", oci_digest::digest_bytes(&module).hex()),
+    );
+    assert!(layer == module);
+    // Cut short inside the function, it is refused.
+    std::fs::write(dir.path().join("cut.wasm"), &module[..module.len() - 100]).unwrap();
+    let cut = run(
+        &["-q", "-n", "app", "-m", "cut.wasm", "-o", "cut.tar"],
+        dir.path(),
+    );
+    assert_eq!(cut.status.code(), Some(1));
+    assert!(
+        stderr(&cut).contains("cut.wasm: not a wasm module or component: it is truncated"),
+        "{}",
+        stderr(&cut)
+    );
+}

@@ -196,6 +196,26 @@ pub fn custom_section_header(name: &str, data_len: u64) -> Vec<u8> {
     header
 }
 
+/// A valid core module with one function whose body is `nops` `nop`
+/// instructions: one large function, as a code section holds it.
+pub fn module_with_one_large_function(nops: usize) -> Vec<u8> {
+    let mut body = vec![0x00]; // no locals
+    body.resize(1 + nops, 0x01); // nop
+    body.push(0x0b); // end
+    let mut entry = leb128(body.len() as u64);
+    entry.extend(body);
+    let mut code = vec![0x01]; // one body
+    code.extend(entry);
+    let mut module = b"\0asm\x01\0\0\0".to_vec();
+    // type section: one type, () -> (); function section: one function of it.
+    module.extend_from_slice(&[0x01, 0x04, 0x01, 0x60, 0x00, 0x00]);
+    module.extend_from_slice(&[0x03, 0x02, 0x01, 0x00]);
+    module.push(0x0a);
+    module.extend(leb128(code.len() as u64));
+    module.extend(code);
+    module
+}
+
 /// A valid core module of exactly `len` bytes (at least 19): the preamble,
 /// then one custom section `fill` of [`pattern`] bytes. Its size is written
 /// as a padded 5-byte LEB128, so every length is reachable.

@@ -107,17 +107,25 @@ impl WasmImage {
     /// Adds a wasm module, component or binary-encoded WIT package as the
     /// next wasm layer, after reading it through ([`WasmDescription::read`]):
     /// what is not wasm, is cut short or malformed, or is a component whose
-    /// world cannot be decoded is refused. Returns its kind.
+    /// world cannot be decoded is refused. Returns its description (its kind,
+    /// world, the annotations its metadata gives if it is the entrypoint,
+    /// and the sections too large for an annotation).
     ///
     /// The blob is a [`BlobSource`] (e.g. a hashed `FileBlob`) or an
     /// unhashed `FileInput`, which the layout writer hashes as it writes it
     /// (in one read, into a seekable output).
-    pub fn add_wasm(&mut self, blob: impl Into<BlobInput>) -> Result<WasmKind, ArtifactError> {
+    pub fn add_wasm(
+        &mut self,
+        blob: impl Into<BlobInput>,
+    ) -> Result<&WasmDescription, ArtifactError> {
         let blob = blob.into();
         let description = WasmDescription::read(&blob)?;
-        let kind = description.kind;
         self.wasm.push((blob, description));
-        Ok(kind)
+        let (_, description) = self
+            .wasm
+            .last()
+            .unwrap_or_else(|| unreachable!("one was just pushed"));
+        Ok(description)
     }
 
     /// Sets the author: the config's `author` in both shapes (written as

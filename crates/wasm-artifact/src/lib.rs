@@ -59,7 +59,9 @@ pub mod media_types;
 mod timestamp;
 mod wasm_kind;
 
-pub use describe::{ComponentWorld, WasmDescription};
+pub use describe::{
+    ComponentWorld, OversizedSection, WasmDescription, MAX_METADATA_SECTION, MAX_NAME_SECTION,
+};
 pub use destination::{Completed, Destination};
 pub use error::ArtifactError;
 pub use image::{ImageShape, WasmImage, WrittenImage};

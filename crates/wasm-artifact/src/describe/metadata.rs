@@ -20,15 +20,31 @@ const METADATA_SECTIONS: [(&str, &str); 7] = [
 /// The annotation a module's or component's own name becomes.
 const TITLE: &str = "org.opencontainers.image.title";
 
-/// Whether the custom section `name` can give an annotation: the name
-/// sections and the metadata sections. The structural pass reads past every
-/// other custom section without holding it.
-pub(super) fn gives_annotations(name: &str) -> bool {
-    name == "name"
-        || name == "component-name"
-        || METADATA_SECTIONS
-            .iter()
-            .any(|(section, _)| *section == name)
+/// The largest metadata section (`description`, `authors`, …) whose text
+/// becomes an annotation; a larger one is left out, with a note. Seven of
+/// them and a title keep a manifest far below the 4 MiB containerd accepts.
+pub const MAX_METADATA_SECTION: u64 = 64 * 1024;
+
+/// The largest name section (`name`, `component-name`) read for a title: it
+/// also holds every function's and local's name, so it can be large; a
+/// larger one gives no title, with a note.
+pub const MAX_NAME_SECTION: u64 = 4 * 1024 * 1024;
+
+/// How large the custom section `name` may be to be read for an annotation:
+/// the name sections and the metadata sections, up to their limits. The
+/// structural pass reads past every other custom section, and larger ones,
+/// without holding them.
+pub(super) fn kept_up_to(name: &str) -> Option<u64> {
+    if name == "name" || name == "component-name" {
+        Some(MAX_NAME_SECTION)
+    } else if METADATA_SECTIONS
+        .iter()
+        .any(|(section, _)| *section == name)
+    {
+        Some(MAX_METADATA_SECTION)
+    } else {
+        None
+    }
 }
 
 /// Records in `annotations` what the top-level custom `section` says: the

@@ -30,6 +30,7 @@ use std::collections::BTreeMap;
 use oci_layout::BlobInput;
 
 use crate::{ArtifactError, NotWasm, WasmKind};
+pub use metadata::{MAX_METADATA_SECTION, MAX_NAME_SECTION};
 use scan::{scan_source, ScanError};
 use skip::Source;
 pub use world::ComponentWorld;
@@ -52,6 +53,32 @@ pub struct WasmDescription {
     /// left out. The `producers` section (languages, tools, SDKs) has no
     /// matching annotation and is not used.
     pub annotations: BTreeMap<String, String>,
+    /// Metadata and name sections left out of `annotations` for their size
+    /// (over [`MAX_METADATA_SECTION`] and [`MAX_NAME_SECTION`]), so that the
+    /// manifest stays small and memory flat; the image is written all the
+    /// same.
+    pub oversized_sections: Vec<OversizedSection>,
+}
+
+/// A metadata or name section too large to become an annotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OversizedSection {
+    /// The custom section's name (`description`, `name`, …).
+    pub name: String,
+    /// Its size in bytes (after its name).
+    pub size: u64,
+    /// The largest size read for an annotation.
+    pub limit: u64,
+}
+
+impl std::fmt::Display for OversizedSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "its {:?} custom section ({} bytes) is larger than the {} bytes read for an annotation; left out",
+            self.name, self.size, self.limit
+        )
+    }
 }
 
 impl WasmDescription {
@@ -116,10 +143,20 @@ impl WasmDescription {
                 }
             }
         };
+        let oversized_sections = scan
+            .too_large
+            .into_iter()
+            .map(|(name, size)| OversizedSection {
+                limit: metadata::kept_up_to(&name).unwrap_or(0),
+                name,
+                size,
+            })
+            .collect();
         Ok(WasmDescription {
             kind,
             world,
             annotations: scan.annotations,
+            oversized_sections,
         })
     }
 }

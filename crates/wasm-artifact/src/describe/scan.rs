@@ -24,6 +24,8 @@ pub(super) struct Scan {
     /// Top-level component imports a WIT world cannot hold (core modules,
     /// components, values), which decoding drops but the host must supply.
     pub(super) imports_outside_world: Vec<String>,
+    /// Metadata and name sections left out for their size: name, size.
+    pub(super) too_large: Vec<(String, u64)>,
 }
 
 /// Why the structural pass refused a binary.
@@ -56,16 +58,18 @@ pub(super) fn scan<'a>(reader: impl Read + 'a) -> Result<Scan, ScanError> {
 /// sections. A malformed binary's offset is in the input.
 pub(super) fn scan_source(source: Source<'_>) -> Result<Scan, ScanError> {
     let mut reader = FullReads(
-        SkipCustomSections::from_source(source, metadata::gives_annotations).skipping_module_data(),
+        SkipCustomSections::from_source(source, metadata::kept_up_to).skipping_module_data(),
     );
-    scan_sections(&mut reader).map_err(|error| match error {
+    let mut scan = scan_sections(&mut reader).map_err(|error| match error {
         // Offsets in the input, not in what the parser saw of it.
         ScanError::Malformed { offset, message } => ScanError::Malformed {
             offset: offset + reader.0.skipped,
             message,
         },
         other => other,
-    })
+    })?;
+    scan.too_large = std::mem::take(&mut reader.0.too_large);
+    Ok(scan)
 }
 
 fn scan_sections(reader: &mut impl Read) -> Result<Scan, ScanError> {
@@ -78,6 +82,7 @@ fn scan_sections(reader: &mut impl Read) -> Result<Scan, ScanError> {
         kind: WasmKind::Module,
         annotations: BTreeMap::new(),
         imports_outside_world: Vec::new(),
+        too_large: Vec::new(),
     };
     // The preamble is checked first, for a clearer message than the parser's.
     let mut preamble = [0u8; 8];
@@ -148,8 +153,9 @@ mod tests {
     #[test]
     fn scan_reads_past_a_module_data_section_without_holding_it() {
         let wasm = module_with_data(4 * 1024 * 1024);
-        let (out, skipped) =
-            read_through(SkipCustomSections::new(wasm.as_slice(), |_| true).skipping_module_data());
+        let (out, skipped) = read_through(
+            SkipCustomSections::new(wasm.as_slice(), |_| Some(u64::MAX)).skipping_module_data(),
+        );
         assert!(out.len() < 1024, "the parser is handed {} bytes", out.len());
         assert!(out.len() as u64 + skipped == wasm.len() as u64);
         for result in [scan(wasm.as_slice()), scan(OneByte(&wasm))] {

@@ -93,7 +93,8 @@ impl Read for Source<'_> {
 }
 
 /// A reader that leaves out the top-level custom sections whose name `keep`
-/// refuses, reading past them without holding them, so that neither the
+/// refuses (`None`) or that are larger than the size it allows (`Some`),
+/// reading past them without holding them, so that neither the
 /// structural pass nor the decoder buffers a large custom section (debug
 /// info, embedded data) they have no use for. Custom sections never change
 /// what a module or component means. Sections inside nested modules and
@@ -101,13 +102,16 @@ impl Read for Source<'_> {
 /// for the parser to report.
 pub(super) struct SkipCustomSections<'a> {
     inner: io::BufReader<Source<'a>>,
-    keep: fn(&str) -> bool,
+    keep: fn(&str) -> Option<u64>,
     /// Bytes to hand out before reading on.
     pending: Vec<u8>,
     pending_at: usize,
     state: SkipState,
     /// How many bytes were left out so far.
     pub(super) skipped: u64,
+    /// Custom sections `keep` wanted but left out for their size: name and
+    /// size of the content after the name.
+    pub(super) too_large: Vec<(String, u64)>,
     /// Whether a core module's data section is left out too.
     skip_module_data: bool,
     /// The preamble as read, to tell a core module from a component.
@@ -128,11 +132,11 @@ enum SkipState {
 
 impl<'a> SkipCustomSections<'a> {
     #[cfg(test)]
-    pub(super) fn new(reader: impl Read + 'a, keep: fn(&str) -> bool) -> Self {
+    pub(super) fn new(reader: impl Read + 'a, keep: fn(&str) -> Option<u64>) -> Self {
         Self::from_source(Source::Stream(Box::new(reader)), keep)
     }
 
-    pub(super) fn from_source(source: Source<'a>, keep: fn(&str) -> bool) -> Self {
+    pub(super) fn from_source(source: Source<'a>, keep: fn(&str) -> Option<u64>) -> Self {
         SkipCustomSections {
             inner: io::BufReader::with_capacity(64 * 1024, source),
             keep,
@@ -140,31 +144,41 @@ impl<'a> SkipCustomSections<'a> {
             pending_at: 0,
             state: SkipState::Preamble(8),
             skipped: 0,
+            too_large: Vec::new(),
             skip_module_data: false,
             preamble: Vec::with_capacity(8),
         }
     }
 
-    /// Also leaves out the body of a core module's data section, which holds
-    /// nearly all of a module with embedded data and which the parser would
-    /// otherwise buffer whole: its framing is still checked (a body cut short
-    /// is handed to the parser, which reports it). The code section needs no
-    /// such help: the parser streams it one function at a time (and checks
-    /// it against the function section). Only for the structural pass.
+    /// Also leaves out the bodies of a core module's data and code sections,
+    /// which hold nearly all of a module and which the parser would buffer
+    /// (the data section whole, the code section one function body at a
+    /// time, and one body can be hundreds of MB): their framing is still
+    /// checked (a section cut short is handed to the parser, which reports
+    /// it, and the count must fit the size), and the parser gets a stand-in
+    /// with as many empty items, so its count checks hold. What a function
+    /// body holds is not checked: that is validation, which this pass does
+    /// not do. Only for the structural pass.
     pub(super) fn skipping_module_data(mut self) -> Self {
         self.skip_module_data = true;
         self
     }
 
-    /// Whether the top-level section `id` is left out whatever its content.
-    fn skips_section(&self, id: u8) -> bool {
+    /// The stand-in item for the top-level section `id` when its body is
+    /// left out whatever it holds: a passive data segment of no bytes, or
+    /// a function body of no locals and no code (`end`), with its size.
+    fn stand_in_item(&self, id: u8) -> Option<&'static [u8]> {
+        const CODE_SECTION: u8 = 10;
         const DATA_SECTION: u8 = 11;
-        self.skip_module_data
-            && id == DATA_SECTION
-            && matches!(
-                WasmKind::from_preamble(&self.preamble),
-                Ok(WasmKind::Module)
-            )
+        let module = matches!(
+            WasmKind::from_preamble(&self.preamble),
+            Ok(WasmKind::Module)
+        );
+        match id {
+            CODE_SECTION if self.skip_module_data && module => Some(&[0x02, 0x00, 0x0b]),
+            DATA_SECTION if self.skip_module_data && module => Some(&[0x01, 0x00]),
+            _ => None,
+        }
     }
 
     /// Reads one byte into `header`; `false` at the end of the input.
@@ -201,8 +215,8 @@ impl<'a> SkipCustomSections<'a> {
         let Some(size) = self.header_leb(&mut header)? else {
             return self.pass_all(header);
         };
-        if self.skips_section(id) {
-            return self.replace_data_section(header, size);
+        if let Some(item) = self.stand_in_item(id) {
+            return self.replace_section(header, size, item);
         }
         if id != 0 {
             self.state = SkipState::InSection(size);
@@ -222,28 +236,44 @@ impl<'a> SkipCustomSections<'a> {
                 return self.pass_all(header);
             }
         }
-        let keep = std::str::from_utf8(&header[name_start..]).map_or(true, self.keep);
         let rest = size - name_header - name_len;
-        if keep {
+        // A name that is not UTF-8 is the parser's to report.
+        let Ok(name) = std::str::from_utf8(&header[name_start..]) else {
             self.state = SkipState::InSection(rest);
             return self.hand_out(header);
+        };
+        match (self.keep)(name) {
+            Some(limit) if rest <= limit => {
+                self.state = SkipState::InSection(rest);
+                self.hand_out(header)
+            }
+            Some(_) => {
+                let name = name.to_owned();
+                self.skip_rest(header, rest)?;
+                if matches!(self.state, SkipState::SectionStart) {
+                    self.too_large.push((name, rest));
+                }
+                Ok(())
+            }
+            None => self.skip_rest(header, rest),
         }
-        self.skip_rest(header, rest)
     }
 
-    /// Reads past the body of a data section (of `size` bytes, its `header`
-    /// read) and hands the parser a stand-in with as many segments, all
-    /// empty, so that the parser's count checks (against the data count
-    /// section) hold while the data itself is never held.
-    fn replace_data_section(&mut self, mut header: Vec<u8>, size: u64) -> io::Result<()> {
+    /// Reads past the body of a data or code section (of `size` bytes, its
+    /// `header` read) and hands the parser a stand-in with as many `item`s,
+    /// so that the parser's count checks (against the data count and
+    /// function sections) hold while the contents are never held.
+    fn replace_section(&mut self, mut header: Vec<u8>, size: u64, item: &[u8]) -> io::Result<()> {
         let count_start = header.len();
         let Some(count) = self.header_leb(&mut header)? else {
             return self.pass_all(header);
         };
         let count_len = (header.len() - count_start) as u64;
-        // Each real segment takes at least two bytes, so a true count makes a
-        // stand-in no larger than the section; any other count is malformed.
-        if count_len > size || count.saturating_mul(2) > size - count_len {
+        // Each real item takes at least as many bytes as its stand-in, so a
+        // true count makes a stand-in no larger than the section; any other
+        // count is malformed.
+        let item_len = item.len() as u64;
+        if count_len > size || count.saturating_mul(item_len) > size - count_len {
             return self.pass_all(header);
         }
         let rest = size - count_len;
@@ -253,8 +283,7 @@ impl<'a> SkipCustomSections<'a> {
         }
         let mut body = header[count_start..].to_vec();
         for _ in 0..count {
-            // A passive segment (flag 1) of no bytes.
-            body.extend_from_slice(&[0x01, 0x00]);
+            body.extend_from_slice(item);
         }
         let mut stand_in = vec![header[0]];
         push_leb128(&mut stand_in, body.len() as u64);
@@ -373,17 +402,21 @@ mod tests {
         for (label, (out, skipped)) in [
             (
                 "whole reads",
-                filtered(wasm.as_slice(), |name| name == "version"),
+                filtered(wasm.as_slice(), |name| {
+                    (name == "version").then_some(u64::MAX)
+                }),
             ),
             (
                 "one-byte reads",
-                filtered(OneByte(&wasm), |name| name == "version"),
+                filtered(OneByte(&wasm), |name| {
+                    (name == "version").then_some(u64::MAX)
+                }),
             ),
         ] {
             assert_eq!(custom_section_names(&out), ["version"], "{label}");
             assert_eq!(out.len() as u64 + skipped, wasm.len() as u64, "{label}");
         }
-        let (out, _) = filtered(wasm.as_slice(), |_| true);
+        let (out, _) = filtered(wasm.as_slice(), |_| Some(u64::MAX));
         assert_eq!(out, wasm);
     }
 
@@ -392,7 +425,7 @@ mod tests {
         let wasm = wat::parse_str(r#"(module (@custom "big" "0123456789"))"#)
             .unwrap_or_else(|e| panic!("{e}"));
         let cut = &wasm[..wasm.len() - 3];
-        let (out, skipped) = filtered(cut, |_| false);
+        let (out, skipped) = filtered(cut, |_| None);
         assert_eq!(skipped, 0);
         assert!(cut.starts_with(&out) && out.len() > 8, "{out:?}");
         assert!(scan(cut).is_err());
@@ -405,7 +438,8 @@ mod tests {
         let component = wat::parse_str(r#"(component (import "f" (func)) (export "g" (func 0)))"#)
             .unwrap_or_else(|e| panic!("{e}"));
         let (out, skipped) = read_through(
-            SkipCustomSections::new(component.as_slice(), |_| true).skipping_module_data(),
+            SkipCustomSections::new(component.as_slice(), |_| Some(u64::MAX))
+                .skipping_module_data(),
         );
         assert_eq!((out, skipped), (component, 0));
     }

@@ -22,7 +22,7 @@ impl Read for OneByte<'_> {
 
 /// What [`SkipCustomSections`] hands out of `reader`, keeping the custom
 /// sections `keep` accepts, and how many bytes it left out.
-pub(super) fn filtered(reader: impl Read, keep: fn(&str) -> bool) -> (Vec<u8>, u64) {
+pub(super) fn filtered(reader: impl Read, keep: fn(&str) -> Option<u64>) -> (Vec<u8>, u64) {
     read_through(SkipCustomSections::new(reader, keep))
 }
 

@@ -36,7 +36,7 @@ pub(super) enum Decoded {
 pub(super) fn decode(source: Source<'_>) -> Result<Decoded, String> {
     let decoded = wit_parser::decoding::decode_reader(FullReads(SkipCustomSections::from_source(
         source,
-        |_| false,
+        |_| None,
     )))
     .map_err(|error| format!("{error:#}"))?;
     Ok(match decoded {
