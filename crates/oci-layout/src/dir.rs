@@ -292,9 +292,9 @@ impl ImageSink for LayoutDir {
                 }
             }
             let origin = || file.origin();
-            let mut reader = file.rewound().map_err(|e| file.read_error(e))?;
+            let mut reader = file.reopen()?;
             let (temp, digest) = dir.copy_to_temp(&mut reader, file.size(), &origin)?;
-            file.check_unchanged()?;
+            file.check_unchanged(&reader)?;
             file.record_digest(digest)?;
             dir.store(temp, digest, file.size())?;
             Ok(digest)

@@ -87,12 +87,14 @@ impl<W> Copy for Rewind<W> {}
 /// case; in the two-read case such a change is still caught by the checksum
 /// unless crafted to collide with XXH3.
 ///
-/// The file stays open, so every read is of the same inode even if the path
-/// is replaced meanwhile.
+/// The file is not held open between reads (thousands of inputs need not
+/// fit the open-file limit): each read opens it again and fails with
+/// [`LayoutError::FileChanged`] unless it is the very file first opened
+/// (same device and inode, size and times), so a path replaced meanwhile is
+/// caught, never read.
 #[derive(Debug)]
 pub struct FileInput {
     path: PathBuf,
-    file: File,
     size: u64,
     stamp: Stamp,
     digest: OnceLock<Digest>,
@@ -131,12 +133,11 @@ impl FileInput {
     /// Opens the regular file at `path` (nothing is read yet).
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, LayoutError> {
         let path = path.into();
-        let (file, metadata) = open_regular_file(&path)?;
+        let (_, metadata) = open_regular_file(&path)?;
         Ok(FileInput {
             size: metadata.len(),
             stamp: Stamp::of(&metadata),
             path,
-            file,
             digest: OnceLock::new(),
             fingerprint: OnceLock::new(),
         })
@@ -161,10 +162,11 @@ impl FileInput {
         self.path.display().to_string()
     }
 
-    /// The open file, positioned at its start.
-    pub(crate) fn rewound(&self) -> io::Result<&File> {
-        let mut file = &self.file;
-        file.seek(SeekFrom::Start(0))?;
+    /// The file opened again, at its start, if it is still the file first
+    /// opened.
+    pub(crate) fn reopen(&self) -> Result<File, LayoutError> {
+        let (file, metadata) = open_regular_file(&self.path)?;
+        self.compare(&Stamp::of(&metadata))?;
         Ok(file)
     }
 
@@ -187,13 +189,25 @@ impl FileInput {
         Ok(())
     }
 
-    /// Fails if the file's metadata changed since it was opened.
-    pub(crate) fn check_unchanged(&self) -> Result<(), LayoutError> {
-        let now = Stamp::of(&self.file.metadata().map_err(|e| self.read_error(e))?);
-        if now == self.stamp {
+    /// Fails if `file`'s metadata changed since the input was opened.
+    pub(crate) fn check_unchanged(&self, file: &File) -> Result<(), LayoutError> {
+        self.compare(&Stamp::of(
+            &file.metadata().map_err(|e| self.read_error(e))?,
+        ))
+    }
+
+    fn compare(&self, now: &Stamp) -> Result<(), LayoutError> {
+        if *now == self.stamp {
             return Ok(());
         }
-        let what = if now.len != self.stamp.len {
+        #[cfg(unix)]
+        let replaced =
+            now.identity.0 != self.stamp.identity.0 || now.identity.1 != self.stamp.identity.1;
+        #[cfg(not(unix))]
+        let replaced = false;
+        let what = if replaced {
+            "another file took its name"
+        } else if now.len != self.stamp.len {
             "its size changed"
         } else {
             "it was written to or touched"
@@ -235,17 +249,17 @@ impl BlobInput {
     pub fn open(&self) -> io::Result<Box<dyn Read + '_>> {
         match self {
             BlobInput::Source(blob) => blob.open(),
-            BlobInput::File(file) => Ok(Box::new(file.rewound()?)),
+            BlobInput::File(file) => Ok(Box::new(file.reopen().map_err(without_origin)?)),
         }
     }
 
-    /// For a [`FileInput`], its open file at its start: a reader that can
+    /// For a [`FileInput`], the file opened at its start: a reader that can
     /// also seek, for readers that skip what they need not parse. `None`
     /// for other sources (use [`open`](Self::open)).
-    pub fn open_file(&self) -> Option<io::Result<&File>> {
+    pub fn open_file(&self) -> Option<io::Result<File>> {
         match self {
             BlobInput::Source(_) => None,
-            BlobInput::File(file) => Some(file.rewound()),
+            BlobInput::File(file) => Some(file.reopen().map_err(without_origin)),
         }
     }
 }
@@ -262,6 +276,64 @@ impl From<FileInput> for BlobInput {
     }
 }
 
+/// The I/O error behind a [`FileInput`]'s error, for callers that name the
+/// file themselves.
+fn without_origin(error: LayoutError) -> io::Error {
+    match error {
+        LayoutError::ReadSource { source, .. } => source,
+        LayoutError::FileChanged { what, .. } => io::Error::other(format!(
+            "changed while being packaged ({what}); package it again once it is complete"
+        )),
+        other => io::Error::other(other.to_string()),
+    }
+}
+
+/// Reads a [`FileInput`], opening it at the first read and closing it at
+/// its end, so that hashing many inputs holds few of them open at once.
+struct OpenOnRead<'a> {
+    input: &'a FileInput,
+    file: Option<File>,
+    done: bool,
+}
+
+impl Read for OpenOnRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done {
+            return Ok(0);
+        }
+        let file = match &mut self.file {
+            Some(file) => file,
+            None => self
+                .file
+                .insert(self.input.reopen().map_err(without_origin)?),
+        };
+        let read = file.read(buf)?;
+        if read == 0 && !buf.is_empty() {
+            self.file = None;
+            self.done = true;
+        }
+        Ok(read)
+    }
+}
+
+/// The [`LayoutError`] an [`OpenOnRead`] put inside `error`, or `error`
+/// as a read error of `file`.
+fn layout_error_in(error: io::Error, file: &FileInput) -> LayoutError {
+    if error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<LayoutError>())
+    {
+        if let Some(Ok(inner)) = error
+            .into_inner()
+            .map(|inner| inner.downcast::<LayoutError>())
+        {
+            return *inner;
+        }
+        unreachable!("the inner error was just seen to be a LayoutError");
+    }
+    file.read_error(error)
+}
+
 /// Hashes the files that have no digest and checksum yet, several at once
 /// (one per core), reading each to one byte past its size.
 fn hash_files(files: &[&FileInput], progress: Option<&ProgressFn>) -> Result<(), LayoutError> {
@@ -275,7 +347,11 @@ fn hash_files(files: &[&FileInput], progress: Option<&ProgressFn>) -> Result<(),
     }
     let mut jobs: Vec<HashJob<'_>> = Vec::with_capacity(pending.len());
     for file in &pending {
-        let reader = file.rewound().map_err(|e| file.read_error(e))?;
+        let reader = OpenOnRead {
+            input: file,
+            file: None,
+            done: false,
+        };
         jobs.push((Box::new(reader), file.size.saturating_add(1)));
     }
     let tell = |index: usize, done: u64| {
@@ -285,7 +361,7 @@ fn hash_files(files: &[&FileInput], progress: Option<&ProgressFn>) -> Result<(),
     };
     let make = || (Sha256::new(), Fingerprinter::new());
     for (file, result) in pending.iter().zip(hash_parallel(jobs, &make, &tell)) {
-        let ((sha, fingerprint), len) = result.map_err(|e| file.read_error(e))?;
+        let ((sha, fingerprint), len) = result.map_err(|e| layout_error_in(e, file))?;
         if len != file.size {
             return Err(LayoutError::SizeMismatch {
                 origin: file.origin(),
@@ -349,7 +425,7 @@ impl<W: Write> LayoutTar<W> {
     /// its digest.
     fn write_file_input(&mut self, file: &FileInput) -> Result<Digest, LayoutError> {
         let origin = || file.origin();
-        let mut reader = file.rewound().map_err(|e| file.read_error(e))?;
+        let mut reader = file.reopen()?;
         let start = self.position;
         let write_error = |source| LayoutError::Write { source };
         let Some(rewind) = self.rewind else {
@@ -363,7 +439,7 @@ impl<W: Write> LayoutTar<W> {
             let found = self
                 .copy_data(&mut reader, file.size, Fingerprinter::new(), &origin)?
                 .finish();
-            file.check_unchanged()?;
+            file.check_unchanged(&reader)?;
             if found != expected {
                 return Err(LayoutError::FileChanged {
                     origin: origin(),
@@ -378,7 +454,7 @@ impl<W: Write> LayoutTar<W> {
         let digest = self
             .copy_data(&mut reader, file.size, Sha256::new(), &origin)?
             .finish();
-        file.check_unchanged()?;
+        file.check_unchanged(&reader)?;
         file.record_digest(digest)?;
         let end = self.position;
         if self.written_blobs.contains_key(&digest) {

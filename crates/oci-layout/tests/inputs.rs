@@ -204,7 +204,7 @@ fn a_file_rewritten_between_hash_and_copy_is_an_error_in_a_stream() {
 }
 
 #[test]
-fn a_file_truncated_after_it_was_opened_is_a_size_mismatch() {
+fn a_file_truncated_after_it_was_opened_is_caught_before_it_is_read() {
     for seekable in [true, false] {
         let dir = tempfile::tempdir().unwrap();
         let paths = write_files(dir.path(), &[pattern(10_000, 1)]);
@@ -222,12 +222,43 @@ fn a_file_truncated_after_it_was_opened_is_a_size_mismatch() {
             let mut layout = LayoutTar::new(Vec::new()).unwrap();
             layout.put_inputs(&[&input]).unwrap_err()
         };
+        // Each read opens the file again and compares it with the file
+        // first opened.
         assert!(
             matches!(
                 err,
-                LayoutError::SizeMismatch {
-                    expected: 10_000,
-                    found: 4_000,
+                LayoutError::FileChanged {
+                    what: "its size changed",
+                    ..
+                }
+            ),
+            "seekable {seekable}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_path_given_to_another_file_after_it_was_opened_is_not_read() {
+    for seekable in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = write_files(dir.path(), &[pattern(10_000, 1)]);
+        let input: BlobInput = FileInput::open(&paths[0]).unwrap().into();
+        // The same bytes, in a new file renamed over the old one.
+        let other = dir.path().join("other");
+        std::fs::write(&other, pattern(10_000, 1)).unwrap();
+        std::fs::rename(&other, &paths[0]).unwrap();
+        let err = if seekable {
+            let mut layout = LayoutTar::seekable(Cursor::new(Vec::new())).unwrap();
+            layout.put_inputs(&[&input]).unwrap_err()
+        } else {
+            let mut layout = LayoutTar::new(Vec::new()).unwrap();
+            layout.put_inputs(&[&input]).unwrap_err()
+        };
+        assert!(
+            matches!(
+                err,
+                LayoutError::FileChanged {
+                    what: "another file took its name",
                     ..
                 }
             ),

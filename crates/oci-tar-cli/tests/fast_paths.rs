@@ -165,3 +165,59 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
         "{stderr:?}"
     );
 }
+
+/// Regression: every input stayed open until the tar was written, so a
+/// folder of more modules than the open-file limit failed. With `ulimit -n
+/// 256`, 3,000 modules are packaged into a file, a stream and a layout
+/// directory.
+#[test]
+fn more_inputs_than_the_open_file_limit_are_packaged() {
+    const MODULES: u32 = 3_000;
+    let dir = tempfile::tempdir().unwrap();
+    let components = dir.path().join("components");
+    std::fs::create_dir(&components).unwrap();
+    for seed in 0..MODULES {
+        std::fs::write(
+            components.join(format!("m{seed:05}.wasm")),
+            tiny_module(seed),
+        )
+        .unwrap();
+    }
+    let sh = test_support::require_tool("sh", "dash");
+    for output in ["out.tar", "-", "oci:layout"] {
+        let run = Command::new(&sh)
+            .arg("-c")
+            .arg("ulimit -n 256 && exec \"$0\" -q -n app -c components -o \"$1\" > \"$2\"")
+            .arg(env!("CARGO_BIN_EXE_oci-tar-builder"))
+            .arg(output)
+            .arg(if output == "-" {
+                "stream.tar"
+            } else {
+                "/dev/null"
+            })
+            .current_dir(dir.path())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "-o {output}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    let tar = std::fs::read(dir.path().join("out.tar")).unwrap();
+    assert!(tar == std::fs::read(dir.path().join("stream.tar")).unwrap());
+    let layers = tar_entries(&tar)
+        .iter()
+        .filter(|(name, _)| name.starts_with("blobs/"))
+        .count();
+    assert_eq!(
+        layers,
+        MODULES as usize + 2,
+        "every module, a config, a manifest"
+    );
+    let in_dir = std::fs::read_dir(dir.path().join("layout/blobs/sha256"))
+        .unwrap()
+        .count();
+    assert_eq!(in_dir, MODULES as usize + 2);
+}

@@ -58,11 +58,11 @@ pub(super) enum Source<'a> {
     /// Any reader: skipping reads and drops.
     Stream(Box<dyn Read + 'a>),
     /// A file at its start, and its length.
-    File { file: &'a File, len: u64 },
+    File { file: File, len: u64 },
 }
 
 impl<'a> Source<'a> {
-    pub(super) fn file(file: &'a File) -> io::Result<Source<'a>> {
+    pub(super) fn file(file: File) -> io::Result<Source<'a>> {
         let len = file.metadata()?.len();
         Ok(Source::File { file, len })
     }
