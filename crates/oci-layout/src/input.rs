@@ -303,9 +303,11 @@ impl Read for OpenOnRead<'_> {
         }
         let file = match &mut self.file {
             Some(file) => file,
+            // The layout error travels inside the I/O error, for
+            // `hash_files` to take it out again.
             None => self
                 .file
-                .insert(self.input.reopen().map_err(without_origin)?),
+                .insert(self.input.reopen().map_err(io::Error::other)?),
         };
         let read = file.read(buf)?;
         if read == 0 && !buf.is_empty() {

@@ -232,7 +232,7 @@ fn a_file_truncated_after_it_was_opened_is_caught_before_it_is_read() {
                     ..
                 }
             ),
-            "seekable {seekable}: {err}"
+            "seekable {seekable}: {err:?}"
         );
     }
 }
@@ -262,7 +262,7 @@ fn a_path_given_to_another_file_after_it_was_opened_is_not_read() {
                     ..
                 }
             ),
-            "seekable {seekable}: {err}"
+            "seekable {seekable}: {err:?}"
         );
     }
 }
