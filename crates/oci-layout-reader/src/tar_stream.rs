@@ -244,20 +244,20 @@ impl<R: Read> TarStream<R> {
                         extensions.pax(records, offset)?;
                     }
                     _ => {
-                        // A global header: Python's tarfile applies its
-                        // records to every entry after it, Go's archive/tar
-                        // and GNU tar do not.
+                        // A global header: Python's tarfile and GNU tar
+                        // apply its records to the entries after it, Go's
+                        // archive/tar does not (the CLI's tests check).
                         let records = parse_pax(&bytes)
                             .map_err(|reason| TarError::BadHeader { offset, reason })?;
-                        let renames = records.iter().any(|(key, _)| {
+                        let renames = records.iter().find(|(key, _)| {
                             matches!(*key, "path" | "linkpath" | "size")
                                 || key.starts_with("GNU.sparse.")
                         });
                         let header_name = header_name(&block);
-                        let ambiguity = renames.then(|| {
+                        let ambiguity = renames.map(|(key, value)| {
                             (
-                                header_name.clone(),
-                                "a PAX global header with path, size or sparse records (Python's tarfile applies them to the entries after it, Go and GNU tar do not)",
+                                format!("{key}={value}"),
+                                "a PAX global header with path, size or sparse records (Python's tarfile and GNU tar apply them to the entries after it, Go's archive/tar does not)",
                             )
                         });
                         return Ok(Some(EntryHeader {
@@ -296,8 +296,8 @@ impl<R: Read> TarStream<R> {
     /// After the first zero block at `offset`: the tar ends there only if
     /// the next block is zero too (or the input ends) and nothing but zeros
     /// follows. Go's archive/tar (skopeo, containerd) refuses a lone zero
-    /// block before more headers; GNU tar and `tar -i` read on past it and
-    /// past the end-of-archive blocks, and would see entries this reader
+    /// block before more headers, GNU tar warns, and `tar -i` reads on past
+    /// it and past the end-of-archive blocks, seeing entries this reader
     /// did not check. The rest of the input is read (linear in its size).
     fn check_end(&mut self, offset: u64) -> Result<(), TarError> {
         let mut block = [0u8; BLOCK];
@@ -305,7 +305,7 @@ impl<R: Read> TarStream<R> {
         if block[..filled].iter().any(|&b| b != 0) {
             return Err(TarError::AfterEnd {
                 offset: offset + BLOCK as u64,
-                reason: "a single zero block and then more data (GNU tar reads on and may find entries there; Go's archive/tar refuses it)",
+                reason: "a single zero block and then more data (Go's archive/tar refuses it, GNU tar warns and stops, `tar -i` reads on)",
             });
         }
         if filled < BLOCK {
