@@ -31,6 +31,10 @@ pub const MAX_PARSED_TOTAL: u64 = 8 * 1024 * 1024;
 /// The most image manifests listed (counting repeats: a manifest reached
 /// again shares the first one's parsed form).
 pub const MAX_IMAGES: usize = 10_000;
+/// The most descriptors parsed and listed altogether, counting a manifest's
+/// again each time another image lists it: bounds the report's memory and
+/// `inspect`'s output.
+pub const MAX_DESCRIPTORS: usize = 50_000;
 /// The most problems of one kind listed; the rest are counted
 /// ([`Problem::MoreOfTheSame`]).
 pub const MAX_PROBLEMS_PER_KIND: u64 = 32;
@@ -82,6 +86,7 @@ pub(crate) struct Collector {
     kept_total: u64,
     names_total: usize,
     parsed_total: u64,
+    descriptors_total: usize,
     gave_up_following: bool,
 }
 
@@ -358,7 +363,10 @@ impl Collector {
         match self.root_files.remove(INDEX_FILE) {
             None => self.push(Problem::MissingIndex),
             Some((size, kept)) => {
-                if let Some(bytes) = self.root_document(INDEX_FILE, size, kept) {
+                let bytes = self
+                    .root_document(INDEX_FILE, size, kept)
+                    .filter(|bytes| self.may_parse(bytes));
+                if let Some(bytes) = bytes {
                     match parse::<Index>(INDEX_FILE, "image index", &bytes) {
                         Ok(index) => {
                             self.check_schema_version(INDEX_FILE, index.schema_version);
@@ -443,19 +451,36 @@ impl Collector {
 
     /// Counts `len` bytes of JSON against the parse budget; false (once
     /// reported) when it is spent.
-    fn may_parse(&mut self, len: usize) -> bool {
+    fn may_parse(&mut self, bytes: &[u8]) -> bool {
         if self.gave_up_following {
             return false;
         }
-        self.parsed_total += len as u64;
-        if self.parsed_total > MAX_PARSED_TOTAL {
+        self.parsed_total += bytes.len() as u64;
+        // Every descriptor is a JSON object: counting `{` bounds how many
+        // parsing makes (each a few hundred bytes in memory) before it does.
+        let objects = bytes.iter().filter(|&&b| b == b'{').count();
+        self.may_list(objects) && self.parsed_total <= MAX_PARSED_TOTAL || self.give_up()
+    }
+
+    /// Counts `count` more descriptors held by the report; false (once
+    /// reported) past [`MAX_DESCRIPTORS`].
+    fn may_list(&mut self, count: usize) -> bool {
+        if self.gave_up_following {
+            return false;
+        }
+        self.descriptors_total = self.descriptors_total.saturating_add(count);
+        self.descriptors_total <= MAX_DESCRIPTORS || self.give_up()
+    }
+
+    /// Stops following references, saying so once; always false.
+    fn give_up(&mut self) -> bool {
+        if !self.gave_up_following {
             self.gave_up_following = true;
             self.push(Problem::TooMuchToCheck {
                 limit: MAX_PARSED_TOTAL,
             });
-            return false;
         }
-        true
+        false
     }
 
     /// The bytes of the JSON blob `digest` (already checked to exist).
@@ -465,7 +490,7 @@ impl Collector {
         match &blob.document {
             Some(Kept::Bytes(bytes)) => {
                 let bytes = bytes.clone();
-                self.may_parse(bytes.len()).then_some(bytes)
+                self.may_parse(&bytes).then_some(bytes)
             }
             Some(Kept::TooLarge) => {
                 let size = blob.size;
@@ -554,7 +579,16 @@ impl Collector {
             }
         } else if is_manifest(media_type) {
             let read = match self.manifests.get(&digest) {
-                Some(read) => read.clone(),
+                Some(read) => {
+                    // Listed again: its descriptors count again (in
+                    // `inspect`'s output they are written again).
+                    let read = read.clone();
+                    let layers = read.manifest.as_ref().map_or(0, |m| m.layers.len());
+                    if !self.may_list(layers + 1) {
+                        return;
+                    }
+                    read
+                }
                 None => {
                     let read = self.read_manifest(digest);
                     self.manifests.insert(digest, read.clone());

@@ -3,7 +3,7 @@
 
 use oci_digest::Digest;
 
-use crate::check::{MAX_IMAGES, MAX_NAMES_TOTAL};
+use crate::check::{MAX_DESCRIPTORS, MAX_IMAGES, MAX_NAMES_TOTAL};
 
 /// One thing wrong with an image layout (a tar or a directory). Each names
 /// its culprit: the entry, the blob's digest, or the document that refers
@@ -110,7 +110,7 @@ pub enum Problem {
     },
     /// The documents reached from `index.json` (counting each time one is
     /// reached again) are more than the reader checks; it stopped following.
-    #[error("index.json reaches more than {limit} bytes of JSON documents or {MAX_IMAGES} image manifests (counting repeats); the rest is not checked")]
+    #[error("index.json reaches more than {limit} bytes of JSON documents, {MAX_DESCRIPTORS} descriptors or {MAX_IMAGES} image manifests (counting repeats); the rest is not checked")]
     TooMuchToCheck {
         /// The limit.
         limit: u64,

@@ -658,3 +658,82 @@ fn a_gzip_compressed_tar_is_said_to_be_compressed() {
         stderr(&output)
     );
 }
+
+/// Regression: a small tar made `verify` and `inspect` hold hundreds of MB
+/// (an index listing 4 MiB manifests of tiny descriptors thousands of
+/// times). Each stays under the documented 64 MiB, measured by GNU time.
+#[test]
+fn amplifying_documents_stay_under_64_mib() {
+    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+    let config_descriptor = format!(
+        r#"{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}}"#,
+        digest_bytes(&config),
+        config.len()
+    );
+    let tiny = r#",{"mediaType":"","digest":"","size":0}"#;
+    let manifests: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            let mut manifest = format!(
+                r#"{{"schemaVersion":2,"config":{config_descriptor},"layers":[{{"mediaType":"","digest":"","size":{i}}}"#
+            );
+            while manifest.len() + tiny.len() + 2 < 4 * 1024 * 1024 {
+                manifest.push_str(tiny);
+            }
+            manifest.push_str("]}");
+            manifest.into_bytes()
+        })
+        .collect();
+    let listed: Vec<String> = manifests
+        .iter()
+        .map(|manifest| {
+            format!(
+                r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{}}}"#,
+                digest_bytes(manifest),
+                manifest.len()
+            )
+        })
+        .collect();
+    let index = format!(
+        r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+        vec![listed.join(","); 3000].join(",")
+    );
+    let mut tar = Vec::new();
+    raw::entry(
+        &mut tar,
+        b"oci-layout",
+        b'0',
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    );
+    raw::entry(&mut tar, b"index.json", b'0', index.as_bytes());
+    for blob in manifests.iter().chain([&config]) {
+        raw::entry(
+            &mut tar,
+            digest_bytes(blob).blob_path().as_bytes(),
+            b'0',
+            blob,
+        );
+    }
+    raw::end(&mut tar);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fat.tar");
+    std::fs::write(&path, &tar).unwrap();
+    for args in [&["verify"][..], &["inspect"], &["inspect", "--json"]] {
+        let output = tool(
+            "/usr/bin/time",
+            &[
+                &["-f", "%M"],
+                &[env!("CARGO_BIN_EXE_oci-tar-builder")][..],
+                args,
+                &[path.to_str().unwrap()],
+            ]
+            .concat(),
+        );
+        let text = stderr(&output);
+        assert!(
+            text.contains("reaches more than"),
+            "{args:?}: the cap is not reported: {text}"
+        );
+        let kib: u64 = text.lines().last().unwrap().trim().parse().unwrap();
+        assert!(kib < 64 * 1024, "{args:?}: {kib} KiB");
+    }
+}
