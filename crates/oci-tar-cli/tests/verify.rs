@@ -438,7 +438,10 @@ mod raw;
 
 /// A small image as layout files: config, layer, manifest blobs and the
 /// index.json naming the manifest. `os` tells two images apart.
-fn layout_files(os: &str) -> (Vec<(String, Vec<u8>)>, Vec<u8>, oci_digest::Digest) {
+/// Layout files as (name, bytes), in tar order.
+type Files = Vec<(String, Vec<u8>)>;
+
+fn layout_files(os: &str) -> (Files, Vec<u8>, oci_digest::Digest) {
     let config = format!(
         r#"{{"architecture":"amd64","os":"{os}","rootfs":{{"type":"layers","diff_ids":[]}}}}"#
     )
