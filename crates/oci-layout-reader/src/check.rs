@@ -3,7 +3,8 @@
 //! references from `index.json` through nested indexes and manifests to
 //! configs and layers, against what was seen. One code path checks both.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use docker_compat::{normalize_reference, parse_manifest_json, MANIFEST_JSON};
 use oci_digest::{Digest, Sha256};
@@ -11,24 +12,37 @@ use serde::Deserialize;
 
 use crate::problem::Problem;
 use crate::report::{ConfigSummary, Descriptor, Image, Index, LayoutReport, Manifest};
-use crate::tar_stream::{EntryKind, MAX_NAME_LEN};
+use crate::tar_stream::{EntryHeader, EntryKind, MAX_NAME_LEN};
 use oci_layout::{annotations, INDEX_FILE, OCI_LAYOUT_FILE};
 
 /// The largest JSON document (index, manifest, config, `oci-layout`,
 /// `manifest.json`) the reader keeps in memory; a larger one is reported.
 pub const MAX_DOCUMENT_LEN: u64 = 4 * 1024 * 1024;
 /// The most JSON bytes kept in memory altogether.
-pub const MAX_DOCUMENTS_TOTAL: u64 = 64 * 1024 * 1024;
+pub const MAX_DOCUMENTS_TOTAL: u64 = 16 * 1024 * 1024;
 /// The most entries read from one tar or directory.
 pub const MAX_ENTRIES: usize = 100_000;
 /// The most bytes of entry names remembered (to find duplicates) altogether.
 pub const MAX_NAMES_TOTAL: usize = 8 * 1024 * 1024;
-/// The most bytes of JSON parsed while following references, counting a
-/// document each time it is reached: bounds the work a hostile index that
-/// refers to the same nested index over and over can cause.
-pub const MAX_PARSED_TOTAL: u64 = 64 * 1024 * 1024;
-/// The most image manifests listed (counting repeats).
+/// The most bytes of JSON parsed while following references. Each
+/// distinct document is parsed once however often it is reached, so this
+/// bounds the memory the parsed documents take (a few times their size).
+pub const MAX_PARSED_TOTAL: u64 = 8 * 1024 * 1024;
+/// The most image manifests listed (counting repeats: a manifest reached
+/// again shares the first one's parsed form).
 pub const MAX_IMAGES: usize = 10_000;
+/// The most descriptors parsed and listed altogether, counting a manifest's
+/// again each time another image lists it: bounds the report's memory and
+/// `inspect`'s output.
+pub const MAX_DESCRIPTORS: usize = 50_000;
+/// The most problems of one kind listed; the rest are counted
+/// ([`Problem::MoreOfTheSame`]).
+pub const MAX_PROBLEMS_PER_KIND: u64 = 32;
+/// The most bytes of a name (an entry's, a tag, a path) a problem keeps;
+/// longer ones are cut, saying how long they were.
+pub const MAX_SHOWN_NAME: usize = 256;
+/// The most of index.json's names for an image a tag problem lists.
+const MAX_SHOWN_NAMES: usize = 8;
 /// How deep nested image indexes are followed.
 const MAX_INDEX_DEPTH: usize = 8;
 
@@ -55,6 +69,16 @@ enum Kept {
 #[derive(Default)]
 pub(crate) struct Collector {
     problems: Vec<Problem>,
+    /// How many problems of each kind were found (listed or not).
+    problem_counts: HashMap<&'static str, u64>,
+    /// Kinds in the order they first went over the limit.
+    overflowed: Vec<&'static str>,
+    /// Nested indexes already followed (each is followed once).
+    followed_indexes: HashSet<Digest>,
+    /// Manifests already read, with their config summaries.
+    manifests: HashMap<Digest, ReadManifest>,
+    /// Config summaries already read (a config shared by manifests is read once).
+    configs: HashMap<Digest, Option<Arc<ConfigSummary>>>,
     entries: usize,
     names: BTreeSet<String>,
     blobs: HashMap<Digest, SeenBlob>,
@@ -62,7 +86,15 @@ pub(crate) struct Collector {
     kept_total: u64,
     names_total: usize,
     parsed_total: u64,
+    descriptors_total: usize,
     gave_up_following: bool,
+}
+
+/// A manifest read once, shared by every image that reaches it again.
+#[derive(Clone, Default)]
+struct ReadManifest {
+    manifest: Option<Arc<Manifest>>,
+    config: Option<Arc<ConfigSummary>>,
 }
 
 /// What to do with an entry's data.
@@ -107,9 +139,29 @@ impl EntrySink {
 }
 
 impl Collector {
-    /// Adds a problem found by the source (the tar or directory reader).
+    /// Adds a problem: the first [`MAX_PROBLEMS_PER_KIND`] of each kind
+    /// are listed, the rest counted.
     pub(crate) fn push(&mut self, problem: Problem) {
-        self.problems.push(problem);
+        let kind = problem.kind();
+        let count = self.problem_counts.entry(kind).or_insert(0);
+        *count += 1;
+        if *count <= MAX_PROBLEMS_PER_KIND {
+            self.problems.push(problem);
+        } else if *count == MAX_PROBLEMS_PER_KIND + 1 {
+            self.overflowed.push(kind);
+        }
+    }
+
+    /// The problems, then how many of each kind were not listed.
+    fn all_problems(mut self) -> Vec<Problem> {
+        for kind in std::mem::take(&mut self.overflowed) {
+            let count = self.problem_counts.get(kind).copied().unwrap_or(0);
+            self.problems.push(Problem::MoreOfTheSame {
+                kind,
+                count: count.saturating_sub(MAX_PROBLEMS_PER_KIND),
+            });
+        }
+        self.problems
     }
 
     /// The problems found so far.
@@ -119,7 +171,7 @@ impl Collector {
 
     /// The problems found, for a layout not worth checking further.
     pub(crate) fn into_problems(self) -> Vec<Problem> {
-        self.problems
+        self.all_problems()
     }
 
     /// Records the end of an entry fed to `sink`: `size` is its size in
@@ -137,8 +189,7 @@ impl Collector {
                 }
                 let found = hasher.finish();
                 if found != digest {
-                    self.problems
-                        .push(Problem::BlobDigestMismatch { digest, found });
+                    self.push(Problem::BlobDigestMismatch { digest, found });
                 }
                 self.blobs.insert(
                     digest,
@@ -158,32 +209,65 @@ impl Collector {
         MAX_DOCUMENTS_TOTAL.saturating_sub(self.kept_total)
     }
 
+    /// What to do with the data of the tar entry `header`: refuses one that
+    /// other readers may see under another name, then as [`classify`](Self::classify).
+    pub(crate) fn classify_tar(&mut self, header: &EntryHeader) -> Target {
+        let ambiguity = header.ambiguity.clone().or_else(|| {
+            let plain = normalize(&header.header_name);
+            (plain != normalize(&header.name) && is_layout_name(&plain)).then(|| {
+                (
+                    header.header_name.clone(),
+                    "the header's own name is a layout file's (readers that ignore PAX and GNU long names use it)",
+                )
+            })
+        });
+        let Some((seen_as, reason)) = ambiguity else {
+            return self.classify(&header.name, header.kind, header.size);
+        };
+        if !self.count_entry() {
+            return Target::Stop;
+        }
+        self.push(Problem::AmbiguousEntry {
+            name: shorten(&header.name),
+            seen_as: shorten(&seen_as),
+            reason,
+        });
+        Target::Skip
+    }
+
+    /// Counts one more entry; false (once reported) past [`MAX_ENTRIES`].
+    fn count_entry(&mut self) -> bool {
+        self.entries += 1;
+        if self.entries > MAX_ENTRIES {
+            if self.entries == MAX_ENTRIES + 1 {
+                self.push(Problem::TooManyEntries { limit: MAX_ENTRIES });
+            }
+            return false;
+        }
+        true
+    }
+
     /// What to do with the data of the entry `raw_name` (a path relative to
     /// the layout's root, `/`-separated) of `size` bytes; reports unsafe and
     /// duplicate entries, and stops past [`MAX_ENTRIES`].
     pub(crate) fn classify(&mut self, raw_name: &str, kind: EntryKind, size: u64) -> Target {
-        self.entries += 1;
-        if self.entries > MAX_ENTRIES {
-            self.problems
-                .push(Problem::TooManyEntries { limit: MAX_ENTRIES });
+        if !self.count_entry() {
             return Target::Stop;
         }
         let unsafe_entry = |reason| Problem::UnsafeEntry {
-            name: raw_name.to_owned(),
+            name: shorten(raw_name),
             reason,
         };
         if raw_name.len() as u64 > MAX_NAME_LEN {
-            self.problems
-                .push(unsafe_entry("the name is longer than 4096 bytes"));
+            self.push(unsafe_entry("the name is longer than 4096 bytes"));
             return Target::Skip;
         }
         if raw_name.starts_with('/') {
-            self.problems.push(unsafe_entry("an absolute path"));
+            self.push(unsafe_entry("an absolute path"));
             return Target::Skip;
         }
         if raw_name.split('/').any(|part| part == "..") {
-            self.problems
-                .push(unsafe_entry("a path with '..' that leaves the image"));
+            self.push(unsafe_entry("a path with '..' that leaves the image"));
             return Target::Skip;
         }
         let reason = match kind {
@@ -196,21 +280,39 @@ impl Collector {
             EntryKind::Other(_) => Some("an entry type image layouts do not use"),
         };
         if let Some(reason) = reason {
-            self.problems.push(unsafe_entry(reason));
+            self.push(unsafe_entry(reason));
             return Target::Skip;
         }
-        let name = normalize(raw_name);
         if kind == EntryKind::Directory {
             return Target::Directory;
         }
+        if raw_name.ends_with('/') {
+            self.push(unsafe_entry(
+                "a file whose name ends in '/' (a directory to Go's archive/tar and Python's tarfile)",
+            ));
+            return Target::Skip;
+        }
+        let name = normalize(raw_name);
+        if strip_dot_slash(raw_name) != name {
+            // Extracted, it lands on `name`; a reader that matches names
+            // as written (Python's tarfile.getmember, tar -x NAME) does
+            // not find it there. Still read as `name`, so that a second
+            // copy is found as a duplicate.
+            self.push(Problem::AmbiguousEntry {
+                name: shorten(raw_name),
+                seen_as: shorten(&name),
+                reason: "a name with '//' or '.' parts (readers that match names as written do not see it as the file it extracts to)",
+            });
+        }
         self.names_total += name.len();
         if self.names_total > MAX_NAMES_TOTAL {
-            self.problems
-                .push(Problem::TooManyEntries { limit: MAX_ENTRIES });
+            self.push(Problem::TooManyEntries { limit: MAX_ENTRIES });
             return Target::Stop;
         }
         if !self.names.insert(name.clone()) {
-            self.problems.push(Problem::DuplicateEntry { name });
+            self.push(Problem::DuplicateEntry {
+                name: shorten(&name),
+            });
             return Target::Skip;
         }
         if let Some(encoded) = name.strip_prefix("blobs/sha256/") {
@@ -223,7 +325,9 @@ impl Collector {
                     keeper: Keeper::new(size, self.budget_left(), false),
                 }),
                 Err(_) => {
-                    self.problems.push(Problem::InvalidBlobName { name });
+                    self.push(Problem::InvalidBlobName {
+                        name: shorten(&name),
+                    });
                     Target::Skip
                 }
             };
@@ -247,19 +351,25 @@ impl Collector {
             ..LayoutReport::default()
         };
         match self.root_files.remove(OCI_LAYOUT_FILE) {
-            None => self.problems.push(Problem::MissingLayoutFile),
+            None => self.push(Problem::MissingLayoutFile),
             Some((size, kept)) => {
                 if let Some(bytes) = self.root_document(OCI_LAYOUT_FILE, size, kept) {
-                    check_layout_version(&bytes, &mut self.problems);
+                    if let Some(problem) = check_layout_version(&bytes) {
+                        self.push(problem);
+                    }
                 }
             }
         }
         match self.root_files.remove(INDEX_FILE) {
-            None => self.problems.push(Problem::MissingIndex),
+            None => self.push(Problem::MissingIndex),
             Some((size, kept)) => {
-                if let Some(bytes) = self.root_document(INDEX_FILE, size, kept) {
+                let bytes = self
+                    .root_document(INDEX_FILE, size, kept)
+                    .filter(|bytes| self.may_parse(bytes));
+                if let Some(bytes) = bytes {
                     match parse::<Index>(INDEX_FILE, "image index", &bytes) {
                         Ok(index) => {
+                            self.check_schema_version(INDEX_FILE, index.schema_version);
                             let mut visiting = Vec::new();
                             for descriptor in &index.manifests {
                                 self.follow(
@@ -271,7 +381,7 @@ impl Collector {
                             }
                             report.index = Some(index);
                         }
-                        Err(problem) => self.problems.push(problem),
+                        Err(problem) => self.push(problem),
                     }
                 }
             }
@@ -281,7 +391,7 @@ impl Collector {
                 self.check_docker_manifest(&bytes, &report.images);
             }
         }
-        report.problems = self.problems;
+        report.problems = self.all_problems();
         report
     }
 
@@ -289,7 +399,7 @@ impl Collector {
         match kept {
             Kept::Bytes(bytes) => Some(bytes),
             Kept::TooLarge | Kept::NotJson => {
-                self.problems.push(Problem::DocumentTooLarge {
+                self.push(Problem::DocumentTooLarge {
                     name: name.to_owned(),
                     size,
                     limit: MAX_DOCUMENT_LEN,
@@ -297,7 +407,7 @@ impl Collector {
                 None
             }
             Kept::OverBudget => {
-                self.problems.push(Problem::DocumentBudgetExceeded {
+                self.push(Problem::DocumentBudgetExceeded {
                     name: name.to_owned(),
                     limit: MAX_DOCUMENTS_TOTAL,
                 });
@@ -310,16 +420,17 @@ impl Collector {
     /// digest when it is.
     fn check_blob(&mut self, descriptor: &Descriptor, referenced_by: &str) -> Option<Digest> {
         let Ok(digest) = descriptor.digest.parse::<Digest>() else {
-            self.problems.push(Problem::UnsupportedDigest {
-                digest: descriptor.digest.clone(),
+            self.push(Problem::UnsupportedDigest {
+                digest: shorten(&descriptor.digest),
                 referenced_by: referenced_by.to_owned(),
             });
             return None;
         };
         let Some(blob) = self.blobs.get(&digest) else {
-            // Foreign layers (with urls) may live elsewhere.
-            if descriptor.urls.is_empty() {
-                self.problems.push(Problem::MissingBlob {
+            // Only a non-distributable (foreign) layer with urls may live
+            // elsewhere; indexes, manifests and configs must be here.
+            if descriptor.urls.is_empty() || !is_non_distributable(&descriptor.media_type) {
+                self.push(Problem::MissingBlob {
                     digest,
                     referenced_by: referenced_by.to_owned(),
                 });
@@ -327,7 +438,7 @@ impl Collector {
             return None;
         };
         if blob.size != descriptor.size {
-            self.problems.push(Problem::SizeMismatch {
+            self.push(Problem::SizeMismatch {
                 digest,
                 expected: descriptor.size,
                 found: blob.size,
@@ -340,19 +451,36 @@ impl Collector {
 
     /// Counts `len` bytes of JSON against the parse budget; false (once
     /// reported) when it is spent.
-    fn may_parse(&mut self, len: usize) -> bool {
+    fn may_parse(&mut self, bytes: &[u8]) -> bool {
         if self.gave_up_following {
             return false;
         }
-        self.parsed_total += len as u64;
-        if self.parsed_total > MAX_PARSED_TOTAL {
-            self.gave_up_following = true;
-            self.problems.push(Problem::TooMuchToCheck {
-                limit: MAX_PARSED_TOTAL,
-            });
+        self.parsed_total += bytes.len() as u64;
+        // Every descriptor is a JSON object: counting `{` bounds how many
+        // parsing makes (each a few hundred bytes in memory) before it does.
+        let objects = bytes.iter().filter(|&&b| b == b'{').count();
+        self.may_list(objects) && self.parsed_total <= MAX_PARSED_TOTAL || self.give_up()
+    }
+
+    /// Counts `count` more descriptors held by the report; false (once
+    /// reported) past [`MAX_DESCRIPTORS`].
+    fn may_list(&mut self, count: usize) -> bool {
+        if self.gave_up_following {
             return false;
         }
-        true
+        self.descriptors_total = self.descriptors_total.saturating_add(count);
+        self.descriptors_total <= MAX_DESCRIPTORS || self.give_up()
+    }
+
+    /// Stops following references, saying so once; always false.
+    fn give_up(&mut self) -> bool {
+        if !self.gave_up_following {
+            self.gave_up_following = true;
+            self.push(Problem::TooMuchToCheck {
+                limit: MAX_PARSED_TOTAL,
+            });
+        }
+        false
     }
 
     /// The bytes of the JSON blob `digest` (already checked to exist).
@@ -362,11 +490,11 @@ impl Collector {
         match &blob.document {
             Some(Kept::Bytes(bytes)) => {
                 let bytes = bytes.clone();
-                self.may_parse(bytes.len()).then_some(bytes)
+                self.may_parse(&bytes).then_some(bytes)
             }
             Some(Kept::TooLarge) => {
                 let size = blob.size;
-                self.problems.push(Problem::DocumentTooLarge {
+                self.push(Problem::DocumentTooLarge {
                     name,
                     size,
                     limit: MAX_DOCUMENT_LEN,
@@ -374,14 +502,14 @@ impl Collector {
                 None
             }
             Some(Kept::OverBudget) => {
-                self.problems.push(Problem::DocumentBudgetExceeded {
+                self.push(Problem::DocumentBudgetExceeded {
                     name,
                     limit: MAX_DOCUMENTS_TOTAL,
                 });
                 None
             }
             Some(Kept::NotJson) | None => {
-                self.problems.push(Problem::InvalidDocument {
+                self.push(Problem::InvalidDocument {
                     name,
                     kind,
                     reason: "it is not a JSON object".to_owned(),
@@ -391,7 +519,9 @@ impl Collector {
         }
     }
 
-    /// Follows one index entry: a nested index or a manifest.
+    /// Follows one index entry: a nested index or a manifest. Each
+    /// distinct index is followed and each distinct manifest read once; a
+    /// manifest reached again gives one more image sharing the first read.
     fn follow(
         &mut self,
         descriptor: &Descriptor,
@@ -404,7 +534,7 @@ impl Collector {
         }
         if images.len() >= MAX_IMAGES {
             self.gave_up_following = true;
-            self.problems.push(Problem::TooMuchToCheck {
+            self.push(Problem::TooMuchToCheck {
                 limit: MAX_PARSED_TOTAL,
             });
             return;
@@ -423,7 +553,11 @@ impl Collector {
         let media_type = descriptor.media_type.as_str();
         if media_type == OCI_INDEX || media_type == DOCKER_LIST {
             if visiting.len() >= MAX_INDEX_DEPTH || visiting.contains(&digest) {
-                self.problems.push(Problem::NestingTooDeep { digest });
+                self.push(Problem::NestingTooDeep { digest });
+                return;
+            }
+            if !self.followed_indexes.insert(digest) {
+                // Followed already: what it reaches is listed once.
                 return;
             }
             let Some(bytes) = self.blob_document(digest, "image index") else {
@@ -432,6 +566,8 @@ impl Collector {
             let name = digest.blob_path();
             match parse::<Index>(&name, "image index", &bytes) {
                 Ok(index) => {
+                    drop(bytes);
+                    self.check_schema_version(&name, index.schema_version);
                     visiting.push(digest);
                     let by = format!("image index {digest}");
                     for child in &index.manifests {
@@ -439,31 +575,75 @@ impl Collector {
                     }
                     visiting.pop();
                 }
-                Err(problem) => self.problems.push(problem),
+                Err(problem) => self.push(problem),
             }
         } else if is_manifest(media_type) {
-            let mut image = Image {
+            let read = match self.manifests.get(&digest) {
+                Some(read) => {
+                    // Listed again: its descriptors count again (in
+                    // `inspect`'s output they are written again).
+                    let read = read.clone();
+                    let layers = read.manifest.as_ref().map_or(0, |m| m.layers.len());
+                    if !self.may_list(layers + 1) {
+                        return;
+                    }
+                    read
+                }
+                None => {
+                    let read = self.read_manifest(digest);
+                    self.manifests.insert(digest, read.clone());
+                    read
+                }
+            };
+            images.push(Image {
                 via: visiting.clone(),
                 descriptor: descriptor.clone(),
-                manifest: None,
-                config: None,
-            };
-            if let Some(bytes) = self.blob_document(digest, "image manifest") {
-                match parse::<Manifest>(&digest.blob_path(), "image manifest", &bytes) {
-                    Ok(manifest) => {
-                        image.config = self.check_manifest(digest, &manifest);
-                        image.manifest = Some(manifest);
-                    }
-                    Err(problem) => self.problems.push(problem),
-                }
-            }
-            images.push(image);
+                manifest: read.manifest,
+                config: read.config,
+            });
         }
         // Any other media type: the blob's presence and size are all there is to check.
     }
 
+    /// Reads and checks the manifest `digest` (present, right size), once.
+    fn read_manifest(&mut self, digest: Digest) -> ReadManifest {
+        let Some(bytes) = self.blob_document(digest, "image manifest") else {
+            return ReadManifest::default();
+        };
+        let name = digest.blob_path();
+        match parse::<Manifest>(&name, "image manifest", &bytes) {
+            Ok(manifest) => {
+                drop(bytes);
+                self.check_schema_version(&name, manifest.schema_version);
+                let config = self.check_manifest(digest, &manifest);
+                ReadManifest {
+                    manifest: Some(Arc::new(manifest)),
+                    config,
+                }
+            }
+            Err(problem) => {
+                self.push(problem);
+                ReadManifest::default()
+            }
+        }
+    }
+
+    /// Reports a `schemaVersion` other than 2.
+    fn check_schema_version(&mut self, name: &str, found: u32) {
+        if found != 2 {
+            self.push(Problem::UnsupportedSchemaVersion {
+                name: name.to_owned(),
+                found,
+            });
+        }
+    }
+
     /// Checks a manifest's config and layers; returns the config summary.
-    fn check_manifest(&mut self, digest: Digest, manifest: &Manifest) -> Option<ConfigSummary> {
+    fn check_manifest(
+        &mut self,
+        digest: Digest,
+        manifest: &Manifest,
+    ) -> Option<Arc<ConfigSummary>> {
         let by = format!("image manifest {digest}");
         for layer in &manifest.layers {
             self.check_blob(layer, &by);
@@ -472,11 +652,21 @@ impl Collector {
         if !manifest.config.media_type.ends_with("json") {
             return None;
         }
+        if let Some(summary) = self.configs.get(&config_digest) {
+            return summary.clone();
+        }
+        let summary = self.read_config(config_digest).map(Arc::new);
+        self.configs.insert(config_digest, summary.clone());
+        summary
+    }
+
+    /// Reads the config `config_digest` (present, right size) for its summary.
+    fn read_config(&mut self, config_digest: Digest) -> Option<ConfigSummary> {
         let bytes = self.blob_document(config_digest, "image config")?;
         match serde_json::from_slice::<serde_json::Value>(&bytes) {
             Ok(serde_json::Value::Object(config)) => Some(summarize_config(&config)),
             Ok(_) => {
-                self.problems.push(Problem::InvalidDocument {
+                self.push(Problem::InvalidDocument {
                     name: config_digest.blob_path(),
                     kind: "image config",
                     reason: "it is not a JSON object".to_owned(),
@@ -484,7 +674,7 @@ impl Collector {
                 None
             }
             Err(error) => {
-                self.problems.push(Problem::InvalidDocument {
+                self.push(Problem::InvalidDocument {
                     name: config_digest.blob_path(),
                     kind: "image config",
                     reason: error.to_string(),
@@ -503,7 +693,7 @@ impl Collector {
                 // The parser's message alone: the problem names the file.
                 let reason = std::error::Error::source(&error)
                     .map_or_else(|| error.to_string(), ToString::to_string);
-                self.problems.push(Problem::InvalidDocument {
+                self.push(Problem::InvalidDocument {
                     name: MANIFEST_JSON.to_owned(),
                     kind: "Docker manifest",
                     reason,
@@ -511,14 +701,54 @@ impl Collector {
                 return;
             }
         };
+        // What the OCI side holds, looked up per manifest.json image in
+        // time linear in the input: configs, (config, layers) pairs, and
+        // the names index.json gives each pair.
+        let mut configs: HashSet<Digest> = HashSet::new();
+        let mut by_content: HashMap<(Digest, Vec<Digest>), usize> = HashMap::new();
+        // The names of each (config, layers) pair; a manifest reached by many
+        // images is keyed once (by its digest), not once per image.
+        let mut groups: Vec<Vec<&str>> = Vec::new();
+        let mut group_of_manifest: HashMap<&str, Option<usize>> = HashMap::new();
+        for image in images {
+            let Some(manifest) = &image.manifest else {
+                continue;
+            };
+            let group = *group_of_manifest
+                .entry(image.descriptor.digest.as_str())
+                .or_insert_with(|| {
+                    let config = manifest.config.parse_digest().ok()?;
+                    configs.insert(config);
+                    let layers = manifest
+                        .layers
+                        .iter()
+                        .map(Descriptor::parse_digest)
+                        .collect::<Result<Vec<_>, _>>()
+                        .ok()?;
+                    Some(*by_content.entry((config, layers)).or_insert_with(|| {
+                        groups.push(Vec::new());
+                        groups.len() - 1
+                    }))
+                });
+            let name = image
+                .descriptor
+                .annotations
+                .get(annotations::CONTAINERD_IMAGE_NAME);
+            if let (Some(group), Some(name)) = (group, name) {
+                if let Some(names) = groups.get_mut(group) {
+                    names.push(name);
+                }
+            }
+        }
         for entry in entries {
             let paths = std::iter::once(&entry.config).chain(&entry.layers);
             let mut all_present = true;
             for path in paths {
                 if !self.names.contains(&normalize(path)) {
                     all_present = false;
-                    self.problems
-                        .push(Problem::DockerMissingFile { path: path.clone() });
+                    self.push(Problem::DockerMissingFile {
+                        path: shorten(path),
+                    });
                 }
             }
             if !all_present {
@@ -529,55 +759,36 @@ impl Collector {
                 continue;
             };
             let config = docker_image.config;
-            let has_config = |manifest: &Manifest| manifest.config.parse_digest() == Ok(config);
-            let matching: Vec<&Image> = images
-                .iter()
-                .filter(|image| {
-                    image.manifest.as_ref().is_some_and(|manifest| {
-                        has_config(manifest)
-                            && manifest
-                                .layers
-                                .iter()
-                                .map(Descriptor::parse_digest)
-                                .eq(docker_image.layers.iter().map(|layer| Ok(*layer)))
-                    })
-                })
-                .collect();
-            if matching.is_empty() {
-                let reason = if images
-                    .iter()
-                    .any(|image| image.manifest.as_ref().is_some_and(has_config))
-                {
+            let names = by_content
+                .get(&(config, docker_image.layers.clone()))
+                .and_then(|&group| groups.get(group));
+            let Some(names) = names else {
+                let reason = if configs.contains(&config) {
                     "its Layers differ from the OCI manifest's layers"
                 } else {
                     "no OCI manifest in index.json has this config"
                 };
-                self.problems.push(Problem::DockerDisagrees {
-                    config: entry.config.clone(),
+                self.push(Problem::DockerDisagrees {
+                    config: shorten(&entry.config),
                     reason,
                 });
                 continue;
-            }
-            let names: Vec<String> = matching
-                .iter()
-                .filter_map(|image| {
-                    image
-                        .descriptor
-                        .annotations
-                        .get(annotations::CONTAINERD_IMAGE_NAME)
-                        .cloned()
-                })
-                .collect();
+            };
             if names.is_empty() {
                 // index.json does not name the image; nothing to compare.
                 continue;
             }
+            let wanted: HashSet<String> =
+                names.iter().map(|name| normalize_reference(name)).collect();
             for tag in &docker_image.repo_tags {
-                let wanted = normalize_reference(tag);
-                if !names.iter().any(|name| normalize_reference(name) == wanted) {
-                    self.problems.push(Problem::DockerTagMismatch {
-                        tag: tag.clone(),
-                        names: names.clone(),
+                if !wanted.contains(&normalize_reference(tag)) {
+                    self.push(Problem::DockerTagMismatch {
+                        tag: shorten(tag),
+                        names: names
+                            .iter()
+                            .take(MAX_SHOWN_NAMES)
+                            .map(|name| shorten(name))
+                            .collect(),
                     });
                 }
             }
@@ -648,13 +859,50 @@ impl Keeper {
     }
 }
 
-/// An entry name without leading `./` (or `.//`).
+/// An entry name as extracting it resolves it: no empty or `.` parts, no
+/// leading `./`, no trailing `/`. (`..` and absolute names are refused
+/// before.)
 fn normalize(name: &str) -> String {
+    let parts: Vec<&str> = name
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    parts.join("/")
+}
+
+/// An entry name without its leading `./` (as `tar -C DIR -cf - .` writes
+/// them): the one harmless difference from [`normalize`]'s form.
+fn strip_dot_slash(name: &str) -> &str {
     let mut name = name;
     while let Some(rest) = name.strip_prefix("./") {
         name = rest.trim_start_matches('/');
     }
-    name.trim_end_matches('/').to_owned()
+    name
+}
+
+/// Whether a name is one an image layout gives meaning to.
+fn is_layout_name(name: &str) -> bool {
+    matches!(name, OCI_LAYOUT_FILE | INDEX_FILE | MANIFEST_JSON) || name.starts_with("blobs/")
+}
+
+/// A layer media type whose blob may be left out of a layout, fetched
+/// from its `urls` instead.
+fn is_non_distributable(media_type: &str) -> bool {
+    media_type.starts_with("application/vnd.oci.image.layer.nondistributable.")
+        || media_type == "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+}
+
+/// `text` as a problem keeps it: at most [`MAX_SHOWN_NAME`] bytes (cut at a
+/// character boundary), saying how long it was.
+pub(crate) fn shorten(text: &str) -> String {
+    if text.len() <= MAX_SHOWN_NAME {
+        return text.to_owned();
+    }
+    let mut end = MAX_SHOWN_NAME;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &text[..end], text.len())
 }
 
 fn is_manifest(media_type: &str) -> bool {
@@ -673,18 +921,18 @@ fn parse<T: serde::de::DeserializeOwned>(
     })
 }
 
-fn check_layout_version(bytes: &[u8], problems: &mut Vec<Problem>) {
+fn check_layout_version(bytes: &[u8]) -> Option<Problem> {
     #[derive(Deserialize)]
     struct LayoutFile {
         #[serde(rename = "imageLayoutVersion")]
         version: String,
     }
     match serde_json::from_slice::<LayoutFile>(bytes) {
-        Ok(layout) if layout.version == "1.0.0" => {}
-        Ok(layout) => problems.push(Problem::UnsupportedLayoutVersion {
-            found: format!("imageLayoutVersion {:?}", layout.version),
+        Ok(layout) if layout.version == "1.0.0" => None,
+        Ok(layout) => Some(Problem::UnsupportedLayoutVersion {
+            found: format!("imageLayoutVersion {:?}", shorten(&layout.version)),
         }),
-        Err(error) => problems.push(Problem::UnsupportedLayoutVersion {
+        Err(error) => Some(Problem::UnsupportedLayoutVersion {
             found: format!("not valid JSON ({error})"),
         }),
     }
@@ -746,5 +994,7 @@ mod tests {
         assert_eq!(normalize("./index.json"), "index.json");
         assert_eq!(normalize("blobs/sha256/"), "blobs/sha256");
         assert_eq!(normalize("././/x"), "x");
+        assert_eq!(normalize("blobs//sha256/./x/"), "blobs/sha256/x");
+        assert_eq!(strip_dot_slash("./blobs/sha256"), "blobs/sha256");
     }
 }

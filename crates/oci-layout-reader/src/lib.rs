@@ -78,8 +78,8 @@ mod tar_layout;
 mod tar_stream;
 
 pub use check::{
-    MAX_DOCUMENTS_TOTAL, MAX_DOCUMENT_LEN, MAX_ENTRIES, MAX_IMAGES, MAX_NAMES_TOTAL,
-    MAX_PARSED_TOTAL,
+    MAX_DESCRIPTORS, MAX_DOCUMENTS_TOTAL, MAX_DOCUMENT_LEN, MAX_ENTRIES, MAX_IMAGES,
+    MAX_NAMES_TOTAL, MAX_PARSED_TOTAL, MAX_PROBLEMS_PER_KIND, MAX_SHOWN_NAME,
 };
 pub use dir_layout::read_layout_dir;
 pub use error::ReadError;

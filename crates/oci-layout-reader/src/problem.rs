@@ -3,7 +3,7 @@
 
 use oci_digest::Digest;
 
-use crate::check::{MAX_IMAGES, MAX_NAMES_TOTAL};
+use crate::check::{MAX_DESCRIPTORS, MAX_IMAGES, MAX_NAMES_TOTAL};
 
 /// One thing wrong with an image layout (a tar or a directory). Each names
 /// its culprit: the entry, the blob's digest, or the document that refers
@@ -48,6 +48,53 @@ pub enum Problem {
         /// The I/O error's message.
         reason: String,
     },
+    /// An entry that other mainstream tar readers (Go's archive/tar as in
+    /// skopeo and containerd, GNU tar, Python's tarfile) may read under
+    /// another name than this reader does, or disagree about among
+    /// themselves: conflicting GNU and PAX names, a GNU sparse file, a NUL
+    /// inside a name, a header name that is a layout file's. A tar holding
+    /// one is not the same image to every reader; the entry is skipped.
+    #[error("entry {name:?} may be read as {seen_as:?} by other tar readers: {reason}")]
+    AmbiguousEntry {
+        /// The name this reader takes (shortened if long).
+        name: String,
+        /// The name another reader may use instead (shortened if long).
+        seen_as: String,
+        /// Why the readers differ.
+        reason: &'static str,
+    },
+    /// Bytes after the end-of-archive marker that some tar readers read
+    /// as more entries (which this reader did not check).
+    #[error("byte {offset}, after the end of the tar: {reason}")]
+    DataAfterEnd {
+        /// Where the data starts.
+        offset: u64,
+        /// What is there and who reads it.
+        reason: &'static str,
+    },
+    /// The input is a compressed file, not a tar.
+    #[error("the file is {format}-compressed, not a tar: decompress it first")]
+    Compressed {
+        /// The compression format its first bytes announce (`gzip`, `zstd`...).
+        format: &'static str,
+    },
+    /// An index or manifest whose `schemaVersion` is not 2.
+    #[error("{name}: schemaVersion {found}, where 2 is required")]
+    UnsupportedSchemaVersion {
+        /// The document's entry name.
+        name: String,
+        /// The version it gives.
+        found: u32,
+    },
+    /// More problems of one kind than are listed: the first ones are, the
+    /// rest only counted.
+    #[error("{count} more problem{} of the kind above ({kind}) not listed", if *count == 1 { "" } else { "s" })]
+    MoreOfTheSame {
+        /// The kind of problem (the variant's name).
+        kind: &'static str,
+        /// How many were not listed.
+        count: u64,
+    },
     /// Two entries with the same name (which one a reader keeps differs).
     #[error("entry {name:?} appears more than once")]
     DuplicateEntry {
@@ -63,7 +110,7 @@ pub enum Problem {
     },
     /// The documents reached from `index.json` (counting each time one is
     /// reached again) are more than the reader checks; it stopped following.
-    #[error("index.json reaches more than {limit} bytes of JSON documents or {MAX_IMAGES} image manifests (counting repeats); the rest is not checked")]
+    #[error("index.json reaches more than {limit} bytes of JSON documents, {MAX_DESCRIPTORS} descriptors or {MAX_IMAGES} image manifests (counting repeats); the rest is not checked")]
     TooMuchToCheck {
         /// The limit.
         limit: u64,
@@ -184,4 +231,39 @@ pub enum Problem {
         /// The `io.containerd.image.name` values `index.json` gives it.
         names: Vec<String>,
     },
+}
+
+impl Problem {
+    /// The kind of problem: the variant's name, for counting repeats.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Problem::Truncated { .. } => "Truncated",
+            Problem::BadHeader { .. } => "BadHeader",
+            Problem::UnsafeEntry { .. } => "UnsafeEntry",
+            Problem::UnreadableEntry { .. } => "UnreadableEntry",
+            Problem::AmbiguousEntry { .. } => "AmbiguousEntry",
+            Problem::DataAfterEnd { .. } => "DataAfterEnd",
+            Problem::Compressed { .. } => "Compressed",
+            Problem::UnsupportedSchemaVersion { .. } => "UnsupportedSchemaVersion",
+            Problem::MoreOfTheSame { .. } => "MoreOfTheSame",
+            Problem::DuplicateEntry { .. } => "DuplicateEntry",
+            Problem::TooManyEntries { .. } => "TooManyEntries",
+            Problem::TooMuchToCheck { .. } => "TooMuchToCheck",
+            Problem::InvalidBlobName { .. } => "InvalidBlobName",
+            Problem::BlobDigestMismatch { .. } => "BlobDigestMismatch",
+            Problem::MissingLayoutFile => "MissingLayoutFile",
+            Problem::UnsupportedLayoutVersion { .. } => "UnsupportedLayoutVersion",
+            Problem::MissingIndex => "MissingIndex",
+            Problem::DocumentTooLarge { .. } => "DocumentTooLarge",
+            Problem::InvalidDocument { .. } => "InvalidDocument",
+            Problem::MissingBlob { .. } => "MissingBlob",
+            Problem::SizeMismatch { .. } => "SizeMismatch",
+            Problem::UnsupportedDigest { .. } => "UnsupportedDigest",
+            Problem::NestingTooDeep { .. } => "NestingTooDeep",
+            Problem::DocumentBudgetExceeded { .. } => "DocumentBudgetExceeded",
+            Problem::DockerMissingFile { .. } => "DockerMissingFile",
+            Problem::DockerDisagrees { .. } => "DockerDisagrees",
+            Problem::DockerTagMismatch { .. } => "DockerTagMismatch",
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! checked types the writer (`oci_layout`) uses.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use oci_digest::{Digest, DigestError};
 use serde::{Deserialize, Serialize};
@@ -235,12 +236,13 @@ pub struct Image {
     pub via: Vec<Digest>,
     /// The descriptor that points at the manifest.
     pub descriptor: Descriptor,
-    /// The manifest, when it could be read.
+    /// The manifest, when it could be read (shared by every image that
+    /// reaches the same manifest).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<Manifest>,
+    pub manifest: Option<Arc<Manifest>>,
     /// The config's interesting fields, when it is a JSON config that could be read.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub config: Option<ConfigSummary>,
+    pub config: Option<Arc<ConfigSummary>>,
 }
 
 impl Image {

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use crate::check::{Collector, Target};
+use crate::check::{shorten, Collector, Target};
 use crate::error::ReadError;
 use crate::problem::Problem;
 use crate::report::LayoutReport;
@@ -20,7 +20,9 @@ use crate::tar_stream::{TarError, TarStream};
 pub fn read_layout(input: impl Read) -> Result<LayoutReport, ReadError> {
     let mut collector = Collector::default();
     read_entries(&mut collector, input)?;
-    if let [Problem::BadHeader { offset: 0, .. }] = collector.problems() {
+    if let [Problem::BadHeader { offset: 0, .. } | Problem::Compressed { .. }] =
+        collector.problems()
+    {
         // Not a tar at all: its missing files are not worth listing.
         return Ok(LayoutReport {
             problems: collector.into_problems(),
@@ -41,7 +43,7 @@ fn read_entries(collector: &mut Collector, input: impl Read) -> Result<(), ReadE
             Err(error) => return stopped(collector, error),
         };
         let name = Some(header.name.as_str());
-        let result = match collector.classify(&header.name, header.kind, header.size) {
+        let result = match collector.classify_tar(&header) {
             Target::Stop => return Ok(()),
             Target::Skip | Target::Directory => tar.data(header.size, name, |_| {}),
             Target::Take(mut sink) => {
@@ -60,9 +62,15 @@ fn read_entries(collector: &mut Collector, input: impl Read) -> Result<(), ReadE
 fn stopped(collector: &mut Collector, error: TarError) -> Result<(), ReadError> {
     match error {
         TarError::Io(source) => return Err(ReadError::Tar { source }),
-        TarError::Truncated { entry } => collector.push(Problem::Truncated { entry }),
+        TarError::Truncated { entry } => collector.push(Problem::Truncated {
+            entry: entry.as_deref().map(shorten),
+        }),
         TarError::BadHeader { offset, reason } => {
             collector.push(Problem::BadHeader { offset, reason })
+        }
+        TarError::Compressed { format } => collector.push(Problem::Compressed { format }),
+        TarError::AfterEnd { offset, reason } => {
+            collector.push(Problem::DataAfterEnd { offset, reason })
         }
     }
     Ok(())

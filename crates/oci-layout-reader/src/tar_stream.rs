@@ -41,8 +41,16 @@ pub(crate) enum EntryKind {
 /// One entry's header, extensions applied.
 #[derive(Debug, Clone)]
 pub(crate) struct EntryHeader {
-    /// The entry's name (lossy UTF-8), as stored.
+    /// The entry's name (lossy UTF-8), as this reader takes it: a PAX
+    /// `path`, else a GNU long name, else the header's own name.
     pub(crate) name: String,
+    /// The name in the header block itself, which a reader that ignores
+    /// PAX and GNU extensions uses instead.
+    pub(crate) header_name: String,
+    /// Why other mainstream readers (Go's archive/tar, GNU tar, Python's
+    /// tarfile) may read this entry under another name: the other name and
+    /// the reason. Such an entry must not be trusted as a layout file.
+    pub(crate) ambiguity: Option<(String, &'static str)>,
     /// The entry's kind.
     pub(crate) kind: EntryKind,
     /// The number of data bytes that follow.
@@ -59,6 +67,104 @@ pub(crate) enum TarError {
     Truncated { entry: Option<String> },
     /// A header that is not a valid tar header.
     BadHeader { offset: u64, reason: &'static str },
+    /// The input is a compressed file, not a tar: `format` names the compression.
+    Compressed { format: &'static str },
+    /// Something after the end-of-archive marker that some reader would
+    /// still read as entries.
+    AfterEnd { offset: u64, reason: &'static str },
+}
+
+/// Extension records gathered for the next entry.
+#[derive(Default)]
+struct Extensions {
+    long_name: Option<String>,
+    pax_path: Option<String>,
+    pax_size: Option<u64>,
+    /// `GNU.sparse.name` (formats 0.1 and 1.0), or the entry's name when
+    /// only other `GNU.sparse.*` records mark it sparse.
+    sparse_name: Option<String>,
+    sparse: bool,
+    /// A second PAX `path` record that differs from the first.
+    conflicting_paths: Option<String>,
+}
+
+impl Extensions {
+    fn is_empty(&self) -> bool {
+        self.long_name.is_none()
+            && self.pax_path.is_none()
+            && self.pax_size.is_none()
+            && !self.sparse
+    }
+
+    /// Takes in the records of one PAX extended header.
+    fn pax(&mut self, records: Vec<(&str, &str)>, offset: u64) -> Result<(), TarError> {
+        for (key, value) in records {
+            match key {
+                "path" => {
+                    if let Some(previous) = &self.pax_path {
+                        if previous != value && self.conflicting_paths.is_none() {
+                            self.conflicting_paths = Some(value.to_owned());
+                        }
+                    }
+                    self.pax_path = Some(value.to_owned());
+                }
+                "size" => {
+                    self.pax_size = Some(value.parse().map_err(|_| TarError::BadHeader {
+                        offset,
+                        reason: "a PAX size record is not a number",
+                    })?)
+                }
+                "GNU.sparse.name" => {
+                    self.sparse = true;
+                    self.sparse_name = Some(value.to_owned());
+                }
+                key if key.starts_with("GNU.sparse.") => self.sparse = true,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The entry's name and why other readers may see another one.
+    fn resolve(self, header_name: &str) -> (String, Option<(String, &'static str)>) {
+        let name = self
+            .pax_path
+            .clone()
+            .or_else(|| self.long_name.clone())
+            .unwrap_or_else(|| header_name.to_owned());
+        let ambiguity = if let Some(other) = self.conflicting_paths {
+            Some((
+                other,
+                "two PAX path records disagree (readers differ on which wins)",
+            ))
+        } else if let (Some(pax), Some(long)) = (&self.pax_path, &self.long_name) {
+            (pax != long).then(|| {
+                (
+                    long.clone(),
+                    "a GNU long name and a PAX path disagree (readers differ on which wins)",
+                )
+            })
+        } else {
+            None
+        };
+        let ambiguity = ambiguity.or_else(|| {
+            self.sparse.then(|| {
+                (
+                    self.sparse_name.unwrap_or_else(|| name.clone()),
+                    "a GNU sparse file (GNU tar restores it under GNU.sparse.name, with other bytes; layouts never hold one)",
+                )
+            })
+        });
+        let ambiguity = ambiguity.or_else(|| {
+            name.find('\0').map(|nul| {
+                (
+                    name[..nul].to_owned(),
+                    "a NUL byte inside the name (C readers stop there)",
+                )
+            })
+        });
+        (name, ambiguity)
+    }
 }
 
 /// Reads tar entries one at a time from `R`.
@@ -77,16 +183,20 @@ impl<R: Read> TarStream<R> {
         }
     }
 
-    /// The next entry's header, or `None` at the end-of-archive block. The
-    /// caller must then consume the entry with [`data`](Self::data).
+    /// The next entry's header, or `None` at the end-of-archive blocks.
+    /// The caller must then consume the entry with [`data`](Self::data).
     pub(crate) fn next_header(&mut self) -> Result<Option<EntryHeader>, TarError> {
-        let mut long_name: Option<String> = None;
-        let mut pax_name: Option<String> = None;
-        let mut pax_size: Option<u64> = None;
+        let mut extensions = Extensions::default();
         loop {
             let offset = self.offset;
             let mut block = [0u8; BLOCK];
             let filled = self.read_full(&mut block)?;
+            // A valid first header is a tar, whatever its name's bytes.
+            if offset == 0 && (filled < BLOCK || check_checksum(&block).is_err()) {
+                if let Some(format) = compression(&block[..filled]) {
+                    return Err(TarError::Compressed { format });
+                }
+            }
             if filled < BLOCK && offset == 0 {
                 return Err(TarError::BadHeader {
                     offset,
@@ -97,63 +207,73 @@ impl<R: Read> TarStream<R> {
                 return Err(TarError::Truncated { entry: None });
             }
             if block.iter().all(|&b| b == 0) {
-                if long_name.is_some() || pax_name.is_some() || pax_size.is_some() {
+                if !extensions.is_empty() {
                     return Err(TarError::BadHeader {
                         offset,
                         reason: "an extended header describes no entry",
                     });
                 }
+                self.check_end(offset)?;
                 return Ok(None);
             }
             check_checksum(&block).map_err(|reason| TarError::BadHeader { offset, reason })?;
             let size = parse_size(&block[124..136])
                 .map_err(|reason| TarError::BadHeader { offset, reason })?;
             let type_byte = block[156];
-            match type_byte {
-                b'L' | b'K' | b'x' => {
-                    let limit = if type_byte == b'x' {
-                        MAX_PAX_LEN
-                    } else {
-                        MAX_NAME_LEN
-                    };
-                    if size > limit {
-                        return Err(TarError::BadHeader {
-                            offset,
-                            reason: "an extended header is larger than this reader accepts",
-                        });
-                    }
-                    let mut bytes = Vec::new();
-                    self.data(size, None, |chunk| bytes.extend_from_slice(chunk))?;
-                    match type_byte {
-                        b'L' => long_name = Some(c_string(&bytes)),
-                        // Link targets are never followed; the entry is refused by kind.
-                        b'K' => {}
-                        _ => {
-                            let records = parse_pax(&bytes)
-                                .map_err(|reason| TarError::BadHeader { offset, reason })?;
-                            for (key, value) in records {
-                                match key {
-                                    "path" => pax_name = Some(value.to_owned()),
-                                    "size" => {
-                                        pax_size = Some(value.parse().map_err(|_| {
-                                            TarError::BadHeader {
-                                                offset,
-                                                reason: "a PAX size record is not a number",
-                                            }
-                                        })?)
-                                    }
-                                    _ => {}
-                                }
-                            }
-                        }
-                    }
-                    continue;
+            if let b'L' | b'K' | b'x' | b'g' = type_byte {
+                let limit = if type_byte == b'L' || type_byte == b'K' {
+                    MAX_NAME_LEN
+                } else {
+                    MAX_PAX_LEN
+                };
+                if size > limit {
+                    return Err(TarError::BadHeader {
+                        offset,
+                        reason: "an extended header is larger than this reader accepts",
+                    });
                 }
-                _ => {}
+                let mut bytes = Vec::new();
+                self.data(size, None, |chunk| bytes.extend_from_slice(chunk))?;
+                match type_byte {
+                    b'L' => extensions.long_name = Some(c_string(&bytes)),
+                    // Link targets are never followed; the entry is refused by kind.
+                    b'K' => {}
+                    b'x' => {
+                        let records = parse_pax(&bytes)
+                            .map_err(|reason| TarError::BadHeader { offset, reason })?;
+                        extensions.pax(records, offset)?;
+                    }
+                    _ => {
+                        // A global header: Python's tarfile and GNU tar
+                        // apply its records to the entries after it, Go's
+                        // archive/tar does not (the CLI's tests check).
+                        let records = parse_pax(&bytes)
+                            .map_err(|reason| TarError::BadHeader { offset, reason })?;
+                        let renames = records.iter().find(|(key, _)| {
+                            matches!(*key, "path" | "linkpath" | "size")
+                                || key.starts_with("GNU.sparse.")
+                        });
+                        let header_name = header_name(&block);
+                        let ambiguity = renames.map(|(key, value)| {
+                            (
+                                format!("{key}={value}"),
+                                "a PAX global header with path, size or sparse records (Python's tarfile and GNU tar apply them to the entries after it, Go's archive/tar does not)",
+                            )
+                        });
+                        return Ok(Some(EntryHeader {
+                            name: header_name.clone(),
+                            header_name,
+                            ambiguity,
+                            kind: EntryKind::GlobalHeader,
+                            size: 0,
+                        }));
+                    }
+                }
+                continue;
             }
-            let name = pax_name
-                .or(long_name)
-                .unwrap_or_else(|| header_name(&block));
+            let header_name = header_name(&block);
+            let pax_size = extensions.pax_size;
+            let (name, ambiguity) = extensions.resolve(&header_name);
             let kind = match type_byte {
                 b'0' | 0 | b'7' => EntryKind::File,
                 b'5' => EntryKind::Directory,
@@ -161,15 +281,55 @@ impl<R: Read> TarStream<R> {
                 b'2' => EntryKind::SymLink,
                 b'3' | b'4' => EntryKind::Device,
                 b'6' => EntryKind::Fifo,
-                b'g' => EntryKind::GlobalHeader,
                 other => EntryKind::Other(other),
             };
             return Ok(Some(EntryHeader {
                 name,
+                header_name,
+                ambiguity,
                 kind,
                 size: pax_size.unwrap_or(size),
             }));
         }
+    }
+
+    /// After the first zero block at `offset`: the tar ends there only if
+    /// the next block is zero too (or the input ends) and nothing but zeros
+    /// follows. Go's archive/tar (skopeo, containerd) refuses a lone zero
+    /// block before more headers, GNU tar warns, and `tar -i` reads on past
+    /// it and past the end-of-archive blocks, seeing entries this reader
+    /// did not check. The rest of the input is read (linear in its size).
+    fn check_end(&mut self, offset: u64) -> Result<(), TarError> {
+        let mut block = [0u8; BLOCK];
+        let filled = self.read_full(&mut block)?;
+        if block[..filled].iter().any(|&b| b != 0) {
+            return Err(TarError::AfterEnd {
+                offset: offset + BLOCK as u64,
+                reason: "a single zero block and then more data (Go's archive/tar refuses it, GNU tar warns and stops, `tar -i` reads on)",
+            });
+        }
+        if filled < BLOCK {
+            return Ok(());
+        }
+        let mut buffer = std::mem::take(&mut self.buffer);
+        let result = loop {
+            let at = self.offset;
+            let n = match self.read_some(&mut buffer) {
+                Ok(n) => n,
+                Err(error) => break Err(error),
+            };
+            if n == 0 {
+                break Ok(());
+            }
+            if let Some(position) = buffer[..n].iter().position(|&b| b != 0) {
+                break Err(TarError::AfterEnd {
+                    offset: at + position as u64,
+                    reason: "data after the end-of-archive blocks (`tar -i` and other readers that skip zero blocks read entries there)",
+                });
+            }
+        };
+        self.buffer = buffer;
+        result
     }
 
     /// Reads the `size` data bytes of the current entry and its padding,
@@ -230,6 +390,21 @@ impl<R: Read> TarStream<R> {
             }
         }
     }
+}
+
+/// The compression format whose magic number `start` (the input's first
+/// bytes) begins with, if any.
+fn compression(start: &[u8]) -> Option<&'static str> {
+    const MAGIC: [(&[u8], &str); 4] = [
+        (&[0x1f, 0x8b], "gzip"),
+        (&[0x28, 0xb5, 0x2f, 0xfd], "zstd"),
+        (b"BZh", "bzip2"),
+        (&[0xfd, b'7', b'z', b'X', b'Z', 0], "xz"),
+    ];
+    MAGIC
+        .iter()
+        .find(|(magic, _)| start.starts_with(magic))
+        .map(|&(_, format)| format)
 }
 
 /// Zero bytes after `size` bytes of data to reach the next block.

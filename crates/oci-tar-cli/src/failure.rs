@@ -117,7 +117,8 @@ pub(crate) fn report_clap(error: &clap::Error) -> ExitCode {
 
 fn print_error_line(message: &str) {
     let one_line = message.replace('\n', " ");
-    let _ = writeln!(std::io::stderr(), "oci-tar-builder: error: {one_line}");
+    let shown = crate::terminal::clean(&one_line);
+    let _ = writeln!(std::io::stderr(), "oci-tar-builder: error: {shown}");
 }
 
 #[cfg(test)]

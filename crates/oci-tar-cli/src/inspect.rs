@@ -1,7 +1,6 @@
 //! `oci-tar-builder inspect PATH [--json]`: describes the images in any OCI
 //! image tar or layout directory, as `regctl manifest get` would.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -13,6 +12,7 @@ use serde::Serialize;
 
 use crate::failure::Failure;
 use crate::input::read_report;
+use crate::terminal::{clean, clean_json};
 
 /// Describe the images in an OCI image tar or layout directory.
 #[derive(Debug, Args)]
@@ -51,7 +51,7 @@ pub(crate) fn run(opts: Opts) -> Result<(), Failure> {
         let mut json = serde_json::to_string_pretty(&output)
             .unwrap_or_else(|_| unreachable!("the report serialises"));
         json.push('\n');
-        json
+        clean_json(&json).into_owned()
     } else {
         describe(&shown, &report)
     };
@@ -79,7 +79,8 @@ fn describe(shown: &str, report: &LayoutReport) -> String {
     let images = report.images.len();
     let _ = writeln!(
         out,
-        "{shown}: {images} image{}, {} blob{}",
+        "{}: {images} image{}, {} blob{}",
+        clean(shown),
         plural(images),
         report.blob_count,
         plural(report.blob_count)
@@ -169,16 +170,6 @@ fn annotations(out: &mut String, indent: &str, title: &str, map: &BTreeMap<Strin
     let _ = writeln!(out, "{indent}{title}");
     for (key, value) in map {
         let _ = writeln!(out, "{indent}  {}={}", clean(key), clean(value));
-    }
-}
-
-/// `text` as it may be printed to a terminal: a hostile tar's control
-/// characters (escape sequences) are shown escaped, not sent.
-fn clean(text: &str) -> Cow<'_, str> {
-    if text.chars().any(char::is_control) {
-        Cow::Owned(text.escape_debug().to_string())
-    } else {
-        Cow::Borrowed(text)
     }
 }
 

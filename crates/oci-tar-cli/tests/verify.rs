@@ -432,3 +432,311 @@ fn skopeo_oci_directory_verifies_and_inspects() {
         "v1"
     );
 }
+
+#[path = "../../oci-layout-reader/tests/common/raw.rs"]
+mod raw;
+
+/// A small image as layout files: config, layer, manifest blobs and the
+/// index.json naming the manifest. `os` tells two images apart.
+/// Layout files as (name, bytes), in tar order.
+type Files = Vec<(String, Vec<u8>)>;
+
+fn layout_files(os: &str) -> (Files, Vec<u8>, oci_digest::Digest) {
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"{os}","rootfs":{{"type":"layers","diff_ids":[]}}}}"#
+    )
+    .into_bytes();
+    let layer = format!("layer of {os}").into_bytes();
+    let descriptor = |media_type: &str, bytes: &[u8]| {
+        format!(
+            r#"{{"mediaType":"{media_type}","digest":"{}","size":{}}}"#,
+            digest_bytes(bytes),
+            bytes.len()
+        )
+    };
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[{}]}}"#,
+        descriptor("application/vnd.oci.image.config.v1+json", &config),
+        descriptor("application/vnd.oci.image.layer.v1.tar", &layer),
+    )
+    .into_bytes();
+    let index = format!(
+        r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+        descriptor("application/vnd.oci.image.manifest.v1+json", &manifest)
+    )
+    .into_bytes();
+    let blobs = [config, layer, manifest.clone()]
+        .into_iter()
+        .map(|bytes| (digest_bytes(&bytes).blob_path(), bytes))
+        .collect();
+    (blobs, index, digest_bytes(&manifest))
+}
+
+/// Which image `bytes` (an index.json or a raw manifest) belong to.
+fn which(bytes: &[u8], a: &oci_digest::Digest, b: &oci_digest::Digest) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if digest_bytes(bytes) == *a || text.contains(&a.to_string()) {
+        "A".into()
+    } else if digest_bytes(bytes) == *b || text.contains(&b.to_string()) {
+        "B".into()
+    } else {
+        format!("neither ({} bytes)", bytes.len())
+    }
+}
+
+/// Runs a tool the comparison needs; a missing one fails the test, naming it.
+fn tool(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| {
+            panic!("{program} is needed to compare readers and could not run: {error}")
+        })
+}
+
+fn first_line(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let line = text
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("");
+    line.chars().take(400).collect()
+}
+
+/// What each mainstream reader makes of `tar`: which image skopeo's
+/// oci-archive: transport returns, which index.json GNU tar extracts (and
+/// what `tar -tvf` warns), which index.json Python's tarfile returns.
+fn other_readers(tar: &Path, a: &oci_digest::Digest, b: &oci_digest::Digest) -> [String; 3] {
+    let archive = format!("oci-archive:{}", tar.display());
+    let skopeo = tool("skopeo", &["inspect", "--raw", &archive]);
+    let skopeo = if skopeo.status.success() {
+        which(&skopeo.stdout, a, b)
+    } else {
+        let line = first_line(&skopeo.stderr);
+        // Its message ends in the reason: keep that end.
+        let tail: String = line
+            .chars()
+            .rev()
+            .take(80)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        format!("error: ...{tail}")
+    };
+    let into = tempfile::tempdir().unwrap();
+    let listing = tool("tar", &["-tvf", tar.to_str().unwrap()]);
+    let extract = tool(
+        "tar",
+        &[
+            "-xf",
+            tar.to_str().unwrap(),
+            "-C",
+            into.path().to_str().unwrap(),
+        ],
+    );
+    let gnu = match std::fs::read(into.path().join("index.json")) {
+        Ok(bytes) => which(&bytes, a, b),
+        Err(_) => "no index.json file".into(),
+    };
+    let warned = [listing.stderr, extract.stderr].concat();
+    let gnu = if warned.is_empty() {
+        gnu
+    } else {
+        format!("{gnu} (warns: {})", first_line(&warned))
+    };
+    let script = "import sys, tarfile\n\
+        try:\n    t = tarfile.open(sys.argv[1])\n    sys.stdout.buffer.write(t.extractfile('index.json').read())\n\
+        except Exception as e:\n    print('error:', type(e).__name__, e, file=sys.stderr); sys.exit(1)\n";
+    let python = tool("python3", &["-c", script, tar.to_str().unwrap()]);
+    let python = if python.status.success() {
+        which(&python.stdout, a, b)
+    } else {
+        first_line(&python.stderr)
+    };
+    [skopeo, gnu, python]
+}
+
+/// The regression for every way found to hide a second index.json from
+/// `verify` while skopeo, GNU tar or Python read it: image A is the one
+/// the first index.json names, B the hidden one's. `verify` must never
+/// call valid a tar that any of them reads as anything but A.
+#[test]
+fn verify_never_approves_a_tar_other_readers_read_as_another_image() {
+    let (mut files, index_a, a) = layout_files("linux");
+    let (blobs_b, index_b, b) = layout_files("freebsd");
+    files.extend(blobs_b);
+    files.insert(
+        0,
+        (
+            "oci-layout".into(),
+            br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+        ),
+    );
+    files.push(("index.json".into(), index_a));
+    let dir = tempfile::tempdir().unwrap();
+    let mut base = Vec::new();
+    for (name, bytes) in &files {
+        raw::entry(&mut base, name.as_bytes(), b'0', bytes);
+    }
+    raw::end(&mut base);
+    let cases = std::iter::once(raw::Case {
+        name: "control: the valid layout alone",
+        tar: base,
+    })
+    .chain(raw::hostile_cases(&files, &index_b));
+    let mut table = Vec::new();
+    for case in cases {
+        let path = dir.path().join("case.tar");
+        std::fs::write(&path, &case.tar).unwrap();
+        let seen = other_readers(&path, &a, &b);
+        let verify = run(&["verify", "-q", path.to_str().unwrap()]);
+        let verdict = if verify.status.success() {
+            "valid".to_owned()
+        } else {
+            format!(
+                "invalid: {}",
+                first_line(&verify.stderr).replace("oci-tar-builder: error: ", "")
+            )
+        };
+        table.push(format!(
+            "{}\n  skopeo: {}\n  GNU tar: {}\n  python tarfile: {}\n  verify: {verdict}",
+            case.name, seen[0], seen[1], seen[2]
+        ));
+        if case.name.starts_with("control") {
+            assert_eq!(
+                seen,
+                ["A", "A", "A"].map(String::from),
+                "the tools read the valid layout differently"
+            );
+            assert!(verify.status.success(), "{}", stderr(&verify));
+        } else {
+            assert!(
+                !verify.status.success(),
+                "{} is called valid:\n{}",
+                case.name,
+                table.join("\n")
+            );
+        }
+    }
+    eprintln!("{}", table.join("\n"));
+}
+
+#[test]
+fn verify_and_inspect_escape_bidi_and_c1_characters_in_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tar = Vec::new();
+    raw::entry(
+        &mut tar,
+        "../evil\u{202e}rat.exe\u{9b}2J".as_bytes(),
+        b'0',
+        b"x",
+    );
+    raw::end(&mut tar);
+    let path = dir.path().join("bidi.tar");
+    std::fs::write(&path, tar).unwrap();
+    for command in ["verify", "inspect"] {
+        let output = run(&[command, path.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(1));
+        let text = stderr(&output);
+        assert!(
+            !text.contains('\u{202e}') && !text.contains('\u{9b}'),
+            "{text:?}"
+        );
+        assert!(text.contains(r"evil\u{202e}rat.exe\u{9b}2J"), "{text}");
+    }
+}
+
+#[test]
+fn a_gzip_compressed_tar_is_said_to_be_compressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tar, _) = package(dir.path(), "zipped");
+    let status = Command::new("gzip").arg("-k").arg(&tar).status().unwrap();
+    assert!(status.success());
+    let output = run(&["verify", &format!("{}.gz", tar.display())]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("the file is gzip-compressed, not a tar: decompress it first"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// Regression: a small tar made `verify` and `inspect` hold hundreds of MB
+/// (an index listing 4 MiB manifests of tiny descriptors thousands of
+/// times). Each stays under the documented 64 MiB, measured by GNU time.
+#[test]
+fn amplifying_documents_stay_under_64_mib() {
+    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+    let config_descriptor = format!(
+        r#"{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}}"#,
+        digest_bytes(&config),
+        config.len()
+    );
+    let tiny = r#",{"mediaType":"","digest":"","size":0}"#;
+    let manifests: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            let mut manifest = format!(
+                r#"{{"schemaVersion":2,"config":{config_descriptor},"layers":[{{"mediaType":"","digest":"","size":{i}}}"#
+            );
+            while manifest.len() + tiny.len() + 2 < 4 * 1024 * 1024 {
+                manifest.push_str(tiny);
+            }
+            manifest.push_str("]}");
+            manifest.into_bytes()
+        })
+        .collect();
+    let listed: Vec<String> = manifests
+        .iter()
+        .map(|manifest| {
+            format!(
+                r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{}}}"#,
+                digest_bytes(manifest),
+                manifest.len()
+            )
+        })
+        .collect();
+    let index = format!(
+        r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+        vec![listed.join(","); 3000].join(",")
+    );
+    let mut tar = Vec::new();
+    raw::entry(
+        &mut tar,
+        b"oci-layout",
+        b'0',
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    );
+    raw::entry(&mut tar, b"index.json", b'0', index.as_bytes());
+    for blob in manifests.iter().chain([&config]) {
+        raw::entry(
+            &mut tar,
+            digest_bytes(blob).blob_path().as_bytes(),
+            b'0',
+            blob,
+        );
+    }
+    raw::end(&mut tar);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fat.tar");
+    std::fs::write(&path, &tar).unwrap();
+    for args in [&["verify"][..], &["inspect"], &["inspect", "--json"]] {
+        let output = tool(
+            "/usr/bin/time",
+            &[
+                &["-f", "%M"],
+                &[env!("CARGO_BIN_EXE_oci-tar-builder")][..],
+                args,
+                &[path.to_str().unwrap()],
+            ]
+            .concat(),
+        );
+        let text = stderr(&output);
+        assert!(
+            text.contains("reaches more than"),
+            "{args:?}: the cap is not reported: {text}"
+        );
+        let kib: u64 = text.lines().last().unwrap().trim().parse().unwrap();
+        assert!(kib < 64 * 1024, "{args:?}: {kib} KiB");
+    }
+}
