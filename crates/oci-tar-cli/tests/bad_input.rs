@@ -117,7 +117,7 @@ fn cases() -> Vec<Case> {
         case("ELF file", &["-n", "app", "-m", "elf.wasm", "-o", "out.tar"], 1,
             "elf.wasm: not a wasm module or component: it is an ELF executable, not WebAssembly"),
         case("truncated wasm", &["-n", "app", "-m", "truncated.wasm", "-o", "out.tar"], 1,
-            "truncated.wasm: not a wasm module or component: it is truncated (unexpected end-of-file at byte 49)"),
+            "truncated.wasm: not a wasm module or component: it is truncated (unexpected end-of-file at byte 50)"),
         case("tag with /", &["-n", "app", "-t", "a/b", "-m", "app.wasm", "-o", "out.tar"], 2,
             r#"invalid image tag "a/b": '/' is not allowed in a tag (only letters, digits, '_', '.' and '-')"#),
         Case {

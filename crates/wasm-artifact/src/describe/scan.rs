@@ -63,7 +63,7 @@ pub(super) fn scan_source(source: Source<'_>) -> Result<Scan, ScanError> {
     let mut scan = scan_sections(&mut reader).map_err(|error| match error {
         // Offsets in the input, not in what the parser saw of it.
         ScanError::Malformed { offset, message } => ScanError::Malformed {
-            offset: offset + reader.0.skipped,
+            offset: reader.0.truncated_at.unwrap_or(offset + reader.0.skipped),
             message,
         },
         other => other,

@@ -112,6 +112,12 @@ pub(super) struct SkipCustomSections<'a> {
     /// Custom sections `keep` wanted but left out for their size: name and
     /// size of the content after the name.
     pub(super) too_large: Vec<(String, u64)>,
+    /// How many bytes were read from the input so far.
+    position: u64,
+    /// Where the input ended, when a section left out was cut short by its
+    /// end: the parser then sees the input end early, so its offset of the
+    /// end is not the input's.
+    pub(super) truncated_at: Option<u64>,
     /// Whether a core module's data section is left out too.
     skip_module_data: bool,
     /// The preamble as read, to tell a core module from a component.
@@ -145,6 +151,8 @@ impl<'a> SkipCustomSections<'a> {
             state: SkipState::Preamble(8),
             skipped: 0,
             too_large: Vec::new(),
+            position: 0,
+            truncated_at: None,
             skip_module_data: false,
             preamble: Vec::with_capacity(8),
         }
@@ -185,6 +193,7 @@ impl<'a> SkipCustomSections<'a> {
     fn header_byte(&mut self, header: &mut Vec<u8>) -> io::Result<bool> {
         let mut byte = [0u8; 1];
         let read = read_up_to(&mut self.inner, &mut byte)?;
+        self.position += read as u64;
         header.extend_from_slice(&byte[..read]);
         Ok(read == 1)
     }
@@ -279,6 +288,7 @@ impl<'a> SkipCustomSections<'a> {
         let rest = size - count_len;
         let dropped = self.skip_inner(rest)?;
         if dropped < rest {
+            self.truncated_at = Some(self.position);
             return self.pass_all(header);
         }
         let mut body = header[count_start..].to_vec();
@@ -298,6 +308,7 @@ impl<'a> SkipCustomSections<'a> {
         let dropped = self.skip_inner(rest)?;
         if dropped < rest {
             // Cut short: hand out the header so the parser sees the truncation.
+            self.truncated_at = Some(self.position);
             return self.pass_all(header);
         }
         self.skipped += header.len() as u64 + rest;
@@ -312,7 +323,9 @@ impl<'a> SkipCustomSections<'a> {
         let from_buffer = buffered.min(n);
         // At most the buffer's length, which is a usize.
         io::BufRead::consume(&mut self.inner, from_buffer as usize);
-        Ok(from_buffer + self.inner.get_mut().skip(n - from_buffer)?)
+        let moved = from_buffer + self.inner.get_mut().skip(n - from_buffer)?;
+        self.position += moved;
+        Ok(moved)
     }
 
     fn hand_out(&mut self, bytes: Vec<u8>) -> io::Result<()> {
@@ -361,6 +374,7 @@ impl Read for SkipCustomSections<'_> {
             };
             let want = buf.len().min(usize::try_from(limit).unwrap_or(usize::MAX));
             let n = self.inner.read(&mut buf[..want])?;
+            self.position += n as u64;
             if let SkipState::Preamble(_) = self.state {
                 self.preamble.extend_from_slice(&buf[..n]);
             }
@@ -418,6 +432,43 @@ mod tests {
         }
         let (out, _) = filtered(wasm.as_slice(), |_| Some(u64::MAX));
         assert_eq!(out, wasm);
+    }
+
+    #[test]
+    fn a_module_code_section_is_replaced_by_empty_bodies_of_the_same_count() {
+        let wasm = wat::parse_str(
+            r#"(module (func (result i32) i32.const 1 i32.const 2 i32.add) (func nop nop nop))"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (out, skipped) =
+            read_through(SkipCustomSections::new(wasm.as_slice(), |_| None).skipping_module_data());
+        assert!(skipped > 0, "nothing was left out");
+        assert_eq!(out.len() as u64 + skipped, wasm.len() as u64);
+        // Two bodies of no locals and no code (`02 00 0b` each), counted.
+        assert!(
+            out.ends_with(&[0x0a, 0x07, 0x02, 0x02, 0x00, 0x0b, 0x02, 0x00, 0x0b]),
+            "{out:x?}"
+        );
+        let bodies = wasmparser::Parser::new(0)
+            .parse_all(&out)
+            .filter(|payload| matches!(payload, Ok(wasmparser::Payload::CodeSectionEntry(_))))
+            .count();
+        assert_eq!(bodies, 2);
+    }
+
+    #[test]
+    fn a_kept_section_over_its_limit_is_left_out_and_named() {
+        let wasm = wat::parse_str(
+            r#"(module (@custom "version" "1.0") (@custom "description" "0123456789"))"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut skipper = SkipCustomSections::new(wasm.as_slice(), |_| Some(9));
+        let mut out = Vec::new();
+        skipper
+            .read_to_end(&mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(custom_section_names(&out), ["version"]);
+        assert_eq!(skipper.too_large, [("description".to_owned(), 10)]);
     }
 
     #[test]
