@@ -84,8 +84,30 @@ pub(crate) struct PackageOpts {
     /// A manifest annotation; repeatable. Overrides the org.opencontainers.image.*
     /// annotations read from the entrypoint wasm's metadata (name, version,
     /// description, licenses, source, homepage, revision, authors).
-    #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_annotation)]
+    #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub(crate) annotations: Vec<(String, String)>,
+
+    /// An environment variable in the config's Env; repeatable (a wasm-layer image only).
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub(crate) env: Vec<(String, String)>,
+
+    /// An argument in the config's Cmd, after the entrypoint; repeatable, in order
+    /// (a wasm-layer image only).
+    #[arg(long = "arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub(crate) args: Vec<String>,
+
+    /// The config's Entrypoint, instead of <name>.wasm (a wasm-layer image only).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) entrypoint: Option<String>,
+
+    /// A config label; repeatable. containerd.runwasi.layers is written from the
+    /// layers and cannot be set (a wasm-layer image only).
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub(crate) labels: Vec<(String, String)>,
+
+    /// The config's WorkingDir, an absolute path (a wasm-layer image only).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) workdir: Option<String>,
 
     /// The config's author.
     #[arg(long, value_name = "AUTHOR")]
@@ -217,7 +239,7 @@ fn parse_platform(value: &str) -> Result<PlatformArg, String> {
     }
 }
 
-fn parse_annotation(value: &str) -> Result<(String, String), String> {
+fn parse_key_value(value: &str) -> Result<(String, String), String> {
     match value.split_once('=') {
         Some(("", _)) => Err("the key before '=' is empty".into()),
         Some((key, value)) => Ok((key.to_owned(), value.to_owned())),
@@ -291,16 +313,16 @@ mod tests {
     }
 
     #[test]
-    fn annotation_splits_on_the_first_equals_sign() {
+    fn key_value_splits_on_the_first_equals_sign() {
         assert_eq!(
-            parse_annotation("a=b=c").unwrap(),
+            parse_key_value("a=b=c").unwrap(),
             ("a".to_owned(), "b=c".to_owned())
         );
         assert_eq!(
-            parse_annotation("a=").unwrap(),
+            parse_key_value("a=").unwrap(),
             ("a".to_owned(), String::new())
         );
-        assert!(parse_annotation("=b").is_err());
-        assert!(parse_annotation("ab").is_err());
+        assert!(parse_key_value("=b").is_err());
+        assert!(parse_key_value("ab").is_err());
     }
 }

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use wasm_artifact::ArtifactError;
+use wasm_artifact::{ArtifactError, ConfigField};
 
 /// Exit code for a command line that cannot work as written.
 const EXIT_USAGE: u8 = 2;
@@ -85,9 +85,30 @@ fn with_flags(error: &ArtifactError) -> String {
         ArtifactError::TargetNeedsArtifact { .. } => "--target needs --as-artifact",
         ArtifactError::ReservedAnnotation { .. } => "it comes from --repo, --name and --tag",
         ArtifactError::NoWasm => "give a wasm file with --module or a folder with --components",
+        ArtifactError::ConfigFieldNeedsImage { field } => {
+            return format!(
+                "{error} ({} needs a wasm-layer image: without --as-artifact)",
+                config_flag(*field)
+            );
+        }
+        ArtifactError::InvalidEnvName { .. } => "--env",
+        ArtifactError::ReservedLabel { .. } | ArtifactError::EmptyLabelKey => "--label",
+        ArtifactError::EmptyEntrypoint => "--entrypoint",
+        ArtifactError::RelativeWorkdir { .. } => "--workdir",
         _ => return error.to_string(),
     };
     format!("{error} ({flags})")
+}
+
+/// The flag that sets an image config field.
+fn config_flag(field: ConfigField) -> &'static str {
+    match field {
+        ConfigField::Env => "--env",
+        ConfigField::Cmd => "--arg",
+        ConfigField::Entrypoint => "--entrypoint",
+        ConfigField::Labels => "--label",
+        ConfigField::WorkingDir => "--workdir",
+    }
 }
 
 /// Reports a clap error: help and version go to stdout with success; every
@@ -145,6 +166,27 @@ mod tests {
                 "cannot be set directly (it comes from --repo, --name and --tag)",
             ),
             (ArtifactError::NoWasm, "--module"),
+            (
+                ArtifactError::ConfigFieldNeedsImage {
+                    field: ConfigField::Cmd,
+                },
+                "(--arg needs a wasm-layer image: without --as-artifact)",
+            ),
+            (
+                ArtifactError::ReservedLabel {
+                    key: "containerd.runwasi.layers".into(),
+                },
+                "(--label)",
+            ),
+            (
+                ArtifactError::InvalidEnvName { name: "A=".into() },
+                "(--env)",
+            ),
+            (ArtifactError::EmptyEntrypoint, "(--entrypoint)"),
+            (
+                ArtifactError::RelativeWorkdir { path: "app".into() },
+                "(--workdir)",
+            ),
         ] {
             let library = error.to_string();
             assert!(!library.contains("--"), "{library}");

@@ -69,6 +69,7 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
             .set_platform(&platform.os, &platform.architecture)
             .map_err(Failure::image_usage)?;
     }
+    set_process_config(&mut image, &opts).map_err(Failure::image_usage)?;
     let mut inputs = Vec::new();
     for path in &wasm_paths {
         let blob = FileInput::open(path).map_err(Failure::failed)?;
@@ -118,6 +119,27 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         "wrote {destination}\n  image     {}\n  manifest  {}",
         written.reference, written.manifest_digest
     ));
+    Ok(())
+}
+
+/// `--env`, `--arg`, `--entrypoint`, `--label` and `--workdir`: the image
+/// config's process fields.
+fn set_process_config(image: &mut WasmImage, opts: &PackageOpts) -> Result<(), ArtifactError> {
+    for (name, value) in &opts.env {
+        image.set_env(name, value)?;
+    }
+    for arg in &opts.args {
+        image.add_arg(arg)?;
+    }
+    if let Some(entrypoint) = &opts.entrypoint {
+        image.set_entrypoint(entrypoint)?;
+    }
+    for (key, value) in &opts.labels {
+        image.set_label(key, value)?;
+    }
+    if let Some(workdir) = &opts.workdir {
+        image.set_workdir(workdir)?;
+    }
     Ok(())
 }
 
