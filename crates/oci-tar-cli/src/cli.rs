@@ -130,6 +130,15 @@ pub(crate) struct PackageOpts {
     /// Print nothing on stderr but errors.
     #[arg(short, long)]
     pub(crate) quiet: bool,
+
+    /// Print one JSON object describing what was written (schema in the README) on stdout,
+    /// or on stderr when -o - puts the tar on stdout; no other lines but errors.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Read and hash every input and print every digest, but write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// One `--layer MEDIATYPE=PATH`.

@@ -26,10 +26,16 @@ pub(crate) struct Opts {
     pub(crate) json: bool,
 }
 
+/// The version of `inspect --json`'s schema (documented in the README).
+const JSON_SCHEMA_VERSION: u32 = 1;
+
 /// What `--json` prints.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct JsonOutput<'a> {
+    /// Raised when a field changes meaning or goes away (new fields may
+    /// appear without it).
+    schema_version: u32,
     file: String,
     valid: bool,
     #[serde(flatten)]
@@ -43,6 +49,7 @@ pub(crate) fn run(opts: Opts) -> Result<(), Failure> {
     let report = read_report(&opts.file)?;
     let text = if opts.json {
         let output = JsonOutput {
+            schema_version: JSON_SCHEMA_VERSION,
             file: shown.clone(),
             valid: report.is_valid(),
             report: &report,

@@ -106,6 +106,10 @@ pub struct WrittenImage {
     pub config: Digest,
     /// The layer blobs' digests, in manifest order.
     pub layers: Vec<Digest>,
+    /// The config's descriptor, as the manifest lists it.
+    pub config_descriptor: Descriptor,
+    /// The layers' descriptors (media type, digest, size), in manifest order.
+    pub layer_descriptors: Vec<Descriptor>,
 }
 
 /// The CNCF wasm config (`application/vnd.wasm.config.v0+json`). Absent
@@ -423,6 +427,7 @@ impl WasmImage {
             ),
         };
         sink.put_blob(&config)?;
+        let config_descriptor = config.descriptor(config_media_type);
 
         let mut manifest_annotations = naming_annotations(&self.reference);
         manifest_annotations.extend(entry.annotations.clone());
@@ -430,8 +435,8 @@ impl WasmImage {
         let manifest = ImageManifestBuilder::default()
             .schema_version(SCHEMA_VERSION)
             .media_type(MediaType::ImageManifest)
-            .config(config.descriptor(config_media_type))
-            .layers(layer_descriptors)
+            .config(config_descriptor.clone())
+            .layers(layer_descriptors.clone())
             .annotations(manifest_annotations)
             .build()
             .unwrap_or_else(|_| unreachable!("config and layers are set"));
@@ -449,6 +454,8 @@ impl WasmImage {
             manifest_digest: manifest.digest(),
             config: config.digest(),
             layers: layer_digests,
+            config_descriptor,
+            layer_descriptors,
         })
     }
 

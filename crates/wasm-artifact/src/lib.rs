@@ -69,5 +69,7 @@ pub use image::{ConfigField, ImageShape, WasmImage, WrittenImage};
 pub use oci_layout::{
     BlobInput, FileBlob, FileInput, ImageSink, LayoutDir, LayoutError, LayoutTar, Reference,
 };
+/// The OCI descriptor type [`WrittenImage`] and [`Completed`] hold.
+pub use oci_spec::image::Descriptor;
 pub use timestamp::{SourceDateEpochError, Timestamp, TimestampError};
 pub use wasm_kind::{NotWasm, WasmKind};
