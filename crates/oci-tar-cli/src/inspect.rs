@@ -143,6 +143,8 @@ fn describe_config(out: &mut String, config: &ConfigSummary) {
             config.entrypoint.as_ref().map(|e| format!("{e:?}")),
         ),
         ("cmd", config.cmd.as_ref().map(|c| format!("{c:?}"))),
+        ("env", config.env.as_ref().map(|e| format!("{e:?}"))),
+        ("workdir", config.working_dir.clone()),
         (
             "diff_ids",
             config.diff_ids.as_ref().map(|d| d.len().to_string()),
@@ -158,6 +160,21 @@ fn describe_config(out: &mut String, config: &ConfigSummary) {
         }
     }
     annotations(out, "    ", "labels", &config.labels);
+    if let Some(component) = &config.component {
+        let _ = writeln!(out, "    component");
+        if let Some(target) = &component.target {
+            let _ = writeln!(out, "      target     {}", clean(target));
+        }
+        for (title, names) in [
+            ("imports", &component.imports),
+            ("exports", &component.exports),
+        ] {
+            let _ = writeln!(out, "      {title:<10} {}", names.len());
+            for name in names {
+                let _ = writeln!(out, "        {}", clean(name));
+            }
+        }
+    }
 }
 
 fn descriptor(out: &mut String, lead: &str, descriptor: &Descriptor) {
