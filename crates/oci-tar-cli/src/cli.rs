@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use wasm_artifact::Timestamp;
 
-use crate::{inspect, verify};
+use crate::{generate, inspect, verify};
 
 /// Package WebAssembly modules and components as OCI image tars.
 ///
@@ -40,6 +40,11 @@ pub(crate) enum Command {
     /// Describe the images in an OCI image tar or layout directory: names, media types, digests,
     /// sizes, platforms, annotations and config.
     Inspect(inspect::Opts),
+    /// Print a shell completion script on stdout, e.g.
+    /// `oci-tar-builder completions bash > /etc/bash_completion.d/oci-tar-builder`.
+    Completions(generate::CompletionsOpts),
+    /// Print the man page (roff) on stdout: `oci-tar-builder man > oci-tar-builder.1`.
+    Man,
 }
 
 /// What to package and where.

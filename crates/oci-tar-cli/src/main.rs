@@ -8,6 +8,7 @@
 
 mod cli;
 mod failure;
+mod generate;
 mod input;
 mod inspect;
 mod output;
@@ -31,6 +32,8 @@ fn main() -> ExitCode {
     let result = match (cli.command, cli.package) {
         (Some(cli::Command::Verify(opts)), _) => verify::run(opts),
         (Some(cli::Command::Inspect(opts)), _) => inspect::run(opts),
+        (Some(cli::Command::Completions(opts)), _) => generate::completions(opts),
+        (Some(cli::Command::Man), _) => generate::man(),
         (None, Some(opts)) => package::run(opts),
         (None, None) => Err(Failure::usage(
             "nothing to do: give --name and -o to package an image, or a subcommand (verify, inspect); see --help",

@@ -1,0 +1,84 @@
+//! The command's surface: completions, the man page, and how a bare or
+//! mistyped command line is answered.
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Command, Output};
+
+const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BUILDER).args(args).output().unwrap()
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let output = run(args);
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish_name_the_subcommands_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let script = stdout_of(&["completions", shell]);
+        for word in [
+            "oci-tar-builder",
+            "verify",
+            "inspect",
+            "completions",
+            "as-artifact",
+            "workdir",
+        ] {
+            assert!(script.contains(word), "{shell}: no {word}");
+        }
+        std::fs::write(dir.path().join(shell), script).unwrap();
+    }
+    // The bash script loads and registers a completion for the command.
+    let file = dir.path().join("bash");
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source '{}' && complete -p oci-tar-builder",
+            file.display()
+        ))
+        .output()
+        .unwrap();
+    let registered = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        registered.trim_end().ends_with(" oci-tar-builder"),
+        "{registered}"
+    );
+    assert!(registered.starts_with("complete "), "{registered}");
+}
+
+#[test]
+fn an_unknown_shell_is_a_usage_error() {
+    let output = run(&["completions", "tcsh"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("possible values: bash"), "{stderr}");
+}
+
+#[test]
+fn the_man_page_is_roff_listing_the_flags_and_subcommands() {
+    let page = stdout_of(&["man"]);
+    assert!(page.contains(".TH oci-tar-builder 1"), "{page}");
+    for word in [
+        "\\-\\-as\\-artifact",
+        "\\-\\-env",
+        "\\-\\-json",
+        "verify",
+        "inspect",
+    ] {
+        assert!(page.contains(word), "no {word}");
+    }
+}
