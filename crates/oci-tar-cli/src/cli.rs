@@ -34,6 +34,9 @@ pub(crate) struct Cli {
 /// The subcommands; without one, the flags package an image.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Package an image: the same as the flags without a subcommand (which keep working, as in
+    /// runwasi's oci-tar-builder).
+    Build(Box<PackageOpts>),
     /// Check an OCI image tar or layout directory (ours or any tool's): exit 0 when every blob,
     /// document and reference is sound, 1 naming each problem otherwise.
     Verify(verify::Opts),
@@ -83,7 +86,7 @@ pub(crate) struct PackageOpts {
     /// Where the image goes: a tar FILE (parent folders are created; also
     /// oci-archive:FILE), - for a tar on stdout, or oci:DIR[:TAG] for an OCI
     /// image layout directory (created or added to; TAG is the image's tag).
-    #[arg(short, long = "out-path", value_name = "FILE|-|oci:DIR[:TAG]", value_parser = parse_output)]
+    #[arg(short, long = "out-path", visible_alias = "output", value_name = "FILE|-|oci:DIR[:TAG]", value_parser = parse_output)]
     pub(crate) out_path: OutputArg,
 
     /// A manifest annotation; repeatable. Overrides the org.opencontainers.image.*

@@ -132,7 +132,35 @@ pub(crate) fn report_clap(error: &clap::Error) -> ExitCode {
         .map(str::trim)
         .collect();
     let message = message.join(" ");
-    print_error_line(message.strip_prefix("error: ").unwrap_or(&message));
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    // clap's "did you mean" hints come later, as `tip:` lines; keep them.
+    let tips: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("tip: "))
+        .collect();
+    if tips.is_empty() {
+        print_error_line(message);
+    } else {
+        print_error_line(&format!("{message} ({})", tips.join("; ")));
+    }
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// What a bare `oci-tar-builder` prints: the main job and the subcommands.
+pub(crate) const SHORT_USAGE: &str = "\
+usage: oci-tar-builder [build] --name NAME --module PATH... -o FILE|-|oci:DIR[:TAG] [options]
+       oci-tar-builder verify PATH
+       oci-tar-builder inspect [--json] PATH
+       oci-tar-builder completions SHELL
+       oci-tar-builder man
+see oci-tar-builder --help for every option
+";
+
+/// Prints the short usage on stderr; a command line without arguments is
+/// a usage error (exit code 2), as with other tools.
+pub(crate) fn report_bare() -> ExitCode {
+    let _ = std::io::stderr().write_all(SHORT_USAGE.as_bytes());
     ExitCode::from(EXIT_USAGE)
 }
 

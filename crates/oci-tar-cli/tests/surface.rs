@@ -82,3 +82,66 @@ fn the_man_page_is_roff_listing_the_flags_and_subcommands() {
         assert!(page.contains(word), "no {word}");
     }
 }
+
+#[test]
+fn a_mistyped_flag_or_subcommand_keeps_clap_hint_in_the_one_line() {
+    for (args, hint) in [
+        (
+            &["--nme", "x"][..],
+            "(tip: a similar argument exists: '--name')",
+        ),
+        (
+            &["inspec", "x.tar"][..],
+            "(tip: a similar subcommand exists: 'inspect')",
+        ),
+    ] {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.trim_end().ends_with(hint), "{stderr}");
+    }
+}
+
+#[test]
+fn a_bare_command_prints_a_short_usage_naming_the_subcommands() {
+    let output = run(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.starts_with("usage: oci-tar-builder"), "{stderr}");
+    for word in ["build", "verify", "inspect", "completions", "man", "--help"] {
+        assert!(stderr.contains(word), "no {word}: {stderr}");
+    }
+    assert!(stderr.lines().count() < 10, "{stderr}");
+}
+
+#[test]
+fn build_and_output_are_the_top_level_flags_and_out_path_again() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.wasm"), test_support::tiny_module(1)).unwrap();
+    let package = |args: &[&str]| {
+        let output = Command::new(BUILDER)
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+    };
+    package(&["-n", "app", "-m", "app.wasm", "--out-path", "top.tar"]);
+    package(&[
+        "build",
+        "-n",
+        "app",
+        "-m",
+        "app.wasm",
+        "--output",
+        "build.tar",
+    ]);
+    let top = std::fs::read(dir.path().join("top.tar")).unwrap();
+    assert!(!top.is_empty());
+    assert!(top == std::fs::read(dir.path().join("build.tar")).unwrap());
+    let help = stdout_of(&["build", "--help"]);
+    assert!(help.contains("--env <KEY=VALUE>"), "{help}");
+}
