@@ -139,6 +139,11 @@ pub(crate) struct PackageOpts {
     #[arg(short, long)]
     pub(crate) quiet: bool,
 
+    /// Also say on stderr what was decided (reference, shape, created time and where it came
+    /// from, platform) and how long it took; never secrets.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub(crate) verbose: bool,
+
     /// Print one JSON object describing what was written (schema in the README) on stdout,
     /// or on stderr when -o - puts the tar on stdout; no other lines but errors.
     #[arg(long)]

@@ -27,6 +27,7 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
     } else {
         ImageShape::WasmLayers
     };
+    let started = std::time::Instant::now();
     let source_date_epoch = Timestamp::source_date_epoch().map_err(Failure::usage)?;
     let created = opts.created.unwrap_or(source_date_epoch);
     let say = |line: String| {
@@ -34,6 +35,27 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
             eprintln!("{line}");
         }
     };
+    let tell = |line: String| {
+        if opts.verbose {
+            eprintln!("{line}");
+        }
+    };
+    tell(format!(
+        "image {reference}, {}",
+        if opts.as_artifact {
+            "a CNCF Wasm OCI Artifact (--as-artifact)"
+        } else {
+            "a wasm-layer image"
+        }
+    ));
+    let created_from = if opts.created.is_some() {
+        "--created"
+    } else if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
+        "SOURCE_DATE_EPOCH"
+    } else {
+        "the default, the Unix epoch"
+    };
+    tell(format!("created {created} (from {created_from})"));
 
     let mut wasm_paths = opts.modules.clone();
     if let Some(dir) = &opts.components {
@@ -127,6 +149,14 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         (written, index, destination)
     };
 
+    if let Some(platform) = written.manifest.platform() {
+        tell(format!(
+            "platform {}/{}",
+            platform.os(),
+            platform.architecture()
+        ));
+    }
+    tell(format!("took {} ms", started.elapsed().as_millis()));
     let summary = Summary::new(&written, &index, &opts.out_path, shape, opts.dry_run);
     if opts.json {
         let tar_on_stdout = opts.out_path == OutputArg::Stdout && !opts.dry_run;

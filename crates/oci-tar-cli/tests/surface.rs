@@ -145,3 +145,28 @@ fn build_and_output_are_the_top_level_flags_and_out_path_again() {
     let help = stdout_of(&["build", "--help"]);
     assert!(help.contains("--env <KEY=VALUE>"), "{help}");
 }
+
+#[test]
+fn verbose_says_what_was_decided_and_how_long_it_took() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.wasm"), test_support::tiny_module(1)).unwrap();
+    let output = Command::new(BUILDER)
+        .args(["-v", "-n", "app", "-m", "app.wasm", "-o", "app.tar"])
+        .current_dir(dir.path())
+        .env("SOURCE_DATE_EPOCH", "1719330529")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    for line in [
+        "image app:latest, a wasm-layer image\n",
+        "created 2024-06-25T15:48:49Z (from SOURCE_DATE_EPOCH)\n",
+        "app.wasm: core module, 51 bytes\n",
+        "platform wasip1/wasm\n",
+        "took ",
+    ] {
+        assert!(stderr.contains(line), "no {line:?}: {stderr}");
+    }
+    let quiet_too = run(&["-v", "-q", "-n", "app", "-m", "app.wasm", "-o", "x.tar"]);
+    assert_eq!(quiet_too.status.code(), Some(2));
+}
