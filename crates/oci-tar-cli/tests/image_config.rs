@@ -4,22 +4,10 @@
 //! such fields).
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-use std::process::{Command, Output};
-
+mod common;
+use common::run;
 use oci_digest::Digest;
 use test_support::{tar_entry, tiny_module};
-
-const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
-
-fn run(args: &[&str], dir: &Path) -> Output {
-    Command::new(BUILDER)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .unwrap()
-}
 
 /// Packages `app.wasm` as image `app` with `extra` flags into `out.tar` and
 /// returns the config, parsed, and its bytes.

@@ -3,27 +3,9 @@
 //! `Env`, `Cmd` and `WorkingDir`; `inspect --json` has a schema version.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-use std::process::{Command, Output};
-
+mod common;
+use common::run_ok as run;
 use test_support::{http_component, tiny_module, wasm_tools_world};
-
-const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
-
-fn run(args: &[&str], dir: &Path) -> Output {
-    let output = Command::new(BUILDER)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "oci-tar-builder {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
 
 #[test]
 fn inspect_shows_the_component_world_target_and_author() {

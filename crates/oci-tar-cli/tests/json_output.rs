@@ -2,29 +2,11 @@
 //! nothing written).
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-use std::process::{Command, Output};
-
+mod common;
+use common::run_ok as run;
 use oci_digest::digest_bytes;
 use serde_json::Value;
-use test_support::{tar_entries, tar_entry, tiny_module};
-
-const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
-
-fn run(args: &[&str], dir: &Path) -> Output {
-    let output = Command::new(BUILDER)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "oci-tar-builder {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
+use test_support::{file_names as listing, tar_entries, tar_entry, tiny_module};
 
 /// A temp folder holding `app.wasm` and `rootfs.tar`.
 fn workdir() -> tempfile::TempDir {
@@ -130,16 +112,6 @@ fn json_for_a_layout_directory_names_its_merged_index() {
     let index = std::fs::read(dir.path().join("layout/index.json")).unwrap();
     assert_eq!(json(&index)["manifests"].as_array().unwrap().len(), 2);
     assert_eq!(summary["index"]["digest"], digest_bytes(&index).to_string());
-}
-
-/// Everything under `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]
