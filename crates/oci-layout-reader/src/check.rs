@@ -11,7 +11,9 @@ use oci_digest::{Digest, Sha256};
 use serde::Deserialize;
 
 use crate::problem::Problem;
-use crate::report::{ConfigSummary, Descriptor, Image, Index, LayoutReport, Manifest};
+use crate::report::{
+    ComponentSummary, ConfigSummary, Descriptor, Image, Index, LayoutReport, Manifest,
+};
 use crate::tar_stream::{EntryHeader, EntryKind, MAX_NAME_LEN};
 use oci_layout::{annotations, INDEX_FILE, OCI_LAYOUT_FILE};
 
@@ -960,6 +962,8 @@ fn summarize_config(config: &serde_json::Map<String, serde_json::Value>) -> Conf
         os: string(config.get("os")),
         entrypoint: strings(inner.and_then(|c| c.get("Entrypoint"))),
         cmd: strings(inner.and_then(|c| c.get("Cmd"))),
+        env: strings(inner.and_then(|c| c.get("Env"))),
+        working_dir: string(inner.and_then(|c| c.get("WorkingDir"))),
         labels: inner
             .and_then(|c| c.get("Labels"))
             .and_then(Value::as_object)
@@ -982,6 +986,14 @@ fn summarize_config(config: &serde_json::Map<String, serde_json::Value>) -> Conf
                 .and_then(|r| r.get("diff_ids")),
         ),
         layer_digests: strings(config.get("layerDigests")),
+        component: config
+            .get("component")
+            .and_then(Value::as_object)
+            .map(|component| ComponentSummary {
+                imports: strings(component.get("imports")).unwrap_or_default(),
+                exports: strings(component.get("exports")).unwrap_or_default(),
+                target: string(component.get("target")),
+            }),
     }
 }
 

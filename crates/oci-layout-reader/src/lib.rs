@@ -84,5 +84,7 @@ pub use check::{
 pub use dir_layout::read_layout_dir;
 pub use error::ReadError;
 pub use problem::Problem;
-pub use report::{ConfigSummary, Descriptor, Image, Index, LayoutReport, Manifest, Platform};
+pub use report::{
+    ComponentSummary, ConfigSummary, Descriptor, Image, Index, LayoutReport, Manifest, Platform,
+};
 pub use tar_layout::read_layout;

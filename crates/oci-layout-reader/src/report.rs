@@ -212,6 +212,12 @@ pub struct ConfigSummary {
     /// `config.Cmd`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
+    /// `config.Env` (`KEY=VALUE` each).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<Vec<String>>,
+    /// `config.WorkingDir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
     /// `config.Labels`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
@@ -221,6 +227,21 @@ pub struct ConfigSummary {
     /// `layerDigests` (the CNCF wasm config).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer_digests: Option<Vec<String>>,
+    /// `component` (the CNCF wasm config of a component).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<ComponentSummary>,
+}
+
+/// The `component` field of a CNCF wasm config: the component's world.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ComponentSummary {
+    /// `imports`: world keys.
+    pub imports: Vec<String>,
+    /// `exports`: world keys.
+    pub exports: Vec<String>,
+    /// `target`: the world it targets, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 /// One image manifest reached from `index.json`.

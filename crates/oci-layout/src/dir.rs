@@ -93,8 +93,8 @@ impl LayoutDir {
     }
 
     /// Merges the manifests written into `index.json` (see [`LayoutDir`])
-    /// and syncs the directory.
-    pub fn finish(mut self) -> Result<(), LayoutError> {
+    /// and syncs the directory; returns the `index.json` written.
+    pub fn finish(mut self) -> Result<Vec<u8>, LayoutError> {
         self.check_usable()?;
         // The blobs' names are durable before an index points at them.
         sync_dir(&self.root.join("blobs").join("sha256"))?;
@@ -134,7 +134,8 @@ impl LayoutDir {
         manifests.extend(new_entries.iter().cloned());
         let bytes = to_canonical_json("index.json", &index)?;
         self.write_atomically(&index_path, &bytes)?;
-        sync_dir(&self.root)
+        sync_dir(&self.root)?;
+        Ok(bytes)
     }
 
     /// Takes the directory's writer lock until the returned file is dropped.

@@ -122,11 +122,19 @@ impl<W: Write> LayoutTar<W> {
         Ok(())
     }
 
+    /// The `index.json` [`finish`](Self::finish) writes: the manifests
+    /// listed so far.
+    pub fn index_json(&self) -> Result<Vec<u8>, LayoutError> {
+        Ok(to_canonical_json(
+            "index.json",
+            &image_index(self.index.clone()),
+        )?)
+    }
+
     /// Writes `index.json` and the end-of-archive marker, flushes, and
     /// returns the writer.
     pub fn finish(mut self) -> Result<W, LayoutError> {
-        let index_json =
-            to_canonical_json("index.json", &image_index(std::mem::take(&mut self.index)))?;
+        let index_json = self.index_json()?;
         self.guarded(|w| {
             w.write_entry(INDEX_FILE, &index_json)?;
             w.emit(&[0u8; 2 * BLOCK])

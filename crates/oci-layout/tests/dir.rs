@@ -14,16 +14,7 @@ use oci_spec::image::MediaType;
 
 mod common;
 use common::LyingSource;
-
-/// Names of the files directly in `dir`, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+use test_support::file_names as names;
 
 /// Writes one file input, one known blob and one manifest through `sink`.
 fn write_image(sink: &mut dyn ImageSink, file: &Path) -> Vec<Digest> {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use wasm_artifact::Timestamp;
 
-use crate::{inspect, verify};
+use crate::{generate, inspect, verify};
 
 /// Package WebAssembly modules and components as OCI image tars.
 ///
@@ -34,12 +34,20 @@ pub(crate) struct Cli {
 /// The subcommands; without one, the flags package an image.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Package an image: the same as the flags without a subcommand (which keep working, as in
+    /// runwasi's oci-tar-builder).
+    Build(Box<PackageOpts>),
     /// Check an OCI image tar or layout directory (ours or any tool's): exit 0 when every blob,
     /// document and reference is sound, 1 naming each problem otherwise.
     Verify(verify::Opts),
     /// Describe the images in an OCI image tar or layout directory: names, media types, digests,
     /// sizes, platforms, annotations and config.
     Inspect(inspect::Opts),
+    /// Print a shell completion script on stdout, e.g.
+    /// `oci-tar-builder completions bash > /etc/bash_completion.d/oci-tar-builder`.
+    Completions(generate::CompletionsOpts),
+    /// Print the man page (roff) on stdout: `oci-tar-builder man > oci-tar-builder.1`.
+    Man,
 }
 
 /// What to package and where.
@@ -78,14 +86,36 @@ pub(crate) struct PackageOpts {
     /// Where the image goes: a tar FILE (parent folders are created; also
     /// oci-archive:FILE), - for a tar on stdout, or oci:DIR[:TAG] for an OCI
     /// image layout directory (created or added to; TAG is the image's tag).
-    #[arg(short, long = "out-path", value_name = "FILE|-|oci:DIR[:TAG]", value_parser = parse_output)]
+    #[arg(short, long = "out-path", visible_alias = "output", value_name = "FILE|-|oci:DIR[:TAG]", value_parser = parse_output)]
     pub(crate) out_path: OutputArg,
 
     /// A manifest annotation; repeatable. Overrides the org.opencontainers.image.*
     /// annotations read from the entrypoint wasm's metadata (name, version,
     /// description, licenses, source, homepage, revision, authors).
-    #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_annotation)]
+    #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub(crate) annotations: Vec<(String, String)>,
+
+    /// An environment variable in the config's Env; repeatable (a wasm-layer image only).
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub(crate) env: Vec<(String, String)>,
+
+    /// An argument in the config's Cmd, after the entrypoint; repeatable, in order
+    /// (a wasm-layer image only).
+    #[arg(long = "arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub(crate) args: Vec<String>,
+
+    /// The config's Entrypoint, instead of <name>.wasm (a wasm-layer image only).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) entrypoint: Option<String>,
+
+    /// A config label; repeatable. containerd.runwasi.layers is written from the
+    /// layers and cannot be set (a wasm-layer image only).
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub(crate) labels: Vec<(String, String)>,
+
+    /// The config's WorkingDir, an absolute path (a wasm-layer image only).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) workdir: Option<String>,
 
     /// The config's author.
     #[arg(long, value_name = "AUTHOR")]
@@ -108,6 +138,20 @@ pub(crate) struct PackageOpts {
     /// Print nothing on stderr but errors.
     #[arg(short, long)]
     pub(crate) quiet: bool,
+
+    /// Also say on stderr what was decided (reference, shape, created time and where it came
+    /// from, platform) and how long it took; never secrets.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub(crate) verbose: bool,
+
+    /// Print one JSON object describing what was written (schema in the README) on stdout,
+    /// or on stderr when -o - puts the tar on stdout; no other lines but errors.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Read and hash every input and print every digest, but write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// One `--layer MEDIATYPE=PATH`.
@@ -217,7 +261,7 @@ fn parse_platform(value: &str) -> Result<PlatformArg, String> {
     }
 }
 
-fn parse_annotation(value: &str) -> Result<(String, String), String> {
+fn parse_key_value(value: &str) -> Result<(String, String), String> {
     match value.split_once('=') {
         Some(("", _)) => Err("the key before '=' is empty".into()),
         Some((key, value)) => Ok((key.to_owned(), value.to_owned())),
@@ -291,16 +335,16 @@ mod tests {
     }
 
     #[test]
-    fn annotation_splits_on_the_first_equals_sign() {
+    fn key_value_splits_on_the_first_equals_sign() {
         assert_eq!(
-            parse_annotation("a=b=c").unwrap(),
+            parse_key_value("a=b=c").unwrap(),
             ("a".to_owned(), "b=c".to_owned())
         );
         assert_eq!(
-            parse_annotation("a=").unwrap(),
+            parse_key_value("a=").unwrap(),
             ("a".to_owned(), String::new())
         );
-        assert!(parse_annotation("=b").is_err());
-        assert!(parse_annotation("ab").is_err());
+        assert!(parse_key_value("=b").is_err());
+        assert!(parse_key_value("ab").is_err());
     }
 }

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use wasm_artifact::ArtifactError;
+use wasm_artifact::{ArtifactError, ConfigField};
 
 /// Exit code for a command line that cannot work as written.
 const EXIT_USAGE: u8 = 2;
@@ -85,9 +85,30 @@ fn with_flags(error: &ArtifactError) -> String {
         ArtifactError::TargetNeedsArtifact { .. } => "--target needs --as-artifact",
         ArtifactError::ReservedAnnotation { .. } => "it comes from --repo, --name and --tag",
         ArtifactError::NoWasm => "give a wasm file with --module or a folder with --components",
+        ArtifactError::ConfigFieldNeedsImage { field } => {
+            return format!(
+                "{error} ({} needs a wasm-layer image: without --as-artifact)",
+                config_flag(*field)
+            );
+        }
+        ArtifactError::InvalidEnvName { .. } => "--env",
+        ArtifactError::ReservedLabel { .. } | ArtifactError::EmptyLabelKey => "--label",
+        ArtifactError::EmptyEntrypoint => "--entrypoint",
+        ArtifactError::RelativeWorkdir { .. } => "--workdir",
         _ => return error.to_string(),
     };
     format!("{error} ({flags})")
+}
+
+/// The flag that sets an image config field.
+fn config_flag(field: ConfigField) -> &'static str {
+    match field {
+        ConfigField::Env => "--env",
+        ConfigField::Cmd => "--arg",
+        ConfigField::Entrypoint => "--entrypoint",
+        ConfigField::Labels => "--label",
+        ConfigField::WorkingDir => "--workdir",
+    }
 }
 
 /// Reports a clap error: help and version go to stdout with success; every
@@ -111,7 +132,35 @@ pub(crate) fn report_clap(error: &clap::Error) -> ExitCode {
         .map(str::trim)
         .collect();
     let message = message.join(" ");
-    print_error_line(message.strip_prefix("error: ").unwrap_or(&message));
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    // clap's "did you mean" hints come later, as `tip:` lines; keep them.
+    let tips: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("tip: "))
+        .collect();
+    if tips.is_empty() {
+        print_error_line(message);
+    } else {
+        print_error_line(&format!("{message} ({})", tips.join("; ")));
+    }
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// What a bare `oci-tar-builder` prints: the main job and the subcommands.
+pub(crate) const SHORT_USAGE: &str = "\
+usage: oci-tar-builder [build] --name NAME --module PATH... -o FILE|-|oci:DIR[:TAG] [options]
+       oci-tar-builder verify PATH
+       oci-tar-builder inspect [--json] PATH
+       oci-tar-builder completions SHELL
+       oci-tar-builder man
+see oci-tar-builder --help for every option
+";
+
+/// Prints the short usage on stderr; a command line without arguments is
+/// a usage error (exit code 2), as with other tools.
+pub(crate) fn report_bare() -> ExitCode {
+    let _ = std::io::stderr().write_all(SHORT_USAGE.as_bytes());
     ExitCode::from(EXIT_USAGE)
 }
 
@@ -145,6 +194,27 @@ mod tests {
                 "cannot be set directly (it comes from --repo, --name and --tag)",
             ),
             (ArtifactError::NoWasm, "--module"),
+            (
+                ArtifactError::ConfigFieldNeedsImage {
+                    field: ConfigField::Cmd,
+                },
+                "(--arg needs a wasm-layer image: without --as-artifact)",
+            ),
+            (
+                ArtifactError::ReservedLabel {
+                    key: "containerd.runwasi.layers".into(),
+                },
+                "(--label)",
+            ),
+            (
+                ArtifactError::InvalidEnvName { name: "A=".into() },
+                "(--env)",
+            ),
+            (ArtifactError::EmptyEntrypoint, "(--entrypoint)"),
+            (
+                ArtifactError::RelativeWorkdir { path: "app".into() },
+                "(--workdir)",
+            ),
         ] {
             let library = error.to_string();
             assert!(!library.contains("--"), "{library}");

@@ -26,10 +26,16 @@ pub(crate) struct Opts {
     pub(crate) json: bool,
 }
 
+/// The version of `inspect --json`'s schema (documented in the README).
+const JSON_SCHEMA_VERSION: u32 = 1;
+
 /// What `--json` prints.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct JsonOutput<'a> {
+    /// Raised when a field changes meaning or goes away (new fields may
+    /// appear without it).
+    schema_version: u32,
     file: String,
     valid: bool,
     #[serde(flatten)]
@@ -43,6 +49,7 @@ pub(crate) fn run(opts: Opts) -> Result<(), Failure> {
     let report = read_report(&opts.file)?;
     let text = if opts.json {
         let output = JsonOutput {
+            schema_version: JSON_SCHEMA_VERSION,
             file: shown.clone(),
             valid: report.is_valid(),
             report: &report,
@@ -136,6 +143,8 @@ fn describe_config(out: &mut String, config: &ConfigSummary) {
             config.entrypoint.as_ref().map(|e| format!("{e:?}")),
         ),
         ("cmd", config.cmd.as_ref().map(|c| format!("{c:?}"))),
+        ("env", config.env.as_ref().map(|e| format!("{e:?}"))),
+        ("workdir", config.working_dir.clone()),
         (
             "diff_ids",
             config.diff_ids.as_ref().map(|d| d.len().to_string()),
@@ -151,6 +160,21 @@ fn describe_config(out: &mut String, config: &ConfigSummary) {
         }
     }
     annotations(out, "    ", "labels", &config.labels);
+    if let Some(component) = &config.component {
+        let _ = writeln!(out, "    component");
+        if let Some(target) = &component.target {
+            let _ = writeln!(out, "      target     {}", clean(target));
+        }
+        for (title, names) in [
+            ("imports", &component.imports),
+            ("exports", &component.exports),
+        ] {
+            let _ = writeln!(out, "      {title:<10} {}", names.len());
+            for name in names {
+                let _ = writeln!(out, "        {}", clean(name));
+            }
+        }
+    }
 }
 
 fn descriptor(out: &mut String, lead: &str, descriptor: &Descriptor) {

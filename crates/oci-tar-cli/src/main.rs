@@ -8,11 +8,13 @@
 
 mod cli;
 mod failure;
+mod generate;
 mod input;
 mod inspect;
 mod output;
 mod package;
 mod progress;
+mod summary;
 mod terminal;
 mod verify;
 
@@ -23,6 +25,9 @@ use clap::Parser;
 use crate::failure::Failure;
 
 fn main() -> ExitCode {
+    if std::env::args_os().len() <= 1 {
+        return failure::report_bare();
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return failure::report_clap(&error),
@@ -30,6 +35,9 @@ fn main() -> ExitCode {
     let result = match (cli.command, cli.package) {
         (Some(cli::Command::Verify(opts)), _) => verify::run(opts),
         (Some(cli::Command::Inspect(opts)), _) => inspect::run(opts),
+        (Some(cli::Command::Completions(opts)), _) => generate::completions(opts),
+        (Some(cli::Command::Man), _) => generate::man(),
+        (Some(cli::Command::Build(opts)), _) => package::run(*opts),
         (None, Some(opts)) => package::run(opts),
         (None, None) => Err(Failure::usage(
             "nothing to do: give --name and -o to package an image, or a subcommand (verify, inspect); see --help",

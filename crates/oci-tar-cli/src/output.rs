@@ -13,7 +13,7 @@ use std::sync::{Mutex, Once, PoisonError};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
-use wasm_artifact::{ArtifactError, Destination, LayoutError};
+use wasm_artifact::{ArtifactError, Descriptor, Destination, LayoutError};
 
 use crate::cli::OutputArg;
 use crate::failure::Failure;
@@ -124,9 +124,10 @@ impl Output {
         &mut self.destination
     }
 
-    /// Completes the destination and puts a tar file in place. (Dropping
-    /// an unfinished output removes the temporary file.)
-    pub(crate) fn finish(self) -> Result<(), Failure> {
+    /// Completes the destination and puts a tar file in place; returns the
+    /// descriptor of the `index.json` written. (Dropping an unfinished
+    /// output removes the temporary file.)
+    pub(crate) fn finish(self) -> Result<Descriptor, Failure> {
         let shown = self.shown;
         let completed = self
             .destination
@@ -134,12 +135,13 @@ impl Output {
             .map_err(|e| write_failure(&shown, e))?;
         // A signal now either came before (and removed the temporary file)
         // or waits until the rename is done and finds nothing to remove.
+        let index = completed.index().clone();
         let mut in_progress = IN_PROGRESS.lock().unwrap_or_else(PoisonError::into_inner);
         completed.commit().map_err(|e| write_failure(&shown, e))?;
         *in_progress = None;
         drop(in_progress);
         drop(self.registered);
-        Ok(())
+        Ok(index)
     }
 
     /// How the summary names the destination.

@@ -3,12 +3,16 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use wasm_artifact::{ArtifactError, FileInput, ImageShape, Reference, Timestamp, WasmImage};
+use wasm_artifact::{
+    ArtifactError, Descriptor, Destination, FileInput, ImageShape, Reference, Timestamp, WasmImage,
+    WrittenImage,
+};
 
 use crate::cli::{OutputArg, PackageOpts};
 use crate::failure::Failure;
 use crate::output::{write_failure, Output};
 use crate::progress;
+use crate::summary::{print_json, Summary};
 
 /// Packages what `opts` names into the tar it names.
 pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
@@ -23,13 +27,35 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
     } else {
         ImageShape::WasmLayers
     };
+    let started = std::time::Instant::now();
     let source_date_epoch = Timestamp::source_date_epoch().map_err(Failure::usage)?;
     let created = opts.created.unwrap_or(source_date_epoch);
     let say = |line: String| {
-        if !opts.quiet {
+        if !opts.quiet && !opts.json {
             eprintln!("{line}");
         }
     };
+    let tell = |line: String| {
+        if opts.verbose {
+            eprintln!("{line}");
+        }
+    };
+    tell(format!(
+        "image {reference}, {}",
+        if opts.as_artifact {
+            "a CNCF Wasm OCI Artifact (--as-artifact)"
+        } else {
+            "a wasm-layer image"
+        }
+    ));
+    let created_from = if opts.created.is_some() {
+        "--created"
+    } else if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
+        "SOURCE_DATE_EPOCH"
+    } else {
+        "the default, the Unix epoch"
+    };
+    tell(format!("created {created} (from {created_from})"));
 
     let mut wasm_paths = opts.modules.clone();
     if let Some(dir) = &opts.components {
@@ -55,7 +81,9 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         }))
         .chain(opts.layers.iter().map(|l| ("--layer", l.path.as_path())))
         .collect();
-    crate::output::check_before_reading(&opts.out_path, &named_inputs)?;
+    if !opts.dry_run {
+        crate::output::check_before_reading(&opts.out_path, &named_inputs)?;
+    }
 
     let mut image = WasmImage::new(reference, shape, created);
     if let Some(author) = &opts.author {
@@ -69,6 +97,7 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
             .set_platform(&platform.os, &platform.architecture)
             .map_err(Failure::image_usage)?;
     }
+    set_process_config(&mut image, &opts).map_err(Failure::image_usage)?;
     let mut inputs = Vec::new();
     for path in &wasm_paths {
         let blob = FileInput::open(path).map_err(Failure::failed)?;
@@ -104,20 +133,76 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
     // What the flags ask for must fit the inputs (--target needs a component).
     image.check().map_err(Failure::image_usage)?;
 
-    let mut output = Output::open(&opts.out_path)?;
-    let destination = output.describe().to_owned();
-    let bar = progress::attach(output.destination().sink(), &inputs, opts.quiet);
-    let written = output.destination().write(&image);
+    let (written, index, destination) = if opts.dry_run {
+        let (written, index) = dry_run(&image, &inputs, opts.quiet || opts.json)?;
+        (written, index, crate::summary::shown(&opts.out_path))
+    } else {
+        let mut output = Output::open(&opts.out_path)?;
+        let destination = output.describe().to_owned();
+        let bar = progress::attach(output.destination().sink(), &inputs, opts.quiet);
+        let written = output.destination().write(&image);
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let written = written.map_err(|e| write_failure(&destination, e))?;
+        let index = output.finish()?;
+        (written, index, destination)
+    };
+
+    if let Some(platform) = written.manifest.platform() {
+        tell(format!(
+            "platform {}/{}",
+            platform.os(),
+            platform.architecture()
+        ));
+    }
+    tell(format!("took {} ms", started.elapsed().as_millis()));
+    let summary = Summary::new(&written, &index, &opts.out_path, shape, opts.dry_run);
+    if opts.json {
+        let tar_on_stdout = opts.out_path == OutputArg::Stdout && !opts.dry_run;
+        print_json(&summary, tar_on_stdout)?;
+    }
+    say(summary.text(&destination));
+    Ok(())
+}
+
+/// Writes `image` as a tar into nothing: every input is read and hashed
+/// and every document made exactly as for a tar on stdout, so the digests
+/// are a real run's.
+fn dry_run(
+    image: &WasmImage,
+    inputs: &[(String, u64)],
+    quiet: bool,
+) -> Result<(WrittenImage, Descriptor), Failure> {
+    let mut nowhere = Destination::tar_stream(std::io::sink()).map_err(Failure::failed)?;
+    let bar = progress::attach(nowhere.sink(), inputs, quiet);
+    let written = nowhere.write(image);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let written = written.map_err(|e| write_failure(&destination, e))?;
-    output.finish()?;
+    let written = written.map_err(Failure::failed)?;
+    let completed = nowhere.complete().map_err(Failure::failed)?;
+    Ok((written, completed.index().clone()))
+}
 
-    say(format!(
-        "wrote {destination}\n  image     {}\n  manifest  {}",
-        written.reference, written.manifest_digest
-    ));
+/// `--env`, `--arg`, `--entrypoint`, `--label` and `--workdir`: the image
+/// config's process fields.
+fn set_process_config(image: &mut WasmImage, opts: &PackageOpts) -> Result<(), ArtifactError> {
+    for (name, value) in &opts.env {
+        image.set_env(name, value)?;
+    }
+    for arg in &opts.args {
+        image.add_arg(arg)?;
+    }
+    if let Some(entrypoint) = &opts.entrypoint {
+        image.set_entrypoint(entrypoint)?;
+    }
+    for (key, value) in &opts.labels {
+        image.set_label(key, value)?;
+    }
+    if let Some(workdir) = &opts.workdir {
+        image.set_workdir(workdir)?;
+    }
     Ok(())
 }
 

@@ -271,3 +271,13 @@ pub fn tar_entry(tar: &[u8], name: &str) -> Vec<u8> {
         .map(|(_, bytes)| bytes)
         .unwrap_or_else(|| panic!("no entry {name} in the tar"))
 }
+
+/// Names of the files directly in `dir`, sorted.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}

@@ -5,7 +5,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
-use oci_layout::{ImageSink, LayoutDir, LayoutTar, PendingFile};
+use oci_layout::{BlobSource, BytesBlob, ImageSink, LayoutDir, LayoutTar, PendingFile};
+use oci_spec::image::{Descriptor, MediaType};
 
 use crate::{ArtifactError, WasmImage, WrittenImage};
 
@@ -115,25 +116,25 @@ impl Destination {
     /// [`Completed::commit`].
     pub fn complete(self) -> Result<Completed, ArtifactError> {
         let docker = manifest_json(&self.docker);
-        let file = match self.target {
+        let (file, index) = match self.target {
             Target::TarFile { mut layout, file } => {
                 layout.write_file(MANIFEST_JSON, &docker)?;
+                let index = layout.index_json()?;
                 // Finishing flushes the buffer into the file.
                 drop(layout.finish()?);
                 file.sync()?;
-                Some(file)
+                (Some(file), index)
             }
             Target::TarStream(mut layout) => {
                 layout.write_file(MANIFEST_JSON, &docker)?;
+                let index = layout.index_json()?;
                 layout.finish()?;
-                None
+                (None, index)
             }
-            Target::Dir(dir) => {
-                dir.finish()?;
-                None
-            }
+            Target::Dir(dir) => (None, dir.finish()?),
         };
-        Ok(Completed { file })
+        let index = BytesBlob::new(index).descriptor(MediaType::ImageIndex);
+        Ok(Completed { file, index })
     }
 }
 
@@ -142,9 +143,16 @@ impl Destination {
 #[derive(Debug)]
 pub struct Completed {
     file: Option<PendingFile>,
+    index: Descriptor,
 }
 
 impl Completed {
+    /// The descriptor (digest and size) of the `index.json` written: for a
+    /// tar, the one listing its images; for a directory, the merged one.
+    pub fn index(&self) -> &Descriptor {
+        &self.index
+    }
+
     /// Renames a tar file into place (nothing to do for the others).
     pub fn commit(self) -> Result<(), ArtifactError> {
         if let Some(file) = self.file {

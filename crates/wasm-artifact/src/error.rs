@@ -1,6 +1,6 @@
 use oci_layout::{JsonError, LayoutError};
 
-use crate::NotWasm;
+use crate::{ConfigField, NotWasm};
 
 /// Everything that can go wrong while describing or writing a wasm image.
 #[derive(Debug, thiserror::Error)]
@@ -98,4 +98,35 @@ pub enum ArtifactError {
     /// An annotation with an empty key.
     #[error("an annotation key cannot be empty")]
     EmptyAnnotationKey,
+    /// An image config field set on a CNCF artifact, whose config has no
+    /// such field.
+    #[error("a CNCF Wasm OCI Artifact's config has no {field} field; only a wasm-layer image's config has one")]
+    ConfigFieldNeedsImage {
+        /// The field.
+        field: ConfigField,
+    },
+    /// An environment variable whose name is empty or holds `=`.
+    #[error("environment variable name {name:?} is empty or holds '='")]
+    InvalidEnvName {
+        /// The name given.
+        name: String,
+    },
+    /// A label this crate writes itself.
+    #[error("label {key:?} is written from the layers' digests and cannot be set directly")]
+    ReservedLabel {
+        /// The key.
+        key: String,
+    },
+    /// A label with an empty key.
+    #[error("a label key cannot be empty")]
+    EmptyLabelKey,
+    /// An empty entrypoint.
+    #[error("the entrypoint cannot be empty")]
+    EmptyEntrypoint,
+    /// A working directory that is not an absolute path.
+    #[error("working directory {path:?} is not an absolute path (starting with '/')")]
+    RelativeWorkdir {
+        /// The path given.
+        path: String,
+    },
 }

@@ -28,9 +28,51 @@ pub enum ImageShape {
     Artifact,
 }
 
+/// A field of a wasm-layer image's OCI config that a caller can set; a
+/// CNCF artifact's config has none of them
+/// ([`ArtifactError::ConfigFieldNeedsImage`]). Shown as the OCI config's
+/// name for it (`Env`, `Cmd`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigField {
+    /// `config.Env` ([`WasmImage::set_env`]).
+    Env,
+    /// `config.Cmd` ([`WasmImage::add_arg`]).
+    Cmd,
+    /// `config.Entrypoint` ([`WasmImage::set_entrypoint`]).
+    Entrypoint,
+    /// `config.Labels` ([`WasmImage::set_label`]).
+    Labels,
+    /// `config.WorkingDir` ([`WasmImage::set_workdir`]).
+    WorkingDir,
+}
+
+impl std::fmt::Display for ConfigField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConfigField::Env => "Env",
+            ConfigField::Cmd => "Cmd",
+            ConfigField::Entrypoint => "Entrypoint",
+            ConfigField::Labels => "Labels",
+            ConfigField::WorkingDir => "WorkingDir",
+        })
+    }
+}
+
+/// What a caller sets in a wasm-layer image's OCI config (`config.*`).
+#[derive(Debug, Default)]
+struct ProcessConfig {
+    /// `KEY=VALUE`, in the order first set.
+    env: Vec<(String, String)>,
+    cmd: Vec<String>,
+    entrypoint: Option<String>,
+    labels: BTreeMap<String, String>,
+    workdir: Option<String>,
+}
+
 /// A wasm image to write: its name, shape, `created` time, wasm inputs,
 /// extra layers, manifest annotations, and optionally an author, a target
-/// world and a platform.
+/// world, a platform and (a wasm-layer image) the config's environment,
+/// arguments, entrypoint, labels and working directory.
 ///
 /// Wasm layers come first, in the order added, then extra layers in the
 /// order added. The first wasm input is the entrypoint: its metadata
@@ -47,6 +89,7 @@ pub struct WasmImage {
     author: Option<String>,
     target: Option<String>,
     platform: Option<(String, String)>,
+    process: ProcessConfig,
 }
 
 /// What [`WasmImage::write_to`] wrote, for the summary and for Docker's
@@ -63,6 +106,10 @@ pub struct WrittenImage {
     pub config: Digest,
     /// The layer blobs' digests, in manifest order.
     pub layers: Vec<Digest>,
+    /// The config's descriptor, as the manifest lists it.
+    pub config_descriptor: Descriptor,
+    /// The layers' descriptors (media type, digest, size), in manifest order.
+    pub layer_descriptors: Vec<Descriptor>,
 }
 
 /// The CNCF wasm config (`application/vnd.wasm.config.v0+json`). Absent
@@ -101,7 +148,83 @@ impl WasmImage {
             author: None,
             target: None,
             platform: None,
+            process: ProcessConfig::default(),
         }
+    }
+
+    /// Fails unless the image has an OCI image config with `field`.
+    fn config_field(&self, field: ConfigField) -> Result<(), ArtifactError> {
+        match self.shape {
+            ImageShape::WasmLayers => Ok(()),
+            ImageShape::Artifact => Err(ArtifactError::ConfigFieldNeedsImage { field }),
+        }
+    }
+
+    /// Sets the environment variable `name` to `value` in the config's
+    /// `Env` (`name=value`); setting a name again replaces its value in
+    /// place. A wasm-layer image only.
+    pub fn set_env(&mut self, name: &str, value: &str) -> Result<(), ArtifactError> {
+        self.config_field(ConfigField::Env)?;
+        if name.is_empty() || name.contains('=') {
+            return Err(ArtifactError::InvalidEnvName {
+                name: name.to_owned(),
+            });
+        }
+        match self.process.env.iter_mut().find(|(n, _)| n == name) {
+            Some((_, old)) => value.clone_into(old),
+            None => self.process.env.push((name.to_owned(), value.to_owned())),
+        }
+        Ok(())
+    }
+
+    /// Appends `arg` to the config's `Cmd`: the arguments after the
+    /// entrypoint. A wasm-layer image only.
+    pub fn add_arg(&mut self, arg: &str) -> Result<(), ArtifactError> {
+        self.config_field(ConfigField::Cmd)?;
+        self.process.cmd.push(arg.to_owned());
+        Ok(())
+    }
+
+    /// Sets the config's `Entrypoint` to `[path]` instead of
+    /// `["<name>.wasm"]` (the last part of the reference's path). A
+    /// wasm-layer image only.
+    pub fn set_entrypoint(&mut self, path: &str) -> Result<(), ArtifactError> {
+        self.config_field(ConfigField::Entrypoint)?;
+        if path.is_empty() {
+            return Err(ArtifactError::EmptyEntrypoint);
+        }
+        self.process.entrypoint = Some(path.to_owned());
+        Ok(())
+    }
+
+    /// Sets a config label. The `containerd.runwasi.layers` label
+    /// ([`media_types::RUNWASI_LAYERS_LABEL`]) is written from the layers
+    /// and cannot be set. A wasm-layer image only.
+    pub fn set_label(&mut self, key: &str, value: &str) -> Result<(), ArtifactError> {
+        self.config_field(ConfigField::Labels)?;
+        if key.is_empty() {
+            return Err(ArtifactError::EmptyLabelKey);
+        }
+        if key == media_types::RUNWASI_LAYERS_LABEL {
+            return Err(ArtifactError::ReservedLabel {
+                key: key.to_owned(),
+            });
+        }
+        self.process.labels.insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    /// Sets the config's `WorkingDir`, an absolute path (as the OCI
+    /// runtime's `cwd` must be). A wasm-layer image only.
+    pub fn set_workdir(&mut self, path: &str) -> Result<(), ArtifactError> {
+        self.config_field(ConfigField::WorkingDir)?;
+        if !path.starts_with('/') {
+            return Err(ArtifactError::RelativeWorkdir {
+                path: path.to_owned(),
+            });
+        }
+        self.process.workdir = Some(path.to_owned());
+        Ok(())
     }
 
     /// Adds a wasm module, component or binary-encoded WIT package as the
@@ -304,6 +427,7 @@ impl WasmImage {
             ),
         };
         sink.put_blob(&config)?;
+        let config_descriptor = config.descriptor(config_media_type);
 
         let mut manifest_annotations = naming_annotations(&self.reference);
         manifest_annotations.extend(entry.annotations.clone());
@@ -311,8 +435,8 @@ impl WasmImage {
         let manifest = ImageManifestBuilder::default()
             .schema_version(SCHEMA_VERSION)
             .media_type(MediaType::ImageManifest)
-            .config(config.descriptor(config_media_type))
-            .layers(layer_descriptors)
+            .config(config_descriptor.clone())
+            .layers(layer_descriptors.clone())
             .annotations(manifest_annotations)
             .build()
             .unwrap_or_else(|_| unreachable!("config and layers are set"));
@@ -330,6 +454,8 @@ impl WasmImage {
             manifest_digest: manifest.digest(),
             config: config.digest(),
             layers: layer_digests,
+            config_descriptor,
+            layer_descriptors,
         })
     }
 
@@ -347,10 +473,31 @@ impl WasmImage {
             .next()
             .unwrap_or_else(|| unreachable!("rsplit yields at least one item"));
         let layer_hexes: String = layers.iter().map(|(_, digest)| digest.hex()).collect();
-        let labels = HashMap::from([(
+        let mut labels: HashMap<String, String> = self.process.labels.clone().into_iter().collect();
+        labels.insert(
             media_types::RUNWASI_LAYERS_LABEL.to_owned(),
             digest_bytes(layer_hexes.as_bytes()).hex(),
-        )]);
+        );
+        let entrypoint = match &self.process.entrypoint {
+            Some(path) => path.clone(),
+            None => format!("{entrypoint_name}.wasm"),
+        };
+        let mut process = ConfigBuilder::default();
+        if !self.process.env.is_empty() {
+            process = process.env(
+                self.process
+                    .env
+                    .iter()
+                    .map(|(name, value)| format!("{name}={value}"))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        if !self.process.cmd.is_empty() {
+            process = process.cmd(self.process.cmd.clone());
+        }
+        if let Some(workdir) = &self.process.workdir {
+            process = process.working_dir(workdir.clone());
+        }
         let diff_ids: Vec<String> = layers
             .iter()
             .filter(|(media_type, _)| media_types::is_uncompressed_tar(media_type))
@@ -365,8 +512,8 @@ impl WasmImage {
             .architecture(Arch::from(architecture))
             .os(Os::from(os))
             .config(
-                ConfigBuilder::default()
-                    .entrypoint(vec![format!("{entrypoint_name}.wasm")])
+                process
+                    .entrypoint(vec![entrypoint])
                     .labels(labels)
                     .build()
                     .unwrap_or_else(|_| unreachable!("every config field has a default")),
@@ -428,4 +575,53 @@ fn platform(os: &str, architecture: &str) -> Platform {
         .os(Os::from(os))
         .build()
         .unwrap_or_else(|_| unreachable!("architecture and os are set"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn image(shape: ImageShape) -> WasmImage {
+        WasmImage::new("app:v1".parse().unwrap(), shape, Timestamp::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn the_artifact_has_no_process_config_fields() {
+        let mut artifact = image(ImageShape::Artifact);
+        let refused = [
+            (artifact.set_env("A", "1"), ConfigField::Env),
+            (artifact.add_arg("x"), ConfigField::Cmd),
+            (artifact.set_entrypoint("x.wasm"), ConfigField::Entrypoint),
+            (artifact.set_label("a", "b"), ConfigField::Labels),
+            (artifact.set_workdir("/srv"), ConfigField::WorkingDir),
+        ];
+        for (result, expected) in refused {
+            match result {
+                Err(ArtifactError::ConfigFieldNeedsImage { field }) => assert_eq!(field, expected),
+                other => panic!("{expected}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn process_config_values_are_checked_and_errors_name_no_flags() {
+        let mut wasm = image(ImageShape::WasmLayers);
+        let errors = [
+            wasm.set_env("", "x").unwrap_err(),
+            wasm.set_env("A=B", "x").unwrap_err(),
+            wasm.set_label("", "x").unwrap_err(),
+            wasm.set_label(media_types::RUNWASI_LAYERS_LABEL, "x")
+                .unwrap_err(),
+            wasm.set_entrypoint("").unwrap_err(),
+            wasm.set_workdir("relative").unwrap_err(),
+            wasm.set_workdir("").unwrap_err(),
+        ];
+        for error in errors {
+            assert!(!error.to_string().contains("--"), "{error}");
+        }
+        assert!(wasm.set_env("A", "").is_ok());
+        assert!(wasm.add_arg("").is_ok());
+        assert!(wasm.set_workdir("/").is_ok());
+    }
 }

@@ -64,10 +64,12 @@ pub use describe::{
 };
 pub use destination::{Completed, Destination};
 pub use error::ArtifactError;
-pub use image::{ImageShape, WasmImage, WrittenImage};
+pub use image::{ConfigField, ImageShape, WasmImage, WrittenImage};
 // What a user of this crate names, so that one dependency is enough.
 pub use oci_layout::{
     BlobInput, FileBlob, FileInput, ImageSink, LayoutDir, LayoutError, LayoutTar, Reference,
 };
+/// The OCI descriptor type [`WrittenImage`] and [`Completed`] hold.
+pub use oci_spec::image::Descriptor;
 pub use timestamp::{SourceDateEpochError, Timestamp, TimestampError};
 pub use wasm_kind::{NotWasm, WasmKind};

@@ -1,0 +1,30 @@
+//! Running the built command in a folder, shared by the tests of the
+//! command's surface (config flags, JSON output, inspect, completions).
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The binary under test.
+pub(crate) const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
+
+/// Runs the command with `args` in `dir`, without `SOURCE_DATE_EPOCH`.
+pub(crate) fn run(args: &[&str], dir: &Path) -> Output {
+    Command::new(BUILDER)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap()
+}
+
+/// [`run`], asserting it succeeds.
+pub(crate) fn run_ok(args: &[&str], dir: &Path) -> Output {
+    let output = run(args, dir);
+    assert!(
+        output.status.success(),
+        "oci-tar-builder {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
