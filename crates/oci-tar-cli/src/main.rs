@@ -13,6 +13,7 @@ mod inspect;
 mod output;
 mod package;
 mod progress;
+mod push;
 mod terminal;
 mod verify;
 

@@ -9,13 +9,16 @@
 use std::fs;
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, Once, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, Once, PoisonError};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use wasm_artifact::{ArtifactError, Destination, LayoutError};
 
-use crate::cli::OutputArg;
+use oci_registry::PushStats;
+
+use crate::cli::{OutputArg, RegistryOpts};
 use crate::failure::Failure;
 
 /// The temporary file being written, for the signal handler to remove.
@@ -68,14 +71,21 @@ pub(crate) struct Output {
     shown: String,
     /// The temporary tar registered with the signal handler, if any.
     registered: Option<Registered>,
+    /// What a push to a registry sent and skipped.
+    pushed: Option<Arc<PushStats>>,
 }
 
 impl Output {
     /// Opens what `arg` names: a tar file (its folders are created; the
     /// tar is written beside it under a temporary name, removed on SIGINT
     /// and SIGTERM once [`handle_signals`] has run), stdout, or a layout
-    /// directory.
-    pub(crate) fn open(arg: &OutputArg) -> Result<Output, Failure> {
+    /// directory, or a registry (connected, and authenticated if it asks).
+    pub(crate) fn open(
+        arg: &OutputArg,
+        registry: &RegistryOpts,
+        say: &dyn Fn(String),
+    ) -> Result<Output, Failure> {
+        let mut pushed = None;
         let (destination, shown) = match arg {
             OutputArg::Stdout => {
                 let destination = Destination::tar_stream(io::stdout().lock());
@@ -109,6 +119,14 @@ impl Output {
                 let shown = format!("oci:{}", dir.display());
                 (Destination::oci_dir(dir), shown)
             }
+            OutputArg::Registry(target) => {
+                let sink = crate::push::connect(target, registry, say)?;
+                pushed = Some(sink.stats());
+                (
+                    Ok(Destination::sink_of(Box::new(sink))),
+                    format!("docker://{target}"),
+                )
+            }
         };
         let destination = destination.map_err(|e| write_failure(&shown, e))?;
         let registered = destination.temp_path().map(Registered::new);
@@ -116,6 +134,7 @@ impl Output {
             destination,
             shown,
             registered,
+            pushed,
         })
     }
 
@@ -145,6 +164,19 @@ impl Output {
     /// How the summary names the destination.
     pub(crate) fn describe(&self) -> &str {
         &self.shown
+    }
+
+    /// For a registry, the summary's line of blobs sent and skipped.
+    pub(crate) fn push_summary(&self) -> Option<String> {
+        let stats = self.pushed.as_ref()?;
+        let count = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed);
+        Some(format!(
+            "  blobs     {} sent ({} bytes), {} already there, {} mounted",
+            count(&stats.blobs_uploaded),
+            count(&stats.bytes_uploaded),
+            count(&stats.blobs_skipped),
+            count(&stats.blobs_mounted),
+        ))
     }
 }
 
@@ -210,7 +242,7 @@ pub(crate) fn check_before_reading(
             ));
         }
         OutputArg::TarFile(path) => path,
-        OutputArg::Stdout | OutputArg::OciDir { .. } => return Ok(()),
+        OutputArg::Stdout | OutputArg::OciDir { .. } | OutputArg::Registry(_) => return Ok(()),
     };
     let Ok(out) = fs::metadata(path) else {
         return Ok(());

@@ -104,7 +104,7 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
     // What the flags ask for must fit the inputs (--target needs a component).
     image.check().map_err(Failure::image_usage)?;
 
-    let mut output = Output::open(&opts.out_path)?;
+    let mut output = Output::open(&opts.out_path, &opts.registry(), &say)?;
     let destination = output.describe().to_owned();
     let bar = progress::attach(output.destination().sink(), &inputs, opts.quiet);
     let written = output.destination().write(&image);
@@ -112,11 +112,15 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         bar.finish_and_clear();
     }
     let written = written.map_err(|e| write_failure(&destination, e))?;
+    let pushed = output.push_summary();
     output.finish()?;
 
+    let verb = if pushed.is_some() { "pushed" } else { "wrote" };
     say(format!(
-        "wrote {destination}\n  image     {}\n  manifest  {}",
-        written.reference, written.manifest_digest
+        "{verb} {destination}\n  image     {}\n  manifest  {}{}",
+        written.reference,
+        written.manifest_digest,
+        pushed.map(|line| format!("\n{line}")).unwrap_or_default()
     ));
     Ok(())
 }
@@ -126,6 +130,7 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
 fn image_tag(opts: &PackageOpts) -> Result<&str, Failure> {
     let from_output = match &opts.out_path {
         OutputArg::OciDir { tag, .. } => tag.as_deref(),
+        OutputArg::Registry(target) => target.tags().first().map(String::as_str),
         OutputArg::Stdout | OutputArg::TarFile(_) => None,
     };
     match (opts.tag.as_deref(), from_output) {

@@ -25,7 +25,11 @@ const OUTPUT_BUFFER_LEN: usize = 256 * 1024;
 ///   first, then copied;
 /// - a **directory** is created or added to (see
 ///   [`LayoutDir`](oci_layout::LayoutDir)): the same blobs and, for a new
-///   directory, the same `index.json` as the tar.
+///   directory, the same `index.json` as the tar;
+/// - any **other sink** ([`Destination::sink_of`]), such as a registry
+///   (the `oci-registry` crate's `RegistrySink`): written through the same
+///   seam; what it holds is complete once each image is written, so
+///   finishing it does nothing more.
 ///
 /// For one image, [`WasmImage::write_tar_file`] and
 /// [`WasmImage::write_oci_dir`] do all of this in one call.
@@ -42,6 +46,7 @@ enum Target {
     },
     TarStream(LayoutTar<Box<dyn Write>>),
     Dir(LayoutDir),
+    Sink(Box<dyn ImageSink>),
 }
 
 impl Destination {
@@ -65,6 +70,12 @@ impl Destination {
         Ok(Self::new(Target::Dir(LayoutDir::open(path)?)))
     }
 
+    /// Any other destination behind the [`ImageSink`] seam (a registry),
+    /// complete once each image is written (no Docker `manifest.json`).
+    pub fn sink_of(sink: Box<dyn ImageSink>) -> Self {
+        Self::new(Target::Sink(sink))
+    }
+
     fn new(target: Target) -> Self {
         Destination {
             target,
@@ -77,7 +88,7 @@ impl Destination {
     pub fn temp_path(&self) -> Option<&Path> {
         match &self.target {
             Target::TarFile { file, .. } => Some(file.temp_path()),
-            Target::TarStream(_) | Target::Dir(_) => None,
+            Target::TarStream(_) | Target::Dir(_) | Target::Sink(_) => None,
         }
     }
 
@@ -88,6 +99,7 @@ impl Destination {
             Target::TarFile { layout, .. } => layout,
             Target::TarStream(layout) => layout,
             Target::Dir(dir) => dir,
+            Target::Sink(sink) => sink.as_mut(),
         }
     }
 
@@ -132,6 +144,7 @@ impl Destination {
                 dir.finish()?;
                 None
             }
+            Target::Sink(_) => None,
         };
         Ok(Completed { file })
     }
