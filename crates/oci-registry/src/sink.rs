@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use oci_digest::{Digest, Sha256};
 use oci_layout::{
-    hash_files, naming_annotations, BlobInput, BlobSource, BytesBlob, FileInput, ImageSink,
+    hash_files, index_entry, put_in_order, BlobInput, BlobSource, BytesBlob, FileInput, ImageSink,
     LayoutError, ProgressFn, Reference,
 };
 use oci_spec::image::{Descriptor, MediaType, Platform};
@@ -307,17 +307,7 @@ impl ImageSink for RegistrySink {
             })
             .collect();
         hash_files(&files, self.progress.as_ref())?;
-        let mut digests = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            digests.push(match input {
-                BlobInput::Source(blob) => {
-                    self.put_blob(blob.as_ref())?;
-                    blob.digest()
-                }
-                BlobInput::File(file) => self.put_file(file)?,
-            });
-        }
-        Ok(digests)
+        put_in_order(self, inputs)
     }
 
     /// Each file is hashed, then (unless the registry holds it) sent.
@@ -346,10 +336,7 @@ impl ImageSink for RegistrySink {
             self.put_manifest_tag(manifest, &media, tag)?;
             self.stats.manifests_put.fetch_add(1, Ordering::Relaxed);
         }
-        let mut descriptor = manifest.descriptor(media_type);
-        descriptor.set_platform(platform);
-        descriptor.set_annotations(Some(naming_annotations(reference)));
-        Ok(descriptor)
+        Ok(index_entry(manifest, media_type, reference, platform))
     }
 }
 
