@@ -146,4 +146,8 @@ pub enum LayoutError {
     /// A document could not be serialised.
     #[error(transparent)]
     Json(#[from] JsonError),
+    /// A destination implemented in another crate (a registry) failed; its
+    /// own error, which callers can downcast to the type they know.
+    #[error(transparent)]
+    Sink(Box<dyn std::error::Error + Send + Sync + 'static>),
 }

@@ -163,8 +163,9 @@ impl FileInput {
     }
 
     /// The file opened again, at its start, if it is still the file first
-    /// opened.
-    pub(crate) fn reopen(&self) -> Result<File, LayoutError> {
+    /// opened ([`LayoutError::FileChanged`] otherwise). For destinations in
+    /// other crates: read it, then [`check_unchanged`](Self::check_unchanged).
+    pub fn reopen(&self) -> Result<File, LayoutError> {
         let (file, metadata) = open_regular_file(&self.path)?;
         self.compare(&Stamp::of(&metadata))?;
         Ok(file)
@@ -177,9 +178,9 @@ impl FileInput {
         }
     }
 
-    /// Keeps `digest`, just computed from the file's bytes, failing if an
-    /// earlier read gave another.
-    pub(crate) fn record_digest(&self, digest: Digest) -> Result<(), LayoutError> {
+    /// Keeps `digest`, just computed from the file's bytes, failing
+    /// ([`LayoutError::FileChanged`]) if an earlier read gave another.
+    pub fn record_digest(&self, digest: Digest) -> Result<(), LayoutError> {
         if *self.digest.get_or_init(|| digest) != digest {
             return Err(LayoutError::FileChanged {
                 origin: self.origin(),
@@ -189,8 +190,9 @@ impl FileInput {
         Ok(())
     }
 
-    /// Fails if `file`'s metadata changed since the input was opened.
-    pub(crate) fn check_unchanged(&self, file: &File) -> Result<(), LayoutError> {
+    /// Fails ([`LayoutError::FileChanged`]) if `file`'s metadata changed
+    /// since the input was opened.
+    pub fn check_unchanged(&self, file: &File) -> Result<(), LayoutError> {
         self.compare(&Stamp::of(
             &file.metadata().map_err(|e| self.read_error(e))?,
         ))
@@ -337,8 +339,11 @@ fn layout_error_in(error: io::Error, file: &FileInput) -> LayoutError {
 }
 
 /// Hashes the files that have no digest and checksum yet, several at once
-/// (one per core), reading each to one byte past its size.
-fn hash_files(files: &[&FileInput], progress: Option<&ProgressFn>) -> Result<(), LayoutError> {
+/// (one per core), reading each to one byte past its size; each then knows
+/// its [`digest`](FileInput::digest). For destinations that must name a
+/// blob before sending it (a tar stream, a registry that is asked first
+/// whether it holds the blob).
+pub fn hash_files(files: &[&FileInput], progress: Option<&ProgressFn>) -> Result<(), LayoutError> {
     // Each file once: two reads of one FileInput at a time would share its
     // file offset.
     let mut pending: Vec<&FileInput> = Vec::with_capacity(files.len());

@@ -87,10 +87,10 @@ pub use blob::{oci_spec_digest, BlobSource, BytesBlob, FileBlob};
 pub use canonical_json::{to_canonical_json, JsonError};
 pub use dir::{LayoutDir, LOCK_FILE};
 pub use error::LayoutError;
-pub use input::{BlobInput, FileInput, ProgressFn, SeekableOutput};
+pub use input::{hash_files, BlobInput, FileInput, ProgressFn, SeekableOutput};
 pub use pending::PendingFile;
 pub use reference::{Reference, ReferenceError, ReferencePart, MAX_NAME_LEN, MAX_TAG_LEN};
-pub use sink::{naming_annotations, ImageSink};
+pub use sink::{index_entry, naming_annotations, put_in_order, ImageSink};
 pub use writer::{LayoutTar, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
 
 /// Annotation keys this crate's callers put on index entries.

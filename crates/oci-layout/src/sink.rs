@@ -78,8 +78,9 @@ pub trait ImageSink {
 }
 
 /// Puts each of `inputs` into `sink` in order (`put_blob` or `put_file`),
-/// and returns their digests.
-pub(crate) fn put_in_order<S: ImageSink + ?Sized>(
+/// and returns their digests: [`ImageSink::put_inputs`]'s default, for a
+/// sink that prepares its inputs (hashes them) before putting them.
+pub fn put_in_order<S: ImageSink + ?Sized>(
     sink: &mut S,
     inputs: &[&BlobInput],
 ) -> Result<Vec<Digest>, LayoutError> {
@@ -115,8 +116,19 @@ pub(crate) fn put_manifest_blob<S: ImageSink + ?Sized>(
     platform: Option<Platform>,
 ) -> Result<Descriptor, LayoutError> {
     sink.put_blob(manifest)?;
+    Ok(index_entry(manifest, media_type, reference, platform))
+}
+
+/// The index entry of `manifest`: its descriptor with `platform` and the
+/// naming annotations of `reference`.
+pub fn index_entry(
+    manifest: &BytesBlob,
+    media_type: MediaType,
+    reference: &Reference,
+    platform: Option<Platform>,
+) -> Descriptor {
     let mut descriptor = manifest.descriptor(media_type);
     descriptor.set_platform(platform);
     descriptor.set_annotations(Some(naming_annotations(reference)));
-    Ok(descriptor)
+    descriptor
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use oci_registry::RegistryRef;
 use wasm_artifact::Timestamp;
 
 use crate::{generate, inspect, verify};
@@ -84,10 +85,31 @@ pub(crate) struct PackageOpts {
     pub(crate) as_artifact: bool,
 
     /// Where the image goes: a tar FILE (parent folders are created; also
-    /// oci-archive:FILE), - for a tar on stdout, or oci:DIR[:TAG] for an OCI
-    /// image layout directory (created or added to; TAG is the image's tag).
-    #[arg(short, long = "out-path", visible_alias = "output", value_name = "FILE|-|oci:DIR[:TAG]", value_parser = parse_output)]
+    /// oci-archive:FILE), - for a tar on stdout, oci:DIR[:TAG] for an OCI
+    /// image layout directory (created or added to; TAG is the image's tag),
+    /// or docker://REGISTRY/REPO:TAG to push it to a registry.
+    #[arg(short, long = "out-path", visible_alias = "output", value_name = "FILE|-|oci:DIR[:TAG]|docker://REF", value_parser = parse_output)]
     pub(crate) out_path: OutputArg,
+
+    /// The registry user name; the password is read from stdin (--password-stdin).
+    /// Without it, credentials come from $DOCKER_CONFIG/config.json or
+    /// ~/.docker/config.json, else the push is anonymous.
+    #[arg(long, value_name = "USER", requires = "password_stdin")]
+    pub(crate) username: Option<String>,
+
+    /// Read the registry password (or token) for --username from stdin.
+    #[arg(long, requires = "username")]
+    pub(crate) password_stdin: bool,
+
+    /// Talk plain HTTP to the registry (used without asking only for
+    /// loopback hosts); credentials still never go to another host in clear.
+    #[arg(long, conflicts_with = "ca_cert")]
+    pub(crate) plain_http: bool,
+
+    /// A PEM file of CA certificates to trust beside the system's (a
+    /// registry with a private CA; implies HTTPS, also for loopback hosts).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca_cert: Option<PathBuf>,
 
     /// A manifest annotation; repeatable. Overrides the org.opencontainers.image.*
     /// annotations read from the entrypoint wasm's metadata (name, version,
@@ -154,6 +176,27 @@ pub(crate) struct PackageOpts {
     pub(crate) dry_run: bool,
 }
 
+/// How to reach a registry (for `-o docker://…`): the registry flags of
+/// [`PackageOpts`].
+#[derive(Debug, Clone)]
+pub(crate) struct RegistryOpts {
+    /// `--username`; clap makes sure `--password-stdin` comes with it.
+    pub(crate) username: Option<String>,
+    pub(crate) plain_http: bool,
+    pub(crate) ca_cert: Option<PathBuf>,
+}
+
+impl PackageOpts {
+    /// The registry flags.
+    pub(crate) fn registry(&self) -> RegistryOpts {
+        RegistryOpts {
+            username: self.username.clone(),
+            plain_http: self.plain_http,
+            ca_cert: self.ca_cert.clone(),
+        }
+    }
+}
+
 /// One `--layer MEDIATYPE=PATH`.
 #[derive(Debug, Clone)]
 pub(crate) struct LayerArg {
@@ -188,11 +231,12 @@ pub(crate) enum OutputArg {
     TarFile(PathBuf),
     /// An OCI image layout directory (`oci:DIR[:TAG]`), as skopeo names it.
     OciDir { dir: PathBuf, tag: Option<String> },
+    /// A repository in a registry (`docker://REGISTRY/REPO:TAG`).
+    Registry(RegistryRef),
 }
 
 /// Transport names skopeo and podman use that this tool does not write yet.
 const UNSUPPORTED_TRANSPORTS: &[&str] = &[
-    "docker://",
     "docker-archive:",
     "docker-daemon:",
     "containers-storage:",
@@ -220,6 +264,11 @@ fn parse_output(value: &str) -> Result<OutputArg, String> {
             tag,
         });
     }
+    if let Some(reference) = value.strip_prefix("docker://") {
+        return reference.parse().map(OutputArg::Registry).map_err(|e| {
+            format!("docker://{reference}: expected docker://REGISTRY/REPO:TAG: {e}")
+        });
+    }
     if let Some(file) = value.strip_prefix("oci-archive:") {
         if file.is_empty() {
             return Err("oci-archive: needs a file name".into());
@@ -231,7 +280,7 @@ fn parse_output(value: &str) -> Result<OutputArg, String> {
         .find(|t| value.starts_with(**t))
     {
         return Err(format!(
-            "{transport} is not a destination this tool writes (a tar FILE, -, oci-archive:FILE or oci:DIR[:TAG]); write ./{value} for a file of that name"
+            "{transport} is not a destination this tool writes (a tar FILE, -, oci-archive:FILE, oci:DIR[:TAG] or docker://REF); write ./{value} for a file of that name"
         ));
     }
     if value.is_empty() {
@@ -298,13 +347,20 @@ mod tests {
             parse_output("oci:/tmp/l:v1").unwrap(),
             dir("/tmp/l", Some("v1"))
         );
+        assert_eq!(
+            parse_output("docker://127.0.0.1:5000/wasm/app:v1").unwrap(),
+            OutputArg::Registry("127.0.0.1:5000/wasm/app:v1".parse().unwrap())
+        );
         for bad in [
             "",
             "oci:",
             "oci::v1",
             "oci:dir:",
             "oci-archive:",
-            "docker://x/y:z",
+            "docker://",
+            "docker://127.0.0.1:5000/app",
+            "docker://127.0.0.1:5000/app@sha256:0000",
+            "docker-archive:x.tar",
         ] {
             assert!(parse_output(bad).is_err(), "{bad:?}");
         }

@@ -14,6 +14,7 @@ mod inspect;
 mod output;
 mod package;
 mod progress;
+mod push;
 mod summary;
 mod terminal;
 mod verify;

@@ -9,13 +9,16 @@
 use std::fs;
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, Once, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, Once, PoisonError};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use wasm_artifact::{ArtifactError, Descriptor, Destination, LayoutError};
 
-use crate::cli::OutputArg;
+use oci_registry::PushStats;
+
+use crate::cli::{OutputArg, RegistryOpts};
 use crate::failure::Failure;
 
 /// The temporary file being written, for the signal handler to remove.
@@ -49,9 +52,18 @@ pub(crate) fn handle_signals() -> io::Result<()> {
 pub(crate) struct Registered;
 
 impl Registered {
-    fn new(temp: &Path) -> Self {
-        *IN_PROGRESS.lock().unwrap_or_else(PoisonError::into_inner) = Some(temp.to_owned());
-        Registered
+    /// Opens `destination` and registers its temporary file, if it has one,
+    /// with the signal handler kept waiting meanwhile: a signal that comes
+    /// while the file is being created finds it registered and removes it.
+    fn open(
+        destination: impl FnOnce() -> Result<Destination, ArtifactError>,
+    ) -> (Result<Destination, ArtifactError>, Option<Registered>) {
+        let mut in_progress = IN_PROGRESS.lock().unwrap_or_else(PoisonError::into_inner);
+        let destination = destination();
+        let temp = destination.as_ref().ok().and_then(Destination::temp_path);
+        *in_progress = temp.map(Path::to_path_buf);
+        let registered = temp.map(|_| Registered);
+        (destination, registered)
     }
 }
 
@@ -68,14 +80,22 @@ pub(crate) struct Output {
     shown: String,
     /// The temporary tar registered with the signal handler, if any.
     registered: Option<Registered>,
+    /// What a push to a registry sent and skipped.
+    pushed: Option<Arc<PushStats>>,
 }
 
 impl Output {
     /// Opens what `arg` names: a tar file (its folders are created; the
     /// tar is written beside it under a temporary name, removed on SIGINT
     /// and SIGTERM once [`handle_signals`] has run), stdout, or a layout
-    /// directory.
-    pub(crate) fn open(arg: &OutputArg) -> Result<Output, Failure> {
+    /// directory, or a registry (connected, and authenticated if it asks).
+    pub(crate) fn open(
+        arg: &OutputArg,
+        registry: &RegistryOpts,
+        say: &dyn Fn(String),
+    ) -> Result<Output, Failure> {
+        let mut pushed = None;
+        let mut registered = None;
         let (destination, shown) = match arg {
             OutputArg::Stdout => {
                 let destination = Destination::tar_stream(io::stdout().lock());
@@ -102,20 +122,33 @@ impl Output {
                     }
                     // A new or regular file: written beside its real path and
                     // renamed into place there (a symbolic link stays a link).
-                    _ => (Destination::tar_file(target), shown),
+                    _ => {
+                        let (destination, guard) =
+                            Registered::open(|| Destination::tar_file(target));
+                        registered = guard;
+                        (destination, shown)
+                    }
                 }
             }
             OutputArg::OciDir { dir, .. } => {
                 let shown = format!("oci:{}", dir.display());
                 (Destination::oci_dir(dir), shown)
             }
+            OutputArg::Registry(target) => {
+                let sink = crate::push::connect(target, registry, say)?;
+                pushed = Some(sink.stats());
+                (
+                    Ok(Destination::sink_of(Box::new(sink))),
+                    format!("docker://{target}"),
+                )
+            }
         };
         let destination = destination.map_err(|e| write_failure(&shown, e))?;
-        let registered = destination.temp_path().map(Registered::new);
         Ok(Output {
             destination,
             shown,
             registered,
+            pushed,
         })
     }
 
@@ -125,9 +158,9 @@ impl Output {
     }
 
     /// Completes the destination and puts a tar file in place; returns the
-    /// descriptor of the `index.json` written. (Dropping an unfinished
-    /// output removes the temporary file.)
-    pub(crate) fn finish(self) -> Result<Descriptor, Failure> {
+    /// descriptor of the `index.json` written, if the destination has one.
+    /// (Dropping an unfinished output removes the temporary file.)
+    pub(crate) fn finish(self) -> Result<Option<Descriptor>, Failure> {
         let shown = self.shown;
         let completed = self
             .destination
@@ -135,7 +168,7 @@ impl Output {
             .map_err(|e| write_failure(&shown, e))?;
         // A signal now either came before (and removed the temporary file)
         // or waits until the rename is done and finds nothing to remove.
-        let index = completed.index().clone();
+        let index = completed.index().cloned();
         let mut in_progress = IN_PROGRESS.lock().unwrap_or_else(PoisonError::into_inner);
         completed.commit().map_err(|e| write_failure(&shown, e))?;
         *in_progress = None;
@@ -147,6 +180,19 @@ impl Output {
     /// How the summary names the destination.
     pub(crate) fn describe(&self) -> &str {
         &self.shown
+    }
+
+    /// For a registry, the summary's line of blobs sent and skipped.
+    pub(crate) fn push_summary(&self) -> Option<String> {
+        let stats = self.pushed.as_ref()?;
+        let count = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed);
+        Some(format!(
+            "  blobs     {} sent ({} bytes), {} already there, {} mounted",
+            count(&stats.blobs_uploaded),
+            count(&stats.bytes_uploaded),
+            count(&stats.blobs_skipped),
+            count(&stats.blobs_mounted),
+        ))
     }
 }
 
@@ -212,7 +258,7 @@ pub(crate) fn check_before_reading(
             ));
         }
         OutputArg::TarFile(path) => path,
-        OutputArg::Stdout | OutputArg::OciDir { .. } => return Ok(()),
+        OutputArg::Stdout | OutputArg::OciDir { .. } | OutputArg::Registry(_) => return Ok(()),
     };
     let Ok(out) = fs::metadata(path) else {
         return Ok(());

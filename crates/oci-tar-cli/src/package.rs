@@ -133,11 +133,13 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
     // What the flags ask for must fit the inputs (--target needs a component).
     image.check().map_err(Failure::image_usage)?;
 
+    // For a registry, the line of blobs sent and skipped.
+    let mut pushed = None;
     let (written, index, destination) = if opts.dry_run {
         let (written, index) = dry_run(&image, &inputs, opts.quiet || opts.json)?;
-        (written, index, crate::summary::shown(&opts.out_path))
+        (written, Some(index), crate::summary::shown(&opts.out_path))
     } else {
-        let mut output = Output::open(&opts.out_path)?;
+        let mut output = Output::open(&opts.out_path, &opts.registry(), &say)?;
         let destination = output.describe().to_owned();
         let bar = progress::attach(output.destination().sink(), &inputs, opts.quiet);
         let written = output.destination().write(&image);
@@ -145,6 +147,7 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
             bar.finish_and_clear();
         }
         let written = written.map_err(|e| write_failure(&destination, e))?;
+        pushed = output.push_summary();
         let index = output.finish()?;
         (written, index, destination)
     };
@@ -157,12 +160,21 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         ));
     }
     tell(format!("took {} ms", started.elapsed().as_millis()));
-    let summary = Summary::new(&written, &index, &opts.out_path, shape, opts.dry_run);
+    let summary = Summary::new(
+        &written,
+        index.as_ref(),
+        &opts.out_path,
+        shape,
+        opts.dry_run,
+    );
     if opts.json {
         let tar_on_stdout = opts.out_path == OutputArg::Stdout && !opts.dry_run;
         print_json(&summary, tar_on_stdout)?;
     }
     say(summary.text(&destination));
+    if let Some(line) = pushed {
+        say(line);
+    }
     Ok(())
 }
 
@@ -182,7 +194,11 @@ fn dry_run(
     }
     let written = written.map_err(Failure::failed)?;
     let completed = nowhere.complete().map_err(Failure::failed)?;
-    Ok((written, completed.index().clone()))
+    let index = completed
+        .index()
+        .cloned()
+        .unwrap_or_else(|| unreachable!("a tar has an index.json"));
+    Ok((written, index))
 }
 
 /// `--env`, `--arg`, `--entrypoint`, `--label` and `--workdir`: the image
@@ -211,6 +227,7 @@ fn set_process_config(image: &mut WasmImage, opts: &PackageOpts) -> Result<(), A
 fn image_tag(opts: &PackageOpts) -> Result<&str, Failure> {
     let from_output = match &opts.out_path {
         OutputArg::OciDir { tag, .. } => tag.as_deref(),
+        OutputArg::Registry(target) => target.tags().first().map(String::as_str),
         OutputArg::Stdout | OutputArg::TarFile(_) => None,
     };
     match (opts.tag.as_deref(), from_output) {

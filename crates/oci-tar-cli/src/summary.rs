@@ -24,7 +24,8 @@ pub(crate) struct Summary {
     destination: DestinationField,
     shape: &'static str,
     platform: Option<PlatformField>,
-    index: Blob,
+    /// The `index.json` written; `null` for a registry, which has none.
+    index: Option<Blob>,
     manifest: Blob,
     config: Blob,
     layers: Vec<Blob>,
@@ -68,7 +69,7 @@ impl Summary {
     /// The summary of `written` into `output`, whose `index.json` is `index`.
     pub(crate) fn new(
         written: &WrittenImage,
-        index: &Descriptor,
+        index: Option<&Descriptor>,
         output: &OutputArg,
         shape: ImageShape,
         dry_run: bool,
@@ -85,6 +86,10 @@ impl Summary {
             OutputArg::OciDir { dir, .. } => DestinationField {
                 kind: "oci-dir",
                 path: Some(dir.display().to_string()),
+            },
+            OutputArg::Registry(target) => DestinationField {
+                kind: "registry",
+                path: Some(target.to_string()),
             },
         };
         let platform = written
@@ -105,7 +110,7 @@ impl Summary {
                 ImageShape::Artifact => "artifact",
             },
             platform,
-            index: index.into(),
+            index: index.map(Blob::from),
             manifest: (&written.manifest).into(),
             config: (&written.config_descriptor).into(),
             layers: written.layer_descriptors.iter().map(Blob::from).collect(),
@@ -125,6 +130,8 @@ impl Summary {
     pub(crate) fn text(&self, shown: &str) -> String {
         let mut text = if self.dry_run {
             format!("dry run, nothing written to {shown}\n")
+        } else if self.destination.kind == "registry" {
+            format!("pushed {shown}\n")
         } else {
             format!("wrote {shown}\n")
         };
@@ -133,10 +140,10 @@ impl Summary {
             self.reference, self.manifest.digest
         ));
         if self.dry_run {
-            text.push_str(&format!(
-                "\n  index     {}\n  config    {}",
-                self.index.digest, self.config.digest
-            ));
+            if let Some(index) = &self.index {
+                text.push_str(&format!("\n  index     {}", index.digest));
+            }
+            text.push_str(&format!("\n  config    {}", self.config.digest));
             for layer in &self.layers {
                 text.push_str(&format!("\n  layer     {}", layer.digest));
             }
@@ -174,5 +181,6 @@ pub(crate) fn shown(output: &OutputArg) -> String {
         OutputArg::Stdout => "stdout".to_owned(),
         OutputArg::TarFile(path) => path.display().to_string(),
         OutputArg::OciDir { dir, .. } => format!("oci:{}", dir.display()),
+        OutputArg::Registry(target) => format!("docker://{target}"),
     }
 }

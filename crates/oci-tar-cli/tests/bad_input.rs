@@ -174,7 +174,7 @@ fn cases() -> Vec<Case> {
                 r#"SOURCE_DATE_EPOCH="soon" is not a whole number of seconds"#)
         },
         case("missing -o", &["-n", "app", "-m", "app.wasm"], 2,
-            "the following required arguments were not provided: --out-path <FILE|-|oci:DIR[:TAG]>"),
+            "the following required arguments were not provided: --out-path <FILE|-|oci:DIR[:TAG]|docker://REF>"),
     ];
     cases.push(Case {
         args: with_module(&["-r", &long_name]),

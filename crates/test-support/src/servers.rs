@@ -205,21 +205,40 @@ impl Containerd {
 }
 
 /// A distribution registry (`docker-registry serve`) on 127.0.0.1 and a free
-/// port, storing into a temporary folder.
+/// port, storing into a temporary folder; it logs every request (at level
+/// `info`) to a file the tests can read ([`log`](Self::log)).
 pub struct Registry {
     process: Guarded,
     port: u16,
+    log: PathBuf,
+    ca_cert: Option<PathBuf>,
     _dir: TempDir,
 }
 
+/// How a [`Registry`] is set up beyond the anonymous plain-HTTP default.
+#[derive(Debug, Clone, Default)]
+pub struct RegistrySetup {
+    /// Serve HTTPS with a certificate for 127.0.0.1 signed by a CA made for
+    /// the test (with `openssl`); [`Registry::ca_cert`] is its PEM file.
+    pub tls: bool,
+    /// htpasswd Basic auth with this one user and password.
+    pub basic_auth: Option<(String, String)>,
+}
+
 impl Registry {
-    /// Starts `docker-registry` (Debian's package `docker-registry`).
+    /// Starts `docker-registry` (Debian's package `docker-registry`),
+    /// anonymous, over plain HTTP.
     pub fn start() -> Self {
+        Self::start_with(&RegistrySetup::default())
+    }
+
+    /// Starts `docker-registry` set up as `setup` says.
+    pub fn start_with(setup: &RegistrySetup) -> Self {
         let program = require_tool("docker-registry", "the Debian package `docker-registry`");
         // A port found free may be taken before the registry binds it: try again.
         let mut last_log = String::new();
         for _ in 0..3 {
-            match Self::try_start(&program) {
+            match Self::try_start(&program, setup) {
                 Ok(registry) => return registry,
                 Err(log) => last_log = log,
             }
@@ -227,19 +246,38 @@ impl Registry {
         panic!("docker-registry did not start; its last log:\n{last_log}");
     }
 
-    fn try_start(program: &Path) -> Result<Self, String> {
+    fn try_start(program: &Path, setup: &RegistrySetup) -> Result<Self, String> {
         let dir = tempfile::Builder::new()
             .prefix("registry-")
             .tempdir()
             .expect("a temporary folder for the registry");
         let port = free_port();
-        let config = format!(
+        let mut config = format!(
             "version: 0.1\n\
-             log:\n  level: warn\n\
+             log:\n  level: info\n\
              storage:\n  filesystem:\n    rootdirectory: {root:?}\n\
              http:\n  addr: 127.0.0.1:{port}\n",
             root = dir.path().join("data"),
         );
+        let ca_cert = if setup.tls {
+            let (ca, cert, key) = make_certificates(dir.path());
+            config.push_str(&format!(
+                "  tls:\n    certificate: {cert:?}\n    key: {key:?}\n"
+            ));
+            Some(ca)
+        } else {
+            None
+        };
+        if let Some((user, password)) = &setup.basic_auth {
+            let hash = bcrypt::hash_with_result(password, 4)
+                .expect("hashing the test password")
+                .format_for_version(bcrypt::Version::TwoA);
+            let htpasswd = dir.path().join("htpasswd");
+            fs::write(&htpasswd, format!("{user}:{hash}\n")).expect("writing htpasswd");
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: test\n    path: {htpasswd:?}\n"
+            ));
+        }
         let config_path = dir.path().join("config.yml");
         fs::write(&config_path, config).expect("writing the registry's config");
         let log = dir.path().join("registry.log");
@@ -248,10 +286,18 @@ impl Registry {
         let mut process = Guarded::spawn(command, &log, "docker-registry");
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
-            if http_get_status(port, "/v2/") == Some(200) {
+            // Plain HTTP gets 200 (anonymous), 401 (auth) or, from a TLS
+            // listener, 400: any answer means it is up.
+            let answered = match http_get_status(port, "/v2/") {
+                Some(status) => setup.tls || setup.basic_auth.is_some() || status == 200,
+                None => false,
+            };
+            if answered {
                 return Ok(Self {
                     process,
                     port,
+                    log,
+                    ca_cert,
                     _dir: dir,
                 });
             }
@@ -277,6 +323,118 @@ impl Registry {
     pub fn pid(&self) -> u32 {
         self.process.child.id()
     }
+
+    /// The registry's log so far (one `response completed` line per request).
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).expect("reading the registry's log")
+    }
+
+    /// The requests logged so far, as `METHOD URI` (`PUT /v2/a/manifests/v1`).
+    pub fn requests(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter(|line| line.contains("msg=\"response completed"))
+            .filter_map(|line| {
+                let field = |name: &str| {
+                    let start = line.find(&format!(" {name}="))? + name.len() + 2;
+                    let rest = &line[start..];
+                    Some(if let Some(quoted) = rest.strip_prefix('"') {
+                        quoted.split('"').next()?.to_owned()
+                    } else {
+                        rest.split(' ').next()?.to_owned()
+                    })
+                };
+                Some(format!(
+                    "{} {}",
+                    field("http.request.method")?,
+                    field("http.request.uri")?
+                ))
+            })
+            .collect()
+    }
+
+    /// The PEM file of the CA that signed its certificate (with TLS), alone
+    /// in its folder (skopeo's `--cert-dir`).
+    pub fn ca_cert(&self) -> Option<&Path> {
+        self.ca_cert.as_deref()
+    }
+}
+
+/// A CA, and a certificate for 127.0.0.1 it signed, made with `openssl` in
+/// `dir`: the paths of the CA certificate, the certificate and its key.
+fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = require_tool("openssl", "the Debian package `openssl`");
+    let run = |args: &[&str]| {
+        let output = Command::new(&openssl)
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running openssl");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=oci-tar-builder test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("writing the certificate extensions");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    // A folder of its own, as skopeo's --cert-dir wants (every *.crt a CA).
+    let ca_dir = dir.join("ca");
+    fs::create_dir_all(&ca_dir).expect("a folder for the CA certificate");
+    fs::copy(dir.join("ca.pem"), ca_dir.join("ca.crt")).expect("copying the CA certificate");
+    (
+        ca_dir.join("ca.crt"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.

@@ -26,7 +26,11 @@ const OUTPUT_BUFFER_LEN: usize = 256 * 1024;
 ///   first, then copied;
 /// - a **directory** is created or added to (see
 ///   [`LayoutDir`](oci_layout::LayoutDir)): the same blobs and, for a new
-///   directory, the same `index.json` as the tar.
+///   directory, the same `index.json` as the tar;
+/// - any **other sink** ([`Destination::sink_of`]), such as a registry
+///   (the `oci-registry` crate's `RegistrySink`): written through the same
+///   seam; what it holds is complete once each image is written, so
+///   finishing it does nothing more.
 ///
 /// For one image, [`WasmImage::write_tar_file`] and
 /// [`WasmImage::write_oci_dir`] do all of this in one call.
@@ -43,6 +47,7 @@ enum Target {
     },
     TarStream(LayoutTar<Box<dyn Write>>),
     Dir(LayoutDir),
+    Sink(Box<dyn ImageSink>),
 }
 
 impl Destination {
@@ -66,6 +71,12 @@ impl Destination {
         Ok(Self::new(Target::Dir(LayoutDir::open(path)?)))
     }
 
+    /// Any other destination behind the [`ImageSink`] seam (a registry),
+    /// complete once each image is written (no Docker `manifest.json`).
+    pub fn sink_of(sink: Box<dyn ImageSink>) -> Self {
+        Self::new(Target::Sink(sink))
+    }
+
     fn new(target: Target) -> Self {
         Destination {
             target,
@@ -78,7 +89,7 @@ impl Destination {
     pub fn temp_path(&self) -> Option<&Path> {
         match &self.target {
             Target::TarFile { file, .. } => Some(file.temp_path()),
-            Target::TarStream(_) | Target::Dir(_) => None,
+            Target::TarStream(_) | Target::Dir(_) | Target::Sink(_) => None,
         }
     }
 
@@ -89,6 +100,7 @@ impl Destination {
             Target::TarFile { layout, .. } => layout,
             Target::TarStream(layout) => layout,
             Target::Dir(dir) => dir,
+            Target::Sink(sink) => sink.as_mut(),
         }
     }
 
@@ -132,8 +144,16 @@ impl Destination {
                 (None, index)
             }
             Target::Dir(dir) => (None, dir.finish()?),
+            // A registry has no index.json: each manifest is in place once
+            // written.
+            Target::Sink(_) => {
+                return Ok(Completed {
+                    file: None,
+                    index: None,
+                })
+            }
         };
-        let index = BytesBlob::new(index).descriptor(MediaType::ImageIndex);
+        let index = Some(BytesBlob::new(index).descriptor(MediaType::ImageIndex));
         Ok(Completed { file, index })
     }
 }
@@ -143,14 +163,15 @@ impl Destination {
 #[derive(Debug)]
 pub struct Completed {
     file: Option<PendingFile>,
-    index: Descriptor,
+    index: Option<Descriptor>,
 }
 
 impl Completed {
     /// The descriptor (digest and size) of the `index.json` written: for a
-    /// tar, the one listing its images; for a directory, the merged one.
-    pub fn index(&self) -> &Descriptor {
-        &self.index
+    /// tar, the one listing its images; for a directory, the merged one;
+    /// `None` for a destination without one (a registry).
+    pub fn index(&self) -> Option<&Descriptor> {
+        self.index.as_ref()
     }
 
     /// Renames a tar file into place (nothing to do for the others).

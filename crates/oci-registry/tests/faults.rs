@@ -1,0 +1,338 @@
+//! An in-process registry on 127.0.0.1 for what a real one will not do on
+//! demand: 500 then success, 429 with `Retry-After`, a wrong
+//! `Docker-Content-Digest`, the bearer-token flow, a redirect to another
+//! host (which must not receive `Authorization`), and a 401 that never ends.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use oci_layout::{BlobSource, BytesBlob, ImageSink, LayoutError, Reference};
+use oci_registry::{
+    ClientOptions, Credentials, RegistryError, RegistryRef, RegistrySink, RetryPolicy,
+};
+use oci_spec::image::MediaType;
+
+/// One request as the fake server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    authorization: Option<String>,
+    body_len: usize,
+}
+
+/// What the handler answers: status, headers, body.
+type Answer = (u16, Vec<(String, String)>, Vec<u8>);
+type Handler = dyn Fn(&Seen, usize) -> Answer + Send + Sync;
+
+/// A server on 127.0.0.1 answering each request with `handler` (given the
+/// request and how many came before it); one request per connection. It
+/// serves at most `limit` requests, then stops by itself.
+struct Fake {
+    port: u16,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Fake {
+    fn start(handler: Arc<Handler>) -> Fake {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let log = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(200) {
+                let Ok(mut stream) = stream else { break };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let mut parts = line.split_whitespace();
+                let method = parts.next().unwrap_or("").to_owned();
+                let path = parts.next().unwrap_or("").to_owned();
+                let (mut length, mut authorization) = (0usize, None);
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = header.trim().split_once(':') {
+                        match name.to_ascii_lowercase().as_str() {
+                            "content-length" => length = value.trim().parse().unwrap_or(0),
+                            "authorization" => authorization = Some(value.trim().to_owned()),
+                            _ => {}
+                        }
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let request = Seen {
+                    method,
+                    path,
+                    authorization,
+                    body_len: length,
+                };
+                let count = {
+                    let mut seen = log.lock().unwrap();
+                    seen.push(request.clone());
+                    seen.len() - 1
+                };
+                let (status, headers, body) = handler(&request, count);
+                let mut response = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
+                if !headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+                {
+                    response.push_str(&format!("Content-Length: {}\r\n", body.len()));
+                }
+                for (name, value) in headers {
+                    response.push_str(&format!("{name}: {value}\r\n"));
+                }
+                response.push_str("\r\n");
+                let _ = stream.write_all(response.as_bytes());
+                if request.method != "HEAD" {
+                    let _ = stream.write_all(&body);
+                }
+            }
+        });
+        Fake { port, seen }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 4,
+        first_delay: Duration::from_millis(10),
+        max_delay: Duration::from_secs(2),
+        max_elapsed: Duration::from_secs(20),
+    }
+}
+
+fn sink(port: u16, credentials: Option<Credentials>) -> Result<RegistrySink, RegistryError> {
+    let target: RegistryRef = format!("127.0.0.1:{port}/fault/app:v1").parse().unwrap();
+    RegistrySink::connect(
+        target,
+        ClientOptions {
+            credentials,
+            retry: fast_retries(),
+            ..Default::default()
+        },
+    )
+}
+
+fn ok() -> Answer {
+    (200, vec![], b"{}".to_vec())
+}
+
+fn header(name: &str, value: &str) -> (String, String) {
+    (name.to_owned(), value.to_owned())
+}
+
+/// A manifest put answered by the registry as a real one does.
+fn manifest_answer(digest: &str) -> Answer {
+    (201, vec![header("Docker-Content-Digest", digest)], vec![])
+}
+
+#[test]
+fn a_500_then_a_429_with_retry_after_are_retried_until_the_manifest_is_put() {
+    let manifest = BytesBlob::new(b"{\"schemaVersion\":2}".to_vec());
+    let digest = manifest.digest().to_string();
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v2/") => ok(),
+            ("PUT", path) if path.ends_with("/manifests/v1") => {
+                // The first two manifest puts fail: 500, then 429 asking 1 s.
+                static PUTS: Mutex<u32> = Mutex::new(0);
+                let mut puts = PUTS.lock().unwrap();
+                *puts += 1;
+                match *puts {
+                    1 => (
+                        500,
+                        vec![],
+                        br#"{"errors":[{"code":"UNKNOWN","message":"boom"}]}"#.to_vec(),
+                    ),
+                    2 => (429, vec![header("Retry-After", "1")], vec![]),
+                    _ => manifest_answer(&digest),
+                }
+            }
+            _ => (404, vec![], vec![]),
+        }
+    }));
+    let mut sink = sink(fake.port, None).unwrap();
+    let reference: Reference = "127.0.0.1:1/fault/app:v1".parse().unwrap();
+    let started = Instant::now();
+    sink.put_manifest(&manifest, MediaType::ImageManifest, &reference, None)
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After: 1 was not honoured ({:?})",
+        started.elapsed()
+    );
+    let puts = fake.seen().iter().filter(|r| r.method == "PUT").count();
+    assert_eq!(puts, 3);
+}
+
+#[test]
+fn a_5xx_that_never_ends_gives_up_within_the_budget_naming_the_status_and_code() {
+    let fake = Fake::start(Arc::new(|request: &Seen, _| match request.path.as_str() {
+        "/v2/" => ok(),
+        _ if request.method == "HEAD" => (404, vec![], vec![]),
+        _ => (
+            503,
+            vec![],
+            br#"{"errors":[{"code":"UNAVAILABLE","message":"down for maintenance"}]}"#.to_vec(),
+        ),
+    }));
+    let mut sink = sink(fake.port, None).unwrap();
+    let blob = BytesBlob::new(b"layer".to_vec());
+    let error = sink.put_blob(&blob).unwrap_err().to_string();
+    for part in [
+        "POST",
+        "503",
+        "UNAVAILABLE",
+        "down for maintenance",
+        "gave up after 4 attempts",
+        &blob.digest().to_string(),
+    ] {
+        assert!(error.contains(part), "{error:?} lacks {part}");
+    }
+}
+
+#[test]
+fn a_wrong_docker_content_digest_is_an_error() {
+    let fake = Fake::start(Arc::new(|request: &Seen, _| {
+        match request.method.as_str() {
+            "GET" => ok(),
+            _ => manifest_answer(
+                "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            ),
+        }
+    }));
+    let mut sink = sink(fake.port, None).unwrap();
+    let manifest = BytesBlob::new(b"{}".to_vec());
+    let reference: Reference = "127.0.0.1:1/fault/app:v1".parse().unwrap();
+    let error = sink
+        .put_manifest(&manifest, MediaType::ImageManifest, &reference, None)
+        .unwrap_err();
+    let LayoutError::Sink(inner) = &error else {
+        panic!("{error}")
+    };
+    assert!(
+        matches!(
+            inner.downcast_ref::<RegistryError>(),
+            Some(RegistryError::ManifestDigest { .. })
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_bearer_flow_gets_a_push_token_and_a_redirect_elsewhere_carries_no_authorization() {
+    let blob = BytesBlob::new(b"held in blob storage".to_vec());
+    let size = blob.size().to_string();
+    // "Blob storage": another host (another port), answering HEAD.
+    let storage = Fake::start(Arc::new(move |_: &Seen, _| {
+        (200, vec![header("Content-Length", &size)], vec![])
+    }));
+    let storage_port = storage.port;
+    let registry_port: Arc<Mutex<u16>> = Arc::default();
+    let port_for_handler = Arc::clone(&registry_port);
+    let basic = Credentials::new("alice", "pw");
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        let port = *port_for_handler.lock().unwrap();
+        let challenge = header(
+            "WWW-Authenticate",
+            &format!(r#"Bearer realm="http://127.0.0.1:{port}/token",service="fake""#),
+        );
+        if request.path.starts_with("/token?") {
+            let scope_ok = request
+                .path
+                .contains("scope=repository%3Afault%2Fapp%3Apull%2Cpush")
+                && request.path.contains("service=fake");
+            // base64("alice:pw")
+            let creds_ok = request.authorization.as_deref() == Some("Basic YWxpY2U6cHc=");
+            return if scope_ok && creds_ok {
+                (
+                    200,
+                    vec![],
+                    br#"{"token":"tok-123","expires_in":300}"#.to_vec(),
+                )
+            } else {
+                (401, vec![], vec![])
+            };
+        }
+        if request.authorization.as_deref() != Some("Bearer tok-123") {
+            return (
+                401,
+                vec![challenge],
+                br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#
+                    .to_vec(),
+            );
+        }
+        match request.method.as_str() {
+            "GET" => ok(),
+            _ => (
+                307,
+                vec![header(
+                    "Location",
+                    &format!("http://127.0.0.1:{storage_port}/blob"),
+                )],
+                vec![],
+            ),
+        }
+    }));
+    *registry_port.lock().unwrap() = fake.port;
+    let mut sink = sink(fake.port, Some(basic)).unwrap();
+    assert!(sink.has_blob(&blob.digest(), blob.size()).unwrap());
+
+    let seen = fake.seen();
+    let token_requests = seen.iter().filter(|r| r.path.starts_with("/token")).count();
+    assert_eq!(token_requests, 1, "one token, reused: {seen:#?}");
+    assert!(
+        seen.iter()
+            .filter(|r| !r.path.starts_with("/token"))
+            .skip(1)
+            .all(|r| r.authorization.as_deref() == Some("Bearer tok-123")),
+        "{seen:#?}"
+    );
+    let at_storage = storage.seen();
+    assert_eq!(at_storage.len(), 1, "{at_storage:#?}");
+    assert_eq!(
+        at_storage[0].authorization, None,
+        "Authorization leaked to another host"
+    );
+    assert_eq!(at_storage[0].body_len, 0);
+}
+
+#[test]
+fn a_401_that_never_ends_is_a_bounded_clear_error() {
+    let fake = Fake::start(Arc::new(|_: &Seen, _| {
+        (
+            401,
+            vec![header("WWW-Authenticate", "Basic realm=\"x\"")],
+            vec![],
+        )
+    }));
+    let error = sink(fake.port, Some(Credentials::new("bob", "wrong-pw")))
+        .err()
+        .unwrap();
+    let shown = error.to_string();
+    assert!(
+        matches!(error, RegistryError::Unauthorized { .. }),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("refused the credentials") && !shown.contains("wrong-pw"),
+        "{shown}"
+    );
+    assert!(fake.seen().len() <= 4, "{:#?}", fake.seen());
+    let anonymous = sink(fake.port, None).err().unwrap().to_string();
+    assert!(anonymous.contains("none were given"), "{anonymous}");
+}

@@ -1,0 +1,306 @@
+//! `-o docker://REGISTRY/REPO:TAG`: the image being built is pushed into
+//! Debian's `docker-registry` started by the test on 127.0.0.1, anonymous
+//! over plain HTTP and with htpasswd Basic auth over TLS (a CA the test
+//! makes). What the registry then serves is checked with skopeo against
+//! what `-o oci:DIR` writes for the same inputs, and a second push must send
+//! no blob (the registry's own request log says so).
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use test_support::servers::{Registry, RegistrySetup, Shared};
+use test_support::{require_tool, tiny_module};
+
+const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
+
+static REGISTRY: Shared<Registry> = Shared::new(Registry::start);
+
+fn run(args: &[&str], dir: &Path, stdin: Option<&str>, home: &Path) -> Output {
+    let mut child = Command::new(BUILDER)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("DOCKER_CONFIG")
+        .env("HOME", home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+#[track_caller]
+fn run_ok(args: &[&str], dir: &Path, stdin: Option<&str>, home: &Path) -> String {
+    let output = run(args, dir, stdin, home);
+    assert!(
+        output.status.success(),
+        "oci-tar-builder {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn skopeo(args: &[&str]) -> Vec<u8> {
+    let output = Command::new(require_tool("skopeo", "the Debian package `skopeo`"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// The blobs of the layout directory `dir`, by file name.
+fn blobs(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut blobs: Vec<_> = std::fs::read_dir(dir.join("blobs/sha256"))
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&path).unwrap(),
+            )
+        })
+        .collect();
+    blobs.sort();
+    blobs
+}
+
+/// The manifest bytes of the only image in the layout directory `dir`.
+fn manifest_of(dir: &Path) -> (String, Vec<u8>) {
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let digest = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    (
+        digest.clone(),
+        std::fs::read(dir.join("blobs/sha256").join(hex)).unwrap(),
+    )
+}
+
+/// Requests that send blob bytes or open uploads.
+fn uploads(requests: &[String]) -> Vec<&String> {
+    requests
+        .iter()
+        .filter(|r| {
+            r.starts_with("POST ") || r.starts_with("PATCH ") || r.contains("/blobs/uploads/")
+        })
+        .collect()
+}
+
+#[test]
+fn push_serves_our_bytes_and_a_second_push_sends_no_blob() {
+    let registry = REGISTRY.get();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    std::fs::write(dir.join("a.wasm"), tiny_module(11)).unwrap();
+    std::fs::write(dir.join("b.wasm"), tiny_module(12)).unwrap();
+    let remote = format!("docker://{}/push/anon:v1", registry.host());
+    let args = |out: &str| {
+        vec![
+            "--name", "anon", "--module", "a.wasm", "--module", "b.wasm", "-o",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .chain([out.to_owned()])
+        .collect::<Vec<String>>()
+    };
+    let as_strs = |v: &[String]| {
+        v.iter()
+            .map(String::as_str)
+            .collect::<Vec<&str>>()
+            .join("\u{0}")
+    };
+
+    // The same image into a layout directory: the bytes the registry must serve.
+    let ours = dir.join("ours");
+    let layout_args = args(&format!("oci:{}:v1", ours.display()));
+    let layout_args = as_strs(&layout_args);
+    run_ok(&layout_args.split('\0').collect::<Vec<_>>(), dir, None, dir);
+    let (digest, manifest) = manifest_of(&ours);
+
+    let push_args = args(&remote);
+    let push_args = as_strs(&push_args);
+    let push_args: Vec<&str> = push_args.split('\0').collect();
+    let summary = run_ok(&push_args, dir, None, dir);
+    assert!(summary.contains(&format!("pushed {remote}")), "{summary}");
+    assert!(
+        summary.contains(&format!("manifest  {digest}")),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("3 sent"),
+        "config and two layers: {summary}"
+    );
+    let first = registry.requests();
+    assert_eq!(
+        uploads(&first).len(),
+        6,
+        "a POST and a PUT for each of 3 blobs: {first:#?}"
+    );
+
+    let raw = skopeo(&["inspect", "--raw", "--tls-verify=false", &remote]);
+    assert!(
+        raw == manifest,
+        "the registry serves other manifest bytes than ours"
+    );
+
+    let pulled = dir.join("pulled");
+    skopeo(&[
+        "--insecure-policy",
+        "copy",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        &remote,
+        &format!("oci:{}:v1", pulled.display()),
+    ]);
+    assert_eq!(blobs(&pulled), blobs(&ours), "skopeo pulled other blobs");
+
+    let again = run_ok(&push_args, dir, None, dir);
+    assert!(
+        again.contains("0 sent (0 bytes), 3 already there"),
+        "{again}"
+    );
+    let second = registry.requests();
+    let new = &second[first.len()..];
+    assert!(
+        uploads(new).is_empty(),
+        "the second push opened uploads: {new:#?}"
+    );
+    let heads = new
+        .iter()
+        .filter(|r| r.starts_with("HEAD ") && r.contains("/blobs/"))
+        .count();
+    assert_eq!(heads, 3, "one HEAD per blob: {new:#?}");
+}
+
+#[test]
+fn push_with_basic_auth_over_tls_from_flags_and_from_the_docker_config() {
+    let registry = Registry::start_with(&RegistrySetup {
+        tls: true,
+        basic_auth: Some(("pusher".into(), "s3cret-pw".into())),
+    });
+    let ca = registry.ca_cert().unwrap().display().to_string();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    std::fs::write(dir.join("a.wasm"), tiny_module(21)).unwrap();
+    let remote = format!("docker://{}/push/basic:v1", registry.host());
+    let base = [
+        "--name",
+        "basic",
+        "--module",
+        "a.wasm",
+        "--ca-cert",
+        &ca,
+        "-o",
+        &remote,
+    ];
+
+    // No credentials: a clear refusal, and no secret anywhere.
+    let refused = run(&base, dir, None, dir);
+    let text = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&registry.host()) && text.contains("none were given"),
+        "{text}"
+    );
+
+    // Wrong password: refused, bounded, never shown.
+    let mut wrong = base.to_vec();
+    wrong.extend(["--username", "pusher", "--password-stdin"]);
+    let refused = run(&wrong, dir, Some("not-it\n"), dir);
+    let text = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("refused the credentials") && !text.contains("not-it"),
+        "{text}"
+    );
+
+    // --username with --password-stdin.
+    let summary = run_ok(&wrong, dir, Some("s3cret-pw\n"), dir);
+    assert!(
+        summary.contains("pushed") && !summary.contains("s3cret"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("--username pusher"),
+        "says the source: {summary}"
+    );
+
+    // The docker config file in a temporary home.
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".docker")).unwrap();
+    let auth = "cHVzaGVyOnMzY3JldC1wdw=="; // base64("pusher:s3cret-pw")
+    std::fs::write(
+        home.path().join(".docker/config.json"),
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#,
+            registry.host()
+        ),
+    )
+    .unwrap();
+    let summary = run_ok(&base, dir, None, home.path());
+    assert!(summary.contains("0 sent"), "already pushed: {summary}");
+    assert!(
+        summary.contains(".docker/config.json"),
+        "says the source: {summary}"
+    );
+    assert!(
+        !summary.contains("s3cret") && !summary.contains(auth),
+        "{summary}"
+    );
+
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        "--cert-dir",
+        &registry
+            .ca_cert()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .display()
+            .to_string(),
+        "--creds",
+        "pusher:s3cret-pw",
+        &remote,
+    ]);
+    let manifest: Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(manifest["layers"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_docker_reference_without_a_tag_is_a_usage_error() {
+    let work = tempfile::tempdir().unwrap();
+    let output = run(
+        &[
+            "--name",
+            "x",
+            "--module",
+            "a.wasm",
+            "-o",
+            "docker://127.0.0.1:1/app",
+        ],
+        work.path(),
+        None,
+        work.path(),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("docker://127.0.0.1:1/app"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
