@@ -1,11 +1,10 @@
 //! Where images go, and what finishes them there.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
-use oci_layout::{ImageSink, LayoutDir, LayoutTar, PendingFile};
+use oci_layout::{ImageSink, LayoutDir, LayoutTar, PendingFile, WritebackFile};
 
 use crate::{ArtifactError, WasmImage, WrittenImage};
 
@@ -37,7 +36,7 @@ pub struct Destination {
 
 enum Target {
     TarFile {
-        layout: LayoutTar<BufWriter<File>>,
+        layout: LayoutTar<BufWriter<WritebackFile>>,
         file: PendingFile,
     },
     TarStream(LayoutTar<Box<dyn Write>>),
@@ -49,7 +48,7 @@ impl Destination {
     /// appears there until [`finish`](Self::finish).
     pub fn tar_file(path: impl Into<PathBuf>) -> Result<Self, ArtifactError> {
         let file = PendingFile::create(path)?;
-        let out = BufWriter::with_capacity(OUTPUT_BUFFER_LEN, file.file()?);
+        let out = BufWriter::with_capacity(OUTPUT_BUFFER_LEN, file.writer()?);
         let layout = LayoutTar::seekable(out)?;
         Ok(Self::new(Target::TarFile { layout, file }))
     }
@@ -115,24 +114,28 @@ impl Destination {
     /// [`Completed::commit`].
     pub fn complete(self) -> Result<Completed, ArtifactError> {
         let docker = manifest_json(&self.docker);
-        let file = match self.target {
-            Target::TarFile { mut layout, file } => {
-                layout.write_file(MANIFEST_JSON, &docker)?;
-                // Finishing flushes the buffer into the file.
-                drop(layout.finish()?);
-                file.sync()?;
-                Some(file)
-            }
-            Target::TarStream(mut layout) => {
-                layout.write_file(MANIFEST_JSON, &docker)?;
-                layout.finish()?;
-                None
-            }
-            Target::Dir(dir) => {
-                dir.finish()?;
-                None
-            }
-        };
+        let file =
+            match self.target {
+                Target::TarFile { mut layout, file } => {
+                    layout.write_file(MANIFEST_JSON, &docker)?;
+                    let out = layout.finish()?.into_inner().map_err(|e| {
+                        oci_layout::LayoutError::Write {
+                            source: e.into_error(),
+                        }
+                    })?;
+                    file.sync_writer(out)?;
+                    Some(file)
+                }
+                Target::TarStream(mut layout) => {
+                    layout.write_file(MANIFEST_JSON, &docker)?;
+                    layout.finish()?;
+                    None
+                }
+                Target::Dir(dir) => {
+                    dir.finish()?;
+                    None
+                }
+            };
         Ok(Completed { file })
     }
 }
