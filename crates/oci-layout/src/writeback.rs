@@ -28,9 +28,9 @@ type SyncFn = fn(&File) -> io::Result<()>;
 /// background thread (started at the first step, so never for a small
 /// output) is asked to `fdatasync` a second handle to the file; requests
 /// made while it is syncing are merged into one. Writing never waits for
-/// it. [`sync_all`](Self::sync_all) stops the thread, returns the first
-/// error any step had (a write-back error is reported once per open file,
-/// so the final sync alone could miss it), then syncs the file. Dropped
+/// it. [`sync_all`](Self::sync_all) syncs the file, stops the thread and
+/// returns the first error any step had (a write-back error is reported
+/// once per open file, so the final sync alone could miss it). Dropped
 /// unsynced, it stops the thread too.
 ///
 /// ```
@@ -111,11 +111,15 @@ impl WritebackFile {
         &self.file
     }
 
-    /// Stops the background writeback, reports the first error it had,
-    /// then syncs the file's data and metadata (`fsync`).
+    /// Syncs the file's data and metadata (`fsync`) and stops the
+    /// background writeback, returning the first error a step had, else
+    /// the final sync's. The final sync does not wait for a step's sync
+    /// still running: it starts on the rest of the file at once.
     pub fn sync_all(mut self) -> io::Result<()> {
-        self.stop()?;
-        self.file.sync_all()
+        let running = self.close();
+        let synced = self.file.sync_all();
+        Self::join(running)?;
+        synced
     }
 
     /// Asks for writeback of what is written so far, starting the thread
@@ -150,16 +154,25 @@ impl WritebackFile {
         }
     }
 
-    /// Stops the thread (an ongoing sync first completes) and returns the
-    /// first error a step had.
-    fn stop(&mut self) -> io::Result<()> {
+    /// Tells the thread to end after the sync it may be running, without
+    /// waiting for it.
+    fn close(&mut self) -> Option<(Arc<Shared>, JoinHandle<()>)> {
         let Syncer::Running { shared, thread } =
             std::mem::replace(&mut self.syncer, Syncer::Unavailable)
         else {
-            return Ok(());
+            return None;
         };
         shared.lock().closing = true;
         shared.wake.notify_one();
+        Some((shared, thread))
+    }
+
+    /// Waits for a [closed](Self::close) thread to end and returns the
+    /// first error a step had.
+    fn join(running: Option<(Arc<Shared>, JoinHandle<()>)>) -> io::Result<()> {
+        let Some((shared, thread)) = running else {
+            return Ok(());
+        };
         thread
             .join()
             .map_err(|_| io::Error::other("the writeback thread panicked"))?;
@@ -226,7 +239,7 @@ impl SeekableOutput for WritebackFile {
 impl Drop for WritebackFile {
     fn drop(&mut self) {
         // Unsynced: the file is being abandoned, so is any error.
-        let _ = self.stop();
+        let _ = Self::join(self.close());
     }
 }
 
