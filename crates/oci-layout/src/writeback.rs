@@ -258,6 +258,18 @@ mod tests {
         matches!(out.syncer, Syncer::Running { .. })
     }
 
+    /// A writer with a 4096-byte step whose steps all fail, after one step:
+    /// its thread runs.
+    fn failing_after_a_step() -> (WritebackFile, Arc<Shared>) {
+        let mut out = WritebackFile::with_step(tempfile::tempfile().unwrap(), 4096, failing_sync);
+        out.write_all(&[1; 8192]).unwrap();
+        let Syncer::Running { shared, .. } = &out.syncer else {
+            panic!("no thread after a step");
+        };
+        let shared = Arc::clone(shared);
+        (out, shared)
+    }
+
     #[test]
     fn a_small_output_starts_no_thread() {
         let mut file = tempfile::tempfile().unwrap();
@@ -295,13 +307,9 @@ mod tests {
 
     #[test]
     fn a_background_sync_error_surfaces_at_the_final_sync() {
-        let mut out = WritebackFile::with_step(tempfile::tempfile().unwrap(), 4096, failing_sync);
-        out.write_all(&[1; 8192]).unwrap();
+        let (mut out, shared) = failing_after_a_step();
         // Closing first would skip the pending step (the final sync covers
         // it): wait until the step has run and failed.
-        let Syncer::Running { shared, .. } = &out.syncer else {
-            panic!("no thread after a step");
-        };
         while shared.lock().error.is_none() {
             std::thread::yield_now();
         }
@@ -320,12 +328,7 @@ mod tests {
 
     #[test]
     fn dropped_unsynced_it_stops_the_thread() {
-        let mut out = WritebackFile::with_step(tempfile::tempfile().unwrap(), 4096, failing_sync);
-        out.write_all(&[1; 8192]).unwrap();
-        let Syncer::Running { shared, .. } = &out.syncer else {
-            panic!("no thread after a step");
-        };
-        let shared = Arc::clone(shared);
+        let (out, shared) = failing_after_a_step();
         drop(out);
         // Only this test's handle is left: the thread has ended.
         assert_eq!(Arc::strong_count(&shared), 1);
