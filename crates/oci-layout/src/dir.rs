@@ -17,7 +17,7 @@ use crate::sink::put_manifest_blob;
 use crate::writer::{copy_exactly, image_index};
 use crate::{
     to_canonical_json, BlobSource, BytesBlob, FileInput, ImageSink, LayoutError, Reference,
-    INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE,
+    WritebackFile, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE,
 };
 
 /// The lock file beside `index.json` that writers of one directory take in
@@ -183,7 +183,8 @@ impl LayoutDir {
         let temp = self.temp_file()?;
         let write_error = |source| io_error(temp.path(), source);
         let file = temp.as_file().try_clone().map_err(write_error)?;
-        let mut out = BufWriter::with_capacity(256 * 1024, file);
+        // Large blobs go to disk in steps while they are written and hashed.
+        let mut out = BufWriter::with_capacity(256 * 1024, WritebackFile::new(file));
         let progress = self.progress.clone();
         let digest = copy_exactly(
             reader,
@@ -198,8 +199,9 @@ impl LayoutDir {
             other => other,
         })?
         .finish();
-        out.flush()
-            .and_then(|()| temp.as_file().sync_all())
+        out.into_inner()
+            .map_err(io::IntoInnerError::into_error)
+            .and_then(WritebackFile::sync_all)
             .and_then(|()| set_ordinary_permissions(temp.as_file()))
             .map_err(write_error)?;
         Ok((temp, digest))

@@ -81,6 +81,7 @@ mod input;
 mod pending;
 mod reference;
 mod sink;
+mod writeback;
 mod writer;
 
 pub use blob::{oci_spec_digest, BlobSource, BytesBlob, FileBlob};
@@ -91,6 +92,7 @@ pub use input::{hash_files, BlobInput, FileInput, ProgressFn, SeekableOutput};
 pub use pending::PendingFile;
 pub use reference::{Reference, ReferenceError, ReferencePart, MAX_NAME_LEN, MAX_TAG_LEN};
 pub use sink::{index_entry, naming_annotations, put_in_order, ImageSink};
+pub use writeback::{WritebackFile, WRITEBACK_STEP};
 pub use writer::{LayoutTar, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
 
 /// Annotation keys this crate's callers put on index entries.

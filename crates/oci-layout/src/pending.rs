@@ -3,20 +3,28 @@
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tempfile::NamedTempFile;
 
-use crate::LayoutError;
+use crate::{LayoutError, WritebackFile};
 
 /// A file being written under a temporary name in its destination's folder
 /// (`.<name>.<random>.partial`), renamed to its path by
 /// [`commit`](Self::commit) once complete, synced to disk before the
 /// rename. Dropped uncommitted, the temporary file is removed; a file
 /// already at the path is never touched until the rename replaces it.
+///
+/// Write a large file through [`writer`](Self::writer) and finish with
+/// [`sync_writer`](Self::sync_writer): its writeback to disk then runs
+/// while it is written, and the final sync waits for the last step only.
 #[derive(Debug)]
 pub struct PendingFile {
     temp: NamedTempFile,
     path: PathBuf,
+    /// Synced since the last handle was given out: `commit` need not sync
+    /// again (a second `chmod` + `fsync` costs a journal commit).
+    synced: AtomicBool,
 }
 
 impl PendingFile {
@@ -53,7 +61,11 @@ impl PendingFile {
                     source: io::Error::new(e.kind(), cause.to_owned()),
                 }
             })?;
-        Ok(PendingFile { temp, path })
+        Ok(PendingFile {
+            temp,
+            path,
+            synced: AtomicBool::new(false),
+        })
     }
 
     /// Where the file goes.
@@ -68,10 +80,17 @@ impl PendingFile {
 
     /// The file to write into (a second handle to the temporary file).
     pub fn file(&self) -> Result<File, LayoutError> {
+        self.synced.store(false, Ordering::Relaxed);
         self.temp
             .as_file()
             .try_clone()
             .map_err(|source| self.error(source))
+    }
+
+    /// The file to write into, syncing to disk in steps as it is written
+    /// (see [`WritebackFile`]); finish with [`sync_writer`](Self::sync_writer).
+    pub fn writer(&self) -> Result<WritebackFile, LayoutError> {
+        self.file().map(WritebackFile::new)
     }
 
     /// Makes the complete file readable by everyone (0644: temporary files
@@ -80,13 +99,29 @@ impl PendingFile {
     pub fn sync(&self) -> Result<(), LayoutError> {
         set_ordinary_permissions(self.temp.as_file())
             .and_then(|()| self.temp.as_file().sync_all())
-            .map_err(|source| self.error(source))
+            .map_err(|source| self.error(source))?;
+        self.synced.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
-    /// [Syncs](Self::sync) the file and renames it into place.
+    /// [`sync`](Self::sync) for a file written through
+    /// [`writer`](Self::writer) (flushed): stops its writeback, reports any
+    /// error a step had, and syncs once.
+    pub fn sync_writer(&self, writer: WritebackFile) -> Result<(), LayoutError> {
+        set_ordinary_permissions(writer.get_ref())
+            .and_then(|()| writer.sync_all())
+            .map_err(|source| self.error(source))?;
+        self.synced.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// [Syncs](Self::sync) the file, unless that was the last thing done,
+    /// and renames it into place.
     pub fn commit(self) -> Result<(), LayoutError> {
-        self.sync()?;
-        let PendingFile { temp, path } = self;
+        if !self.synced.load(Ordering::Relaxed) {
+            self.sync()?;
+        }
+        let PendingFile { temp, path, .. } = self;
         temp.persist(&path)
             .map_err(|e| LayoutError::RenameIntoPlace {
                 path: path.display().to_string(),

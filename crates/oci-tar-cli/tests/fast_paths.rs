@@ -137,6 +137,48 @@ fn file_stdout_and_library_outputs_are_byte_identical() {
     }
 }
 
+/// A tar file or layout blob larger than a writeback step is synced to disk
+/// in steps while it is written (`oci_layout::WritebackFile`); what ends up
+/// in the file is still every byte, the same as the stream's.
+#[test]
+fn outputs_over_several_writeback_steps_are_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let len = usize::try_from(oci_layout::WRITEBACK_STEP).unwrap() * 5 / 2 + 4097;
+    let module = filler_module(len, 7);
+    let big = dir.path().join("big.wasm");
+    std::fs::write(&big, &module).unwrap();
+    let small = dir.path().join("small.wasm");
+    std::fs::write(&small, tiny_module(4)).unwrap();
+    let modules = [big, small];
+
+    let file = cli_to_file(&modules, &[], &dir.path().join("out.tar"));
+    let stdout = cli_to_stdout(&modules, &[]);
+    assert_eq!(
+        file.len(),
+        stdout.len(),
+        "-o FILE and -o - differ in length"
+    );
+    assert!(file == stdout, "-o FILE differs from -o -");
+    let blob = format!("blobs/sha256/{}", digest_bytes(&module).hex());
+    assert!(
+        test_support::tar_entry(&file, &blob) == module,
+        "the module's blob in the tar is not the module"
+    );
+
+    let layout = dir.path().join("layout");
+    let status = builder()
+        .args(args(&modules, &[]))
+        .arg("-o")
+        .arg(format!("oci:{}", layout.display()))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        std::fs::read(layout.join(&blob)).unwrap() == module,
+        "the module's blob in oci:DIR is not the module"
+    );
+}
+
 #[test]
 fn no_progress_bar_when_stderr_is_not_a_terminal() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,11 +1,12 @@
 //! Where images go, and what finishes them there.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
-use oci_layout::{BlobSource, BytesBlob, ImageSink, LayoutDir, LayoutTar, PendingFile};
+use oci_layout::{
+    BlobSource, BytesBlob, ImageSink, LayoutDir, LayoutTar, PendingFile, WritebackFile,
+};
 use oci_spec::image::{Descriptor, MediaType};
 
 use crate::{ArtifactError, WasmImage, WrittenImage};
@@ -42,7 +43,7 @@ pub struct Destination {
 
 enum Target {
     TarFile {
-        layout: LayoutTar<BufWriter<File>>,
+        layout: LayoutTar<BufWriter<WritebackFile>>,
         file: PendingFile,
     },
     TarStream(LayoutTar<Box<dyn Write>>),
@@ -55,7 +56,7 @@ impl Destination {
     /// appears there until [`finish`](Self::finish).
     pub fn tar_file(path: impl Into<PathBuf>) -> Result<Self, ArtifactError> {
         let file = PendingFile::create(path)?;
-        let out = BufWriter::with_capacity(OUTPUT_BUFFER_LEN, file.file()?);
+        let out = BufWriter::with_capacity(OUTPUT_BUFFER_LEN, file.writer()?);
         let layout = LayoutTar::seekable(out)?;
         Ok(Self::new(Target::TarFile { layout, file }))
     }
@@ -128,31 +129,35 @@ impl Destination {
     /// [`Completed::commit`].
     pub fn complete(self) -> Result<Completed, ArtifactError> {
         let docker = manifest_json(&self.docker);
-        let (file, index) = match self.target {
-            Target::TarFile { mut layout, file } => {
-                layout.write_file(MANIFEST_JSON, &docker)?;
-                let index = layout.index_json()?;
-                // Finishing flushes the buffer into the file.
-                drop(layout.finish()?);
-                file.sync()?;
-                (Some(file), index)
-            }
-            Target::TarStream(mut layout) => {
-                layout.write_file(MANIFEST_JSON, &docker)?;
-                let index = layout.index_json()?;
-                layout.finish()?;
-                (None, index)
-            }
-            Target::Dir(dir) => (None, dir.finish()?),
-            // A registry has no index.json: each manifest is in place once
-            // written.
-            Target::Sink(_) => {
-                return Ok(Completed {
-                    file: None,
-                    index: None,
-                })
-            }
-        };
+        let (file, index) =
+            match self.target {
+                Target::TarFile { mut layout, file } => {
+                    layout.write_file(MANIFEST_JSON, &docker)?;
+                    let index = layout.index_json()?;
+                    let out = layout.finish()?.into_inner().map_err(|e| {
+                        oci_layout::LayoutError::Write {
+                            source: e.into_error(),
+                        }
+                    })?;
+                    file.sync_writer(out)?;
+                    (Some(file), index)
+                }
+                Target::TarStream(mut layout) => {
+                    layout.write_file(MANIFEST_JSON, &docker)?;
+                    let index = layout.index_json()?;
+                    layout.finish()?;
+                    (None, index)
+                }
+                Target::Dir(dir) => (None, dir.finish()?),
+                // A registry has no index.json: each manifest is in place once
+                // written.
+                Target::Sink(_) => {
+                    return Ok(Completed {
+                        file: None,
+                        index: None,
+                    })
+                }
+            };
         let index = Some(BytesBlob::new(index).descriptor(MediaType::ImageIndex));
         Ok(Completed { file, index })
     }

@@ -1,0 +1,337 @@
+//! A file whose writeback to disk starts while it is being written.
+
+use std::fs::File;
+use std::io::{self, Seek, SeekFrom, Write};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use crate::SeekableOutput;
+
+/// After this many more bytes are written, the background thread is asked
+/// to push the file's dirty pages to disk. Small enough that the final
+/// sync waits for little (about 10 ms of this virtio disk), large enough
+/// that the syncs are few (16 for 512 MiB). An output smaller than this
+/// never starts the thread.
+pub const WRITEBACK_STEP: u64 = 32 * 1024 * 1024;
+
+/// The background thread does nothing but wait and sync: a small stack.
+const SYNC_THREAD_STACK: usize = 64 * 1024;
+
+/// How a step is pushed to disk (replaced in tests to provoke an error).
+type SyncFn = fn(&File) -> io::Result<()>;
+
+/// A [`File`] being written that is synced to disk in steps while it is
+/// written, so that the final [`sync_all`](Self::sync_all) only waits for
+/// the last step instead of the whole file.
+///
+/// Each time another [`WRITEBACK_STEP`] bytes have been written, a
+/// background thread (started at the first step, so never for a small
+/// output) is asked to `fdatasync` a second handle to the file; requests
+/// made while it is syncing are merged into one. Writing never waits for
+/// it. [`sync_all`](Self::sync_all) syncs the file, stops the thread and
+/// returns the first error any step had (a write-back error is reported
+/// once per open file, so the final sync alone could miss it). Dropped
+/// unsynced, it stops the thread too.
+///
+/// ```
+/// use std::io::Write;
+/// use oci_layout::WritebackFile;
+///
+/// let file = tempfile::tempfile()?;
+/// let mut out = WritebackFile::new(file.try_clone()?);
+/// out.write_all(b"bytes that must reach the disk")?;
+/// out.sync_all()?;
+/// assert_eq!(file.metadata()?.len(), 30);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct WritebackFile {
+    file: File,
+    /// Bytes written since writeback was last asked for.
+    unsynced: u64,
+    step: u64,
+    sync: SyncFn,
+    syncer: Syncer,
+}
+
+#[derive(Debug)]
+enum Syncer {
+    /// No step written yet.
+    NotStarted,
+    /// The thread runs.
+    Running {
+        shared: Arc<Shared>,
+        thread: JoinHandle<()>,
+    },
+    /// The thread could not be started (no second handle, no thread): the
+    /// file is synced at the end only, as a plain file would be.
+    Unavailable,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    requested: bool,
+    closing: bool,
+    /// The first error a step's sync returned.
+    error: Option<io::Error>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is a pair of flags and an error: still meaningful if
+        // a holder panicked (none does).
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl WritebackFile {
+    /// Wraps `file` (opened for writing, not in append mode).
+    pub fn new(file: File) -> Self {
+        Self::with_step(file, WRITEBACK_STEP, File::sync_data)
+    }
+
+    fn with_step(file: File, step: u64, sync: SyncFn) -> Self {
+        WritebackFile {
+            file,
+            unsynced: 0,
+            step,
+            sync,
+            syncer: Syncer::NotStarted,
+        }
+    }
+
+    /// The file.
+    pub fn get_ref(&self) -> &File {
+        &self.file
+    }
+
+    /// Syncs the file's data and metadata (`fsync`) and stops the
+    /// background writeback, returning the first error a step had, else
+    /// the final sync's. The final sync does not wait for a step's sync
+    /// still running: it starts on the rest of the file at once.
+    pub fn sync_all(mut self) -> io::Result<()> {
+        let running = self.close();
+        let synced = self.file.sync_all();
+        Self::join(running)?;
+        synced
+    }
+
+    /// Asks for writeback of what is written so far, starting the thread
+    /// at the first request.
+    fn request(&mut self) {
+        match &self.syncer {
+            Syncer::Running { shared, .. } => {
+                shared.lock().requested = true;
+                shared.wake.notify_one();
+            }
+            Syncer::NotStarted => self.syncer = self.start(),
+            Syncer::Unavailable => {}
+        }
+    }
+
+    /// Starts the thread with a first request pending.
+    fn start(&self) -> Syncer {
+        let Ok(file) = self.file.try_clone() else {
+            return Syncer::Unavailable;
+        };
+        let shared = Arc::new(Shared::default());
+        shared.lock().requested = true;
+        let sync = self.sync;
+        let theirs = Arc::clone(&shared);
+        match std::thread::Builder::new()
+            .name("writeback".to_owned())
+            .stack_size(SYNC_THREAD_STACK)
+            .spawn(move || run_syncer(&file, &theirs, sync))
+        {
+            Ok(thread) => Syncer::Running { shared, thread },
+            Err(_) => Syncer::Unavailable,
+        }
+    }
+
+    /// Tells the thread to end after the sync it may be running, without
+    /// waiting for it.
+    fn close(&mut self) -> Option<(Arc<Shared>, JoinHandle<()>)> {
+        let Syncer::Running { shared, thread } =
+            std::mem::replace(&mut self.syncer, Syncer::Unavailable)
+        else {
+            return None;
+        };
+        shared.lock().closing = true;
+        shared.wake.notify_one();
+        Some((shared, thread))
+    }
+
+    /// Waits for a [closed](Self::close) thread to end and returns the
+    /// first error a step had.
+    fn join(running: Option<(Arc<Shared>, JoinHandle<()>)>) -> io::Result<()> {
+        let Some((shared, thread)) = running else {
+            return Ok(());
+        };
+        thread
+            .join()
+            .map_err(|_| io::Error::other("the writeback thread panicked"))?;
+        let error = shared.lock().error.take();
+        match error {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The thread: syncs once per wake-up with a request pending, until told
+/// to close (the final sync then covers whatever was requested).
+fn run_syncer(file: &File, shared: &Shared, sync: SyncFn) {
+    let mut state = shared.lock();
+    loop {
+        while !state.requested && !state.closing {
+            state = shared
+                .wake
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if state.closing {
+            return;
+        }
+        state.requested = false;
+        drop(state);
+        let result = sync(file);
+        state = shared.lock();
+        if let Err(error) = result {
+            state.error.get_or_insert(error);
+        }
+    }
+}
+
+impl Write for WritebackFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.file.write(buf)?;
+        self.unsynced += written as u64;
+        if self.unsynced >= self.step {
+            self.unsynced = 0;
+            self.request();
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Seek for WritebackFile {
+    fn seek(&mut self, position: SeekFrom) -> io::Result<u64> {
+        self.file.seek(position)
+    }
+}
+
+impl SeekableOutput for WritebackFile {
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.file.set_len(len)
+    }
+}
+
+impl Drop for WritebackFile {
+    fn drop(&mut self) {
+        // Unsynced: the file is being abandoned, so is any error.
+        let _ = Self::join(self.close());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a panic is a test failure
+
+    use super::*;
+    use std::io::Read;
+
+    fn failing_sync(_: &File) -> io::Result<()> {
+        Err(io::Error::other("injected writeback failure"))
+    }
+
+    fn running(out: &WritebackFile) -> bool {
+        matches!(out.syncer, Syncer::Running { .. })
+    }
+
+    /// A writer with a 4096-byte step whose steps all fail, after one step:
+    /// its thread runs.
+    fn failing_after_a_step() -> (WritebackFile, Arc<Shared>) {
+        let mut out = WritebackFile::with_step(tempfile::tempfile().unwrap(), 4096, failing_sync);
+        out.write_all(&[1; 8192]).unwrap();
+        let Syncer::Running { shared, .. } = &out.syncer else {
+            panic!("no thread after a step");
+        };
+        let shared = Arc::clone(shared);
+        (out, shared)
+    }
+
+    #[test]
+    fn a_small_output_starts_no_thread() {
+        let mut file = tempfile::tempfile().unwrap();
+        let mut out = WritebackFile::new(file.try_clone().unwrap());
+        out.write_all(&vec![7; 4 * 1024 * 1024]).unwrap();
+        assert!(!running(&out));
+        out.sync_all().unwrap();
+        file.rewind().unwrap();
+        let mut back = Vec::new();
+        file.read_to_end(&mut back).unwrap();
+        assert_eq!(back, vec![7; 4 * 1024 * 1024]);
+    }
+
+    #[test]
+    fn steps_start_the_thread_and_keep_every_byte() {
+        let mut file = tempfile::tempfile().unwrap();
+        let mut out = WritebackFile::with_step(file.try_clone().unwrap(), 4096, File::sync_data);
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        for chunk in bytes.chunks(1000) {
+            out.write_all(chunk).unwrap();
+        }
+        assert!(running(&out));
+        // Seeking back and rewriting (a tar header filled in) goes through.
+        out.seek(SeekFrom::Start(10)).unwrap();
+        out.write_all(b"header").unwrap();
+        out.seek(SeekFrom::End(0)).unwrap();
+        out.sync_all().unwrap();
+        file.rewind().unwrap();
+        let mut back = Vec::new();
+        file.read_to_end(&mut back).unwrap();
+        let mut expected = bytes;
+        expected[10..16].copy_from_slice(b"header");
+        assert_eq!(back, expected);
+    }
+
+    #[test]
+    fn a_background_sync_error_surfaces_at_the_final_sync() {
+        let (mut out, shared) = failing_after_a_step();
+        // Closing first would skip the pending step (the final sync covers
+        // it): wait until the step has run and failed.
+        while shared.lock().error.is_none() {
+            std::thread::yield_now();
+        }
+        out.write_all(&[2; 100]).unwrap();
+        let error = out.sync_all().unwrap_err();
+        assert_eq!(error.to_string(), "injected writeback failure");
+    }
+
+    #[test]
+    fn below_one_step_no_sync_runs_in_the_background() {
+        let mut out = WritebackFile::with_step(tempfile::tempfile().unwrap(), 4096, failing_sync);
+        out.write_all(&[1; 4095]).unwrap();
+        assert!(!running(&out));
+        out.sync_all().unwrap();
+    }
+
+    #[test]
+    fn dropped_unsynced_it_stops_the_thread() {
+        let (out, shared) = failing_after_a_step();
+        drop(out);
+        // Only this test's handle is left: the thread has ended.
+        assert_eq!(Arc::strong_count(&shared), 1);
+        assert!(shared.lock().closing);
+    }
+}
