@@ -12,7 +12,7 @@ use tempfile::NamedTempFile;
 
 use crate::annotations::REF_NAME;
 use crate::input::ProgressFn;
-use crate::pending::set_ordinary_permissions;
+use crate::pending::new_temp_file;
 use crate::sink::put_manifest_blob;
 use crate::writer::{copy_exactly, image_index};
 use crate::{
@@ -153,11 +153,7 @@ impl LayoutDir {
 
     /// A new temporary file at the root, removed unless persisted.
     fn temp_file(&self) -> Result<NamedTempFile, LayoutError> {
-        tempfile::Builder::new()
-            .prefix(".oci-tar-builder-")
-            .suffix(".partial")
-            .tempfile_in(&self.root)
-            .map_err(|source| io_error(&self.root, source))
+        new_temp_file(&self.root, "oci-tar-builder").map_err(|source| io_error(&self.root, source))
     }
 
     /// Writes `bytes` to `path` through a synced temporary file and a rename.
@@ -166,7 +162,6 @@ impl LayoutDir {
         temp.write_all(bytes)
             .and_then(|()| temp.as_file().sync_all())
             .map_err(|source| io_error(path, source))?;
-        set_ordinary_permissions(temp.as_file()).map_err(|source| io_error(path, source))?;
         temp.persist(path)
             .map_err(|e| io_error(path, e.error))
             .map(|_| ())
@@ -202,7 +197,6 @@ impl LayoutDir {
         out.into_inner()
             .map_err(io::IntoInnerError::into_error)
             .and_then(WritebackFile::sync_all)
-            .and_then(|()| set_ordinary_permissions(temp.as_file()))
             .map_err(write_error)?;
         Ok((temp, digest))
     }

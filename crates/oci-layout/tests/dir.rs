@@ -147,3 +147,26 @@ fn a_blob_already_there_is_not_rewritten_unless_its_size_is_wrong() {
     }
     assert_eq!(std::fs::read(&path).unwrap(), b"some");
 }
+
+#[test]
+fn a_pending_file_dropped_uncommitted_takes_the_folders_it_made_along() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir(work.path().join("existing")).unwrap();
+    let pending =
+        oci_layout::PendingFile::create(work.path().join("existing/new/deeper/x.tar")).unwrap();
+    assert_eq!(
+        pending.created_folders(),
+        [
+            work.path().join("existing/new/deeper"),
+            work.path().join("existing/new")
+        ]
+    );
+    assert!(pending.temp_path().is_file());
+    drop(pending);
+    assert_eq!(names(&work.path().join("existing")), Vec::<String>::new());
+
+    // Committed, the file and its folders stay.
+    let pending = oci_layout::PendingFile::create(work.path().join("existing/kept/x.tar")).unwrap();
+    pending.commit().unwrap();
+    assert!(work.path().join("existing/kept/x.tar").is_file());
+}

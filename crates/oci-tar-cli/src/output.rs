@@ -21,10 +21,11 @@ use oci_registry::PushStats;
 use crate::cli::{OutputArg, RegistryOpts};
 use crate::failure::Failure;
 
-/// The temporary file being written, for the signal handler to remove.
-/// Held locked while the file is renamed into place, so a signal either
-/// comes before (and removes it) or after (and finds nothing to remove).
-static IN_PROGRESS: Mutex<Option<PathBuf>> = Mutex::new(None);
+/// The temporary file being written and the folders made for it (deepest
+/// first), for the signal handler to remove. Held locked while the file is
+/// renamed into place, so a signal either comes before (and removes them)
+/// or after (and finds nothing to remove).
+static IN_PROGRESS: Mutex<Option<(PathBuf, Vec<PathBuf>)>> = Mutex::new(None);
 
 /// Starts (once) the thread that turns SIGINT and SIGTERM into removing the
 /// temporary file and exiting with 128 + the signal number.
@@ -36,8 +37,11 @@ pub(crate) fn handle_signals() -> io::Result<()> {
             std::thread::spawn(move || {
                 if let Some(signal) = signals.forever().next() {
                     let in_progress = IN_PROGRESS.lock().unwrap_or_else(PoisonError::into_inner);
-                    if let Some(temp) = in_progress.as_ref() {
+                    if let Some((temp, folders)) = in_progress.as_ref() {
                         let _ = fs::remove_file(temp);
+                        for folder in folders {
+                            let _ = fs::remove_dir(folder);
+                        }
                     }
                     // Exiting with the lock held: no rename can follow.
                     std::process::exit(128 + signal);
@@ -60,9 +64,12 @@ impl Registered {
     ) -> (Result<Destination, ArtifactError>, Option<Registered>) {
         let mut in_progress = IN_PROGRESS.lock().unwrap_or_else(PoisonError::into_inner);
         let destination = destination();
-        let temp = destination.as_ref().ok().and_then(Destination::temp_path);
-        *in_progress = temp.map(Path::to_path_buf);
-        let registered = temp.map(|_| Registered);
+        let temp = destination.as_ref().ok().and_then(|destination| {
+            let temp = destination.temp_path()?;
+            Some((temp.to_path_buf(), destination.created_folders().to_vec()))
+        });
+        let registered = temp.as_ref().map(|_| Registered);
+        *in_progress = temp;
         (destination, registered)
     }
 }

@@ -427,3 +427,77 @@ fn a_tar_on_stdout_that_no_one_reads_to_the_end_is_not_a_success() {
         String::from_utf8_lossy(&to_null.stderr)
     );
 }
+
+#[test]
+fn a_killed_run_leaves_no_new_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("app.wasm"), test_support::tiny_module(3)).unwrap();
+    File::create(dir.path().join("big.bin"))
+        .unwrap()
+        .set_len(SLOW_INPUT_LEN)
+        .unwrap();
+    let child = KillOnDrop(
+        builder()
+            .current_dir(dir.path())
+            .args(["-q", "-n", "app", "-m", "app.wasm"])
+            .args(["--layer", "application/octet-stream=big.bin"])
+            .args(["-o", "new/deeper/out.tar"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + PATIENCE;
+    let deeper = dir.path().join("new/deeper");
+    while !deeper.exists() || partial_files(&deeper).is_empty() {
+        assert!(Instant::now() < deadline, "no temporary output appeared");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let kill = test_support::require_tool("kill", "the Debian package procps");
+    let status = Command::new(kill)
+        .arg("-TERM")
+        .arg(child.0.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.output();
+    assert_eq!(output.status.code(), Some(143));
+    assert!(!dir.path().join("new").exists(), "the new folders stayed");
+}
+
+#[test]
+fn the_tar_mode_follows_the_umask_and_long_names_work() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("app.wasm"), test_support::tiny_module(1)).unwrap();
+    let sh = test_support::require_tool("sh", "dash");
+    // A name near the 255-byte limit: the temporary name must still fit.
+    let long = format!("{}.tar", "n".repeat(250));
+    for (umask, output, mode) in [
+        ("022", "a.tar", 0o644),
+        ("027", "b.tar", 0o640),
+        ("077", long.as_str(), 0o600),
+    ] {
+        let run = Command::new(&sh)
+            .arg("-c")
+            .arg(format!(
+                "umask {umask} && exec \"$0\" -q -n app -m app.wasm -o \"$1\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_oci-tar-builder"))
+            .arg(output)
+            .current_dir(dir.path())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "umask {umask}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let found = fs::metadata(dir.path().join(output))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(found, mode, "umask {umask}: mode {found:o}");
+    }
+}

@@ -94,6 +94,16 @@ impl Destination {
         }
     }
 
+    /// The folders made for a tar file (deepest first), removed with its
+    /// temporary file unless it is finished (for a caller that removes them
+    /// on a signal too); empty for the others.
+    pub fn created_folders(&self) -> &[PathBuf] {
+        match &self.target {
+            Target::TarFile { file, .. } => file.created_folders(),
+            Target::TarStream(_) | Target::Dir(_) | Target::Sink(_) => &[],
+        }
+    }
+
     /// The seam images are written through (to set a progress callback, or
     /// to write blobs of your own).
     pub fn sink(&mut self) -> &mut dyn ImageSink {
