@@ -309,6 +309,47 @@ fn a_metadata_section_too_large_for_an_annotation_is_left_out_with_a_note() {
     assert!(verify.status.success(), "{}", stderr(&verify));
 }
 
+/// A module name over the limit (in a name section within its own) gives no
+/// title, with a note; the manifest stays small and verifies.
+#[test]
+fn a_module_name_too_large_for_a_title_is_left_out_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = wasm_artifact::MAX_METADATA_SECTION as usize;
+    let long_name = "t".repeat(limit + 1);
+    // A name section holding only the module-name subsection (id 0).
+    let mut subsection = test_support::leb128(long_name.len() as u64);
+    subsection.extend(long_name.as_bytes());
+    let mut data = vec![0u8];
+    data.extend(test_support::leb128(subsection.len() as u64));
+    data.extend(subsection);
+    let mut module = test_support::tiny_module(1);
+    module.extend(test_support::custom_section_header(
+        "name",
+        data.len() as u64,
+    ));
+    module.extend(data);
+    std::fs::write(dir.path().join("app.wasm"), &module).unwrap();
+    let output = run(
+        &["-n", "app", "-m", "app.wasm", "-o", "app.tar"],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!(
+            "note: app.wasm: the name in its \"name\" section ({} bytes) is larger than the {limit} bytes an annotation takes; no title",
+            limit + 1
+        )),
+        "{}",
+        stderr(&output)
+    );
+    let (_, manifest, _) = documents(&dir.path().join("app.tar"));
+    assert!(manifest["annotations"]
+        .get("org.opencontainers.image.title")
+        .is_none());
+    let verify = run(&["verify", "app.tar"], dir.path());
+    assert!(verify.status.success(), "{}", stderr(&verify));
+}
+
 /// Regression: a module with one 200 MB function took 199 MB to describe;
 /// the code section is now read past, only its framing checked. The layer
 /// is the module, byte for byte.

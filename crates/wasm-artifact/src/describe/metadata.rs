@@ -17,6 +17,19 @@ const METADATA_SECTIONS: [(&str, &str); 7] = [
     ("version", "org.opencontainers.image.version"),
 ];
 
+/// Something left out of the annotations for its size.
+pub(super) struct TooLarge {
+    /// The custom section's name.
+    pub(super) section: String,
+    /// Its size (or, for a title, the name's), in bytes.
+    pub(super) size: u64,
+    /// The most read.
+    pub(super) limit: u64,
+    /// Whether only the module's or component's name is left out (its name
+    /// section was read).
+    pub(super) title: bool,
+}
+
 /// The annotation a module's or component's own name becomes.
 const TITLE: &str = "org.opencontainers.image.title";
 
@@ -50,11 +63,26 @@ pub(super) fn kept_up_to(name: &str) -> Option<u64> {
 /// Records in `annotations` what the top-level custom `section` says: the
 /// title from a name section, or the annotation of a metadata section.
 /// Empty values and sections that are not UTF-8 are left out; a later
-/// section overrides an earlier one. Fails on a malformed name section.
+/// section overrides an earlier one; a title over [`MAX_METADATA_SECTION`]
+/// is left out and recorded in `too_large`.
+/// Fails on a malformed name section.
 pub(super) fn read_section(
     section: &CustomSectionReader<'_>,
     annotations: &mut BTreeMap<String, String>,
+    too_large: &mut Vec<TooLarge>,
 ) -> Result<(), BinaryReaderError> {
+    let mut set_title = |name: &str| {
+        if name.len() as u64 > MAX_METADATA_SECTION {
+            too_large.push(TooLarge {
+                section: section.name().to_owned(),
+                size: name.len() as u64,
+                limit: MAX_METADATA_SECTION,
+                title: true,
+            });
+        } else {
+            set_annotation(annotations, TITLE, name);
+        }
+    };
     match section.as_known() {
         KnownCustom::Name(names) => {
             for name in names {
@@ -64,7 +92,7 @@ pub(super) fn read_section(
                 // (`wasm-tools metadata add --name`) is kept.
                 if let Name::Module { name, .. } = name? {
                     if !name.ends_with(".wasm") {
-                        set_annotation(annotations, TITLE, name);
+                        set_title(name);
                     }
                 }
             }
@@ -72,7 +100,7 @@ pub(super) fn read_section(
         KnownCustom::ComponentName(names) => {
             for name in names {
                 if let wasmparser::ComponentName::Component { name, .. } = name? {
-                    set_annotation(annotations, TITLE, name);
+                    set_title(name);
                 }
             }
         }

@@ -60,8 +60,10 @@ pub struct WasmDescription {
     pub oversized_sections: Vec<OversizedSection>,
 }
 
-/// A metadata or name section too large to become an annotation.
+/// A metadata or name section, or the name a name section gives, too large
+/// to become an annotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OversizedSection {
     /// The custom section's name (`description`, `name`, …).
     pub name: String,
@@ -69,15 +71,26 @@ pub struct OversizedSection {
     pub size: u64,
     /// The largest size read for an annotation.
     pub limit: u64,
+    /// Whether it is the module's or component's name in a name section
+    /// that was read (`size` is then the name's): no title.
+    pub title: bool,
 }
 
 impl std::fmt::Display for OversizedSection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "its {:?} custom section ({} bytes) is larger than the {} bytes read for an annotation; left out",
-            self.name, self.size, self.limit
-        )
+        if self.title {
+            write!(
+                f,
+                "the name in its {:?} section ({} bytes) is larger than the {} bytes an annotation takes; no title",
+                self.name, self.size, self.limit
+            )
+        } else {
+            write!(
+                f,
+                "its {:?} custom section ({} bytes) is larger than the {} bytes read for an annotation; left out",
+                self.name, self.size, self.limit
+            )
+        }
     }
 }
 
@@ -146,10 +159,11 @@ impl WasmDescription {
         let oversized_sections = scan
             .too_large
             .into_iter()
-            .map(|(name, size)| OversizedSection {
-                limit: metadata::kept_up_to(&name).unwrap_or(0),
-                name,
-                size,
+            .map(|too_large| OversizedSection {
+                name: too_large.section,
+                size: too_large.size,
+                limit: too_large.limit,
+                title: too_large.title,
             })
             .collect();
         Ok(WasmDescription {

@@ -24,8 +24,8 @@ pub(super) struct Scan {
     /// Top-level component imports a WIT world cannot hold (core modules,
     /// components, values), which decoding drops but the host must supply.
     pub(super) imports_outside_world: Vec<String>,
-    /// Metadata and name sections left out for their size: name, size.
-    pub(super) too_large: Vec<(String, u64)>,
+    /// Metadata and name sections, and titles, left out for their size.
+    pub(super) too_large: Vec<metadata::TooLarge>,
 }
 
 /// Why the structural pass refused a binary.
@@ -68,7 +68,18 @@ pub(super) fn scan_source(source: Source<'_>) -> Result<Scan, ScanError> {
         },
         other => other,
     })?;
-    scan.too_large = std::mem::take(&mut reader.0.too_large);
+    // Sections left out unread come first, in the order met; then titles.
+    let titles = std::mem::take(&mut scan.too_large);
+    scan.too_large = std::mem::take(&mut reader.0.too_large)
+        .into_iter()
+        .map(|(section, size)| metadata::TooLarge {
+            limit: metadata::kept_up_to(&section).unwrap_or(0),
+            section,
+            size,
+            title: false,
+        })
+        .chain(titles)
+        .collect();
     Ok(scan)
 }
 
@@ -133,7 +144,7 @@ fn scan_sections(reader: &mut impl Read) -> Result<Scan, ScanError> {
                 }
             }
             Payload::CustomSection(section) if top_level => {
-                metadata::read_section(&section, &mut scan.annotations)?;
+                metadata::read_section(&section, &mut scan.annotations, &mut scan.too_large)?;
             }
             _ => {}
         }
