@@ -183,6 +183,12 @@ impl<R: Read> TarStream<R> {
         }
     }
 
+    /// How many bytes of the input were read so far: right after
+    /// [`next_header`](Self::next_header), where the entry's data starts.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
     /// The next entry's header, or `None` at the end-of-archive blocks.
     /// The caller must then consume the entry with [`data`](Self::data).
     pub(crate) fn next_header(&mut self) -> Result<Option<EntryHeader>, TarError> {
