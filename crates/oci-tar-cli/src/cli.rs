@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use oci_registry::RegistryRef;
 use wasm_artifact::Timestamp;
 
-use crate::{generate, inspect, verify};
+use crate::{copy, generate, inspect, verify};
 
 /// Package WebAssembly modules and components as OCI image tars.
 ///
@@ -30,6 +30,12 @@ pub(crate) struct Cli {
 
     #[command(flatten)]
     pub(crate) package: Option<PackageOpts>,
+
+    /// The registry flags sit beside [`PackageOpts`], not inside it: clap
+    /// leaves the group of a struct with a nested flatten empty, so an
+    /// `Option<PackageOpts>` holding them would always be `None`.
+    #[command(flatten)]
+    pub(crate) registry: RegistryOpts,
 }
 
 /// The subcommands; without one, the flags package an image.
@@ -37,13 +43,17 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Package an image: the same as the flags without a subcommand (which keep working, as in
     /// runwasi's oci-tar-builder).
-    Build(Box<PackageOpts>),
+    Build(Box<BuildOpts>),
     /// Check an OCI image tar or layout directory (ours or any tool's): exit 0 when every blob,
     /// document and reference is sound, 1 naming each problem otherwise.
     Verify(verify::Opts),
     /// Describe the images in an OCI image tar or layout directory: names, media types, digests,
     /// sizes, platforms, annotations and config.
     Inspect(inspect::Opts),
+    /// Copy an image from an OCI image tar (oci-archive:FILE or a path) or layout directory
+    /// (oci:DIR[:TAG]) to a registry (docker://REGISTRY/REPO:TAG), checking the source as
+    /// `verify` does first and every blob's digest as it streams.
+    Copy(Box<copy::Opts>),
     /// Print a shell completion script on stdout, e.g.
     /// `oci-tar-builder completions bash > /etc/bash_completion.d/oci-tar-builder`.
     Completions(generate::CompletionsOpts),
@@ -90,26 +100,6 @@ pub(crate) struct PackageOpts {
     /// or docker://REGISTRY/REPO:TAG to push it to a registry.
     #[arg(short, long = "out-path", visible_alias = "output", value_name = "FILE|-|oci:DIR[:TAG]|docker://REF", value_parser = parse_output)]
     pub(crate) out_path: OutputArg,
-
-    /// The registry user name; the password is read from stdin (--password-stdin).
-    /// Without it, credentials come from $DOCKER_CONFIG/config.json or
-    /// ~/.docker/config.json, else the push is anonymous.
-    #[arg(long, value_name = "USER", requires = "password_stdin")]
-    pub(crate) username: Option<String>,
-
-    /// Read the registry password (or token) for --username from stdin.
-    #[arg(long, requires = "username")]
-    pub(crate) password_stdin: bool,
-
-    /// Talk plain HTTP to the registry (used without asking only for
-    /// loopback hosts); credentials still never go to another host in clear.
-    #[arg(long, conflicts_with = "ca_cert")]
-    pub(crate) plain_http: bool,
-
-    /// A PEM file of CA certificates to trust beside the system's (a
-    /// registry with a private CA; implies HTTPS, also for loopback hosts).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) ca_cert: Option<PathBuf>,
 
     /// A manifest annotation; repeatable. Overrides the org.opencontainers.image.*
     /// annotations read from the entrypoint wasm's metadata (name, version,
@@ -176,25 +166,39 @@ pub(crate) struct PackageOpts {
     pub(crate) dry_run: bool,
 }
 
-/// How to reach a registry (for `-o docker://…`): the registry flags of
-/// [`PackageOpts`].
-#[derive(Debug, Clone)]
-pub(crate) struct RegistryOpts {
-    /// `--username`; clap makes sure `--password-stdin` comes with it.
-    pub(crate) username: Option<String>,
-    pub(crate) plain_http: bool,
-    pub(crate) ca_cert: Option<PathBuf>,
+/// `build`: what to package and where, and how to reach a registry.
+#[derive(Debug, Args)]
+pub(crate) struct BuildOpts {
+    #[command(flatten)]
+    pub(crate) package: PackageOpts,
+
+    #[command(flatten)]
+    pub(crate) registry: RegistryOpts,
 }
 
-impl PackageOpts {
-    /// The registry flags.
-    pub(crate) fn registry(&self) -> RegistryOpts {
-        RegistryOpts {
-            username: self.username.clone(),
-            plain_http: self.plain_http,
-            ca_cert: self.ca_cert.clone(),
-        }
-    }
+/// How to reach a registry: the registry flags, shared by the main job
+/// (`-o docker://…`) and `copy`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RegistryOpts {
+    /// The registry user name; the password is read from stdin (--password-stdin).
+    /// Without it, credentials come from $DOCKER_CONFIG/config.json or
+    /// ~/.docker/config.json, else the push is anonymous.
+    #[arg(long, value_name = "USER", requires = "password_stdin")]
+    pub(crate) username: Option<String>,
+
+    /// Read the registry password (or token) for --username from stdin.
+    #[arg(long, requires = "username")]
+    pub(crate) password_stdin: bool,
+
+    /// Talk plain HTTP to the registry (used without asking only for
+    /// loopback hosts); credentials still never go to another host in clear.
+    #[arg(long, conflicts_with = "ca_cert")]
+    pub(crate) plain_http: bool,
+
+    /// A PEM file of CA certificates to trust beside the system's (a
+    /// registry with a private CA; implies HTTPS, also for loopback hosts).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca_cert: Option<PathBuf>,
 }
 
 /// One `--layer MEDIATYPE=PATH`.
@@ -243,7 +247,7 @@ const UNSUPPORTED_TRANSPORTS: &[&str] = &[
     "dir:",
 ];
 
-fn parse_output(value: &str) -> Result<OutputArg, String> {
+pub(crate) fn parse_output(value: &str) -> Result<OutputArg, String> {
     if value == "-" {
         return Ok(OutputArg::Stdout);
     }

@@ -4,9 +4,10 @@
 //! image and writes it through the library crates; [`output`] owns the file
 //! (or stdout) the tar goes to; [`progress`] draws a bar on a terminal for
 //! large inputs; [`verify`] and [`inspect`] read any image tar or layout directory back (through
-//! [`input`]); [`failure`] is how errors reach the user.
+//! [`input`]); [`copy`] copies one to a registry (through [`push`]); [`failure`] is how errors reach the user.
 
 mod cli;
+mod copy;
 mod failure;
 mod generate;
 mod input;
@@ -36,10 +37,14 @@ fn main() -> ExitCode {
     let result = match (cli.command, cli.package) {
         (Some(cli::Command::Verify(opts)), _) => verify::run(opts),
         (Some(cli::Command::Inspect(opts)), _) => inspect::run(opts),
+        (Some(cli::Command::Copy(opts)), _) => copy::run(*opts),
         (Some(cli::Command::Completions(opts)), _) => generate::completions(opts),
         (Some(cli::Command::Man), _) => generate::man(),
-        (Some(cli::Command::Build(opts)), _) => package::run(*opts),
-        (None, Some(opts)) => package::run(opts),
+        (Some(cli::Command::Build(opts)), _) => {
+            let cli::BuildOpts { package, registry } = *opts;
+            package::run(package, &registry)
+        }
+        (None, Some(opts)) => package::run(opts, &cli.registry),
         (None, None) => Err(Failure::usage(
             "nothing to do: give --name and -o to package an image, or a subcommand (verify, inspect); see --help",
         )),

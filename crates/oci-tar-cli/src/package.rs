@@ -8,14 +8,14 @@ use wasm_artifact::{
     WrittenImage,
 };
 
-use crate::cli::{OutputArg, PackageOpts};
+use crate::cli::{OutputArg, PackageOpts, RegistryOpts};
 use crate::failure::Failure;
 use crate::output::{write_failure, Output};
 use crate::progress;
 use crate::summary::{print_json, Summary};
 
 /// Packages what `opts` names into the tar it names.
-pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
+pub(crate) fn run(opts: PackageOpts, registry: &RegistryOpts) -> Result<(), Failure> {
     // From the start, so Ctrl-C while hashing exits 130 like Ctrl-C while writing.
     crate::output::handle_signals()
         .map_err(|e| Failure::failed(format!("cannot handle SIGINT and SIGTERM: {e}")))?;
@@ -139,7 +139,7 @@ pub(crate) fn run(opts: PackageOpts) -> Result<(), Failure> {
         let (written, index) = dry_run(&image, &inputs, opts.quiet || opts.json)?;
         (written, Some(index), crate::summary::shown(&opts.out_path))
     } else {
-        let mut output = Output::open(&opts.out_path, &opts.registry(), &say)?;
+        let mut output = Output::open(&opts.out_path, registry, &say)?;
         let destination = output.describe().to_owned();
         let bar = progress::attach(output.destination().sink(), &inputs, opts.quiet);
         let written = output.destination().write(&image);

@@ -1,0 +1,134 @@
+//! `oci-tar-builder copy SRC DEST`: copies one image from an image tar or
+//! layout directory to a registry (or a tar, or a layout directory),
+//! checking the source as `verify` does before anything is sent.
+
+use clap::Args;
+use oci_layout::Reference;
+use oci_layout_reader::{copy_checked, CopyError, LayoutSource};
+
+use crate::cli::{parse_output, OutputArg, RegistryOpts};
+use crate::failure::Failure;
+use crate::output::Output;
+
+/// Copy an image to a registry.
+#[derive(Debug, Args)]
+pub(crate) struct Opts {
+    /// The image to copy: an OCI image tar (oci-archive:FILE, or a path) or
+    /// layout directory (oci:DIR[:TAG]; TAG picks the image by its
+    /// org.opencontainers.image.ref.name, else the only image is taken).
+    #[arg(value_name = "SRC")]
+    pub(crate) source: String,
+
+    /// Where it goes: docker://REGISTRY/REPO:TAG, or oci:DIR, or a tar FILE
+    /// (oci-archive:FILE).
+    #[arg(value_name = "DEST", value_parser = parse_output)]
+    pub(crate) destination: OutputArg,
+
+    /// Push the manifest under this tag too (beside the TAG of
+    /// docker://REGISTRY/REPO:TAG); repeatable.
+    #[arg(short, long = "tag", value_name = "TAG")]
+    pub(crate) tags: Vec<String>,
+
+    #[command(flatten)]
+    pub(crate) registry: RegistryOpts,
+
+    /// Print nothing on stderr but errors.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+
+    /// Also say on stderr where credentials came from; never secrets.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub(crate) verbose: bool,
+}
+
+/// Where `copy` reads from: `oci-archive:FILE`, `oci:DIR[:TAG]`, or a path
+/// (a directory is a layout directory, anything else a tar).
+fn parse_source(value: &str) -> Result<(LayoutSource, Option<String>), Failure> {
+    match parse_output(value).map_err(Failure::usage)? {
+        OutputArg::TarFile(path) if path.is_dir() && !value.starts_with("oci-archive:") => {
+            Ok((LayoutSource::Dir(path), None))
+        }
+        OutputArg::TarFile(path) => Ok((LayoutSource::Tar(path), None)),
+        OutputArg::OciDir { dir, tag } => Ok((LayoutSource::Dir(dir), tag)),
+        OutputArg::Stdout => Err(Failure::usage(
+            "copy reads its source twice (checked first, then sent): give a file, not -",
+        )),
+        OutputArg::Registry(_) => Err(Failure::usage(
+            "copy from docker://… is not supported yet: the source is an image tar or oci:DIR",
+        )),
+    }
+}
+
+/// Checks the source, then copies its image.
+pub(crate) fn run(opts: Opts) -> Result<(), Failure> {
+    crate::output::handle_signals()
+        .map_err(|e| Failure::failed(format!("cannot handle SIGINT and SIGTERM: {e}")))?;
+    let (source, tag) = parse_source(&opts.source)?;
+    let say = |line: String| {
+        if !opts.quiet {
+            eprintln!("{line}");
+        }
+    };
+    let tell = |line: String| {
+        if opts.verbose {
+            eprintln!("{line}");
+        }
+    };
+    let mut destination = opts.destination.clone();
+    let reference = match &mut destination {
+        OutputArg::Registry(target) => {
+            for extra in &opts.tags {
+                target.add_tag(extra).map_err(Failure::usage)?;
+            }
+            let first = target.tags().first().cloned().unwrap_or_default();
+            let reference: Reference =
+                format!("{}/{}:{first}", target.registry(), target.repository())
+                    .parse()
+                    .map_err(Failure::usage)?;
+            Some(reference)
+        }
+        _ if !opts.tags.is_empty() => {
+            return Err(Failure::usage(
+                "--tag adds tags to a docker://… destination only",
+            ))
+        }
+        OutputArg::OciDir { tag: Some(_), .. } => {
+            return Err(Failure::usage(
+                "copy keeps the image's own name in oci:DIR: give oci:DIR without a tag",
+            ))
+        }
+        _ => None,
+    };
+    // Check the source before connecting: a corrupt source never reaches
+    // the destination, and is named with each of its problems.
+    let report = oci_layout_reader::read_source(&source).map_err(Failure::failed)?;
+    let shown = source.path().display().to_string();
+    if !report.is_valid() {
+        return Err(Failure::problems(&shown, &report.problems));
+    }
+    let mut output = Output::open(&destination, &opts.registry, &tell)?;
+    let described = output.describe().to_owned();
+    let copied = copy_checked(
+        &source,
+        report,
+        tag.as_deref(),
+        output.destination().sink(),
+        reference.as_ref(),
+    )
+    .map_err(|error| match error {
+        CopyError::Invalid { problems, .. } => Failure::problems(&shown, &problems),
+        CopyError::Sink(error) => Failure::failed(format!("{described}: {error}")),
+        other => Failure::failed(other),
+    })?;
+    let pushed = output.push_summary();
+    output.finish()?;
+    say(format!("copied {shown} to {described}"));
+    say(format!(
+        "  manifest  {} ({})",
+        copied.manifest_digest, copied.media_type
+    ));
+    if let Some(line) = pushed {
+        say(line);
+    }
+    Ok(())
+}
