@@ -1,0 +1,203 @@
+//! `copy SRC docker://…`: an image tar or layout directory made by the tool
+//! is copied into Debian's `docker-registry` started by the test on
+//! 127.0.0.1. What the registry serves is checked with skopeo against the
+//! source's manifest bytes; a corrupt source must be refused before
+//! anything reaches the registry (its request log says so); extra `--tag`s
+//! name the same manifest.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use test_support::servers::{Registry, Shared};
+use test_support::{require_tool, tiny_module};
+
+const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
+
+static REGISTRY: Shared<Registry> = Shared::new(Registry::start);
+
+fn run(args: &[&str], dir: &Path) -> Output {
+    Command::new(BUILDER)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("DOCKER_CONFIG")
+        .env("HOME", dir)
+        .output()
+        .unwrap()
+}
+
+#[track_caller]
+fn run_ok(args: &[&str], dir: &Path) -> String {
+    let output = run(args, dir);
+    assert!(
+        output.status.success(),
+        "oci-tar-builder {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn skopeo(args: &[&str]) -> Output {
+    Command::new(require_tool("skopeo", "the Debian package `skopeo`"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[track_caller]
+fn skopeo_ok(args: &[&str]) -> Vec<u8> {
+    let output = skopeo(args);
+    assert!(
+        output.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// Packages two modules into a layout directory `oci:DIR:v1` and a tar of
+/// the same image; returns the manifest's digest and bytes.
+fn package(dir: &Path, name: &str) -> (String, Vec<u8>) {
+    std::fs::write(dir.join("a.wasm"), tiny_module(21)).unwrap();
+    std::fs::write(dir.join("b.wasm"), tiny_module(22)).unwrap();
+    let common = ["--name", name, "--module", "a.wasm", "--module", "b.wasm"];
+    for out in ["oci:layout:v1", "img.tar"] {
+        let mut args = common.to_vec();
+        args.extend(["--tag", "v1", "-o", out]);
+        run_ok(&args, dir);
+    }
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("layout/index.json")).unwrap()).unwrap();
+    let digest = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    let hex = digest.strip_prefix("sha256:").unwrap().to_owned();
+    let bytes = std::fs::read(dir.join("layout/blobs/sha256").join(hex)).unwrap();
+    (digest, bytes)
+}
+
+fn registry_digest(remote: &str) -> String {
+    let inspected = skopeo_ok(&["inspect", "--tls-verify=false", remote]);
+    let inspected: Value = serde_json::from_slice(&inspected).unwrap();
+    inspected["Digest"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_tar_and_a_layout_directory_copy_to_the_registry_byte_for_byte() {
+    let registry = REGISTRY.get();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (digest, manifest) = package(dir, "copied");
+
+    for (source, repo) in [
+        ("img.tar", "copy/from-tar"),
+        ("oci-archive:img.tar", "copy/from-archive"),
+        ("oci:layout:v1", "copy/from-dir"),
+        ("oci:layout", "copy/from-only-image"),
+    ] {
+        let remote = format!("docker://{}/{repo}:v1", registry.host());
+        let summary = run_ok(&["copy", source, &remote], dir);
+        assert!(
+            summary.contains(&format!("manifest  {digest}")),
+            "{summary}"
+        );
+        let raw = skopeo_ok(&["inspect", "--raw", "--tls-verify=false", &remote]);
+        assert!(
+            raw == manifest,
+            "{source}: the registry serves other manifest bytes than the source's"
+        );
+        assert_eq!(registry_digest(&remote), digest, "{source}");
+    }
+
+    // skopeo reads every blob back from the registry, checking each digest.
+    let pulled = dir.join("pulled");
+    skopeo_ok(&[
+        "--insecure-policy",
+        "copy",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        &format!("docker://{}/copy/from-tar:v1", registry.host()),
+        &format!("oci:{}:v1", pulled.display()),
+    ]);
+    run_ok(&["verify", "pulled"], dir);
+}
+
+#[test]
+fn repeated_tags_name_one_manifest() {
+    let registry = REGISTRY.get();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (digest, _) = package(dir, "tagged");
+    let remote = |tag: &str| format!("docker://{}/copy/tags:{tag}", registry.host());
+    run_ok(
+        &[
+            "copy",
+            "img.tar",
+            &remote("v1"),
+            "--tag",
+            "latest",
+            "-t",
+            "1.0",
+        ],
+        dir,
+    );
+    for tag in ["v1", "latest", "1.0"] {
+        assert_eq!(registry_digest(&remote(tag)), digest, "tag {tag}");
+    }
+    let bad = run(&["copy", "img.tar", &remote("v1"), "--tag", "bad tag"], dir);
+    assert_eq!(bad.status.code(), Some(2), "a bad --tag is a usage error");
+}
+
+#[test]
+fn a_corrupt_source_is_refused_and_nothing_reaches_the_registry() {
+    let registry = REGISTRY.get();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    package(dir, "corrupt");
+
+    // Flip one byte of the first layer (a.wasm's module bytes) in the tar.
+    let module = tiny_module(21);
+    let mut tar = std::fs::read(dir.join("img.tar")).unwrap();
+    let at = tar
+        .windows(module.len())
+        .position(|w| w == module.as_slice())
+        .unwrap();
+    tar[at + module.len() - 1] ^= 1;
+    std::fs::write(dir.join("bad.tar"), &tar).unwrap();
+    // The same in the layout directory.
+    let layer = std::fs::read_dir(dir.join("layout/blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read(p).unwrap() == module)
+        .unwrap();
+    let mut bytes = module.clone();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&layer, bytes).unwrap();
+
+    let before = registry.requests().len();
+    for source in ["bad.tar", "oci:layout:v1"] {
+        let remote = format!("docker://{}/copy/corrupt:v1", registry.host());
+        let output = run(&["copy", source, &remote], dir);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{source}: {stderr}");
+        assert!(
+            stderr.contains("sha256:"),
+            "{source}: the problem names the blob: {stderr}"
+        );
+        let missing = skopeo(&["inspect", "--raw", "--tls-verify=false", &remote]);
+        assert!(!missing.status.success(), "{source}: the tag exists");
+    }
+    let after = registry.requests();
+    let copy_requests: Vec<_> = after[before..]
+        .iter()
+        .filter(|r| r.contains("/copy/corrupt/"))
+        .filter(|r| {
+            !r.starts_with("GET /v2/copy/corrupt/manifests/")
+                && !r.starts_with("HEAD /v2/copy/corrupt/manifests/")
+        })
+        .collect();
+    assert!(
+        copy_requests.is_empty(),
+        "a corrupt source reached the registry: {copy_requests:#?}"
+    );
+}
