@@ -201,3 +201,18 @@ fn a_corrupt_source_is_refused_and_nothing_reaches_the_registry() {
         "a corrupt source reached the registry: {copy_requests:#?}"
     );
 }
+
+#[test]
+fn a_tar_copies_to_a_layout_directory_and_back_to_a_tar() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (digest, _) = package(dir, "local");
+    let to_dir = run_ok(&["copy", "img.tar", "oci:mirror"], dir);
+    assert!(to_dir.contains(&format!("manifest  {digest}")), "{to_dir}");
+    run_ok(&["verify", "mirror"], dir);
+    let to_tar = run_ok(&["copy", "oci:mirror", "out/copy.tar"], dir);
+    assert!(to_tar.contains(&format!("manifest  {digest}")), "{to_tar}");
+    run_ok(&["verify", "out/copy.tar"], dir);
+    let tagged = run(&["copy", "img.tar", "oci:other:v2"], dir);
+    assert_eq!(tagged.status.code(), Some(2));
+}
