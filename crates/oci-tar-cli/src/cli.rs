@@ -72,9 +72,11 @@ pub(crate) struct PackageOpts {
     #[arg(short, long)]
     pub(crate) repo: Option<String>,
 
-    /// Image tag [default: the TAG of -o oci:DIR:TAG, else latest].
-    #[arg(short, long)]
-    pub(crate) tag: Option<String>,
+    /// Image tag [default: the TAG of -o oci:DIR:TAG, else latest]. With
+    /// -o docker://REGISTRY/REPO:TAG, repeat it to push the manifest under
+    /// each tag too.
+    #[arg(short, long = "tag", value_name = "TAG")]
+    pub(crate) tags: Vec<String>,
 
     /// A wasm module or component; repeat for several, one layer each, in order.
     #[arg(short, long = "module", value_name = "PATH")]

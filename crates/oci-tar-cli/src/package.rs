@@ -15,10 +15,11 @@ use crate::progress;
 use crate::summary::{print_json, Summary};
 
 /// Packages what `opts` names into the tar it names.
-pub(crate) fn run(opts: PackageOpts, registry: &RegistryOpts) -> Result<(), Failure> {
+pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), Failure> {
     // From the start, so Ctrl-C while hashing exits 130 like Ctrl-C while writing.
     crate::output::handle_signals()
         .map_err(|e| Failure::failed(format!("cannot handle SIGINT and SIGTERM: {e}")))?;
+    add_registry_tags(&mut opts)?;
     let tag = image_tag(&opts)?;
     let reference =
         Reference::from_parts(opts.repo.as_deref(), &opts.name, tag).map_err(Failure::usage)?;
@@ -227,16 +228,41 @@ fn set_process_config(image: &mut WasmImage, opts: &PackageOpts) -> Result<(), A
 fn image_tag(opts: &PackageOpts) -> Result<&str, Failure> {
     let from_output = match &opts.out_path {
         OutputArg::OciDir { tag, .. } => tag.as_deref(),
-        OutputArg::Registry(target) => target.tags().first().map(String::as_str),
+        // Its first tag; each --tag was added after it.
+        OutputArg::Registry(target) => {
+            return Ok(target.tags().first().map_or("latest", String::as_str))
+        }
         OutputArg::Stdout | OutputArg::TarFile(_) => None,
     };
-    match (opts.tag.as_deref(), from_output) {
+    let flag = match opts.tags.as_slice() {
+        [] => None,
+        [tag] => Some(tag.as_str()),
+        [..] => {
+            return Err(Failure::usage(
+                "--tag is repeatable only with -o docker://… (one manifest under several tags)",
+            ))
+        }
+    };
+    match (flag, from_output) {
         (Some(flag), Some(output)) if flag != output => Err(Failure::usage(format!(
             "--tag {flag} and -o …:{output} name two different tags; give one"
         ))),
         (Some(tag), _) | (None, Some(tag)) => Ok(tag),
         (None, None) => Ok("latest"),
     }
+}
+
+/// With `-o docker://…:TAG`, each `--tag` is one more tag the manifest is
+/// put under (`TAG` stays the image's own).
+fn add_registry_tags(opts: &mut PackageOpts) -> Result<(), Failure> {
+    if let OutputArg::Registry(target) = &mut opts.out_path {
+        for tag in &opts.tags {
+            target
+                .add_tag(tag)
+                .map_err(|e| Failure::usage(format!("--tag {tag}: {e}")))?;
+        }
+    }
+    Ok(())
 }
 
 /// The `*.wasm` files directly in `dir`, sorted by file name. Other

@@ -304,3 +304,52 @@ fn a_docker_reference_without_a_tag_is_a_usage_error() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn repeated_tags_push_one_manifest_under_each() {
+    let registry = REGISTRY.get();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    std::fs::write(dir.join("a.wasm"), tiny_module(31)).unwrap();
+    let remote = |tag: &str| format!("docker://{}/push/tags:{tag}", registry.host());
+    let summary = run_ok(
+        &[
+            "--name",
+            "tags",
+            "--module",
+            "a.wasm",
+            "-o",
+            &remote("v1"),
+            "-t",
+            "latest",
+            "--tag",
+            "1.0",
+        ],
+        dir,
+        None,
+        dir,
+    );
+    let digests: Vec<String> = ["v1", "latest", "1.0"]
+        .iter()
+        .map(|tag| {
+            let raw = skopeo(&["inspect", "--tls-verify=false", &remote(tag)]);
+            let inspected: Value = serde_json::from_slice(&raw).unwrap();
+            inspected["Digest"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert!(
+        summary.contains(&format!("manifest  {}", digests[0])),
+        "{summary}"
+    );
+    assert!(digests.iter().all(|d| d == &digests[0]), "{digests:?}");
+
+    let two = run(
+        &[
+            "--name", "tags", "--module", "a.wasm", "-o", "x.tar", "-t", "a", "-t", "b",
+        ],
+        dir,
+        None,
+        dir,
+    );
+    assert_eq!(two.status.code(), Some(2), "several tags need a registry");
+}
