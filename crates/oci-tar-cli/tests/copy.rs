@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use test_support::servers::{Registry, Shared};
+use test_support::servers::{containerd17_binaries, Containerd, Registry, Shared};
 use test_support::{require_tool, tiny_module};
 
 const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
@@ -215,4 +215,42 @@ fn a_tar_copies_to_a_layout_directory_and_back_to_a_tar() {
     run_ok(&["verify", "out/copy.tar"], dir);
     let tagged = run(&["copy", "img.tar", "oci:other:v2"], dir);
     assert_eq!(tagged.status.code(), Some(2));
+}
+
+/// What runwasi users do: containerd 1.7 pulls the copied wasm-layer image
+/// from the registry and unpacks it.
+#[test]
+fn containerd_17_pulls_and_unpacks_a_copied_wasm_layer_image() {
+    let registry = REGISTRY.get();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (digest, _) = package(dir, "pulled");
+    let remote = format!("{}/copy/containerd:v1", registry.host());
+    run_ok(&["copy", "img.tar", &format!("docker://{remote}")], dir);
+
+    let (containerd, ctr) = containerd17_binaries();
+    let containerd = Containerd::start_binaries(&containerd, &ctr);
+    let pull = containerd.ctr(
+        "copy",
+        [
+            "images",
+            "pull",
+            "--plain-http",
+            "--platform",
+            "wasip1/wasm",
+            &remote,
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&pull.stdout);
+    assert!(
+        pull.status.success(),
+        "ctr images pull: {stdout}{}",
+        String::from_utf8_lossy(&pull.stderr)
+    );
+    // ctr 1.7 prints "unpacking PLATFORM DIGEST..." then "done: TIME".
+    let unpacked = format!("unpacking wasip1/wasm {digest}...\ndone");
+    assert!(
+        stdout.contains(&unpacked),
+        "containerd 1.7 did not say {unpacked:?}: {stdout}"
+    );
 }
