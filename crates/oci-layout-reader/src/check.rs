@@ -864,7 +864,7 @@ impl Keeper {
 /// An entry name as extracting it resolves it: no empty or `.` parts, no
 /// leading `./`, no trailing `/`. (`..` and absolute names are refused
 /// before.)
-fn normalize(name: &str) -> String {
+pub(crate) fn normalize(name: &str) -> String {
     let parts: Vec<&str> = name
         .split('/')
         .filter(|part| !part.is_empty() && *part != ".")

@@ -20,7 +20,7 @@ use oci_digest::Digest;
 use oci_layout::{BlobSource, BytesBlob, ImageSink, LayoutError, Reference};
 use oci_spec::image::MediaType;
 
-use crate::check::MAX_DOCUMENT_LEN;
+use crate::check::{normalize, MAX_DOCUMENT_LEN};
 use crate::error::ReadError;
 use crate::problem::Problem;
 use crate::report::{Descriptor, Image, LayoutReport};
@@ -85,6 +85,16 @@ pub enum CopyError {
         path: PathBuf,
         /// How many images it holds.
         count: usize,
+    },
+    /// The chosen entry is not an image manifest that could be read.
+    #[error("{path}: {digest} ({media_type}) is not an image manifest this copy can follow")]
+    NotAManifest {
+        /// The source.
+        path: PathBuf,
+        /// Its digest.
+        digest: String,
+        /// Its media type.
+        media_type: String,
     },
     /// No reference was given and the image has no usable name of its own.
     #[error(
@@ -201,10 +211,10 @@ pub fn copy_checked(
         });
     }
     let Some(parsed) = &image.manifest else {
-        // A valid report has every manifest read.
-        return Err(CopyError::Invalid {
+        return Err(CopyError::NotAManifest {
             path,
-            problems: Vec::new(),
+            digest: manifest_descriptor.digest.clone(),
+            media_type: manifest_descriptor.media_type.clone(),
         });
     };
     let mut copied = Copied {
@@ -303,7 +313,7 @@ impl BlobIndex {
                 // The tar was checked already; anything that stops this pass
                 // now means it changed, and the blob is then not found.
                 while let Ok(Some(header)) = tar.next_header() {
-                    let name = header.name.trim_start_matches("./");
+                    let name = normalize(&header.name);
                     if header.kind == EntryKind::File {
                         if let Some(hex) = name.strip_prefix("blobs/sha256/") {
                             ranges.insert(format!("sha256:{hex}"), (tar.offset(), header.size));
@@ -337,7 +347,7 @@ impl BlobIndex {
                 let Some(&(offset, size)) = ranges.get(&descriptor.digest) else {
                     return Err(blob_error(io::Error::new(
                         io::ErrorKind::NotFound,
-                        "no longer in the tar",
+                        "not in the tar (a layer left out for its urls is not copied)",
                     )));
                 };
                 if size != descriptor.size {
