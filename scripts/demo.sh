@@ -6,12 +6,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rustup target add wasm32-wasip1 >/dev/null 2>&1 || rustup target add wasm32-wasip1
-cargo build --quiet --release --target wasm32-wasip1 --manifest-path demo/wasi-demo-app/Cargo.toml
-module=demo/wasi-demo-app/target/wasm32-wasip1/release/wasi-demo-app.wasm
+command -v jq >/dev/null || { echo "demo.sh: needs jq (to read where cargo put what it built)" >&2; exit 1; }
 
-cargo build --quiet --release -p oci-tar-cli
-builder=target/release/oci-tar-builder
+# Where cargo put a package's binary: its own build messages say, so
+# CARGO_TARGET_DIR, CARGO_BUILD_TARGET or a .cargo/config.toml cannot fool us.
+built() {
+  local name=$1
+  shift
+  cargo build --quiet --release --message-format=json-render-diagnostics "$@" |
+    jq -r --arg name "$name" 'select(.reason == "compiler-artifact" and .target.name == $name and .executable != null) | .executable' |
+    tail -n 1
+}
+
+rustup target add wasm32-wasip1 >/dev/null 2>&1 || rustup target add wasm32-wasip1
+module=$(built wasi-demo-app --target wasm32-wasip1 --manifest-path demo/wasi-demo-app/Cargo.toml)
+builder=$(built oci-tar-builder -p oci-tar-cli)
+for file in "$module" "$builder"; do
+  [ -f "$file" ] || { echo "demo.sh: cargo did not report a built file ($file)" >&2; exit 1; }
+done
 "$builder" --name wasi-demo-oci --repo ghcr.io/containerd/runwasi --tag latest \
   --module "$module" -o ./dist/img-oci.tar
 "$builder" --name wasi-demo-oci --repo ghcr.io/containerd/runwasi --tag latest \

@@ -9,3 +9,6 @@ scripts/install-test-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 INSTA_UPDATE=no cargo test --workspace --locked
+# Every published crate packages and builds from its .crate alone (needs the
+# crates.io index; nothing is uploaded).
+cargo publish --workspace --dry-run --locked

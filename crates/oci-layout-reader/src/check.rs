@@ -61,7 +61,16 @@ struct SeenBlob {
 }
 
 enum Kept {
-    Bytes(Vec<u8>),
+    /// Shared with the report, which hands them out as the raw documents.
+    Bytes(Arc<[u8]>),
+    TooLarge,
+    OverBudget,
+    NotJson,
+}
+
+/// Why a [`Keeper`] stopped keeping an entry.
+#[derive(Clone, Copy)]
+enum Refusal {
     TooLarge,
     OverBudget,
     NotJson,
@@ -80,7 +89,7 @@ pub(crate) struct Collector {
     /// Manifests already read, with their config summaries.
     manifests: HashMap<Digest, ReadManifest>,
     /// Config summaries already read (a config shared by manifests is read once).
-    configs: HashMap<Digest, Option<Arc<ConfigSummary>>>,
+    configs: HashMap<Digest, ReadConfig>,
     entries: usize,
     names: BTreeSet<String>,
     blobs: HashMap<Digest, SeenBlob>,
@@ -96,7 +105,15 @@ pub(crate) struct Collector {
 #[derive(Clone, Default)]
 struct ReadManifest {
     manifest: Option<Arc<Manifest>>,
-    config: Option<Arc<ConfigSummary>>,
+    raw: Option<Arc<[u8]>>,
+    config: ReadConfig,
+}
+
+/// A config read once, shared by every manifest that names it.
+#[derive(Clone, Default)]
+struct ReadConfig {
+    summary: Option<Arc<ConfigSummary>>,
+    raw: Option<Arc<[u8]>>,
 }
 
 /// What to do with an entry's data.
@@ -136,7 +153,7 @@ impl EntrySink {
     /// document read only while it is kept (one over the limits is reported
     /// from its size, not read).
     pub(crate) fn wants_more(&self) -> bool {
-        matches!(self.purpose, Purpose::Blob { .. }) || matches!(self.keeper.state, Kept::Bytes(_))
+        matches!(self.purpose, Purpose::Blob { .. }) || self.keeper.kept.is_ok()
     }
 }
 
@@ -369,6 +386,7 @@ impl Collector {
                     .root_document(INDEX_FILE, size, kept)
                     .filter(|bytes| self.may_parse(bytes));
                 if let Some(bytes) = bytes {
+                    report.raw_index = Some(Arc::clone(&bytes));
                     match parse::<Index>(INDEX_FILE, "image index", &bytes) {
                         Ok(index) => {
                             self.check_schema_version(INDEX_FILE, index.schema_version);
@@ -397,7 +415,7 @@ impl Collector {
         report
     }
 
-    fn root_document(&mut self, name: &str, size: u64, kept: Kept) -> Option<Vec<u8>> {
+    fn root_document(&mut self, name: &str, size: u64, kept: Kept) -> Option<Arc<[u8]>> {
         match kept {
             Kept::Bytes(bytes) => Some(bytes),
             Kept::TooLarge | Kept::NotJson => {
@@ -486,12 +504,12 @@ impl Collector {
     }
 
     /// The bytes of the JSON blob `digest` (already checked to exist).
-    fn blob_document(&mut self, digest: Digest, kind: &'static str) -> Option<Vec<u8>> {
+    fn blob_document(&mut self, digest: Digest, kind: &'static str) -> Option<Arc<[u8]>> {
         let blob = self.blobs.get(&digest)?;
         let name = digest.blob_path();
         match &blob.document {
             Some(Kept::Bytes(bytes)) => {
-                let bytes = bytes.clone();
+                let bytes = Arc::clone(bytes);
                 self.may_parse(&bytes).then_some(bytes)
             }
             Some(Kept::TooLarge) => {
@@ -548,6 +566,8 @@ impl Collector {
                     descriptor: descriptor.clone(),
                     manifest: None,
                     config: None,
+                    raw_manifest: None,
+                    raw_config: None,
                 });
             }
             return;
@@ -601,7 +621,9 @@ impl Collector {
                 via: visiting.clone(),
                 descriptor: descriptor.clone(),
                 manifest: read.manifest,
-                config: read.config,
+                config: read.config.summary,
+                raw_manifest: read.raw,
+                raw_config: read.config.raw,
             });
         }
         // Any other media type: the blob's presence and size are all there is to check.
@@ -615,17 +637,20 @@ impl Collector {
         let name = digest.blob_path();
         match parse::<Manifest>(&name, "image manifest", &bytes) {
             Ok(manifest) => {
-                drop(bytes);
                 self.check_schema_version(&name, manifest.schema_version);
                 let config = self.check_manifest(digest, &manifest);
                 ReadManifest {
                     manifest: Some(Arc::new(manifest)),
+                    raw: Some(bytes),
                     config,
                 }
             }
             Err(problem) => {
                 self.push(problem);
-                ReadManifest::default()
+                ReadManifest {
+                    raw: Some(bytes),
+                    ..ReadManifest::default()
+                }
             }
         }
     }
@@ -640,32 +665,35 @@ impl Collector {
         }
     }
 
-    /// Checks a manifest's config and layers; returns the config summary.
-    fn check_manifest(
-        &mut self,
-        digest: Digest,
-        manifest: &Manifest,
-    ) -> Option<Arc<ConfigSummary>> {
+    /// Checks a manifest's config and layers; returns the config read.
+    fn check_manifest(&mut self, digest: Digest, manifest: &Manifest) -> ReadConfig {
         let by = format!("image manifest {digest}");
         for layer in &manifest.layers {
             self.check_blob(layer, &by);
         }
-        let config_digest = self.check_blob(&manifest.config, &by)?;
+        let Some(config_digest) = self.check_blob(&manifest.config, &by) else {
+            return ReadConfig::default();
+        };
         if !manifest.config.media_type.ends_with("json") {
-            return None;
+            return ReadConfig::default();
         }
-        if let Some(summary) = self.configs.get(&config_digest) {
-            return summary.clone();
+        if let Some(read) = self.configs.get(&config_digest) {
+            return read.clone();
         }
-        let summary = self.read_config(config_digest).map(Arc::new);
-        self.configs.insert(config_digest, summary.clone());
-        summary
+        let read = match self.blob_document(config_digest, "image config") {
+            Some(bytes) => ReadConfig {
+                summary: self.read_config(config_digest, &bytes).map(Arc::new),
+                raw: Some(bytes),
+            },
+            None => ReadConfig::default(),
+        };
+        self.configs.insert(config_digest, read.clone());
+        read
     }
 
-    /// Reads the config `config_digest` (present, right size) for its summary.
-    fn read_config(&mut self, config_digest: Digest) -> Option<ConfigSummary> {
-        let bytes = self.blob_document(config_digest, "image config")?;
-        match serde_json::from_slice::<serde_json::Value>(&bytes) {
+    /// Parses the config `config_digest`'s `bytes` for its summary.
+    fn read_config(&mut self, config_digest: Digest, bytes: &[u8]) -> Option<ConfigSummary> {
+        match serde_json::from_slice::<serde_json::Value>(bytes) {
             Ok(serde_json::Value::Object(config)) => Some(summarize_config(&config)),
             Ok(_) => {
                 self.push(Problem::InvalidDocument {
@@ -801,7 +829,9 @@ impl Collector {
 /// Keeps an entry's bytes while they stream past, if they may be a JSON
 /// document and fit the limits.
 struct Keeper {
-    state: Kept,
+    /// What was kept so far, or why the entry is not kept (one word
+    /// bigger would push `Target` over clippy's enum size limit).
+    kept: Result<Vec<u8>, Refusal>,
     /// The JSON budget left when the entry started.
     budget_left: u64,
     /// Keep any content (root files), not only what starts like JSON.
@@ -813,7 +843,7 @@ impl Keeper {
     /// A keeper for an entry announced as `size` bytes.
     fn new(size: u64, budget_left: u64, any_json: bool) -> Self {
         Keeper {
-            state: Self::state_for(size, budget_left).unwrap_or(Kept::Bytes(Vec::new())),
+            kept: Self::state_for(size, budget_left).map_or(Ok(Vec::new()), Err),
             budget_left,
             any_json,
             checked_start: false,
@@ -821,43 +851,50 @@ impl Keeper {
     }
 
     /// What `len` bytes cannot be kept as, if anything.
-    fn state_for(len: u64, budget_left: u64) -> Option<Kept> {
+    fn state_for(len: u64, budget_left: u64) -> Option<Refusal> {
         if len > MAX_DOCUMENT_LEN {
-            Some(Kept::TooLarge)
+            Some(Refusal::TooLarge)
         } else if len > budget_left {
-            Some(Kept::OverBudget)
+            Some(Refusal::OverBudget)
         } else {
             None
         }
     }
 
     fn feed(&mut self, chunk: &[u8]) {
-        let Kept::Bytes(bytes) = &mut self.state else {
+        let Ok(bytes) = &self.kept else {
             return;
         };
         // A file may hold more bytes than announced (one growing while a
         // directory is read): the limits hold for what arrives.
         let len = (bytes.len() + chunk.len()) as u64;
         if let Some(state) = Self::state_for(len, self.budget_left) {
-            self.state = state;
+            self.kept = Err(state);
             return;
         }
         if !self.any_json && !self.checked_start {
             match chunk.iter().find(|b| !b.is_ascii_whitespace()) {
                 Some(b'{') => self.checked_start = true,
                 Some(_) => {
-                    self.state = Kept::NotJson;
+                    self.kept = Err(Refusal::NotJson);
                     return;
                 }
                 // All whitespace so far: keep looking.
                 None => {}
             }
         }
-        bytes.extend_from_slice(chunk);
+        if let Ok(bytes) = &mut self.kept {
+            bytes.extend_from_slice(chunk);
+        }
     }
 
     fn finish(self) -> Kept {
-        self.state
+        match self.kept {
+            Ok(bytes) => Kept::Bytes(Arc::from(bytes)),
+            Err(Refusal::TooLarge) => Kept::TooLarge,
+            Err(Refusal::OverBudget) => Kept::OverBudget,
+            Err(Refusal::NotJson) => Kept::NotJson,
+        }
     }
 }
 

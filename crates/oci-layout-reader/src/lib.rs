@@ -6,6 +6,10 @@
 //! reports every [`Problem`]: blobs whose bytes do not match their names,
 //! missing or mis-sized blobs, unsafe entries, truncation, a `manifest.json`
 //! that disagrees with `index.json`.
+//! The documents it parsed stay in the report byte for byte
+//! ([`LayoutReport::raw_index`], [`Image::raw_manifest`],
+//! [`Image::raw_config`]), shared rather than copied, so the report holds at
+//! most [`MAX_DOCUMENTS_TOTAL`] bytes of them.
 //!
 //! ```
 //! use oci_layout::{BlobSource, BytesBlob, ImageSink, LayoutTar};

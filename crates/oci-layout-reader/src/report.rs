@@ -264,6 +264,17 @@ pub struct Image {
     /// The config's interesting fields, when it is a JSON config that could be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<Arc<ConfigSummary>>,
+    /// The manifest's bytes exactly as stored (what `skopeo inspect --raw`
+    /// prints), when they were kept: a JSON document within
+    /// [`MAX_DOCUMENT_LEN`](crate::MAX_DOCUMENT_LEN) and the
+    /// [`MAX_DOCUMENTS_TOTAL`](crate::MAX_DOCUMENTS_TOTAL) budget. Shared,
+    /// not copied: the reader holds these bytes anyway to parse them.
+    #[serde(skip)]
+    pub raw_manifest: Option<Arc<[u8]>>,
+    /// The config's bytes exactly as stored, when it is a JSON config that
+    /// was kept (as [`raw_manifest`](Self::raw_manifest)).
+    #[serde(skip)]
+    pub raw_config: Option<Arc<[u8]>>,
 }
 
 impl Image {
@@ -285,6 +296,11 @@ impl Image {
 pub struct LayoutReport {
     /// `index.json`, when it could be read.
     pub index: Option<Index>,
+    /// `index.json`'s bytes exactly as stored, when they were kept (within
+    /// [`MAX_DOCUMENT_LEN`](crate::MAX_DOCUMENT_LEN) and the
+    /// [`MAX_DOCUMENTS_TOTAL`](crate::MAX_DOCUMENTS_TOTAL) budget).
+    #[serde(skip)]
+    pub raw_index: Option<Arc<[u8]>>,
     /// Every image manifest reached from `index.json`, in order.
     pub images: Vec<Image>,
     /// How many blobs the layout holds.

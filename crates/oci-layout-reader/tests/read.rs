@@ -34,6 +34,16 @@ fn a_valid_layout_has_no_problems_and_describes_its_image() {
 }
 
 #[test]
+fn the_documents_read_are_kept_byte_for_byte() {
+    let image = image();
+    let report = read(&tar_of(&entries_of(&image)));
+    let found = &report.images[0];
+    assert_eq!(report.raw_index.as_deref(), Some(&image.index[..]));
+    assert_eq!(found.raw_manifest.as_deref(), Some(&image.manifest[..]));
+    assert_eq!(found.raw_config.as_deref(), Some(&image.config[..]));
+}
+
+#[test]
 fn dot_slash_names_and_directories_are_accepted() {
     let image = image();
     let mut entries = vec![Entry {

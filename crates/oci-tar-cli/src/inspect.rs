@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use oci_layout_reader::{ConfigSummary, Descriptor, Image, LayoutReport};
 use serde::Serialize;
 
@@ -22,8 +22,28 @@ pub(crate) struct Opts {
     pub(crate) file: PathBuf,
 
     /// Print JSON for scripts instead of text.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "raw")]
     pub(crate) json: bool,
+
+    /// Print one document's bytes exactly as stored, as `skopeo inspect --raw` and `crane manifest` do.
+    #[arg(long, value_enum, value_name = "DOCUMENT")]
+    pub(crate) raw: Option<Raw>,
+
+    /// With --raw manifest|config: the image, by name (io.containerd.image.name), tag
+    /// (org.opencontainers.image.ref.name) or manifest digest; needed when the layout holds several.
+    #[arg(long, value_name = "NAME", requires = "raw")]
+    pub(crate) image: Option<String>,
+}
+
+/// The document `--raw` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Raw {
+    /// The image manifest.
+    Manifest,
+    /// The image config.
+    Config,
+    /// The layout's index.json.
+    Index,
 }
 
 /// The version of `inspect --json`'s schema (documented in the README).
@@ -47,7 +67,9 @@ struct JsonOutput<'a> {
 pub(crate) fn run(opts: Opts) -> Result<(), Failure> {
     let shown = opts.file.display().to_string();
     let report = read_report(&opts.file)?;
-    let text = if opts.json {
+    let text: std::borrow::Cow<'_, [u8]> = if let Some(raw) = opts.raw {
+        raw_document(&report, raw, opts.image.as_deref())?.into()
+    } else if opts.json {
         let output = JsonOutput {
             schema_version: JSON_SCHEMA_VERSION,
             file: shown.clone(),
@@ -58,15 +80,12 @@ pub(crate) fn run(opts: Opts) -> Result<(), Failure> {
         let mut json = serde_json::to_string_pretty(&output)
             .unwrap_or_else(|_| unreachable!("the report serialises"));
         json.push('\n');
-        clean_json(&json).into_owned()
+        clean_json(&json).into_owned().into_bytes().into()
     } else {
-        describe(&shown, &report)
+        describe(&shown, &report).into_bytes().into()
     };
     let mut stdout = std::io::stdout().lock();
-    if let Err(error) = stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    if let Err(error) = stdout.write_all(&text).and_then(|()| stdout.flush()) {
         return Err(if error.kind() == std::io::ErrorKind::BrokenPipe {
             Failure::BrokenPipe
         } else {
@@ -78,6 +97,82 @@ pub(crate) fn run(opts: Opts) -> Result<(), Failure> {
     } else {
         Err(Failure::problems(&shown, &report.problems))
     }
+}
+
+/// The bytes `--raw` prints: the document as stored, of the image `wanted`
+/// names (or of the only image).
+fn raw_document<'a>(
+    report: &'a LayoutReport,
+    raw: Raw,
+    wanted: Option<&str>,
+) -> Result<&'a [u8], Failure> {
+    let not_kept = |what: &str| {
+        Failure::failed(format!(
+            "the {what} could not be read (missing, not JSON, or over the reader's size limits)"
+        ))
+    };
+    if raw == Raw::Index {
+        return report
+            .raw_index
+            .as_deref()
+            .ok_or_else(|| not_kept("index.json"));
+    }
+    let matches: Vec<&Image> = report
+        .images
+        .iter()
+        .filter(|image| wanted.is_none_or(|wanted| names_image(image, wanted)))
+        .collect();
+    let Some(first) = matches.first() else {
+        return Err(match wanted {
+            Some(wanted) => Failure::usage(format!(
+                "no image {} in the layout; it holds {}",
+                clean(wanted),
+                image_list(&report.images)
+            )),
+            None => Failure::failed("the layout holds no image"),
+        });
+    };
+    // Several entries naming one manifest (tags of one image) are one image.
+    if matches
+        .iter()
+        .any(|image| image.descriptor.digest != first.descriptor.digest)
+    {
+        return Err(Failure::usage(format!(
+            "the layout holds several images; choose one with --image: {}",
+            image_list(matches.iter().copied())
+        )));
+    }
+    match raw {
+        Raw::Manifest => first
+            .raw_manifest
+            .as_deref()
+            .ok_or_else(|| not_kept("manifest")),
+        _ => first
+            .raw_config
+            .as_deref()
+            .ok_or_else(|| not_kept("config")),
+    }
+}
+
+/// Whether `wanted` is the image's name, its tag or its manifest digest.
+fn names_image(image: &Image, wanted: &str) -> bool {
+    let annotations = &image.descriptor.annotations;
+    image.descriptor.digest == wanted
+        || [
+            oci_layout::annotations::CONTAINERD_IMAGE_NAME,
+            oci_layout::annotations::REF_NAME,
+        ]
+        .iter()
+        .any(|key| annotations.get(*key).is_some_and(|value| value == wanted))
+}
+
+/// The images, as `--image` accepts them: name (or digest when unnamed).
+fn image_list<'a>(images: impl IntoIterator<Item = &'a Image>) -> String {
+    let names: Vec<String> = images
+        .into_iter()
+        .map(|image| clean(image.name().unwrap_or(&image.descriptor.digest)).into_owned())
+        .collect();
+    names.join(", ")
 }
 
 /// The text form.

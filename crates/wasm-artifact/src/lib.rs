@@ -71,5 +71,5 @@ pub use oci_layout::{
 };
 /// The OCI descriptor type [`WrittenImage`] and [`Completed`] hold.
 pub use oci_spec::image::Descriptor;
-pub use timestamp::{SourceDateEpochError, Timestamp, TimestampError};
+pub use timestamp::{SourceDateEpochError, SystemTimeOutOfRange, Timestamp, TimestampError};
 pub use wasm_kind::{NotWasm, WasmKind};

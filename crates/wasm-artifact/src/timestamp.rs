@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::SystemTime;
 
 /// A moment in UTC with nanosecond precision, between years 0 and 9999.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -40,6 +41,14 @@ pub enum SourceDateEpochError {
         /// The value.
         seconds: i64,
     },
+}
+
+/// A [`SystemTime`] outside the years an RFC 3339 time can hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{time:?} is out of range: a timestamp must fall in the years 0000 to 9999")]
+pub struct SystemTimeOutOfRange {
+    /// The time given.
+    pub time: SystemTime,
 }
 
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -179,6 +188,40 @@ impl Timestamp {
         let unix_seconds = local - offset_seconds;
         if !(MIN_UNIX_SECONDS..=MAX_UNIX_SECONDS).contains(&unix_seconds) {
             return Err(fail("outside the years 0000 to 9999 in UTC"));
+        }
+        Ok(Timestamp {
+            unix_seconds,
+            nanos,
+        })
+    }
+}
+
+impl TryFrom<SystemTime> for Timestamp {
+    type Error = SystemTimeOutOfRange;
+
+    /// The same moment, to the nanosecond; for a build that wants the
+    /// clock's time (`SystemTime::now()`) or a file's modification time
+    /// rather than a reproducible one.
+    fn try_from(time: SystemTime) -> Result<Self, Self::Error> {
+        let out_of_range = || SystemTimeOutOfRange { time };
+        let (unix_seconds, nanos) = match time.duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(after) => (
+                i64::try_from(after.as_secs()).map_err(|_| out_of_range())?,
+                after.subsec_nanos(),
+            ),
+            Err(before) => {
+                let before = before.duration();
+                let seconds = i64::try_from(before.as_secs()).map_err(|_| out_of_range())?;
+                // Whole seconds round down, towards the past; the
+                // fraction then counts forwards from there.
+                match before.subsec_nanos() {
+                    0 => (-seconds, 0),
+                    nanos => (-seconds - 1, 1_000_000_000 - nanos),
+                }
+            }
+        };
+        if !(MIN_UNIX_SECONDS..=MAX_UNIX_SECONDS).contains(&unix_seconds) {
+            return Err(out_of_range());
         }
         Ok(Timestamp {
             unix_seconds,
@@ -362,6 +405,64 @@ mod tests {
                 "{input:?} should be refused"
             );
         }
+    }
+
+    fn parsed(text: &str) -> Timestamp {
+        text.parse().expect("a valid RFC 3339 time")
+    }
+
+    #[test]
+    fn system_times_convert_to_the_nanosecond_on_both_sides_of_the_epoch() {
+        use std::time::Duration;
+        let cases = [
+            (Duration::new(1_719_330_729, 0), "2024-06-25T15:52:09Z"),
+            (
+                Duration::new(1_719_330_729, 123_456_789),
+                "2024-06-25T15:52:09.123456789Z",
+            ),
+        ];
+        for (after, text) in cases {
+            let time = SystemTime::UNIX_EPOCH + after;
+            assert_eq!(Timestamp::try_from(time).ok(), Some(parsed(text)), "{text}");
+        }
+        let before = SystemTime::UNIX_EPOCH - Duration::new(1, 500_000_000);
+        assert_eq!(
+            Timestamp::try_from(before).ok(),
+            Some(parsed("1969-12-31T23:59:58.5Z"))
+        );
+        let before = SystemTime::UNIX_EPOCH - Duration::from_secs(86_400);
+        assert_eq!(
+            Timestamp::try_from(before).ok(),
+            Some(parsed("1969-12-31T00:00:00Z"))
+        );
+        assert_eq!(
+            Timestamp::try_from(SystemTime::UNIX_EPOCH),
+            Ok(Timestamp::UNIX_EPOCH)
+        );
+    }
+
+    #[test]
+    fn system_times_outside_the_years_0000_to_9999_are_refused() {
+        use std::time::Duration;
+        let last = SystemTime::UNIX_EPOCH + Duration::new(MAX_UNIX_SECONDS as u64, 999_999_999);
+        assert_eq!(
+            Timestamp::try_from(last).map(|t| t.unix_seconds()),
+            Ok(MAX_UNIX_SECONDS)
+        );
+        let late = SystemTime::UNIX_EPOCH + Duration::from_secs(MAX_UNIX_SECONDS as u64 + 1);
+        assert_eq!(
+            Timestamp::try_from(late),
+            Err(SystemTimeOutOfRange { time: late })
+        );
+        let first = SystemTime::UNIX_EPOCH - Duration::from_secs(MIN_UNIX_SECONDS.unsigned_abs());
+        assert_eq!(
+            Timestamp::try_from(first).map(|t| t.unix_seconds()),
+            Ok(MIN_UNIX_SECONDS)
+        );
+        let early = first - Duration::from_nanos(1);
+        let error = Timestamp::try_from(early).unwrap_err();
+        assert_eq!(error, SystemTimeOutOfRange { time: early });
+        assert!(error.to_string().contains("years 0000 to 9999"), "{error}");
     }
 
     #[test]
