@@ -6,7 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-command -v jq >/dev/null || { echo "demo.sh: needs jq (to read where cargo put what it built)" >&2; exit 1; }
+# jq reads where cargo put what it built (Debian's package on a new machine).
+if ! command -v jq >/dev/null 2>&1; then
+  echo "installing the Debian package jq" >&2
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y jq
+fi
 
 # Where cargo put a package's binary: its own build messages say, so
 # CARGO_TARGET_DIR, CARGO_BUILD_TARGET or a .cargo/config.toml cannot fool us.
