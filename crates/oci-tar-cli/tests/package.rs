@@ -179,10 +179,19 @@ fn the_input_path_does_not_change_the_bytes() {
 
 #[test]
 fn source_date_epoch_and_created_set_the_config_time() {
+    for seed in [SEED_ARTIFACT, SEED_IMAGE] {
+        created_times_in_both_ways(seed);
+    }
+}
+
+/// Regression (found by mutation testing): only the artifact's config was
+/// tested, so a wasm-layer image ignoring `--created` went unnoticed.
+fn created_times_in_both_ways(seed: &[&str]) {
     let (_guard, dir) = workdir();
     let created_in = |out: &str, extra: &[&str]| {
-        let mut args = SEED_ARTIFACT.to_vec();
-        args[10] = out;
+        let mut args = seed.to_vec();
+        let out_at = args.iter().position(|arg| *arg == "-o").unwrap() + 1;
+        args[out_at] = out;
         args.extend(extra);
         let output = Command::new(BUILDER)
             .args(&args)
@@ -488,4 +497,80 @@ fn an_artifact_with_an_extra_layer_is_written_with_a_note() {
     let docs = documents(&std::fs::read(dir.join("a.tar")).unwrap());
     let config: serde_json::Value = serde_json::from_str(&docs.config).unwrap();
     assert_eq!(config["layerDigests"].as_array().unwrap().len(), 2);
+}
+
+/// `sha256sum`'s hex digest of `bytes` (an implementation other than ours).
+fn sha256sum(bytes: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = Command::new(test_support::require_tool("sha256sum", "coreutils"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8(output.stdout).unwrap()[..64].to_owned()
+}
+
+/// Regression (found by mutation testing): a label computed from the first
+/// layer only passed every test. The runwasi label is the hex SHA-256 of
+/// the layers' hex digests concatenated in manifest order; recomputed here
+/// with `sha256sum` for three wasm layers and a tar layer.
+#[test]
+fn the_runwasi_label_covers_every_layer_in_order() {
+    let (_guard, dir) = workdir();
+    std::fs::write(dir.join("b.wasm"), tiny_module(2)).unwrap();
+    std::fs::write(dir.join("c.wasm"), tiny_module(3)).unwrap();
+    std::fs::write(dir.join("rootfs.tar"), [0u8; 1024]).unwrap();
+    run_ok(
+        &[
+            "-q",
+            "-n",
+            "app",
+            "-m",
+            "app.wasm",
+            "-m",
+            "b.wasm",
+            "-m",
+            "c.wasm",
+            "--layer",
+            "application/vnd.oci.image.layer.v1.tar=rootfs.tar",
+            "-o",
+            "labels.tar",
+        ],
+        &dir,
+    );
+    let tar = std::fs::read(dir.join("labels.tar")).unwrap();
+    let docs = documents(&tar);
+    let manifest: serde_json::Value = serde_json::from_str(&docs.manifest).unwrap();
+    let config: serde_json::Value = serde_json::from_str(&docs.config).unwrap();
+    let hexes: Vec<String> = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|layer| {
+            layer["digest"]
+                .as_str()
+                .unwrap()
+                .strip_prefix("sha256:")
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(hexes.len(), 4);
+    // Each layer digest is of its input's bytes.
+    for (hex, input) in hexes
+        .iter()
+        .zip(["app.wasm", "b.wasm", "c.wasm", "rootfs.tar"])
+    {
+        assert_eq!(
+            *hex,
+            sha256sum(&std::fs::read(dir.join(input)).unwrap()),
+            "{input}"
+        );
+    }
+    assert_eq!(
+        config["config"]["Labels"]["containerd.runwasi.layers"],
+        sha256sum(hexes.concat().as_bytes()).as_str()
+    );
 }
