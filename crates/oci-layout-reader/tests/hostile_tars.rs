@@ -286,3 +286,32 @@ fn a_long_unsafe_name_is_cut_in_the_problem() {
     assert!(name.len() < MAX_SHOWN_NAME + 32, "{}", name.len());
     assert!(name.ends_with("(3003 bytes)"), "{name}");
 }
+
+/// Regression (found by mutation testing): no test fed a header whose
+/// checksum is wrong, so a reader accepting any checksum passed. A changed
+/// header byte (here a blob's size, which moves where the reader thinks the
+/// next entry starts) must be reported at that header's offset, for the
+/// first header and for one further in.
+#[test]
+fn a_header_whose_checksum_does_not_match_is_reported() {
+    let mut tar = Vec::new();
+    let mut offsets = Vec::new();
+    for (name, bytes) in files() {
+        offsets.push(tar.len() as u64);
+        raw::entry(&mut tar, name.as_bytes(), b'0', &bytes);
+    }
+    raw::end(&mut tar);
+    for offset in [offsets[0], offsets[1]] {
+        let mut bad = tar.clone();
+        // The last digit of the 12-byte octal size field, changed by one.
+        let at = offset as usize + 124 + 10;
+        bad[at] = if bad[at] == b'0' { b'1' } else { b'0' };
+        let problems = read(&bad).problems;
+        assert!(
+            problems
+                .iter()
+                .any(|p| matches!(p, Problem::BadHeader { offset: o, reason } if *o == offset && reason.contains("checksum"))),
+            "header at {offset}: {problems:?}"
+        );
+    }
+}
