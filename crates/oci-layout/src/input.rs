@@ -481,3 +481,39 @@ impl<W: Write> LayoutTar<W> {
         Ok(digest)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ImageSink;
+
+    /// Regression (found by mutation testing): the test meant for the
+    /// second-read check tripped the metadata check first, so the XXH3
+    /// comparison itself was never exercised. Here the file is untouched and
+    /// the first read's checksum is made to differ, as a change that keeps
+    /// size and times would make it: the copy into a stream must fail.
+    #[test]
+    fn a_second_read_with_other_bytes_is_caught_by_the_checksum() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("app.wasm");
+        std::fs::write(&path, b"\0asm\x01\0\0\0 some bytes").unwrap_or_else(|e| panic!("{e}"));
+        let input = FileInput::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        // As if the first read had hashed these bytes but checksummed others.
+        let _ = input.digest.set(oci_digest::digest_bytes(&bytes));
+        let _ = input.fingerprint.set(Fingerprinter::new().finish());
+        let input: BlobInput = input.into();
+        let mut stream = LayoutTar::new(Vec::new()).unwrap_or_else(|e| panic!("{e}"));
+        match stream.put_inputs(&[&input]) {
+            Err(LayoutError::FileChanged { what, .. }) => {
+                assert_eq!(what, "a second read gave other bytes than the first");
+            }
+            other => panic!("{other:?}"),
+        }
+        // With the right checksum the same file streams fine.
+        let input = FileInput::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let input: BlobInput = input.into();
+        let mut stream = LayoutTar::new(Vec::new()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(stream.put_inputs(&[&input]).is_ok());
+    }
+}
