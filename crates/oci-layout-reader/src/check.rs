@@ -617,6 +617,7 @@ impl Collector {
                     read
                 }
             };
+            self.check_platform(descriptor, digest, read.config.summary.as_deref());
             images.push(Image {
                 via: visiting.clone(),
                 descriptor: descriptor.clone(),
@@ -627,6 +628,30 @@ impl Collector {
             });
         }
         // Any other media type: the blob's presence and size are all there is to check.
+    }
+
+    /// Reports an index entry whose platform says another OS or
+    /// architecture than the image's config: consumers pick an image by the
+    /// former and run it by the latter.
+    fn check_platform(
+        &mut self,
+        descriptor: &Descriptor,
+        manifest: Digest,
+        config: Option<&ConfigSummary>,
+    ) {
+        let (Some(listed), Some(config)) = (&descriptor.platform, config) else {
+            return;
+        };
+        let (Some(os), Some(architecture)) = (&config.os, &config.architecture) else {
+            return;
+        };
+        if listed.os != *os || listed.architecture != *architecture {
+            self.push(Problem::PlatformMismatch {
+                manifest,
+                listed: format!("{}/{}", listed.os, listed.architecture),
+                config: format!("{os}/{architecture}"),
+            });
+        }
     }
 
     /// Reads and checks the manifest `digest` (present, right size), once.

@@ -223,6 +223,17 @@ pub enum Problem {
         /// How it disagrees.
         reason: &'static str,
     },
+    /// An index entry's platform that is not its image config's OS and
+    /// architecture.
+    #[error("the index lists {manifest} for {listed}, but its config says {config}")]
+    PlatformMismatch {
+        /// The manifest's digest.
+        manifest: Digest,
+        /// `os/architecture` as the index entry lists it.
+        listed: String,
+        /// `os/architecture` as the config says.
+        config: String,
+    },
     /// A `manifest.json` tag that `index.json` does not name the image with.
     #[error("manifest.json tags the image {tag:?}, but index.json names it {}", if names.is_empty() { "nothing".to_owned() } else { format!("{names:?}") })]
     DockerTagMismatch {
@@ -264,6 +275,7 @@ impl Problem {
             Problem::DockerMissingFile { .. } => "DockerMissingFile",
             Problem::DockerDisagrees { .. } => "DockerDisagrees",
             Problem::DockerTagMismatch { .. } => "DockerTagMismatch",
+            Problem::PlatformMismatch { .. } => "PlatformMismatch",
         }
     }
 }

@@ -740,3 +740,26 @@ fn amplifying_documents_stay_under_64_mib() {
         assert!(kib < 64 * 1024, "{args:?}: {kib} KiB");
     }
 }
+
+/// Found while auditing: an index entry whose platform is not its config's
+/// OS and architecture passed. Consumers pick an image by the former and run
+/// it by the latter, so it is reported.
+#[test]
+fn an_index_platform_that_disagrees_with_the_config_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tar, _) = package(dir.path(), "app");
+    let layout = extract(&tar);
+    let index_path = layout.join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    let manifest = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    index["manifests"][0]["platform"]["os"] = "linux".into();
+    std::fs::write(&index_path, index.to_string()).unwrap();
+    let message = verify_fails(&layout);
+    assert!(
+        message.contains(&format!(
+            "the index lists {manifest} for linux/wasm, but its config says wasip1/wasm"
+        )),
+        "{message}"
+    );
+}
