@@ -13,7 +13,7 @@ use tempfile::NamedTempFile;
 use crate::annotations::REF_NAME;
 use crate::input::ProgressFn;
 use crate::pending::new_temp_file;
-use crate::sink::put_manifest_blob;
+use crate::sink::{holds_blob, put_manifest_blob};
 use crate::writer::{copy_exactly, image_index};
 use crate::{
     to_canonical_json, BlobSource, BytesBlob, FileInput, ImageSink, LayoutError, Reference,
@@ -236,14 +236,14 @@ impl LayoutDir {
 impl ImageSink for LayoutDir {
     fn has_blob(&mut self, digest: &Digest, size: u64) -> Result<bool, LayoutError> {
         if let Some(&found) = self.held.get(digest) {
-            return size_matches(digest, size, found);
+            return holds_blob(digest, size, Some(found));
         }
         let path = self.root.join(digest.blob_path());
         match fs::symlink_metadata(&path) {
             Ok(metadata) if metadata.is_file() => {
-                let found = size_matches(digest, size, metadata.len())?;
+                let held = holds_blob(digest, size, Some(metadata.len()))?;
                 self.held.insert(*digest, metadata.len());
-                Ok(found)
+                Ok(held)
             }
             Ok(_) => Err(invalid_existing(
                 &path,
@@ -312,19 +312,6 @@ impl ImageSink for LayoutDir {
         let entry = put_manifest_blob(self, manifest, media_type, reference, platform)?;
         self.index.push(entry.clone());
         Ok(entry)
-    }
-}
-
-/// `Ok(true)` when the held blob has the announced size; an error otherwise.
-fn size_matches(digest: &Digest, expected: u64, found: u64) -> Result<bool, LayoutError> {
-    if expected == found {
-        Ok(true)
-    } else {
-        Err(LayoutError::ExistingBlobSize {
-            digest: *digest,
-            expected,
-            found,
-        })
     }
 }
 

@@ -151,3 +151,18 @@ pub enum LayoutError {
     #[error(transparent)]
     Sink(Box<dyn std::error::Error + Send + Sync + 'static>),
 }
+
+impl LayoutError {
+    /// The error of reading `origin`: the [`LayoutError`] a reader carried
+    /// inside `error` (a [`FileInput`](crate::FileInput) found changed when
+    /// opened again), else [`LayoutError::ReadSource`].
+    pub fn reading(origin: impl Into<String>, error: std::io::Error) -> Self {
+        match error.downcast::<LayoutError>() {
+            Ok(inner) => inner,
+            Err(source) => LayoutError::ReadSource {
+                origin: origin.into(),
+                source,
+            },
+        }
+    }
+}

@@ -34,6 +34,14 @@ impl SeekableOutput for File {
     }
 }
 
+/// Writes nowhere: a tar written into it costs no I/O but its inputs'
+/// (each read once), for digests without an output.
+impl SeekableOutput for io::Empty {
+    fn truncate(&mut self, _len: u64) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 impl SeekableOutput for Cursor<Vec<u8>> {
     fn truncate(&mut self, len: u64) -> io::Result<()> {
         let len = usize::try_from(len).map_err(io::Error::other)?;
@@ -266,6 +274,20 @@ impl BlobInput {
     }
 }
 
+impl BlobInput {
+    /// The [`FileInput`]s among `inputs`, in order (for a destination that
+    /// hashes them all before writing any).
+    pub fn files<'a>(inputs: &[&'a BlobInput]) -> Vec<&'a FileInput> {
+        inputs
+            .iter()
+            .filter_map(|input| match input {
+                BlobInput::File(file) => Some(file),
+                BlobInput::Source(_) => None,
+            })
+            .collect()
+    }
+}
+
 impl<T: BlobSource + 'static> From<T> for BlobInput {
     fn from(blob: T) -> Self {
         BlobInput::Source(Box::new(blob))
@@ -306,7 +328,7 @@ impl Read for OpenOnRead<'_> {
         let file = match &mut self.file {
             Some(file) => file,
             // The layout error travels inside the I/O error, for
-            // `hash_files` to take it out again.
+            // `LayoutError::reading` to take it out again.
             None => self
                 .file
                 .insert(self.input.reopen().map_err(io::Error::other)?),
@@ -320,38 +342,19 @@ impl Read for OpenOnRead<'_> {
     }
 }
 
-/// The [`LayoutError`] an [`OpenOnRead`] put inside `error`, or `error`
-/// as a read error of `file`.
-fn layout_error_in(error: io::Error, file: &FileInput) -> LayoutError {
-    if error
-        .get_ref()
-        .is_some_and(|inner| inner.is::<LayoutError>())
-    {
-        if let Some(Ok(inner)) = error
-            .into_inner()
-            .map(|inner| inner.downcast::<LayoutError>())
-        {
-            return *inner;
-        }
-        unreachable!("the inner error was just seen to be a LayoutError");
-    }
-    file.read_error(error)
-}
-
 /// Hashes the files that have no digest and checksum yet, several at once
 /// (one per core), reading each to one byte past its size; each then knows
 /// its [`digest`](FileInput::digest). For destinations that must name a
 /// blob before sending it (a tar stream, a registry that is asked first
 /// whether it holds the blob).
 pub fn hash_files(files: &[&FileInput], progress: Option<&ProgressFn>) -> Result<(), LayoutError> {
-    // Each file once: two reads of one FileInput at a time would share its
-    // file offset.
-    let mut pending: Vec<&FileInput> = Vec::with_capacity(files.len());
-    for file in files {
-        if file.fingerprint.get().is_none() && !pending.iter().any(|p| std::ptr::eq(*p, *file)) {
-            pending.push(file);
-        }
-    }
+    // Each file once, in order (one given twice is hashed once).
+    let mut seen = std::collections::HashSet::with_capacity(files.len());
+    let pending: Vec<&FileInput> = files
+        .iter()
+        .copied()
+        .filter(|file| file.fingerprint.get().is_none() && seen.insert(std::ptr::from_ref(*file)))
+        .collect();
     let mut jobs: Vec<HashJob<'_>> = Vec::with_capacity(pending.len());
     for file in &pending {
         let reader = OpenOnRead {
@@ -368,7 +371,8 @@ pub fn hash_files(files: &[&FileInput], progress: Option<&ProgressFn>) -> Result
     };
     let make = || (Sha256::new(), Fingerprinter::new());
     for (file, result) in pending.iter().zip(hash_parallel(jobs, &make, &tell)) {
-        let ((sha, fingerprint), len) = result.map_err(|e| layout_error_in(e, file))?;
+        let ((sha, fingerprint), len) =
+            result.map_err(|e| LayoutError::reading(file.origin(), e))?;
         if len != file.size {
             return Err(LayoutError::SizeMismatch {
                 origin: file.origin(),

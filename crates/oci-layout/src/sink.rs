@@ -97,6 +97,21 @@ pub fn put_in_order<S: ImageSink + ?Sized>(
     Ok(digests)
 }
 
+/// Whether a destination holding `held` bytes under `digest` (`None`:
+/// nothing) holds the blob of `size` bytes; a held blob of another size is
+/// corrupt: [`LayoutError::ExistingBlobSize`], never trusted.
+pub fn holds_blob(digest: &Digest, size: u64, held: Option<u64>) -> Result<bool, LayoutError> {
+    match held {
+        None => Ok(false),
+        Some(found) if found == size => Ok(true),
+        Some(found) => Err(LayoutError::ExistingBlobSize {
+            digest: *digest,
+            expected: size,
+            found,
+        }),
+    }
+}
+
 /// The two annotations that name an image in an index (and, as runwasi
 /// writes them, on its manifest): the full reference and the tag alone.
 pub fn naming_annotations(reference: &Reference) -> HashMap<String, String> {

@@ -10,7 +10,7 @@ use oci_spec::image::Platform;
 
 use crate::canonical_json::to_canonical_json;
 use crate::input::ProgressFn;
-use crate::sink::{put_in_order, put_manifest_blob};
+use crate::sink::{holds_blob, put_in_order, put_manifest_blob};
 use crate::{BlobInput, BlobSource, BytesBlob, FileInput, ImageSink, LayoutError, Reference};
 
 /// The name of the layout marker file.
@@ -236,15 +236,7 @@ impl<W: Write> LayoutTar<W> {
 
 impl<W: Write> ImageSink for LayoutTar<W> {
     fn has_blob(&mut self, digest: &Digest, size: u64) -> Result<bool, LayoutError> {
-        match self.written_blobs.get(digest) {
-            None => Ok(false),
-            Some(&found) if found == size => Ok(true),
-            Some(&found) => Err(LayoutError::ExistingBlobSize {
-                digest: *digest,
-                expected: size,
-                found,
-            }),
-        }
+        holds_blob(digest, size, self.written_blobs.get(digest).copied())
     }
 
     /// Writes `blob` at `blobs/sha256/<hex>` unless a blob with its digest
@@ -268,14 +260,7 @@ impl<W: Write> ImageSink for LayoutTar<W> {
     /// Into a stream, all the files are first hashed together, one per
     /// core; into a seekable output, each is read once.
     fn put_inputs(&mut self, inputs: &[&BlobInput]) -> Result<Vec<Digest>, LayoutError> {
-        let files: Vec<&FileInput> = inputs
-            .iter()
-            .filter_map(|input| match input {
-                BlobInput::File(file) => Some(file),
-                BlobInput::Source(_) => None,
-            })
-            .collect();
-        self.hash_files_first(&files)?;
+        self.hash_files_first(&BlobInput::files(inputs))?;
         // `put_file` finds each file hashed now and does not hash it again.
         put_in_order(self, inputs)
     }

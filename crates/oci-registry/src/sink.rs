@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use oci_digest::{Digest, Sha256};
 use oci_layout::{
-    hash_files, index_entry, put_in_order, BlobInput, BlobSource, BytesBlob, FileInput, ImageSink,
-    LayoutError, ProgressFn, Reference,
+    hash_files, holds_blob, index_entry, put_in_order, BlobInput, BlobSource, BytesBlob, FileInput,
+    ImageSink, LayoutError, ProgressFn, Reference,
 };
 use oci_spec::image::{Descriptor, MediaType, Platform};
 
@@ -218,15 +218,8 @@ impl RegistrySink {
     }
 
     fn has(&mut self, digest: &Digest, size: u64) -> Result<bool, RegistryError> {
-        match self.blob_size(digest)? {
-            None => Ok(false),
-            Some(found) if found == size => Ok(true),
-            Some(found) => Err(RegistryError::Source(LayoutError::ExistingBlobSize {
-                digest: *digest,
-                expected: size,
-                found,
-            })),
-        }
+        let held = self.blob_size(digest)?;
+        holds_blob(digest, size, held).map_err(RegistryError::Source)
     }
 
     /// `PUT` of the manifest under `tag`, checking the registry's digest.
@@ -299,14 +292,7 @@ impl ImageSink for RegistrySink {
 
     /// Hashes every file first, several at once, then puts each in order.
     fn put_inputs(&mut self, inputs: &[&BlobInput]) -> Result<Vec<Digest>, LayoutError> {
-        let files: Vec<&FileInput> = inputs
-            .iter()
-            .filter_map(|input| match input {
-                BlobInput::File(file) => Some(file),
-                BlobInput::Source(_) => None,
-            })
-            .collect();
-        hash_files(&files, self.progress.as_ref())?;
+        hash_files(&BlobInput::files(inputs), self.progress.as_ref())?;
         put_in_order(self, inputs)
     }
 
@@ -383,19 +369,7 @@ impl CheckedReader<'_, '_> {
 
     fn read_error(&mut self, error: io::Error) -> io::Error {
         // A FileInput's own error (it changed) travels inside the I/O error.
-        let layout = match error
-            .get_ref()
-            .and_then(|e| e.downcast_ref::<LayoutError>())
-        {
-            Some(LayoutError::FileChanged { origin, what }) => LayoutError::FileChanged {
-                origin: origin.clone(),
-                what,
-            },
-            _ => LayoutError::ReadSource {
-                origin: self.origin.to_owned(),
-                source: io::Error::new(error.kind(), error.to_string()),
-            },
-        };
+        let layout = LayoutError::reading(self.origin, error);
         self.fail(layout)
     }
 

@@ -74,12 +74,17 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     }
 
     // Nothing is read before it is known that the tar can be written.
-    let named_inputs: Vec<(&str, &Path)> = (opts.modules.iter().map(|p| ("--module", p.as_path())))
-        .chain(opts.components.iter().flat_map(|_| {
-            wasm_paths[opts.modules.len()..]
-                .iter()
-                .map(|p| ("--components", p.as_path()))
-        }))
+    let named_inputs: Vec<(&str, &Path)> = wasm_paths
+        .iter()
+        .enumerate()
+        .map(|(at, path)| {
+            let flag = if at < opts.modules.len() {
+                "--module"
+            } else {
+                "--components"
+            };
+            (flag, path.as_path())
+        })
         .chain(opts.layers.iter().map(|l| ("--layer", l.path.as_path())))
         .collect();
     if !opts.dry_run {
@@ -142,12 +147,8 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     } else {
         let mut output = Output::open(&opts.out_path, registry, &say)?;
         let destination = output.describe().to_owned();
-        let bar = progress::attach(output.destination().sink(), &inputs, opts.quiet);
-        let written = output.destination().write(&image);
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        let written = written.map_err(|e| write_failure(&destination, e))?;
+        let written = write_with_progress(output.destination(), &image, &inputs, opts.quiet)
+            .map_err(|e| write_failure(&destination, e))?;
         pushed = output.push_summary();
         let index = output.finish()?;
         (written, index, destination)
@@ -179,21 +180,33 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     Ok(())
 }
 
-/// Writes `image` as a tar into nothing: every input is read and hashed
-/// and every document made exactly as for a tar on stdout, so the digests
-/// are a real run's.
+/// Writes `image` into `destination` with a progress bar over the
+/// `inputs` (origin, size) when [`progress::attach`] shows one.
+fn write_with_progress(
+    destination: &mut Destination,
+    image: &WasmImage,
+    inputs: &[(String, u64)],
+    quiet: bool,
+) -> Result<WrittenImage, ArtifactError> {
+    let bar = progress::attach(destination.sink(), inputs, quiet);
+    let written = destination.write(image);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    written
+}
+
+/// Writes `image` as a tar into nothing: every input is read (once) and
+/// hashed and every document made exactly as for a tar file, so the
+/// digests are a real run's.
 fn dry_run(
     image: &WasmImage,
     inputs: &[(String, u64)],
     quiet: bool,
 ) -> Result<(WrittenImage, Descriptor), Failure> {
-    let mut nowhere = Destination::tar_stream(std::io::sink()).map_err(Failure::failed)?;
-    let bar = progress::attach(nowhere.sink(), inputs, quiet);
-    let written = nowhere.write(image);
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    let written = written.map_err(Failure::failed)?;
+    let mut nowhere = Destination::nowhere().map_err(Failure::failed)?;
+    let written =
+        write_with_progress(&mut nowhere, image, inputs, quiet).map_err(Failure::failed)?;
     let completed = nowhere.complete().map_err(Failure::failed)?;
     let index = completed
         .index()

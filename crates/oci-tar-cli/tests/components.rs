@@ -281,21 +281,14 @@ fn a_metadata_section_too_large_for_an_annotation_is_left_out_with_a_note() {
         authors.len() as u64,
     ));
     module.extend(authors.as_bytes());
-    std::fs::write(dir.path().join("app.wasm"), &module).unwrap();
-    let output = run(
-        &["-n", "app", "-m", "app.wasm", "-o", "app.tar"],
+    let manifest = package_with_a_note(
         dir.path(),
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains(&format!(
+        &module,
+        &format!(
             "note: app.wasm: its \"description\" custom section ({} bytes) is larger than the {limit} bytes read for an annotation; left out",
             limit + 1
-        )),
-        "{}",
-        stderr(&output)
+        ),
     );
-    let (_, manifest, _) = documents(&dir.path().join("app.tar"));
     let annotations = &manifest["annotations"];
     assert_eq!(annotations["org.opencontainers.image.version"], "1.2.3");
     assert_eq!(
@@ -305,8 +298,18 @@ fn a_metadata_section_too_large_for_an_annotation_is_left_out_with_a_note() {
     assert!(annotations
         .get("org.opencontainers.image.description")
         .is_none());
-    let verify = run(&["verify", "app.tar"], dir.path());
+}
+
+/// Packages `module` as `app.wasm` into `dir/app.tar`, which must succeed
+/// with `note` on stderr and pass our own verify; returns the manifest.
+fn package_with_a_note(dir: &Path, module: &[u8], note: &str) -> Value {
+    std::fs::write(dir.join("app.wasm"), module).unwrap();
+    let output = run(&["-n", "app", "-m", "app.wasm", "-o", "app.tar"], dir);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains(note), "{}", stderr(&output));
+    let verify = run(&["verify", "app.tar"], dir);
     assert!(verify.status.success(), "{}", stderr(&verify));
+    documents(&dir.join("app.tar")).1
 }
 
 /// A module name over the limit (in a name section within its own) gives no
@@ -328,26 +331,17 @@ fn a_module_name_too_large_for_a_title_is_left_out_with_a_note() {
         data.len() as u64,
     ));
     module.extend(data);
-    std::fs::write(dir.path().join("app.wasm"), &module).unwrap();
-    let output = run(
-        &["-n", "app", "-m", "app.wasm", "-o", "app.tar"],
+    let manifest = package_with_a_note(
         dir.path(),
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains(&format!(
+        &module,
+        &format!(
             "note: app.wasm: the name in its \"name\" section ({} bytes) is larger than the {limit} bytes an annotation takes; no title",
             limit + 1
-        )),
-        "{}",
-        stderr(&output)
+        ),
     );
-    let (_, manifest, _) = documents(&dir.path().join("app.tar"));
     assert!(manifest["annotations"]
         .get("org.opencontainers.image.title")
         .is_none());
-    let verify = run(&["verify", "app.tar"], dir.path());
-    assert!(verify.status.success(), "{}", stderr(&verify));
 }
 
 /// Regression: a module with one 200 MB function took 199 MB to describe;

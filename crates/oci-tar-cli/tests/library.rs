@@ -80,26 +80,13 @@ fn library_example_gives_the_cli_bytes_in_both_shapes() {
     }
 }
 
-/// `sha256sum`'s hex digest of `bytes` (an implementation other than ours).
-fn sha256sum(bytes: &[u8]) -> String {
-    use std::io::Write;
-    let mut child = Command::new(test_support::require_tool("sha256sum", "coreutils"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    let output = child.wait_with_output().unwrap();
-    String::from_utf8(output.stdout).unwrap()[..64].to_owned()
-}
-
 #[test]
 fn the_build_rs_example_crate_embeds_the_cli_tar() {
     let tar = build_rs_example::IMAGE_TAR;
     let app =
         std::fs::read(test_support::workspace_root().join("examples/build-rs/app.wasm")).unwrap();
     let entries = test_support::tar_entries(tar);
-    let layer = format!("blobs/sha256/{}", sha256sum(&app));
+    let layer = format!("blobs/sha256/{}", test_support::sha256sum(&app));
     assert!(
         entries
             .iter()

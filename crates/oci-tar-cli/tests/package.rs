@@ -499,19 +499,6 @@ fn an_artifact_with_an_extra_layer_is_written_with_a_note() {
     assert_eq!(config["layerDigests"].as_array().unwrap().len(), 2);
 }
 
-/// `sha256sum`'s hex digest of `bytes` (an implementation other than ours).
-fn sha256sum(bytes: &[u8]) -> String {
-    use std::io::Write;
-    let mut child = Command::new(test_support::require_tool("sha256sum", "coreutils"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    let output = child.wait_with_output().unwrap();
-    String::from_utf8(output.stdout).unwrap()[..64].to_owned()
-}
-
 /// Regression (found by mutation testing): a label computed from the first
 /// layer only passed every test. The runwasi label is the hex SHA-256 of
 /// the layers' hex digests concatenated in manifest order; recomputed here
@@ -565,12 +552,12 @@ fn the_runwasi_label_covers_every_layer_in_order() {
     {
         assert_eq!(
             *hex,
-            sha256sum(&std::fs::read(dir.join(input)).unwrap()),
+            test_support::sha256sum(&std::fs::read(dir.join(input)).unwrap()),
             "{input}"
         );
     }
     assert_eq!(
         config["config"]["Labels"]["containerd.runwasi.layers"],
-        sha256sum(hexes.concat().as_bytes()).as_str()
+        test_support::sha256sum(hexes.concat().as_bytes()).as_str()
     );
 }

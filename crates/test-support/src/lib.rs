@@ -246,6 +246,26 @@ pub fn require_tool(program: &str, package: &str) -> PathBuf {
         })
 }
 
+/// `sha256sum`'s hex digest of `bytes`: an implementation of SHA-256 other
+/// than ours, to recompute digests in tests.
+pub fn sha256sum(bytes: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new(require_tool("sha256sum", "coreutils"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum starts");
+    child
+        .stdin
+        .take()
+        .expect("a piped stdin")
+        .write_all(bytes)
+        .expect("sha256sum reads its input");
+    let output = child.wait_with_output().expect("sha256sum ends");
+    let text = String::from_utf8(output.stdout).expect("sha256sum prints text");
+    text.get(..64).expect("a 64-digit hex digest").to_owned()
+}
+
 /// The entries of a tar, in order: name and bytes.
 pub fn tar_entries(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
     use std::io::Read;

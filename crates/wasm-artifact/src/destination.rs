@@ -1,6 +1,6 @@
 //! Where images go, and what finishes them there.
 
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use docker_compat::{manifest_json, DockerImage, MANIFEST_JSON};
@@ -47,6 +47,9 @@ enum Target {
         file: PendingFile,
     },
     TarStream(LayoutTar<Box<dyn Write>>),
+    /// A tar written nowhere, each input read once (a seekable output that
+    /// keeps nothing).
+    Nowhere(LayoutTar<io::Empty>),
     Dir(LayoutDir),
     Sink(Box<dyn ImageSink>),
 }
@@ -65,6 +68,15 @@ impl Destination {
     pub fn tar_stream(out: impl Write + 'static) -> Result<Self, ArtifactError> {
         let out: Box<dyn Write> = Box::new(BufWriter::with_capacity(OUTPUT_BUFFER_LEN, out));
         Ok(Self::new(Target::TarStream(LayoutTar::new(out)?)))
+    }
+
+    /// A tar written nowhere: every input is read (once) and hashed, and
+    /// every document made, exactly as for a tar file, so
+    /// [`write`](Self::write) gives a real run's digests (a dry run).
+    pub fn nowhere() -> Result<Self, ArtifactError> {
+        Ok(Self::new(Target::Nowhere(
+            LayoutTar::seekable(io::empty())?,
+        )))
     }
 
     /// The OCI image layout directory `path`, created or added to.
@@ -90,7 +102,7 @@ impl Destination {
     pub fn temp_path(&self) -> Option<&Path> {
         match &self.target {
             Target::TarFile { file, .. } => Some(file.temp_path()),
-            Target::TarStream(_) | Target::Dir(_) | Target::Sink(_) => None,
+            Target::TarStream(_) | Target::Nowhere(_) | Target::Dir(_) | Target::Sink(_) => None,
         }
     }
 
@@ -100,7 +112,7 @@ impl Destination {
     pub fn created_folders(&self) -> &[PathBuf] {
         match &self.target {
             Target::TarFile { file, .. } => file.created_folders(),
-            Target::TarStream(_) | Target::Dir(_) | Target::Sink(_) => &[],
+            Target::TarStream(_) | Target::Nowhere(_) | Target::Dir(_) | Target::Sink(_) => &[],
         }
     }
 
@@ -110,6 +122,7 @@ impl Destination {
         match &mut self.target {
             Target::TarFile { layout, .. } => layout,
             Target::TarStream(layout) => layout,
+            Target::Nowhere(layout) => layout,
             Target::Dir(dir) => dir,
             Target::Sink(sink) => sink.as_mut(),
         }
@@ -139,38 +152,43 @@ impl Destination {
     /// [`Completed::commit`].
     pub fn complete(self) -> Result<Completed, ArtifactError> {
         let docker = manifest_json(&self.docker);
-        let (file, index) =
-            match self.target {
-                Target::TarFile { mut layout, file } => {
-                    layout.write_file(MANIFEST_JSON, &docker)?;
-                    let index = layout.index_json()?;
-                    let out = layout.finish()?.into_inner().map_err(|e| {
-                        oci_layout::LayoutError::Write {
-                            source: e.into_error(),
-                        }
+        let (file, index) = match self.target {
+            Target::TarFile { layout, file } => {
+                let (index, out) = end_tar(layout, &docker)?;
+                let out = out
+                    .into_inner()
+                    .map_err(|e| oci_layout::LayoutError::Write {
+                        source: e.into_error(),
                     })?;
-                    file.sync_writer(out)?;
-                    (Some(file), index)
-                }
-                Target::TarStream(mut layout) => {
-                    layout.write_file(MANIFEST_JSON, &docker)?;
-                    let index = layout.index_json()?;
-                    layout.finish()?;
-                    (None, index)
-                }
-                Target::Dir(dir) => (None, dir.finish()?),
-                // A registry has no index.json: each manifest is in place once
-                // written.
-                Target::Sink(_) => {
-                    return Ok(Completed {
-                        file: None,
-                        index: None,
-                    })
-                }
-            };
+                file.sync_writer(out)?;
+                (Some(file), index)
+            }
+            Target::TarStream(layout) => (None, end_tar(layout, &docker)?.0),
+            Target::Nowhere(layout) => (None, end_tar(layout, &docker)?.0),
+            Target::Dir(dir) => (None, dir.finish()?),
+            // A registry has no index.json: each manifest is in place once
+            // written.
+            Target::Sink(_) => {
+                return Ok(Completed {
+                    file: None,
+                    index: None,
+                })
+            }
+        };
         let index = Some(BytesBlob::new(index).descriptor(MediaType::ImageIndex));
         Ok(Completed { file, index })
     }
+}
+
+/// Writes Docker's `manifest.json` (`docker`) into `layout` and ends the
+/// tar; returns its `index.json` and the output.
+fn end_tar<W: Write>(
+    mut layout: LayoutTar<W>,
+    docker: &[u8],
+) -> Result<(Vec<u8>, W), ArtifactError> {
+    layout.write_file(MANIFEST_JSON, docker)?;
+    let index = layout.index_json()?;
+    Ok((index, layout.finish()?))
 }
 
 /// A destination whose contents are complete and on disk; only a tar
