@@ -17,29 +17,12 @@ use test_support::schemas::{self, Schema};
 use test_support::servers::{containerd17_binaries, Containerd, Registry};
 use test_support::{require_tool, tar_entries, tiny_module};
 
-const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
+mod common;
+
+use common::{run, run_ok, BUILDER};
+
 const TAR_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
-
-fn run(args: &[&str], dir: &Path) -> Output {
-    Command::new(BUILDER)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .unwrap()
-}
-
-#[track_caller]
-fn run_ok(args: &[&str], dir: &Path) -> Output {
-    let output = run(args, dir);
-    assert!(
-        output.status.success(),
-        "oci-tar-builder {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()

@@ -2,32 +2,15 @@
 //! and the promises around them (reproducible, stdout = file, naming).
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Command;
 
 use oci_digest::{digest_bytes, Digest};
 use test_support::{tar_entries, tar_entry, tiny_module};
 
-const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
+mod common;
 
-fn run(args: &[&str], dir: &Path) -> Output {
-    Command::new(BUILDER)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .unwrap()
-}
-
-fn run_ok(args: &[&str], dir: &Path) -> Output {
-    let output = run(args, dir);
-    assert!(
-        output.status.success(),
-        "oci-tar-builder {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
+use common::{run, run_ok, BUILDER};
 
 /// A temp folder holding `app.wasm`, a tiny module built from WAT.
 fn workdir() -> (tempfile::TempDir, PathBuf) {

@@ -1,5 +1,6 @@
 //! Running the built command in a folder, shared by the tests of the
-//! command's surface (config flags, JSON output, inspect, completions).
+//! command's surface (packaging, layout directories, config flags, JSON
+//! output, inspect, completions).
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::Path;
@@ -19,6 +20,7 @@ pub(crate) fn run(args: &[&str], dir: &Path) -> Output {
 }
 
 /// [`run`], asserting it succeeds.
+#[track_caller]
 pub(crate) fn run_ok(args: &[&str], dir: &Path) -> Output {
     let output = run(args, dir);
     assert!(
