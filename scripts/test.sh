@@ -10,5 +10,11 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 INSTA_UPDATE=no cargo test --workspace --locked
 # Every published crate packages and builds from its .crate alone (needs the
-# crates.io index; nothing is uploaded).
+# crates.io index; nothing is uploaded). Cargo extracts the crates of its
+# temporary package registry under registry/src/-<hash of the workspace
+# path> and reuses them when the path and version repeat, so a crate
+# changed since an earlier dry run from the same folder would be verified
+# against its old sources: remove those extractions first (only the
+# temporary registries' folders, whose names start with '-').
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*
 cargo publish --workspace --dry-run --locked
