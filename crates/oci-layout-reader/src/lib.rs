@@ -91,6 +91,7 @@ pub use dir_layout::read_layout_dir;
 pub use error::ReadError;
 pub use problem::Problem;
 pub use report::{
-    ComponentSummary, ConfigSummary, Descriptor, Image, Index, LayoutReport, Manifest, Platform,
+    ComponentSummary, ConfigSummary, Descriptor, DockerFiles, Image, Index, LayoutFormat,
+    LayoutReport, Manifest, Platform,
 };
 pub use tar_layout::read_layout;
