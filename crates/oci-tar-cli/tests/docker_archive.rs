@@ -1,0 +1,542 @@
+//! Docker archives as users have them: podman's `save --format
+//! docker-archive` (one image, and two images sharing a layer, where podman
+//! links each `<id>/layer.tar` to a layer stored once) and skopeo's
+//! `docker-archive:` (from podman's OCI archive of the same image). `verify`
+//! and `inspect` must read them, say their format, and refuse hostile
+//! variants by name; `copy docker-archive:…` must write the OCI image
+//! podman and skopeo read back (and push it to a registry). Every digest is
+//! recomputed with sha256sum from the archive's own files.
+//!
+//! The images are built by podman itself (`FROM scratch` with `COPY`, no
+//! network), in a private storage folder under the test's target folder.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use test_support::servers::{Registry, Shared};
+use test_support::{require_tool, sha256sum, tar_entry};
+
+const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
+
+static REGISTRY: Shared<Registry> = Shared::new(Registry::start);
+
+fn run(args: &[&str], dir: &Path) -> Output {
+    Command::new(BUILDER)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("DOCKER_CONFIG")
+        .env("HOME", dir)
+        .output()
+        .unwrap()
+}
+
+#[track_caller]
+fn run_ok(args: &[&str], dir: &Path) -> String {
+    let output = run(args, dir);
+    assert!(
+        output.status.success(),
+        "oci-tar-builder {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Runs `program` with `args`, asserting it succeeds; its stdout.
+#[track_caller]
+fn tool_ok(program: &Path, args: &[&str]) -> Vec<u8> {
+    let output = Command::new(program).args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{} {args:?} failed: {}",
+        program.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// podman with its own storage in `store` (vfs, no cgroups or journal), so
+/// it needs no daemon and touches nothing of the machine's. podman wants
+/// the run folder's path short (50 bytes at most): `store` is a fresh
+/// temporary folder ([`podman_store`]).
+fn podman(store: &Path, args: &[&str]) -> Vec<u8> {
+    let podman = require_tool("podman", "the Debian package `podman`");
+    let root = store.join("root").display().to_string();
+    let runroot = store.join("run").display().to_string();
+    let mut all = vec![
+        "--root",
+        &root,
+        "--runroot",
+        &runroot,
+        "--storage-driver",
+        "vfs",
+        "--cgroup-manager",
+        "cgroupfs",
+        "--events-backend",
+        "none",
+    ];
+    all.extend_from_slice(args);
+    tool_ok(&podman, &all)
+}
+
+/// A fresh temporary folder for podman's storage.
+fn podman_store() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("podman-")
+        .tempdir_in("/tmp")
+        .unwrap()
+}
+
+fn skopeo(args: &[&str]) -> Vec<u8> {
+    tool_ok(&require_tool("skopeo", "the Debian package `skopeo`"), args)
+}
+
+/// The archives, made once for all tests.
+struct Archives {
+    dir: PathBuf,
+}
+
+impl Archives {
+    /// podman's archive of `localhost/base:v1`.
+    fn one(&self) -> PathBuf {
+        self.dir.join("podman-one.tar")
+    }
+    /// podman's archive of `localhost/base:v1` and `localhost/app:v2`, the
+    /// second built on the first (sharing its layer).
+    fn two(&self) -> PathBuf {
+        self.dir.join("podman-two.tar")
+    }
+    /// skopeo's archive of `localhost/app:v2`.
+    fn skopeo(&self) -> PathBuf {
+        self.dir.join("skopeo.tar")
+    }
+}
+
+fn archives() -> &'static Archives {
+    static ARCHIVES: OnceLock<Archives> = OnceLock::new();
+    ARCHIVES.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("docker-archive-fixtures");
+        let _ = std::fs::remove_dir_all(&dir);
+        let context = dir.join("context");
+        let store = podman_store();
+        let store = store.path();
+        std::fs::create_dir_all(&context).unwrap();
+        std::fs::write(context.join("a"), "the base layer's file\n").unwrap();
+        std::fs::write(context.join("b"), "the app layer's file\n").unwrap();
+        std::fs::write(context.join("Base"), "FROM scratch\nCOPY a /a\n").unwrap();
+        std::fs::write(context.join("App"), "FROM localhost/base:v1\nCOPY b /b\n").unwrap();
+        let context_arg = context.display().to_string();
+        for (file, tag) in [("Base", "localhost/base:v1"), ("App", "localhost/app:v2")] {
+            let file = context.join(file).display().to_string();
+            podman(
+                store,
+                &[
+                    "build",
+                    "-q",
+                    "--network",
+                    "none",
+                    "-f",
+                    &file,
+                    "-t",
+                    tag,
+                    &context_arg,
+                ],
+            );
+        }
+        let archives = Archives { dir: dir.clone() };
+        let path = |p: PathBuf| p.display().to_string();
+        podman(
+            store,
+            &[
+                "save",
+                "--format",
+                "docker-archive",
+                "-o",
+                &path(archives.one()),
+                "localhost/base:v1",
+            ],
+        );
+        podman(
+            store,
+            &[
+                "save",
+                "--format",
+                "docker-archive",
+                "-m",
+                "-o",
+                &path(archives.two()),
+                "localhost/base:v1",
+                "localhost/app:v2",
+            ],
+        );
+        let oci = path(dir.join("podman-oci.tar"));
+        podman(
+            store,
+            &[
+                "save",
+                "--format",
+                "oci-archive",
+                "-o",
+                &oci,
+                "localhost/app:v2",
+            ],
+        );
+        skopeo(&[
+            "--insecure-policy",
+            "copy",
+            &format!("oci-archive:{oci}"),
+            &format!(
+                "docker-archive:{}:localhost/app:v2",
+                path(archives.skopeo())
+            ),
+        ]);
+        archives
+    })
+}
+
+/// What an archive's `manifest.json` says, with each file's sha256sum.
+struct Expected {
+    /// Per image: its RepoTags, its config's digest, its layers' digests.
+    images: Vec<(Vec<String>, String, Vec<String>)>,
+}
+
+fn expected(archive: &Path) -> Expected {
+    let tar = std::fs::read(archive).unwrap();
+    let manifest: Value = serde_json::from_slice(&tar_entry(&tar, "manifest.json")).unwrap();
+    let digest_of = |path: &str| format!("sha256:{}", sha256sum(&tar_entry(&tar, path)));
+    let images = manifest
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|image| {
+            let tags = image["RepoTags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_owned())
+                .collect();
+            let config_path = image["Config"].as_str().unwrap();
+            // The config's own diff_ids must be the layers' sha256sums.
+            let config: Value = serde_json::from_slice(&tar_entry(&tar, config_path)).unwrap();
+            let layers: Vec<String> = image["Layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| digest_of(l.as_str().unwrap()))
+                .collect();
+            let diff_ids: Vec<&str> = config["rootfs"]["diff_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_str().unwrap())
+                .collect();
+            assert_eq!(
+                diff_ids,
+                layers,
+                "{}: the fixture itself is inconsistent",
+                archive.display()
+            );
+            (tags, digest_of(config_path), layers)
+        })
+        .collect();
+    Expected { images }
+}
+
+/// `inspect --json`, parsed, after `verify` says the archive is valid.
+fn verified_and_inspected(archive: &Path) -> Value {
+    let dir = archive.parent().unwrap();
+    let name = archive.file_name().unwrap().to_str().unwrap();
+    let verified = run_ok(&["verify", name], dir);
+    assert!(
+        verified.starts_with(&format!("{name}: valid Docker archive")),
+        "{verified}"
+    );
+    let text = run_ok(&["inspect", name], dir);
+    assert!(text.contains("\n  format      docker-archive\n"), "{text}");
+    serde_json::from_str(&run_ok(&["inspect", "--json", name], dir)).unwrap()
+}
+
+/// Checks what `inspect --json` says of `archive` against its files.
+fn check_images(archive: &Path) -> Value {
+    let expected = expected(archive);
+    let json = verified_and_inspected(archive);
+    assert_eq!(json["format"], "docker-archive");
+    assert_eq!(json["valid"], true);
+    let images = json["images"].as_array().unwrap();
+    assert_eq!(images.len(), expected.images.len());
+    for (image, (tags, config, layers)) in images.iter().zip(&expected.images) {
+        assert_eq!(
+            image["descriptor"]["annotations"]["io.containerd.image.name"],
+            tags[0].as_str()
+        );
+        let manifest = &image["manifest"];
+        assert_eq!(manifest["config"]["digest"], config.as_str());
+        let found: Vec<&str> = manifest["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                assert_eq!(l["mediaType"], "application/vnd.oci.image.layer.v1.tar");
+                l["digest"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(found, *layers);
+    }
+    json
+}
+
+#[test]
+fn podmans_archive_of_one_image_verifies_and_inspects() {
+    let json = check_images(&archives().one());
+    assert_eq!(json["images"][0]["descriptor"]["platform"]["os"], "linux");
+    assert_eq!(json["blobCount"], 2);
+}
+
+#[test]
+fn podmans_archive_of_two_images_sharing_a_layer_verifies_and_inspects() {
+    let archive = archives().two();
+    // The case the format's links are for: podman links <id>/layer.tar.
+    let tar = std::fs::read(&archive).unwrap();
+    let links = tar::Archive::new(&tar[..])
+        .entries()
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().header().entry_type() == tar::EntryType::Symlink)
+        .count();
+    assert!(links >= 2, "podman's archive has {links} links");
+
+    let json = check_images(&archive);
+    let images = json["images"].as_array().unwrap();
+    let base_layer = &images[0]["manifest"]["layers"][0]["digest"];
+    assert_eq!(&images[1]["manifest"]["layers"][0]["digest"], base_layer);
+    // Two configs and two layer files, the shared one counted once.
+    assert_eq!(json["blobCount"], 4);
+    assert_eq!(
+        images[1]["dockerFiles"]["layers"].as_array().unwrap().len(),
+        2
+    );
+}
+
+#[test]
+fn skopeos_archive_verifies_and_inspects() {
+    let json = check_images(&archives().skopeo());
+    assert_eq!(
+        json["images"][0]["descriptor"]["annotations"]["io.containerd.image.name"],
+        "localhost/app:v2"
+    );
+}
+
+/// `archive` rewritten: `change` sees each entry's header and bytes and
+/// may change them, or return false to leave the entry out.
+fn rewritten(
+    archive: &Path,
+    out: &Path,
+    mut change: impl FnMut(&mut tar::Header, &mut Vec<u8>) -> bool,
+) {
+    use std::io::Read;
+    let tar = std::fs::read(archive).unwrap();
+    let mut builder = tar::Builder::new(Vec::new());
+    for entry in tar::Archive::new(&tar[..]).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let mut header = entry.header().clone();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if change(&mut header, &mut bytes) {
+            header.set_size(bytes.len() as u64);
+            header.set_cksum();
+            builder.append(&header, &bytes[..]).unwrap();
+        }
+    }
+    std::fs::write(out, builder.into_inner().unwrap()).unwrap();
+}
+
+/// `verify`'s stderr for a refused archive (exit code 1).
+fn refused(dir: &Path, name: &str) -> String {
+    let output = run(&["verify", name], dir);
+    assert_eq!(output.status.code(), Some(1), "{name} was not refused");
+    String::from_utf8(output.stderr).unwrap()
+}
+
+#[test]
+fn hostile_variants_of_podmans_archive_are_refused_by_name() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let archive = archives().two();
+    let tar = std::fs::read(&archive).unwrap();
+    let manifest: Value = serde_json::from_slice(&tar_entry(&tar, "manifest.json")).unwrap();
+    let top_layer = manifest[1]["Layers"][1].as_str().unwrap().to_owned();
+
+    // A link that leaves the archive.
+    let mut escaping = String::new();
+    rewritten(&archive, &dir.join("escape.tar"), |header, _| {
+        if header.entry_type() == tar::EntryType::Symlink && escaping.is_empty() {
+            escaping = header.path().unwrap().display().to_string();
+            header.set_link_name("../../../etc/passwd").unwrap();
+        }
+        true
+    });
+    let stderr = refused(dir, "escape.tar");
+    assert!(
+        stderr.contains(&format!(
+            "unsafe entry {escaping:?}: a symbolic link (links are not followed)"
+        )),
+        "{stderr}"
+    );
+
+    // A layer whose bytes are not its diff_id.
+    let changed = b"not the layer podman saved".to_vec();
+    rewritten(&archive, &dir.join("mismatch.tar"), |header, bytes| {
+        if header.path().unwrap().to_str() == Some(&*top_layer) {
+            bytes.clone_from(&changed);
+        }
+        true
+    });
+    let stderr = refused(dir, "mismatch.tar");
+    let diff_id = format!("sha256:{}", sha256sum(&tar_entry(&tar, &top_layer)));
+    assert!(
+        stderr.contains(&format!(
+            "{top_layer}: its bytes hash to sha256:{}, but the config's rootfs.diff_ids gives {diff_id}",
+            sha256sum(&changed)
+        )),
+        "{stderr}"
+    );
+
+    // A missing layer (and so a link to nothing).
+    rewritten(&archive, &dir.join("missing.tar"), |header, _| {
+        header.path().unwrap().to_str() != Some(&*top_layer)
+    });
+    let stderr = refused(dir, "missing.tar");
+    assert!(
+        stderr.contains(&format!(
+            "manifest.json refers to {top_layer:?}, which is not in the layout"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "a symbolic link where a Docker archive has none, or to no regular file inside it"
+        ),
+        "{stderr}"
+    );
+
+    // A link placed where the format has none is refused too.
+    rewritten(&archive, &dir.join("extra-link.tar"), |header, _| {
+        if header.entry_type() == tar::EntryType::Symlink {
+            header.set_path("elsewhere/other.tar").unwrap();
+        }
+        true
+    });
+    let stderr = refused(dir, "extra-link.tar");
+    assert!(
+        stderr.contains("unsafe entry \"elsewhere/other.tar\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn copy_writes_the_oci_image_podman_and_skopeo_read_back() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let archive = archives().two();
+    let tar = std::fs::read(&archive).unwrap();
+    let expected = expected(&archive);
+    let (_, config, layers) = &expected.images[1];
+    let source = format!("docker-archive:{}:localhost/app:v2", archive.display());
+
+    // Without a reference, an archive of two images names none.
+    let output = run(
+        &[
+            "copy",
+            &format!("docker-archive:{}", archive.display()),
+            "oci:out",
+        ],
+        dir,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("holds 2 images"));
+
+    run_ok(&["copy", &source, "oci-archive:first.tar"], dir);
+    run_ok(&["copy", &source, "oci-archive:second.tar"], dir);
+    let first = std::fs::read(dir.join("first.tar")).unwrap();
+    assert!(
+        first == std::fs::read(dir.join("second.tar")).unwrap(),
+        "copies differ"
+    );
+    run_ok(&["verify", "first.tar"], dir);
+
+    // skopeo reads our manifest: the diff_ids as uncompressed layers.
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        &format!("oci-archive:{}", dir.join("first.tar").display()),
+    ]);
+    let manifest: Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert_eq!(manifest["config"]["digest"], config.as_str());
+    let found: Vec<&str> = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, *layers);
+    // The copied layer blobs are the archive's layer files, byte for byte.
+    let archive_manifest: Value =
+        serde_json::from_slice(&tar_entry(&tar, "manifest.json")).unwrap();
+    let layer_file = tar_entry(&tar, archive_manifest[1]["Layers"][1].as_str().unwrap());
+    let hex = layers[1].strip_prefix("sha256:").unwrap();
+    assert!(tar_entry(&first, &format!("blobs/sha256/{hex}")) == layer_file);
+
+    // podman loads it (in storage of its own) as the same image.
+    let store = podman_store();
+    let store = store.path();
+    podman(
+        store,
+        &[
+            "load",
+            "-q",
+            "-i",
+            &dir.join("first.tar").display().to_string(),
+        ],
+    );
+    let id = podman(
+        store,
+        &[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Id}}",
+            "localhost/app:v2",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8(id).unwrap().trim(),
+        config.strip_prefix("sha256:").unwrap()
+    );
+
+    // To a layout directory, and to a registry.
+    run_ok(&["copy", &source, "oci:layout"], dir);
+    run_ok(&["verify", "layout"], dir);
+    let registry = REGISTRY.get();
+    let remote = format!("docker://{}/docker-archive/app:v2", registry.host());
+    let stderr = {
+        let output = run(&["copy", &source, &remote], dir);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stderr).unwrap()
+    };
+    assert!(stderr.contains("manifest  sha256:"), "{stderr}");
+    let served = skopeo(&["inspect", "--raw", "--tls-verify=false", &remote]);
+    assert!(
+        served == raw,
+        "the registry serves other bytes than the tar holds"
+    );
+}
