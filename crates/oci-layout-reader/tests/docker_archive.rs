@@ -361,6 +361,9 @@ fn a_config_that_is_not_its_name_is_reported() {
     );
 }
 
+/// Whether a problem is the one a case expects.
+type IsExpected = fn(&Problem) -> bool;
+
 #[test]
 fn configs_layer_counts_tags_and_repositories_are_checked() {
     let app = config(&[LAYER_ONE]);
@@ -370,7 +373,7 @@ fn configs_layer_counts_tags_and_repositories_are_checked() {
     };
     let one = format!("\"{ID_ONE}/layer.tar\"");
     let two = format!("\"{ID_TWO}/layer.tar\"");
-    let cases: Vec<(String, Option<String>, fn(&Problem) -> bool)> = vec![
+    let cases: Vec<(String, Option<String>, IsExpected)> = vec![
         (
             manifest_of(&app_name, r#"["app:v1"]"#, &format!("{one},{two}")),
             None,

@@ -540,3 +540,69 @@ fn copy_writes_the_oci_image_podman_and_skopeo_read_back() {
         "the registry serves other bytes than the tar holds"
     );
 }
+
+/// A small Docker archive whose `manifest.json` and config make the reader
+/// build many descriptors (one image of many layers, one image under many
+/// tags, entries repeated): `verify` and `inspect --json` stay under the
+/// documented 64 MiB, measured by GNU time, and report the cap when hit.
+#[test]
+fn amplifying_docker_archives_stay_under_64_mib() {
+    let layer = b"layer bytes".to_vec();
+    let diff_id = format!("sha256:{}", sha256sum(&layer));
+    let archive_of = |layers: usize, tags: usize, entries: usize| {
+        let diff_ids = vec![format!("\"{diff_id}\""); layers].join(",");
+        let config = format!(
+            r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":[{diff_ids}]}}}}"#
+        )
+        .into_bytes();
+        let config_name = format!("{}.json", sha256sum(&config));
+        let tags: Vec<String> = (0..tags)
+            .map(|i| format!("\"localhost/a{i}:v1\""))
+            .collect();
+        let entry = format!(
+            r#"{{"Config":"{config_name}","RepoTags":[{}],"Layers":[{}]}}"#,
+            tags.join(","),
+            vec!["\"l.tar\""; layers].join(",")
+        );
+        let manifest = format!("[{}]", vec![entry; entries].join(","));
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, bytes) in [
+            ("l.tar", &layer),
+            (config_name.as_str(), &config),
+            ("manifest.json", &manifest.into_bytes()),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            builder.append_data(&mut header, name, &bytes[..]).unwrap();
+        }
+        builder.into_inner().unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let time = require_tool("time", "the Debian package `time`");
+    for (name, layers, tags, entries, capped) in [
+        ("layers.tar", 24_000, 1, 1, false),
+        ("repeated.tar", 40_000, 0, 9, true),
+        ("tags.tar", 1, 9_000, 2, true),
+    ] {
+        std::fs::write(dir.path().join(name), archive_of(layers, tags, entries)).unwrap();
+        for args in [&["verify"][..], &["inspect", "--json"]] {
+            let output = Command::new(&time)
+                .args(["-f", "%M", BUILDER])
+                .args(args)
+                .arg(name)
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                text.contains("reaches more than"),
+                capped,
+                "{name} {args:?}: {text}"
+            );
+            assert_eq!(output.status.success(), !capped, "{name} {args:?}: {text}");
+            let kib: u64 = text.lines().last().unwrap().trim().parse().unwrap();
+            assert!(kib < 64 * 1024, "{name} {args:?}: {kib} KiB");
+        }
+    }
+}

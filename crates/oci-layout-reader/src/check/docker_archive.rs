@@ -66,9 +66,12 @@ impl Collector {
             ..LayoutReport::default()
         };
         let mut gathered = Gathered::default();
+        // Each string (a path or a tag) parsed is about a descriptor's
+        // worth of memory: they count against the descriptors cap too.
         let bytes = self
             .root_document(MANIFEST_JSON, size, kept)
-            .filter(|bytes| self.may_parse(bytes));
+            .filter(|bytes| self.may_parse(bytes))
+            .filter(|bytes| self.may_list(bytes.iter().filter(|&&b| b == b'"').count() / 2));
         if let Some(entries) = bytes.and_then(|bytes| self.parse_docker_manifest(&bytes)) {
             for entry in &entries {
                 if self.gave_up_following {
@@ -132,6 +135,14 @@ impl Collector {
         gathered: &mut Gathered,
         images: &mut Vec<Image>,
     ) {
+        // The images this entry lists, each with its descriptors, count
+        // against the caps before anything is built for them.
+        let tags = entry.repo_tags.as_ref().map_or(0, Vec::len).max(1);
+        let descriptors = tags.saturating_mul(entry.layers.len() + 1);
+        if images.len().saturating_add(tags) > MAX_IMAGES || !self.may_list(descriptors) {
+            self.give_up();
+            return;
+        }
         for path in std::iter::once(&entry.config).chain(&entry.layers) {
             gathered.paths.insert(normalize(path));
         }
@@ -246,10 +257,6 @@ impl Collector {
             names.into_iter().map(Some).collect()
         };
         for name in names {
-            if images.len() >= MAX_IMAGES || !self.may_list(manifest.layers.len() + 1) {
-                self.give_up();
-                return;
-            }
             let mut descriptor =
                 plain_descriptor(OCI_MANIFEST, digest_bytes(&raw), raw.len() as u64);
             descriptor.platform = platform.clone();
