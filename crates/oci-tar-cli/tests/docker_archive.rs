@@ -8,41 +8,27 @@
 //! recomputed with sha256sum from the archive's own files.
 //!
 //! The images are built by podman itself (`FROM scratch` with `COPY`, no
-//! network), in a private storage folder under the test's target folder.
+//! network) in storage of its own, a temporary folder removed afterwards;
+//! the archives are kept under the test's target folder.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 
+use common::{run, BUILDER};
 use serde_json::Value;
 use test_support::servers::{Registry, Shared};
 use test_support::{require_tool, sha256sum, tar_entry};
 
-const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
-
 static REGISTRY: Shared<Registry> = Shared::new(Registry::start);
 
-fn run(args: &[&str], dir: &Path) -> Output {
-    Command::new(BUILDER)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("DOCKER_CONFIG")
-        .env("HOME", dir)
-        .output()
-        .unwrap()
-}
-
+/// [`common::run_ok`]'s stdout.
 #[track_caller]
 fn run_ok(args: &[&str], dir: &Path) -> String {
-    let output = run(args, dir);
-    assert!(
-        output.status.success(),
-        "oci-tar-builder {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    String::from_utf8(common::run_ok(args, dir).stdout).unwrap()
 }
 
 /// Runs `program` with `args`, asserting it succeeds; its stdout.
@@ -525,7 +511,14 @@ fn copy_writes_the_oci_image_podman_and_skopeo_read_back() {
     let registry = REGISTRY.get();
     let remote = format!("docker://{}/docker-archive/app:v2", registry.host());
     let stderr = {
-        let output = run(&["copy", &source, &remote], dir);
+        // No credentials of the machine's: the registry needs none.
+        let output = Command::new(BUILDER)
+            .args(["copy", &source, &remote])
+            .current_dir(dir)
+            .env_remove("DOCKER_CONFIG")
+            .env("HOME", dir)
+            .output()
+            .unwrap();
         assert!(
             output.status.success(),
             "{}",
