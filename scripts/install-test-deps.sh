@@ -7,8 +7,9 @@ set -euo pipefail
 # procps and mount: kill and mount for the safe-output tests (signals, a full tmpfs).
 # openssl: the push tests make a CA and a certificate for a TLS registry.
 # podman: the Docker-archive tests build images and save them as podman does.
+# docker.io: dockerd 20.10, whose docker save writes Docker's format from before Docker 25.
 # time: GNU time measures the reader's peak memory.
-apt_packages=(containerd skopeo docker-registry umoci procps mount openssl podman time)
+apt_packages=(containerd skopeo docker-registry umoci procps mount openssl podman docker.io time)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

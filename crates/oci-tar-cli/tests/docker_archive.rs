@@ -1,7 +1,9 @@
 //! Docker archives as users have them: podman's `save --format
 //! docker-archive` (one image, and two images sharing a layer, where podman
 //! links each `<id>/layer.tar` to a layer stored once) and skopeo's
-//! `docker-archive:` (from podman's OCI archive of the same image). `verify`
+//! `docker-archive:` (from podman's OCI archive of the same image), and
+//! Docker 20.10's own `docker save` of the images podman saved (Docker links
+//! a shared layer's `<id>/layer.tar` and names the link). `verify`
 //! and `inspect` must read them, say their format, and refuse hostile
 //! variants by name; `copy docker-archive:…` must write the OCI image
 //! podman and skopeo read back (and push it to a registry). Every digest is
@@ -192,7 +194,7 @@ struct Expected {
 fn expected(archive: &Path) -> Expected {
     let tar = std::fs::read(archive).unwrap();
     let manifest: Value = serde_json::from_slice(&tar_entry(&tar, "manifest.json")).unwrap();
-    let digest_of = |path: &str| format!("sha256:{}", sha256sum(&tar_entry(&tar, path)));
+    let digest_of = |path: &str| format!("sha256:{}", sha256sum(&file_bytes(&tar, path)));
     let images = manifest
         .as_array()
         .unwrap()
@@ -229,6 +231,35 @@ fn expected(archive: &Path) -> Expected {
         })
         .collect();
     Expected { images }
+}
+
+/// The bytes of the file `path` in `tar`, through one symbolic link (as
+/// Docker writes a shared layer's `<id>/layer.tar`).
+fn file_bytes(tar: &[u8], path: &str) -> Vec<u8> {
+    let mut archive = tar::Archive::new(tar);
+    for entry in archive.entries().unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().unwrap().to_str() != Some(path) {
+            continue;
+        }
+        if entry.header().entry_type() != tar::EntryType::Symlink {
+            return tar_entry(tar, path);
+        }
+        let target = entry.link_name().unwrap().unwrap().display().to_string();
+        let dir = Path::new(path).parent().unwrap();
+        let mut resolved = Vec::new();
+        for part in dir.join(&target).iter() {
+            match part.to_str().unwrap() {
+                ".." => {
+                    resolved.pop();
+                }
+                "." => {}
+                part => resolved.push(part.to_owned()),
+            }
+        }
+        return tar_entry(tar, &resolved.join("/"));
+    }
+    panic!("no entry {path}")
 }
 
 /// `inspect --json`, parsed, after `verify` says the archive is valid.
@@ -598,4 +629,159 @@ fn amplifying_docker_archives_stay_under_64_mib() {
             assert!(kib < 64 * 1024, "{name} {args:?}: {kib} KiB");
         }
     }
+}
+
+/// Debian's dockerd (20.10, the classic image store, so `docker save`
+/// writes the format from before Docker 25) with its own data and exec
+/// folders and socket in a temporary folder; stopped with SIGTERM to the
+/// PID started, so it stops the containerd it started too.
+struct Dockerd {
+    child: std::process::Child,
+    socket: String,
+    dir: tempfile::TempDir,
+}
+
+impl Dockerd {
+    fn start() -> Self {
+        let dockerd = require_tool("dockerd", "the Debian package `docker.io`");
+        // Short paths: dockerd and its containerd put sockets under them.
+        let dir = tempfile::Builder::new()
+            .prefix("dockerd-")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let socket = format!("unix://{}", dir.path().join("docker.sock").display());
+        let log = std::fs::File::create(dir.path().join("log")).unwrap();
+        let child = Command::new(dockerd)
+            .args([
+                "--iptables=false",
+                "--bridge=none",
+                "--storage-driver=vfs",
+                "-H",
+                &socket,
+            ])
+            .arg("--data-root")
+            .arg(dir.path().join("data"))
+            .arg("--exec-root")
+            .arg(dir.path().join("exec"))
+            .arg("--pidfile")
+            .arg(dir.path().join("docker.pid"))
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut dockerd = Dockerd { child, socket, dir };
+        let docker = require_tool("docker", "the Debian package `docker.io`");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let answered = Command::new(&docker)
+                .args(["-H", &dockerd.socket, "version"])
+                .output()
+                .unwrap()
+                .status
+                .success();
+            if answered {
+                return dockerd;
+            }
+            let exited = dockerd.child.try_wait().unwrap().is_some();
+            assert!(
+                !exited && std::time::Instant::now() < deadline,
+                "dockerd did not start; its log:\n{}",
+                std::fs::read_to_string(dockerd.dir.path().join("log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
+    fn docker(&self, args: &[&str]) -> Vec<u8> {
+        let docker = require_tool("docker", "the Debian package `docker.io`");
+        tool_ok(&docker, &[&["-H", &self.socket][..], args].concat())
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn dockers_own_save_verifies_inspects_and_derives_the_same_manifests() {
+    let podman_archive = archives().two();
+    let work = tempfile::tempdir().unwrap();
+    let saved = work.path().join("docker-save.tar");
+    {
+        let dockerd = Dockerd::start();
+        dockerd.docker(&["load", "-q", "-i", &podman_archive.display().to_string()]);
+        dockerd.docker(&[
+            "save",
+            "-o",
+            &saved.display().to_string(),
+            "localhost/base:v1",
+            "localhost/app:v2",
+        ]);
+    }
+    // Docker's shape: <id>/layer.tar files, the shared layer a link that
+    // manifest.json names.
+    let tar = std::fs::read(&saved).unwrap();
+    let manifest: Value = serde_json::from_slice(&tar_entry(&tar, "manifest.json")).unwrap();
+    let linked: Vec<String> = tar::Archive::new(&tar[..])
+        .entries()
+        .unwrap()
+        .map(Result::unwrap)
+        .filter(|e| e.header().entry_type() == tar::EntryType::Symlink)
+        .map(|e| e.path().unwrap().display().to_string())
+        .collect();
+    let layer_paths: Vec<&str> = manifest
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|image| image["Layers"].as_array().unwrap())
+        .map(|path| path.as_str().unwrap())
+        .collect();
+    assert!(
+        linked
+            .iter()
+            .any(|link| layer_paths.contains(&link.as_str())),
+        "docker save linked no layer manifest.json names: {linked:?}"
+    );
+
+    let from_docker = check_images(&saved);
+    // The derived manifests depend only on the configs and layers: podman's
+    // archive of the same images gives the same ones.
+    let from_podman: Value = serde_json::from_str(&run_ok(
+        &["inspect", "--json", &podman_archive.display().to_string()],
+        work.path(),
+    ))
+    .unwrap();
+    let digests = |json: &Value| {
+        let mut digests: Vec<(String, String)> = json["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|image| {
+                let descriptor = &image["descriptor"];
+                (
+                    descriptor["annotations"]["io.containerd.image.name"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                    descriptor["digest"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        digests.sort();
+        digests
+    };
+    assert_eq!(digests(&from_docker), digests(&from_podman));
 }
