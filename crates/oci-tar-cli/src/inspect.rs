@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use oci_layout_reader::{ConfigSummary, Descriptor, Image, LayoutReport};
+use oci_layout_reader::{ConfigSummary, Descriptor, Image, LayoutFormat, LayoutReport};
 use serde::Serialize;
 
 use crate::failure::Failure;
@@ -113,6 +113,11 @@ fn raw_document<'a>(
         ))
     };
     if raw == Raw::Index {
+        if report.format == LayoutFormat::DockerArchive {
+            return Err(Failure::usage(
+                "a Docker archive has no index.json (--raw manifest prints the OCI manifest derived for an image)",
+            ));
+        }
         return report
             .raw_index
             .as_deref()

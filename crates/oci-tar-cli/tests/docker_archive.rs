@@ -307,9 +307,27 @@ fn check_images(archive: &Path) -> Value {
 
 #[test]
 fn podmans_archive_of_one_image_verifies_and_inspects() {
-    let json = check_images(&archives().one());
+    let archive = archives().one();
+    let json = check_images(&archive);
     assert_eq!(json["images"][0]["descriptor"]["platform"]["os"], "linux");
     assert_eq!(json["blobCount"], 2);
+    // --raw gives the derived manifest (its digest the descriptor's) and
+    // the config file's bytes; there is no index.json to give.
+    let dir = archive.parent().unwrap();
+    let name = archive.file_name().unwrap().to_str().unwrap();
+    let manifest = common::run_ok(&["inspect", "--raw", "manifest", name], dir).stdout;
+    assert_eq!(
+        json["images"][0]["descriptor"]["digest"],
+        format!("sha256:{}", sha256sum(&manifest)).as_str()
+    );
+    let config = common::run_ok(&["inspect", "--raw", "config", name], dir).stdout;
+    assert_eq!(
+        json["images"][0]["manifest"]["config"]["digest"],
+        format!("sha256:{}", sha256sum(&config)).as_str()
+    );
+    let index = run(&["inspect", "--raw", "index", name], dir);
+    assert_eq!(index.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&index.stderr).contains("a Docker archive has no index.json"));
 }
 
 #[test]
