@@ -6,8 +6,11 @@ set -euo pipefail
 
 # procps and mount: kill and mount for the safe-output tests (signals, a full tmpfs).
 # openssl: the push tests make a CA and a certificate for a TLS registry.
-# jq: the release script. time and strace: peak memory and threads (tests/resources.rs).
-apt_packages=(containerd skopeo docker-registry umoci procps mount openssl jq time strace)
+# jq: the release script. strace: counts the threads a run starts (tests/resources.rs).
+# podman: the Docker-archive tests build images and save them as podman does.
+# docker.io: dockerd 20.10, whose docker save writes Docker's format from before Docker 25.
+# time: GNU time measures peak memory (the reader's, and the builder's in tests/resources.rs).
+apt_packages=(containerd skopeo docker-registry umoci procps mount openssl jq strace podman docker.io time)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

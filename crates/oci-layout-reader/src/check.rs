@@ -2,11 +2,16 @@
 //! of them while they stream past ([`Collector`]), then following the
 //! references from `index.json` through nested indexes and manifests to
 //! configs and layers, against what was seen. One code path checks both.
+//! A tar with `manifest.json` and no `oci-layout`, `index.json` or blobs is
+//! a Docker archive and is checked by that format's rules instead
+//! ([`docker_archive`]).
+
+mod docker_archive;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use docker_compat::{normalize_reference, parse_manifest_json, MANIFEST_JSON};
+use docker_compat::{normalize_reference, parse_manifest_json, ManifestJsonEntry, MANIFEST_JSON};
 use oci_digest::{Digest, Sha256};
 use serde::Deserialize;
 
@@ -48,6 +53,9 @@ const MAX_SHOWN_NAMES: usize = 8;
 /// How deep nested image indexes are followed.
 const MAX_INDEX_DEPTH: usize = 8;
 
+/// A Docker archive's map of repositories and tags to top layers.
+const REPOSITORIES: &str = "repositories";
+
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
@@ -60,6 +68,7 @@ struct SeenBlob {
     document: Option<Kept>,
 }
 
+#[derive(Clone)]
 enum Kept {
     /// Shared with the report, which hands them out as the raw documents.
     Bytes(Arc<[u8]>),
@@ -94,11 +103,26 @@ pub(crate) struct Collector {
     names: BTreeSet<String>,
     blobs: HashMap<Digest, SeenBlob>,
     root_files: HashMap<&'static str, (u64, Kept)>,
+    /// Regular files outside `blobs/` other than the layout's root files,
+    /// by name: what a Docker archive's `manifest.json` may point at.
+    files: HashMap<String, SeenFile>,
+    /// Symbolic links that stay inside the archive, by name, with the name
+    /// they resolve to: allowed in a Docker archive where that format puts
+    /// them, reported as unsafe everywhere else.
+    links: HashMap<String, String>,
     kept_total: u64,
     names_total: usize,
     parsed_total: u64,
     descriptors_total: usize,
     gave_up_following: bool,
+}
+
+/// A regular file outside `blobs/`, hashed as it streamed past.
+struct SeenFile {
+    size: u64,
+    digest: Digest,
+    /// Its bytes when its name ends in `.json` and they were kept.
+    document: Kept,
 }
 
 /// A manifest read once, shared by every image that reaches it again.
@@ -137,23 +161,24 @@ pub(crate) struct EntrySink {
 
 enum Purpose {
     Blob { digest: Digest, hasher: Sha256 },
+    File { name: String, hasher: Sha256 },
     RootFile(&'static str),
 }
 
 impl EntrySink {
     /// Takes the next chunk of the entry's bytes.
     pub(crate) fn feed(&mut self, chunk: &[u8]) {
-        if let Purpose::Blob { hasher, .. } = &mut self.purpose {
+        if let Purpose::Blob { hasher, .. } | Purpose::File { hasher, .. } = &mut self.purpose {
             hasher.update(chunk);
         }
         self.keeper.feed(chunk);
     }
 
-    /// Whether more bytes are of use: a blob is hashed whole, a root
-    /// document read only while it is kept (one over the limits is reported
-    /// from its size, not read).
+    /// Whether more bytes are of use: a blob or other file is hashed
+    /// whole, a root document read only while it is kept (one over the
+    /// limits is reported from its size, not read).
     pub(crate) fn wants_more(&self) -> bool {
-        matches!(self.purpose, Purpose::Blob { .. }) || self.keeper.kept.is_ok()
+        !matches!(self.purpose, Purpose::RootFile(_)) || self.keeper.kept.is_ok()
     }
 }
 
@@ -218,9 +243,40 @@ impl Collector {
                     },
                 );
             }
+            Purpose::File { name, hasher } => {
+                if complete {
+                    let digest = hasher.finish();
+                    self.files.insert(
+                        name,
+                        SeenFile {
+                            size,
+                            digest,
+                            document,
+                        },
+                    );
+                }
+            }
             Purpose::RootFile(file) => {
                 self.root_files.insert(file, (size, document));
             }
+        }
+    }
+
+    /// Reports the kept-aside links `unsafe_link` picks as unsafe entries
+    /// (in name order, so the problems come in the same order every time).
+    fn report_links(&mut self, reason: &'static str, unsafe_link: impl Fn(&str) -> bool) {
+        let mut names: Vec<String> = self
+            .links
+            .keys()
+            .filter(|name| unsafe_link(name))
+            .cloned()
+            .collect();
+        names.sort();
+        for name in names {
+            self.push(Problem::UnsafeEntry {
+                name: shorten(&name),
+                reason,
+            });
         }
     }
 
@@ -241,7 +297,8 @@ impl Collector {
             })
         });
         let Some((seen_as, reason)) = ambiguity else {
-            return self.classify(&header.name, header.kind, header.size);
+            let link_target = (header.kind == EntryKind::SymLink).then_some(&*header.link_target);
+            return self.classify(&header.name, header.kind, header.size, link_target);
         };
         if !self.count_entry() {
             return Target::Stop;
@@ -268,8 +325,16 @@ impl Collector {
 
     /// What to do with the data of the entry `raw_name` (a path relative to
     /// the layout's root, `/`-separated) of `size` bytes; reports unsafe and
-    /// duplicate entries, and stops past [`MAX_ENTRIES`].
-    pub(crate) fn classify(&mut self, raw_name: &str, kind: EntryKind, size: u64) -> Target {
+    /// duplicate entries, and stops past [`MAX_ENTRIES`]. `link_target` is
+    /// a symbolic link's target, when known: a link that stays inside is
+    /// kept aside (a Docker archive may use it), not reported yet.
+    pub(crate) fn classify(
+        &mut self,
+        raw_name: &str,
+        kind: EntryKind,
+        size: u64,
+        link_target: Option<&str>,
+    ) -> Target {
         if !self.count_entry() {
             return Target::Stop;
         }
@@ -289,11 +354,19 @@ impl Collector {
             self.push(unsafe_entry("a path with '..' that leaves the image"));
             return Target::Skip;
         }
+        let mut inside_link = None;
         let reason = match kind {
             EntryKind::File | EntryKind::Directory => None,
+            EntryKind::SymLink => {
+                inside_link = link_target
+                    .filter(|_| !is_layout_name(&normalize(raw_name)) && !raw_name.ends_with('/'))
+                    .and_then(|target| resolve_link(&normalize(raw_name), target));
+                inside_link
+                    .is_none()
+                    .then_some("a symbolic link (links are not followed)")
+            }
             EntryKind::GlobalHeader => return Target::Skip,
             EntryKind::HardLink => Some("a hard link (links are not followed)"),
-            EntryKind::SymLink => Some("a symbolic link (links are not followed)"),
             EntryKind::Device => Some("a device file"),
             EntryKind::Fifo => Some("a FIFO"),
             EntryKind::Other(_) => Some("an entry type image layouts do not use"),
@@ -334,6 +407,10 @@ impl Collector {
             });
             return Target::Skip;
         }
+        if let Some(target) = inside_link {
+            self.links.insert(name, target);
+            return Target::Skip;
+        }
         if let Some(encoded) = name.strip_prefix("blobs/sha256/") {
             return match format!("sha256:{encoded}").parse() {
                 Ok(digest) => Target::Take(EntrySink {
@@ -355,7 +432,23 @@ impl Collector {
             OCI_LAYOUT_FILE => OCI_LAYOUT_FILE,
             INDEX_FILE => INDEX_FILE,
             MANIFEST_JSON => MANIFEST_JSON,
-            _ => return Target::Skip,
+            REPOSITORIES => REPOSITORIES,
+            _ => {
+                // Hashed whole (a Docker archive's layer or config); kept
+                // only when it is named and starts like a JSON document.
+                let keeper = if name.ends_with(".json") {
+                    Keeper::new(size, self.budget_left(), false)
+                } else {
+                    Keeper::refusing()
+                };
+                return Target::Take(EntrySink {
+                    purpose: Purpose::File {
+                        name,
+                        hasher: Sha256::new(),
+                    },
+                    keeper,
+                });
+            }
         };
         Target::Take(EntrySink {
             purpose: Purpose::RootFile(file),
@@ -365,6 +458,17 @@ impl Collector {
 
     /// Follows the references, once every entry has been seen.
     pub(crate) fn check(mut self) -> LayoutReport {
+        // Docker 25 and later save an OCI layout with a manifest.json
+        // beside it; a tar with blobs but no index is a broken OCI layout.
+        let is_oci = self.root_files.contains_key(OCI_LAYOUT_FILE)
+            || self.root_files.contains_key(INDEX_FILE)
+            || !self.blobs.is_empty();
+        if !is_oci {
+            if let Some((size, kept)) = self.root_files.remove(MANIFEST_JSON) {
+                return self.check_docker_archive(size, kept);
+            }
+        }
+        self.report_links("a symbolic link (links are not followed)", |_| true);
         let mut report = LayoutReport {
             blob_count: self.blobs.len(),
             ..LayoutReport::default()
@@ -568,6 +672,7 @@ impl Collector {
                     config: None,
                     raw_manifest: None,
                     raw_config: None,
+                    docker_files: None,
                 });
             }
             return;
@@ -625,6 +730,7 @@ impl Collector {
                 config: read.config.summary,
                 raw_manifest: read.raw,
                 raw_config: read.config.raw,
+                docker_files: None,
             });
         }
         // Any other media type: the blob's presence and size are all there is to check.
@@ -739,11 +845,11 @@ impl Collector {
         }
     }
 
-    /// `manifest.json` must name files that exist, and each of its images
-    /// must be an OCI image (same config and layers) with the same names.
-    fn check_docker_manifest(&mut self, bytes: &[u8], images: &[Image]) {
-        let entries = match parse_manifest_json(bytes) {
-            Ok(entries) => entries,
+    /// The images `manifest.json`'s `bytes` list, or none (reported) when
+    /// it does not parse.
+    fn parse_docker_manifest(&mut self, bytes: &[u8]) -> Option<Vec<ManifestJsonEntry>> {
+        match parse_manifest_json(bytes) {
+            Ok(entries) => Some(entries),
             Err(error) => {
                 // The parser's message alone: the problem names the file.
                 let reason = std::error::Error::source(&error)
@@ -753,8 +859,16 @@ impl Collector {
                     kind: "Docker manifest",
                     reason,
                 });
-                return;
+                None
             }
+        }
+    }
+
+    /// `manifest.json` must name files that exist, and each of its images
+    /// must be an OCI image (same config and layers) with the same names.
+    fn check_docker_manifest(&mut self, bytes: &[u8], images: &[Image]) {
+        let Some(entries) = self.parse_docker_manifest(bytes) else {
+            return;
         };
         // What the OCI side holds, looked up per manifest.json image in
         // time linear in the input: configs, (config, layers) pairs, and
@@ -866,6 +980,16 @@ struct Keeper {
 
 impl Keeper {
     /// A keeper for an entry announced as `size` bytes.
+    /// A keeper that keeps nothing (the entry is only hashed).
+    fn refusing() -> Self {
+        Keeper {
+            kept: Err(Refusal::NotJson),
+            budget_left: 0,
+            any_json: false,
+            checked_start: true,
+        }
+    }
+
     fn new(size: u64, budget_left: u64, any_json: bool) -> Self {
         Keeper {
             kept: Self::state_for(size, budget_left).map_or(Ok(Vec::new()), Err),
@@ -934,6 +1058,27 @@ pub(crate) fn normalize(name: &str) -> String {
     parts.join("/")
 }
 
+/// Where the symbolic link `name` (normalized) pointing at `target` leads,
+/// as a normalized name, if it stays inside: a relative target whose `..`
+/// parts never climb above the archive's root.
+fn resolve_link(name: &str, target: &str) -> Option<String> {
+    if target.is_empty() || target.starts_with('/') || target.contains('\0') {
+        return None;
+    }
+    let mut parts: Vec<&str> = name.split('/').collect();
+    parts.pop();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
 /// An entry name without its leading `./` (as `tar -C DIR -cf - .` writes
 /// them): the one harmless difference from [`normalize`]'s form.
 fn strip_dot_slash(name: &str) -> &str {
@@ -944,9 +1089,13 @@ fn strip_dot_slash(name: &str) -> &str {
     name
 }
 
-/// Whether a name is one an image layout gives meaning to.
+/// Whether a name is one an image layout (or a Docker archive) gives
+/// meaning to at its root.
 fn is_layout_name(name: &str) -> bool {
-    matches!(name, OCI_LAYOUT_FILE | INDEX_FILE | MANIFEST_JSON) || name.starts_with("blobs/")
+    matches!(
+        name,
+        OCI_LAYOUT_FILE | INDEX_FILE | MANIFEST_JSON | REPOSITORIES
+    ) || name.starts_with("blobs/")
 }
 
 /// A layer media type whose blob may be left out of a layout, fetched
@@ -1070,5 +1219,22 @@ mod tests {
         assert_eq!(normalize("././/x"), "x");
         assert_eq!(normalize("blobs//sha256/./x/"), "blobs/sha256/x");
         assert_eq!(strip_dot_slash("./blobs/sha256"), "blobs/sha256");
+    }
+
+    #[test]
+    fn links_resolve_inside_or_not_at_all() {
+        assert_eq!(
+            resolve_link("abc/layer.tar", "../def.tar").as_deref(),
+            Some("def.tar")
+        );
+        assert_eq!(
+            resolve_link("abc/layer.tar", "./../x/./layer.tar").as_deref(),
+            Some("x/layer.tar")
+        );
+        assert_eq!(resolve_link("a/b", "c").as_deref(), Some("a/c"));
+        assert_eq!(resolve_link("abc/layer.tar", "../../etc/passwd"), None);
+        assert_eq!(resolve_link("abc/layer.tar", "/etc/passwd"), None);
+        assert_eq!(resolve_link("layer.tar", ".."), None);
+        assert_eq!(resolve_link("abc/layer.tar", ""), None);
     }
 }

@@ -9,6 +9,12 @@
 //! entry) and handed to the sink as a [`BlobSource`] with its digest and
 //! size, so the sink checks the bytes as they stream: a source that changed
 //! since it was checked is an error, never a wrong blob.
+//!
+//! A Docker archive (see [`LayoutFormat::DockerArchive`](crate::LayoutFormat))
+//! is copied as the OCI image the reader describes it as: its config file
+//! and layer tars become blobs (each layer's digest its `rootfs.diff_ids`
+//! entry, media type `application/vnd.oci.image.layer.v1.tar`), under the
+//! OCI manifest the reader derived, the same bytes for the same archive.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -16,6 +22,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use docker_compat::normalize_reference;
 use oci_digest::Digest;
 use oci_layout::{BlobSource, BytesBlob, ImageSink, LayoutError, Reference};
 use oci_spec::image::MediaType;
@@ -30,7 +37,8 @@ use crate::{read_layout, read_layout_dir};
 /// Where an image is copied from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LayoutSource {
-    /// An image-layout tar file (`oci-archive:FILE`, or a plain path).
+    /// An image-layout tar file (`oci-archive:FILE`, or a plain path), or a
+    /// Docker archive (`docker-archive:FILE`).
     Tar(PathBuf),
     /// An image-layout directory (`oci:DIR`).
     Dir(PathBuf),
@@ -66,8 +74,8 @@ pub enum CopyError {
         /// Every problem found.
         problems: Vec<Problem>,
     },
-    /// No image in the source has the tag asked for.
-    #[error("{path}: no image is tagged {tag:?} (org.opencontainers.image.ref.name); tags: {}", if available.is_empty() { "none".to_owned() } else { available.join(", ") })]
+    /// No image in the source has the tag (or name) asked for.
+    #[error("{path}: no image is tagged {tag:?} (org.opencontainers.image.ref.name) or named so (io.containerd.image.name); tags: {}", if available.is_empty() { "none".to_owned() } else { available.join(", ") })]
     NoSuchTag {
         /// The source.
         path: PathBuf,
@@ -146,8 +154,10 @@ pub struct Copied {
 }
 
 /// Reads and checks `source`, then copies its image tagged `tag` (the
-/// `org.opencontainers.image.ref.name` of its index entry), or its only
-/// image, into `sink` under `reference` (or, without one, the name the
+/// `org.opencontainers.image.ref.name` of its index entry, or its full
+/// name, `io.containerd.image.name`, compared as Docker normalises
+/// references, so a Docker archive's `RepoTags` entry picks its image), or
+/// its only image, into `sink` under `reference` (or, without one, the name the
 /// source gives the image, `io.containerd.image.name`): the config and each layer, then
 /// the manifest with its own media type and the platform of its index
 /// entry.
@@ -201,7 +211,11 @@ pub fn copy_checked(
     };
     let blobs = BlobIndex::of(source)?;
     let manifest_descriptor = &image.descriptor;
-    let manifest_bytes = blobs.read_document(manifest_descriptor)?;
+    let manifest_bytes = match (&image.docker_files, &image.raw_manifest) {
+        // Derived by the reader from the checked archive, not stored in it.
+        (Some(_), Some(raw)) => raw.to_vec(),
+        _ => blobs.read_document(manifest_descriptor)?,
+    };
     let manifest = BytesBlob::new(manifest_bytes);
     if manifest.digest().to_string() != manifest_descriptor.digest {
         return Err(CopyError::ManifestChanged {
@@ -223,8 +237,19 @@ pub fn copy_checked(
         blobs: 0,
         blobs_written: 0,
     };
-    for descriptor in std::iter::once(&parsed.config).chain(&parsed.layers) {
-        let blob = blobs.source_of(descriptor)?;
+    let blob_entries: Vec<String> = match &image.docker_files {
+        Some(files) => std::iter::once(&files.config)
+            .chain(&files.layers)
+            .cloned()
+            .collect(),
+        None => std::iter::once(&parsed.config)
+            .chain(&parsed.layers)
+            .map(|descriptor| blob_entry(&descriptor.digest))
+            .collect(),
+    };
+    let descriptors = std::iter::once(&parsed.config).chain(&parsed.layers);
+    for (descriptor, entry) in descriptors.zip(&blob_entries) {
+        let blob = blobs.source_of(descriptor, entry)?;
         copied.blobs += 1;
         if sink.put_blob(&blob)? {
             copied.blobs_written += 1;
@@ -255,7 +280,7 @@ pub fn read_source(source: &LayoutSource) -> Result<LayoutReport, CopyError> {
     result.map_err(|source| CopyError::Read { path, source })
 }
 
-/// The image tagged `tag`, or the only one.
+/// The image tagged or named `tag`, or the only one.
 fn choose<'a>(
     report: &'a LayoutReport,
     tag: Option<&str>,
@@ -268,11 +293,19 @@ fn choose<'a>(
             .get(oci_layout::annotations::REF_NAME)
             .cloned()
     };
+    let named = |image: &Image, wanted: &str| {
+        image
+            .descriptor
+            .annotations
+            .get(oci_layout::annotations::CONTAINERD_IMAGE_NAME)
+            .is_some_and(|name| normalize_reference(name) == normalize_reference(wanted))
+    };
     match tag {
         Some(tag) => report
             .images
             .iter()
             .find(|image| ref_name(image).as_deref() == Some(tag))
+            .or_else(|| report.images.iter().find(|image| named(image, tag)))
             .ok_or_else(|| CopyError::NoSuchTag {
                 path: path.to_owned(),
                 tag: tag.to_owned(),
@@ -288,10 +321,16 @@ fn choose<'a>(
     }
 }
 
+/// The entry name of the blob `digest` (as written) in an OCI layout.
+fn blob_entry(digest: &str) -> String {
+    format!("blobs/{}", digest.replacen(':', "/", 1))
+}
+
 /// Where each blob's bytes are in the source: a file and a byte range.
 struct BlobIndex {
     path: PathBuf,
-    /// For a tar: each blob's data offset and size in the tar file.
+    /// For a tar: each regular file's data offset and size in the tar
+    /// file, by entry name (as the checker normalises it).
     ranges: Option<HashMap<String, (u64, u64)>>,
 }
 
@@ -313,11 +352,8 @@ impl BlobIndex {
                 // The tar was checked already; anything that stops this pass
                 // now means it changed, and the blob is then not found.
                 while let Ok(Some(header)) = tar.next_header() {
-                    let name = normalize(&header.name);
                     if header.kind == EntryKind::File {
-                        if let Some(hex) = name.strip_prefix("blobs/sha256/") {
-                            ranges.insert(format!("sha256:{hex}"), (tar.offset(), header.size));
-                        }
+                        ranges.insert(normalize(&header.name), (tar.offset(), header.size));
                     }
                     if tar.data(header.size, None, |_| {}).is_err() {
                         break;
@@ -331,8 +367,9 @@ impl BlobIndex {
         }
     }
 
-    /// The blob `descriptor` points at, as a source the sink checks.
-    fn source_of(&self, descriptor: &Descriptor) -> Result<RangeBlob, CopyError> {
+    /// The blob `descriptor` points at, held in the source's entry `entry`,
+    /// as a source the sink checks.
+    fn source_of(&self, descriptor: &Descriptor, entry: &str) -> Result<RangeBlob, CopyError> {
         let blob_error = |source| CopyError::Blob {
             path: self.path.clone(),
             digest: descriptor.digest.clone(),
@@ -342,9 +379,9 @@ impl BlobIndex {
             .parse_digest()
             .map_err(|e| blob_error(io::Error::new(io::ErrorKind::InvalidData, e.to_string())))?;
         let (file, offset) = match &self.ranges {
-            None => (self.path.join("blobs/sha256").join(digest.hex()), 0),
+            None => (self.path.join(entry), 0),
             Some(ranges) => {
-                let Some(&(offset, size)) = ranges.get(&descriptor.digest) else {
+                let Some(&(offset, size)) = ranges.get(entry) else {
                     return Err(blob_error(io::Error::new(
                         io::ErrorKind::NotFound,
                         "not in the tar (a layer left out for its urls is not copied)",
@@ -373,7 +410,7 @@ impl BlobIndex {
 
     /// A small document (a manifest), read whole.
     fn read_document(&self, descriptor: &Descriptor) -> Result<Vec<u8>, CopyError> {
-        let blob = self.source_of(descriptor)?;
+        let blob = self.source_of(descriptor, &blob_entry(&descriptor.digest))?;
         let blob_error = |source| CopyError::Blob {
             path: self.path.clone(),
             digest: descriptor.digest.clone(),

@@ -82,7 +82,7 @@ impl DirWalk<'_> {
                     }
                 };
                 let kind = entry_kind(&metadata);
-                match self.collector.classify(&name, kind, metadata.len()) {
+                match self.collector.classify(&name, kind, metadata.len(), None) {
                     Target::Stop => return,
                     Target::Skip => {}
                     Target::Directory => pending.push_back(name),

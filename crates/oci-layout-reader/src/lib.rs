@@ -1,7 +1,10 @@
 //! Reads any OCI image layout back and checks it, treating it as hostile.
 //!
-//! [`read_layout`] reads an image-layout tar (ours, `docker save`'s,
-//! skopeo's `oci-archive:`) in one streaming pass with flat memory: every
+//! [`read_layout`] reads an image-layout tar (ours, `docker save`'s since
+//! Docker 25, skopeo's `oci-archive:`), or a Docker archive in the older
+//! format ([`LayoutFormat::DockerArchive`]: `docker save` before Docker 25,
+//! podman's and skopeo's `docker-archive`, checked by that format's own
+//! rules), in one streaming pass with flat memory: every
 //! blob is hashed as it passes and only small JSON documents are kept. It
 //! reports every [`Problem`]: blobs whose bytes do not match their names,
 //! missing or mis-sized blobs, unsafe entries, truncation, a `manifest.json`
@@ -91,6 +94,7 @@ pub use dir_layout::read_layout_dir;
 pub use error::ReadError;
 pub use problem::Problem;
 pub use report::{
-    ComponentSummary, ConfigSummary, Descriptor, Image, Index, LayoutReport, Manifest, Platform,
+    ComponentSummary, ConfigSummary, Descriptor, DockerFiles, Image, Index, LayoutFormat,
+    LayoutReport, Manifest, Platform,
 };
 pub use tar_layout::read_layout;

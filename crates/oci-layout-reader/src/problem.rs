@@ -234,6 +234,38 @@ pub enum Problem {
         /// `os/architecture` as the config says.
         config: String,
     },
+    /// A file of a Docker archive whose bytes are not what refers to it
+    /// says: a layer that does not hash to its config's `rootfs.diff_ids`
+    /// entry, or a config that does not hash to its `<hex>.json` name.
+    #[error("{path}: its bytes hash to {found}, but {claimed_by} gives {expected}")]
+    DockerDigestMismatch {
+        /// The file as `manifest.json` names it.
+        path: String,
+        /// The digest of its bytes.
+        found: Digest,
+        /// The digest claimed (as written).
+        expected: String,
+        /// What claims it ("its name", "the config's rootfs.diff_ids").
+        claimed_by: &'static str,
+    },
+    /// A `RepoTags` entry of a Docker archive's `manifest.json` that is not
+    /// a valid image reference.
+    #[error("manifest.json tags an image {tag:?}, which is not a valid reference: {reason}")]
+    DockerInvalidTag {
+        /// The tag as written.
+        tag: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An entry of a Docker archive's `repositories` file that does not
+    /// agree with `manifest.json`.
+    #[error("repositories names {tag:?}: {reason}")]
+    DockerRepositoriesDisagree {
+        /// `repository:tag` as the file gives it.
+        tag: String,
+        /// How it disagrees.
+        reason: &'static str,
+    },
     /// A `manifest.json` tag that `index.json` does not name the image with.
     #[error("manifest.json tags the image {tag:?}, but index.json names it {}", if names.is_empty() { "nothing".to_owned() } else { format!("{names:?}") })]
     DockerTagMismatch {
@@ -275,6 +307,9 @@ impl Problem {
             Problem::DockerMissingFile { .. } => "DockerMissingFile",
             Problem::DockerDisagrees { .. } => "DockerDisagrees",
             Problem::DockerTagMismatch { .. } => "DockerTagMismatch",
+            Problem::DockerDigestMismatch { .. } => "DockerDigestMismatch",
+            Problem::DockerInvalidTag { .. } => "DockerInvalidTag",
+            Problem::DockerRepositoriesDisagree { .. } => "DockerRepositoriesDisagree",
             Problem::PlatformMismatch { .. } => "PlatformMismatch",
         }
     }

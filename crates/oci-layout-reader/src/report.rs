@@ -275,6 +275,60 @@ pub struct Image {
     /// was kept (as [`raw_manifest`](Self::raw_manifest)).
     #[serde(skip)]
     pub raw_config: Option<Arc<[u8]>>,
+    /// For an image of a Docker archive: the archive's files that hold its
+    /// config and layers. Its [`manifest`](Self::manifest) and
+    /// [`raw_manifest`](Self::raw_manifest) are then the OCI manifest the
+    /// reader derived from them (see [`LayoutFormat::DockerArchive`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docker_files: Option<DockerFiles>,
+}
+
+/// Where a Docker archive keeps one image: entry names in the archive,
+/// links resolved (so each is a regular file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DockerFiles {
+    /// The config file (`<hex>.json`).
+    pub config: String,
+    /// The layer tars, in `manifest.json` order.
+    pub layers: Vec<String>,
+}
+
+/// The format of an image tar (or directory).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum LayoutFormat {
+    /// An OCI image layout: `oci-layout`, `index.json`, `blobs/sha256/`
+    /// (with a `manifest.json` beside them, as Docker 25 and later save).
+    #[default]
+    OciLayout,
+    /// Docker's archive format as `docker save` wrote it before Docker 25,
+    /// and as podman's and skopeo's `docker-archive` write it:
+    /// `manifest.json`, `repositories`, `<hex>.json` configs and
+    /// uncompressed layer tars, with no `oci-layout`, `index.json` or
+    /// `blobs/`. Each image is reported with the OCI manifest that
+    /// describes it: the config as `application/vnd.oci.image.config.v1+json`
+    /// and each layer as `application/vnd.oci.image.layer.v1.tar` whose
+    /// digest is its `rootfs.diff_ids` entry (the layer tars being
+    /// uncompressed).
+    DockerArchive,
+}
+
+impl LayoutFormat {
+    /// A short name: `oci-layout` or `docker-archive` (as `--json` gives it).
+    pub fn name(self) -> &'static str {
+        match self {
+            LayoutFormat::OciLayout => "oci-layout",
+            LayoutFormat::DockerArchive => "docker-archive",
+        }
+    }
+}
+
+impl std::fmt::Display for LayoutFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Image {
@@ -294,6 +348,8 @@ impl Image {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LayoutReport {
+    /// The format the tar (or directory) is in.
+    pub format: LayoutFormat,
     /// `index.json`, when it could be read.
     pub index: Option<Index>,
     /// `index.json`'s bytes exactly as stored, when they were kept (within
@@ -301,9 +357,12 @@ pub struct LayoutReport {
     /// [`MAX_DOCUMENTS_TOTAL`](crate::MAX_DOCUMENTS_TOTAL) budget).
     #[serde(skip)]
     pub raw_index: Option<Arc<[u8]>>,
-    /// Every image manifest reached from `index.json`, in order.
+    /// Every image manifest reached from `index.json`, in order; for a
+    /// Docker archive, one image per `RepoTags` entry of `manifest.json`
+    /// (one unnamed image for an entry without tags).
     pub images: Vec<Image>,
-    /// How many blobs the layout holds.
+    /// How many blobs the layout holds (for a Docker archive: how many
+    /// distinct config and layer files its images use).
     pub blob_count: usize,
     /// Everything wrong, in the order found. Empty for a valid layout.
     #[serde(serialize_with = "problems_as_text")]

@@ -13,7 +13,10 @@ use crate::tar_stream::{TarError, TarStream};
 /// `index.json` and everything it reaches (nested indexes, manifests,
 /// configs, layers: present, right size, right digest), every blob's bytes
 /// against its name, `manifest.json` against the OCI side, and every entry
-/// for being safe to extract.
+/// for being safe to extract. A tar with `manifest.json` and no
+/// `oci-layout`, `index.json` or blobs is a Docker archive in the format
+/// from before Docker 25, checked by that format's rules instead
+/// ([`LayoutFormat::DockerArchive`](crate::LayoutFormat::DockerArchive)).
 ///
 /// Problems in the tar are listed in the report, never returned as errors;
 /// the error is only for an input that cannot be read at all.

@@ -55,6 +55,9 @@ pub(crate) struct EntryHeader {
     pub(crate) kind: EntryKind,
     /// The number of data bytes that follow.
     pub(crate) size: u64,
+    /// A link's target (lossy UTF-8): a PAX `linkpath`, else a GNU long
+    /// link name, else the header's own link name. Empty for other kinds.
+    pub(crate) link_target: String,
 }
 
 /// Why reading stopped.
@@ -78,6 +81,8 @@ pub(crate) enum TarError {
 #[derive(Default)]
 struct Extensions {
     long_name: Option<String>,
+    long_link: Option<String>,
+    pax_linkpath: Option<String>,
     pax_path: Option<String>,
     pax_size: Option<u64>,
     /// `GNU.sparse.name` (formats 0.1 and 1.0), or the entry's name when
@@ -91,6 +96,8 @@ struct Extensions {
 impl Extensions {
     fn is_empty(&self) -> bool {
         self.long_name.is_none()
+            && self.long_link.is_none()
+            && self.pax_linkpath.is_none()
             && self.pax_path.is_none()
             && self.pax_size.is_none()
             && !self.sparse
@@ -108,6 +115,7 @@ impl Extensions {
                     }
                     self.pax_path = Some(value.to_owned());
                 }
+                "linkpath" => self.pax_linkpath = Some(value.to_owned()),
                 "size" => {
                     self.pax_size = Some(value.parse().map_err(|_| TarError::BadHeader {
                         offset,
@@ -242,8 +250,7 @@ impl<R: Read> TarStream<R> {
                 self.data(size, None, |chunk| bytes.extend_from_slice(chunk))?;
                 match type_byte {
                     b'L' => extensions.long_name = Some(c_string(&bytes)),
-                    // Link targets are never followed; the entry is refused by kind.
-                    b'K' => {}
+                    b'K' => extensions.long_link = Some(c_string(&bytes)),
                     b'x' => {
                         let records = parse_pax(&bytes)
                             .map_err(|reason| TarError::BadHeader { offset, reason })?;
@@ -272,6 +279,7 @@ impl<R: Read> TarStream<R> {
                             ambiguity,
                             kind: EntryKind::GlobalHeader,
                             size: 0,
+                            link_target: String::new(),
                         }));
                     }
                 }
@@ -279,7 +287,24 @@ impl<R: Read> TarStream<R> {
             }
             let header_name = header_name(&block);
             let pax_size = extensions.pax_size;
+            let links_disagree = match (&extensions.pax_linkpath, &extensions.long_link) {
+                (Some(pax), Some(long)) => (pax != long).then(|| long.clone()),
+                _ => None,
+            };
+            let link_target = extensions
+                .pax_linkpath
+                .take()
+                .or_else(|| extensions.long_link.take())
+                .unwrap_or_else(|| c_string(&block[157..257]));
             let (name, ambiguity) = extensions.resolve(&header_name);
+            let ambiguity = ambiguity.or_else(|| {
+                links_disagree.map(|long| {
+                    (
+                        format!("{name} -> {long}"),
+                        "a GNU long link name and a PAX linkpath disagree (readers differ on which wins)",
+                    )
+                })
+            });
             let kind = match type_byte {
                 b'0' | 0 | b'7' => EntryKind::File,
                 b'5' => EntryKind::Directory,
@@ -295,6 +320,7 @@ impl<R: Read> TarStream<R> {
                 ambiguity,
                 kind,
                 size: pax_size.unwrap_or(size),
+                link_target,
             }));
         }
     }

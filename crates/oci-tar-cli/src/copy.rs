@@ -15,7 +15,9 @@ use crate::output::Output;
 pub(crate) struct Opts {
     /// The image to copy: an OCI image tar (oci-archive:FILE, or a path) or
     /// layout directory (oci:DIR[:TAG]; TAG picks the image by its
-    /// org.opencontainers.image.ref.name, else the only image is taken).
+    /// org.opencontainers.image.ref.name, else the only image is taken), or
+    /// a Docker archive as docker save wrote it before Docker 25
+    /// (docker-archive:FILE[:REF]; REF picks the image by a RepoTags entry).
     #[arg(value_name = "SRC")]
     pub(crate) source: String,
 
@@ -41,9 +43,23 @@ pub(crate) struct Opts {
     pub(crate) verbose: bool,
 }
 
-/// Where `copy` reads from: `oci-archive:FILE`, `oci:DIR[:TAG]`, or a path
-/// (a directory is a layout directory, anything else a tar).
+/// Where `copy` reads from: `oci-archive:FILE`, `oci:DIR[:TAG]`,
+/// `docker-archive:FILE[:REF]`, or a path (a directory is a layout
+/// directory, anything else a tar).
 fn parse_source(value: &str) -> Result<(LayoutSource, Option<String>), Failure> {
+    if let Some(rest) = value.strip_prefix("docker-archive:") {
+        // As skopeo does: the file ends at the first ':'.
+        let (file, reference) = match rest.split_once(':') {
+            Some((file, reference)) => (file, Some(reference.to_owned())),
+            None => (rest, None),
+        };
+        if file.is_empty() || reference.as_deref() == Some("") {
+            return Err(Failure::usage(
+                "docker-archive: needs a file, as in docker-archive:FILE or docker-archive:FILE:REF",
+            ));
+        }
+        return Ok((LayoutSource::Tar(file.into()), reference));
+    }
     match parse_output(value).map_err(Failure::usage)? {
         OutputArg::TarFile(path) if path.is_dir() && !value.starts_with("oci-archive:") => {
             Ok((LayoutSource::Dir(path), None))

@@ -1,5 +1,6 @@
 //! `oci-tar-builder inspect PATH [--json]`: describes the images in any OCI
-//! image tar or layout directory, as `regctl manifest get` would.
+//! image tar or layout directory (or Docker archive), as `regctl manifest
+//! get` would.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -7,14 +8,14 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use oci_layout_reader::{ConfigSummary, Descriptor, Image, LayoutReport};
+use oci_layout_reader::{ConfigSummary, Descriptor, Image, LayoutFormat, LayoutReport};
 use serde::Serialize;
 
 use crate::failure::Failure;
 use crate::input::read_report;
 use crate::terminal::{clean, clean_json};
 
-/// Describe the images in an OCI image tar or layout directory.
+/// Describe the images in an OCI image tar or layout directory, or a Docker archive.
 #[derive(Debug, Args)]
 pub(crate) struct Opts {
     /// The image tar, or OCI image layout directory, to describe; - reads stdin.
@@ -112,6 +113,11 @@ fn raw_document<'a>(
         ))
     };
     if raw == Raw::Index {
+        if report.format == LayoutFormat::DockerArchive {
+            return Err(Failure::usage(
+                "a Docker archive has no index.json (--raw manifest prints the OCI manifest derived for an image)",
+            ));
+        }
         return report
             .raw_index
             .as_deref()
@@ -187,6 +193,7 @@ fn describe(shown: &str, report: &LayoutReport) -> String {
         report.blob_count,
         plural(report.blob_count)
     );
+    let _ = writeln!(out, "  format      {}", report.format);
     if let Some(index) = &report.index {
         annotations(&mut out, "  ", "index annotations", &index.annotations);
     }
@@ -223,6 +230,13 @@ fn describe_image(out: &mut String, image: &Image) {
     let _ = writeln!(out, "  layers      {}", manifest.layers.len());
     for layer in &manifest.layers {
         descriptor(out, "    ", layer);
+    }
+    if let Some(files) = &image.docker_files {
+        // The manifest above is derived: say where its blobs are.
+        let _ = writeln!(out, "  files       {}", clean(&files.config));
+        for layer in &files.layers {
+            let _ = writeln!(out, "    {}", clean(layer));
+        }
     }
     annotations(out, "  ", "manifest annotations", &manifest.annotations);
 }

@@ -1,13 +1,15 @@
-//! `oci-tar-builder verify PATH`: checks any OCI image tar or layout directory.
+//! `oci-tar-builder verify PATH`: checks any OCI image tar or layout
+//! directory, or a Docker archive.
 
 use std::path::PathBuf;
 
 use clap::Args;
+use oci_layout_reader::LayoutFormat;
 
 use crate::failure::Failure;
 use crate::input::read_report;
 
-/// Check an OCI image tar or layout directory.
+/// Check an OCI image tar or layout directory, or a Docker archive.
 #[derive(Debug, Args)]
 pub(crate) struct Opts {
     /// The image tar, or OCI image layout directory, to check; - reads stdin.
@@ -26,8 +28,12 @@ pub(crate) fn run(opts: Opts) -> Result<(), Failure> {
     if report.is_valid() {
         if !opts.quiet {
             let images = report.images.len();
+            let format = match report.format {
+                LayoutFormat::DockerArchive => "Docker archive (docker save before Docker 25)",
+                _ => "OCI image layout",
+            };
             println!(
-                "{shown}: valid OCI image layout: {images} image{}, {} blob{}",
+                "{shown}: valid {format}: {images} image{}, {} blob{}",
                 if images == 1 { "" } else { "s" },
                 report.blob_count,
                 if report.blob_count == 1 { "" } else { "s" },
