@@ -14,6 +14,7 @@ use oci_spec::image::{
 };
 use serde::Serialize;
 
+use crate::describe::TITLE;
 use crate::{media_types, ArtifactError, ComponentWorld, Timestamp, WasmDescription, WasmKind};
 
 /// The two image shapes this crate writes.
@@ -79,6 +80,13 @@ struct ProcessConfig {
 /// sections give manifest annotations (see
 /// [`WasmDescription::annotations`]), which [`WasmImage::annotate`]
 /// overrides.
+///
+/// Each wasm layer's descriptor gives clients that save layers as files
+/// (`oras pull`) a file name, in the annotation
+/// `org.opencontainers.image.title`: `<name>.wasm` for the first,
+/// `<name>-2.wasm`, `<name>-3.wasm`, … for the others, where `<name>` is the
+/// last part of the reference's path (`wkg oci push` writes the input file's
+/// name; we do not, so that the input paths never change the image).
 pub struct WasmImage {
     reference: Reference,
     shape: ImageShape,
@@ -150,6 +158,24 @@ impl WasmImage {
             platform: None,
             process: ProcessConfig::default(),
         }
+    }
+
+    /// The file name on the descriptor of the wasm layer at `position`
+    /// (0 for the entrypoint): `<name>.wasm`, then `<name>-<position + 1>.wasm`.
+    fn layer_title(&self, position: usize) -> String {
+        match position {
+            0 => format!("{}.wasm", self.image_name()),
+            _ => format!("{}-{}.wasm", self.image_name(), position + 1),
+        }
+    }
+
+    /// The last part of the reference's path (`app` for `ghcr.io/org/app:v1`).
+    fn image_name(&self) -> &str {
+        self.reference
+            .path()
+            .rsplit('/')
+            .next()
+            .unwrap_or_else(|| unreachable!("rsplit yields at least one item"))
     }
 
     /// Fails unless the image has an OCI image config with `field`.
@@ -397,12 +423,18 @@ impl WasmImage {
         let layer_descriptors: Vec<Descriptor> = layers
             .iter()
             .zip(&layer_digests)
-            .map(|((media_type, blob), digest)| {
-                Descriptor::new(
+            .enumerate()
+            .map(|(position, ((media_type, blob), digest))| {
+                let mut descriptor = Descriptor::new(
                     MediaType::from(*media_type),
                     blob.size(),
                     oci_spec_digest(digest),
-                )
+                );
+                if position < self.wasm.len() {
+                    let title = self.layer_title(position);
+                    descriptor.set_annotations(Some(HashMap::from([(TITLE.to_owned(), title)])));
+                }
+                descriptor
             })
             .collect();
         let layers: Vec<(&str, Digest)> = layers
@@ -466,12 +498,7 @@ impl WasmImage {
         architecture: &str,
         layers: &[(&str, Digest)],
     ) -> Result<BytesBlob, ArtifactError> {
-        let entrypoint_name = self
-            .reference
-            .path()
-            .rsplit('/')
-            .next()
-            .unwrap_or_else(|| unreachable!("rsplit yields at least one item"));
+        let entrypoint_name = self.image_name();
         let layer_hexes: String = layers.iter().map(|(_, digest)| digest.hex()).collect();
         let mut labels: HashMap<String, String> = self.process.labels.clone().into_iter().collect();
         labels.insert(
