@@ -94,6 +94,7 @@ pub struct WasmImage {
     wasm: Vec<(BlobInput, WasmDescription)>,
     extra_layers: Vec<(String, BlobInput)>,
     annotations: BTreeMap<String, String>,
+    entrypoint_layer_annotations: BTreeMap<String, String>,
     author: Option<String>,
     target: Option<String>,
     platform: Option<(String, String)>,
@@ -153,6 +154,7 @@ impl WasmImage {
             wasm: Vec::new(),
             extra_layers: Vec::new(),
             annotations: BTreeMap::new(),
+            entrypoint_layer_annotations: BTreeMap::new(),
             author: None,
             target: None,
             platform: None,
@@ -367,6 +369,29 @@ impl WasmImage {
         Ok(())
     }
 
+    /// Sets an annotation on the descriptor of the entrypoint's layer (the
+    /// first wasm layer; a CNCF artifact's only one). Setting
+    /// `org.opencontainers.image.title` replaces its file name
+    /// (`<name>.wasm`), which must then be a plain file name: not empty,
+    /// not `.` or `..`, without `/` or `\`.
+    pub fn annotate_entrypoint_layer(
+        &mut self,
+        key: &str,
+        value: &str,
+    ) -> Result<(), ArtifactError> {
+        if key.is_empty() {
+            return Err(ArtifactError::EmptyAnnotationKey);
+        }
+        if key == TITLE && (matches!(value, "" | "." | "..") || value.contains(['/', '\\'])) {
+            return Err(ArtifactError::InvalidLayerTitle {
+                title: value.to_owned(),
+            });
+        }
+        self.entrypoint_layer_annotations
+            .insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+
     /// Checks that the inputs make an image of its shape: at least one
     /// wasm input, exactly one for a CNCF artifact, and a target world only
     /// for a component. [`write_to`](Self::write_to) checks the same before
@@ -431,8 +456,12 @@ impl WasmImage {
                     oci_spec_digest(digest),
                 );
                 if position < self.wasm.len() {
-                    let title = self.layer_title(position);
-                    descriptor.set_annotations(Some(HashMap::from([(TITLE.to_owned(), title)])));
+                    let mut annotations =
+                        HashMap::from([(TITLE.to_owned(), self.layer_title(position))]);
+                    if position == 0 {
+                        annotations.extend(self.entrypoint_layer_annotations.clone());
+                    }
+                    descriptor.set_annotations(Some(annotations));
                 }
                 descriptor
             })
