@@ -181,7 +181,7 @@ fn wkg_and_oras_pull_every_kind_of_artifact_with_its_bytes_and_file_name() {
         assert_ok(&pull, &format!("{name}: oras pull {reference}"));
         assert_eq!(
             file_names(&oras_dir),
-            [title.clone()],
+            [title.as_str()],
             "{name}: what oras saved"
         );
         assert!(
