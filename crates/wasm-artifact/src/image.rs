@@ -86,7 +86,8 @@ struct ProcessConfig {
 /// `org.opencontainers.image.title`: `<name>.wasm` for the first,
 /// `<name>-2.wasm`, `<name>-3.wasm`, … for the others, where `<name>` is the
 /// last part of the reference's path (`wkg oci push` writes the input file's
-/// name; we do not, so that the input paths never change the image).
+/// name; we do not, so that the input paths never change the image);
+/// [`WasmImage::annotate_entrypoint_layer`] sets another for the entrypoint.
 pub struct WasmImage {
     reference: Reference,
     shape: ImageShape,
