@@ -10,7 +10,8 @@ set -euo pipefail
 # podman: the Docker-archive tests build images and save them as podman does.
 # docker.io: dockerd 20.10, whose docker save writes Docker's format from before Docker 25.
 # time: GNU time measures peak memory (the reader's, and the builder's in tests/resources.rs).
-apt_packages=(containerd skopeo docker-registry umoci procps mount openssl jq strace podman docker.io time)
+# python3-venv: the Python oras client lives in a venv of its own.
+apt_packages=(containerd skopeo docker-registry umoci procps mount openssl jq strace podman docker.io time python3-venv)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -52,3 +53,36 @@ if [ ! -x "$containerd17/root/usr/bin/containerd" ] || [ ! -x "$containerd17/roo
   mv "$containerd17.partial" "$containerd17"
 fi
 "$containerd17/root/usr/bin/containerd" --version
+
+# The wasm registry clients the wasm_clients tests pull our images with,
+# each cached per machine (the tests look there, or in $OCI_TAR_BUILDER_WKG /
+# $OCI_TAR_BUILDER_ORAS):
+# - wkg, the CNCF reference client (`wkg oci pull`/`push`), built from the
+#   Rust package registry with its own Cargo.lock (--locked) into a folder
+#   named for its version (test-support's WKG_VERSION must match); the build
+#   takes minutes, so it is done once and reused;
+# - the Python oras client (PyPI `oras`) in a venv, its dependencies pinned in
+#   scripts/oras-requirements.txt (a change to the pins remakes the venv).
+wkg_version=0.16.1
+wkg="${OCI_TAR_BUILDER_WKG:-/var/cache/oci-tar-builder/wkg-$wkg_version}"
+if [ ! -x "$wkg/bin/wkg" ]; then
+  echo "building wkg $wkg_version into $wkg (takes minutes, once per machine)" >&2
+  rm -rf "$wkg.partial"
+  cargo install wkg --locked --version "$wkg_version" --root "$wkg.partial"
+  rm -rf "$wkg"
+  mv "$wkg.partial" "$wkg"
+fi
+"$wkg/bin/wkg" --version
+
+oras="${OCI_TAR_BUILDER_ORAS:-/var/cache/oci-tar-builder/oras-py}"
+oras_requirements="$(dirname "$0")/oras-requirements.txt"
+# A venv is not movable, so it is made in place; a copy of the requirements
+# it was made from, written last, marks it complete and current.
+if ! cmp -s "$oras_requirements" "$oras/installed-requirements.txt"; then
+  echo "installing the Python oras client into $oras" >&2
+  rm -rf "$oras"
+  python3 -m venv "$oras"
+  "$oras/bin/python3" -m pip install --quiet --disable-pip-version-check -r "$oras_requirements"
+  cp "$oras_requirements" "$oras/installed-requirements.txt"
+fi
+"$oras/bin/python3" -c 'import oras.version; print("oras (Python)", oras.version.__version__)'

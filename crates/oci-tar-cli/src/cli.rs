@@ -109,6 +109,12 @@ pub(crate) struct PackageOpts {
     #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub(crate) annotations: Vec<(String, String)>,
 
+    /// An annotation on the entrypoint wasm layer's descriptor; repeatable.
+    /// org.opencontainers.image.title=FILE replaces the file name pullers save
+    /// it under (<name>.wasm).
+    #[arg(long = "layer-annotation", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub(crate) layer_annotations: Vec<(String, String)>,
+
     /// An environment variable in the config's Env; repeatable (a wasm-layer image only).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub(crate) env: Vec<(String, String)>,

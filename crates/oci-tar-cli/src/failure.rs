@@ -95,6 +95,7 @@ fn with_flags(error: &ArtifactError) -> String {
         ArtifactError::ReservedLabel { .. } | ArtifactError::EmptyLabelKey => "--label",
         ArtifactError::EmptyEntrypoint => "--entrypoint",
         ArtifactError::RelativeWorkdir { .. } => "--workdir",
+        ArtifactError::InvalidLayerTitle { .. } => "--layer-annotation",
         _ => return error.to_string(),
     };
     format!("{error} ({flags})")

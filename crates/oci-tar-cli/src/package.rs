@@ -136,6 +136,11 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     for (key, value) in &opts.annotations {
         image.annotate(key, value).map_err(Failure::image_usage)?;
     }
+    for (key, value) in &opts.layer_annotations {
+        image
+            .annotate_entrypoint_layer(key, value)
+            .map_err(Failure::image_usage)?;
+    }
     // What the flags ask for must fit the inputs (--target needs a component).
     image.check().map_err(Failure::image_usage)?;
 

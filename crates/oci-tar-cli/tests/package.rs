@@ -383,6 +383,113 @@ fn an_extra_tar_layer_is_listed_in_diff_ids() {
     );
 }
 
+/// Each wasm layer carries a file name for pullers (`oras pull` saves a
+/// layer under its `org.opencontainers.image.title`): the image's name for
+/// the first, numbered after it for the others, whatever the inputs are
+/// called; an extra layer has none. The names are spelled out here, not
+/// taken from the code.
+#[test]
+fn wasm_layers_are_titled_after_the_image_name() {
+    let (_guard, dir) = workdir();
+    std::fs::write(dir.join("two.wasm"), tiny_module(2)).unwrap();
+    std::fs::write(dir.join("rootfs.tar"), [0u8; 1024]).unwrap();
+    let title = |layer: &serde_json::Value| layer["annotations"].clone();
+    for (shape, modules) in [
+        ("image", &["two.wasm", "app.wasm", "two.wasm"][..]),
+        ("artifact", &["two.wasm"][..]),
+    ] {
+        let mut args = vec!["-n", "titled", "-r", "ghcr.io/org/x", "-o", "titled.tar"];
+        for module in modules {
+            args.extend(["-m", module]);
+        }
+        args.extend([
+            "--layer",
+            "application/vnd.oci.image.layer.v1.tar=rootfs.tar",
+        ]);
+        if shape == "artifact" {
+            args.push("--as-artifact");
+        }
+        run_ok(&args, &dir);
+        let docs = documents(&std::fs::read(dir.join("titled.tar")).unwrap());
+        let manifest: serde_json::Value = serde_json::from_str(&docs.manifest).unwrap();
+        let layers = manifest["layers"].as_array().unwrap();
+        let titles: Vec<serde_json::Value> = layers.iter().map(title).collect();
+        let expected: Vec<serde_json::Value> = ["titled.wasm", "titled-2.wasm", "titled-3.wasm"]
+            .iter()
+            .take(modules.len())
+            .map(|name| serde_json::json!({ "org.opencontainers.image.title": name }))
+            .chain([serde_json::Value::Null])
+            .collect();
+        assert_eq!(titles, expected, "{shape}: {}", docs.manifest);
+        std::fs::remove_file(dir.join("titled.tar")).unwrap();
+    }
+}
+
+#[test]
+fn layer_annotations_go_on_the_entrypoint_layer_and_may_retitle_it() {
+    let (_guard, dir) = workdir();
+    std::fs::write(dir.join("two.wasm"), tiny_module(2)).unwrap();
+    run_ok(
+        &[
+            "-n",
+            "app",
+            "-m",
+            "app.wasm",
+            "-m",
+            "two.wasm",
+            "--layer-annotation",
+            "org.opencontainers.image.title=my_app.wasm",
+            "--layer-annotation",
+            "com.example.note=a=b",
+            "-o",
+            "annotated.tar",
+        ],
+        &dir,
+    );
+    let docs = documents(&std::fs::read(dir.join("annotated.tar")).unwrap());
+    let manifest: serde_json::Value = serde_json::from_str(&docs.manifest).unwrap();
+    assert_eq!(
+        manifest["layers"][0]["annotations"],
+        serde_json::json!({
+            "com.example.note": "a=b",
+            "org.opencontainers.image.title": "my_app.wasm",
+        })
+    );
+    assert_eq!(
+        manifest["layers"][1]["annotations"],
+        serde_json::json!({ "org.opencontainers.image.title": "app-2.wasm" })
+    );
+    assert!(!manifest["annotations"]
+        .as_object()
+        .unwrap()
+        .contains_key("com.example.note"));
+
+    // A title must be a plain file name: a usage error naming the flag.
+    for title in ["", ".", "..", "a/b.wasm", "..\\x.wasm"] {
+        let flag = format!("org.opencontainers.image.title={title}");
+        let output = run(
+            &[
+                "-n",
+                "app",
+                "-m",
+                "app.wasm",
+                "--layer-annotation",
+                &flag,
+                "-o",
+                "bad.tar",
+            ],
+            &dir,
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{title:?}: {stderr}");
+        assert!(
+            stderr.contains("not a plain file name") && stderr.contains("--layer-annotation"),
+            "{title:?}: {stderr}"
+        );
+        assert!(!dir.join("bad.tar").exists());
+    }
+}
+
 /// The original tool silently dropped extra modules in artifact mode.
 #[test]
 fn regression_artifact_with_two_modules_is_refused_not_truncated() {

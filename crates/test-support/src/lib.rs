@@ -12,6 +12,7 @@
 //! - [`require_tool`]: the path of an external program, or a panic that
 //!   names the package to install (tests never skip quietly);
 //! - [`servers`]: containerd and a registry started by the tests themselves;
+//! - [`clients`]: the wasm registry clients `wkg` and the Python `oras`;
 //! - [`schemas`]: the OCI image-spec JSON schemas and our wasm config schema.
 #![deny(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic here is a test failure with its message
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+pub mod clients;
 pub mod schemas;
 pub mod servers;
 

@@ -95,6 +95,12 @@ pub enum ArtifactError {
         /// The key.
         key: String,
     },
+    /// A layer title that is not a plain file name.
+    #[error("layer title {title:?} is not a plain file name (it must not be empty, . or .., nor hold / or \\)")]
+    InvalidLayerTitle {
+        /// The title given.
+        title: String,
+    },
     /// An annotation with an empty key.
     #[error("an annotation key cannot be empty")]
     EmptyAnnotationKey,

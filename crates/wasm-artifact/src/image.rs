@@ -14,6 +14,7 @@ use oci_spec::image::{
 };
 use serde::Serialize;
 
+use crate::describe::TITLE;
 use crate::{media_types, ArtifactError, ComponentWorld, Timestamp, WasmDescription, WasmKind};
 
 /// The two image shapes this crate writes.
@@ -79,6 +80,14 @@ struct ProcessConfig {
 /// sections give manifest annotations (see
 /// [`WasmDescription::annotations`]), which [`WasmImage::annotate`]
 /// overrides.
+///
+/// Each wasm layer's descriptor gives clients that save layers as files
+/// (`oras pull`) a file name, in the annotation
+/// `org.opencontainers.image.title`: `<name>.wasm` for the first,
+/// `<name>-2.wasm`, `<name>-3.wasm`, … for the others, where `<name>` is the
+/// last part of the reference's path (`wkg oci push` writes the input file's
+/// name; we do not, so that the input paths never change the image);
+/// [`WasmImage::annotate_entrypoint_layer`] sets another for the entrypoint.
 pub struct WasmImage {
     reference: Reference,
     shape: ImageShape,
@@ -86,6 +95,7 @@ pub struct WasmImage {
     wasm: Vec<(BlobInput, WasmDescription)>,
     extra_layers: Vec<(String, BlobInput)>,
     annotations: BTreeMap<String, String>,
+    entrypoint_layer_annotations: BTreeMap<String, String>,
     author: Option<String>,
     target: Option<String>,
     platform: Option<(String, String)>,
@@ -145,11 +155,30 @@ impl WasmImage {
             wasm: Vec::new(),
             extra_layers: Vec::new(),
             annotations: BTreeMap::new(),
+            entrypoint_layer_annotations: BTreeMap::new(),
             author: None,
             target: None,
             platform: None,
             process: ProcessConfig::default(),
         }
+    }
+
+    /// The file name on the descriptor of the wasm layer at `position`
+    /// (0 for the entrypoint): `<name>.wasm`, then `<name>-<position + 1>.wasm`.
+    fn layer_title(&self, position: usize) -> String {
+        match position {
+            0 => format!("{}.wasm", self.image_name()),
+            _ => format!("{}-{}.wasm", self.image_name(), position + 1),
+        }
+    }
+
+    /// The last part of the reference's path (`app` for `ghcr.io/org/app:v1`).
+    fn image_name(&self) -> &str {
+        self.reference
+            .path()
+            .rsplit('/')
+            .next()
+            .unwrap_or_else(|| unreachable!("rsplit yields at least one item"))
     }
 
     /// Fails unless the image has an OCI image config with `field`.
@@ -341,6 +370,29 @@ impl WasmImage {
         Ok(())
     }
 
+    /// Sets an annotation on the descriptor of the entrypoint's layer (the
+    /// first wasm layer; a CNCF artifact's only one). Setting
+    /// `org.opencontainers.image.title` replaces its file name
+    /// (`<name>.wasm`), which must then be a plain file name: not empty,
+    /// not `.` or `..`, without `/` or `\`.
+    pub fn annotate_entrypoint_layer(
+        &mut self,
+        key: &str,
+        value: &str,
+    ) -> Result<(), ArtifactError> {
+        if key.is_empty() {
+            return Err(ArtifactError::EmptyAnnotationKey);
+        }
+        if key == TITLE && (matches!(value, "" | "." | "..") || value.contains(['/', '\\'])) {
+            return Err(ArtifactError::InvalidLayerTitle {
+                title: value.to_owned(),
+            });
+        }
+        self.entrypoint_layer_annotations
+            .insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+
     /// Checks that the inputs make an image of its shape: at least one
     /// wasm input, exactly one for a CNCF artifact, and a target world only
     /// for a component. [`write_to`](Self::write_to) checks the same before
@@ -397,12 +449,22 @@ impl WasmImage {
         let layer_descriptors: Vec<Descriptor> = layers
             .iter()
             .zip(&layer_digests)
-            .map(|((media_type, blob), digest)| {
-                Descriptor::new(
+            .enumerate()
+            .map(|(position, ((media_type, blob), digest))| {
+                let mut descriptor = Descriptor::new(
                     MediaType::from(*media_type),
                     blob.size(),
                     oci_spec_digest(digest),
-                )
+                );
+                if position < self.wasm.len() {
+                    let mut annotations =
+                        HashMap::from([(TITLE.to_owned(), self.layer_title(position))]);
+                    if position == 0 {
+                        annotations.extend(self.entrypoint_layer_annotations.clone());
+                    }
+                    descriptor.set_annotations(Some(annotations));
+                }
+                descriptor
             })
             .collect();
         let layers: Vec<(&str, Digest)> = layers
@@ -466,12 +528,7 @@ impl WasmImage {
         architecture: &str,
         layers: &[(&str, Digest)],
     ) -> Result<BytesBlob, ArtifactError> {
-        let entrypoint_name = self
-            .reference
-            .path()
-            .rsplit('/')
-            .next()
-            .unwrap_or_else(|| unreachable!("rsplit yields at least one item"));
+        let entrypoint_name = self.image_name();
         let layer_hexes: String = layers.iter().map(|(_, digest)| digest.hex()).collect();
         let mut labels: HashMap<String, String> = self.process.labels.clone().into_iter().collect();
         labels.insert(

@@ -30,8 +30,9 @@ pub(super) struct TooLarge {
     pub(super) title: bool,
 }
 
-/// The annotation a module's or component's own name becomes.
-const TITLE: &str = "org.opencontainers.image.title";
+/// The annotation a module's or component's own name becomes (on the
+/// manifest), and a wasm layer's file name (on its descriptor).
+pub(crate) const TITLE: &str = "org.opencontainers.image.title";
 
 /// The largest metadata section (`description`, `authors`, …) whose text
 /// becomes an annotation; a larger one is left out, with a note. Seven of

@@ -30,6 +30,7 @@ use std::collections::BTreeMap;
 use oci_layout::BlobInput;
 
 use crate::{ArtifactError, NotWasm, WasmKind};
+pub(crate) use metadata::TITLE;
 pub use metadata::{MAX_METADATA_SECTION, MAX_NAME_SECTION};
 use scan::{scan_source, ScanError};
 use skip::Source;
