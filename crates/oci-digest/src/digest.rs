@@ -133,6 +133,19 @@ mod tests {
     }
 
     #[test]
+    fn the_raw_bytes_and_debug_form_are_the_hash_the_text_names() {
+        let digest: Digest = ABC.parse().unwrap();
+        // The hex digits of ABC, decoded here byte by byte.
+        let expected: Vec<u8> = (7..ABC.len())
+            .step_by(2)
+            .map(|at| u8::from_str_radix(&ABC[at..at + 2], 16).unwrap())
+            .collect();
+        assert_eq!(digest.as_bytes().as_slice(), expected.as_slice());
+        assert_eq!(Digest::from_sha256_bytes(*digest.as_bytes()), digest);
+        assert_eq!(format!("{digest:?}"), format!("Digest({ABC})"));
+    }
+
+    #[test]
     fn refuses_upper_case_hex() {
         let upper = ABC.replace("ba78", "BA78");
         assert!(matches!(

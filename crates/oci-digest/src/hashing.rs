@@ -205,6 +205,66 @@ mod tests {
     }
 
     #[test]
+    fn lengths_count_every_byte_fed_or_read() {
+        let mut hasher = Sha256::new();
+        assert!(hasher.is_empty());
+        hasher.update(b"");
+        assert!(hasher.is_empty());
+        hasher.update(b"ab");
+        hasher.update(b"c");
+        assert!(!hasher.is_empty());
+        assert_eq!(hasher.len(), 3);
+
+        let mut reader = DigestReader::new(&b"abcde"[..]);
+        assert!(reader.is_empty());
+        assert_eq!(reader.len(), 0);
+        let mut two = [0u8; 2];
+        reader.read_exact(&mut two).unwrap();
+        assert!(!reader.is_empty());
+        assert_eq!(reader.len(), 2);
+        io::copy(&mut reader, &mut io::sink()).unwrap();
+        assert_eq!(reader.len(), 5);
+    }
+
+    /// Yields `Interrupted` before each chunk of its input, then, when
+    /// set, ends with an error of another kind.
+    struct Flaky<'a> {
+        chunks: std::slice::Chunks<'a, u8>,
+        interrupt_next: bool,
+        fail_at_end: bool,
+    }
+
+    impl Read for Flaky<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if std::mem::take(&mut self.interrupt_next) {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            self.interrupt_next = true;
+            match self.chunks.next() {
+                Some(chunk) => {
+                    buf[..chunk.len()].copy_from_slice(chunk);
+                    Ok(chunk.len())
+                }
+                None if self.fail_at_end => Err(io::ErrorKind::BrokenPipe.into()),
+                None => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn digest_reader_retries_an_interrupted_read_and_stops_at_any_other_error() {
+        let flaky = |fail_at_end| Flaky {
+            chunks: b"abc".chunks(1),
+            interrupt_next: true,
+            fail_at_end,
+        };
+        let (digest, len) = digest_reader(flaky(false)).unwrap();
+        assert_eq!((digest.to_string().as_str(), len), (ABC, 3));
+        let error = digest_reader(flaky(true)).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+    }
+
+    #[test]
     fn digest_file_streams_a_file() {
         let dir = std::env::temp_dir().join(format!("oci-digest-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
