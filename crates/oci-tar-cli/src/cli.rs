@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use oci_registry::RegistryRef;
-use wasm_artifact::Timestamp;
+use wasm_artifact::{ImageShape, LayerCompression, Timestamp};
 
 use crate::{copy, generate, inspect, verify};
 
@@ -92,9 +92,22 @@ pub(crate) struct PackageOpts {
     pub(crate) layers: Vec<LayerArg>,
 
     /// Write the CNCF Wasm OCI Artifact (application/vnd.wasm.config.v0+json)
-    /// instead of the wasm-layer image runwasi runs.
+    /// instead of the wasm-layer image runwasi runs (the same as --shape artifact).
     #[arg(short = 'a', long)]
     pub(crate) as_artifact: bool,
+
+    /// The image shape: wasm-layers (raw wasm layers, wasip1/wasm: runwasi's shims), compat
+    /// (the wasm file in a tar layer, wasi/wasm: crun, WasmEdge, youki, podman, Docker+Wasm,
+    /// containerd 1.6) or artifact (the CNCF Wasm OCI Artifact: wkg, registries' wasm tooling)
+    /// [default: wasm-layers]. Repeat it for several shapes under one tag: one image index
+    /// whose entries have different platforms.
+    #[arg(long = "shape", value_name = "SHAPE", value_enum)]
+    pub(crate) shapes: Vec<ShapeArg>,
+
+    /// How the compat image's tar layer is compressed (deterministic: gzip level 6, zstd
+    /// level 3).
+    #[arg(long, value_name = "ALGORITHM", value_enum, default_value_t = CompressionArg::Gzip)]
+    pub(crate) compression: CompressionArg,
 
     /// Where the image goes: a tar FILE (parent folders are created; also
     /// oci-archive:FILE), - for a tar on stdout, oci:DIR[:TAG] for an OCI
@@ -201,6 +214,48 @@ pub(crate) struct RegistryOpts {
     /// registry with a private CA; implies HTTPS, also for loopback hosts).
     #[arg(long, value_name = "FILE")]
     pub(crate) ca_cert: Option<PathBuf>,
+}
+
+/// One `--shape`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ShapeArg {
+    /// Raw wasm layers, for runwasi's shims (wasip1/wasm).
+    WasmLayers,
+    /// The wasm file in an ordinary tar layer (wasi/wasm).
+    Compat,
+    /// The CNCF Wasm OCI Artifact.
+    Artifact,
+}
+
+impl From<ShapeArg> for ImageShape {
+    fn from(shape: ShapeArg) -> Self {
+        match shape {
+            ShapeArg::WasmLayers => ImageShape::WasmLayers,
+            ShapeArg::Compat => ImageShape::Compat,
+            ShapeArg::Artifact => ImageShape::Artifact,
+        }
+    }
+}
+
+/// `--compression`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum CompressionArg {
+    /// An uncompressed tar.
+    None,
+    /// gzip, what every registry and runtime reads.
+    Gzip,
+    /// zstd.
+    Zstd,
+}
+
+impl From<CompressionArg> for LayerCompression {
+    fn from(compression: CompressionArg) -> Self {
+        match compression {
+            CompressionArg::None => LayerCompression::None,
+            CompressionArg::Gzip => LayerCompression::Gzip,
+            CompressionArg::Zstd => LayerCompression::Zstd,
+        }
+    }
 }
 
 /// One `--layer MEDIATYPE=PATH`.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use wasm_artifact::{
     ArtifactError, Descriptor, Destination, FileInput, ImageShape, Reference, Timestamp, WasmImage,
-    WrittenImage,
+    WrittenImage, WrittenIndex,
 };
 
 use crate::cli::{OutputArg, PackageOpts, RegistryOpts};
@@ -23,11 +23,7 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     let tag = image_tag(&opts)?;
     let reference =
         Reference::from_parts(opts.repo.as_deref(), &opts.name, tag).map_err(Failure::usage)?;
-    let shape = if opts.as_artifact {
-        ImageShape::Artifact
-    } else {
-        ImageShape::WasmLayers
-    };
+    let shapes = image_shapes(&opts);
     let started = std::time::Instant::now();
     let source_date_epoch = Timestamp::source_date_epoch().map_err(Failure::usage)?;
     let created = opts.created.unwrap_or(source_date_epoch);
@@ -41,12 +37,12 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
             eprintln!("{line}");
         }
     };
+    let shape_names: Vec<String> = shapes.iter().map(|shape| format!("a {shape}")).collect();
     tell(format!(
         "image {reference}, {}",
-        if opts.as_artifact {
-            "a CNCF Wasm OCI Artifact (--as-artifact)"
-        } else {
-            "a wasm-layer image"
+        match shape_names.as_slice() {
+            [one] => one.clone(),
+            several => format!("one image index of {}", several.join(" and ")),
         }
     ));
     let created_from = if opts.created.is_some() {
@@ -67,10 +63,24 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
             "nothing to package: give a wasm file with --module or a folder with --components",
         ));
     }
-    if shape == ImageShape::Artifact && wasm_paths.len() > 1 {
-        return Err(Failure::image_usage(ArtifactError::ArtifactTakesOneWasm {
-            count: wasm_paths.len(),
-        }));
+    if wasm_paths.len() > 1 {
+        let count = wasm_paths.len();
+        if shapes.contains(&ImageShape::Artifact) {
+            return Err(Failure::image_usage(ArtifactError::ArtifactTakesOneWasm {
+                count,
+            }));
+        }
+        if shapes.contains(&ImageShape::Compat) {
+            return Err(Failure::image_usage(ArtifactError::CompatTakesOneWasm {
+                count,
+            }));
+        }
+    }
+    if shapes.len() > 1 && opts.platform.is_some() {
+        return Err(Failure::usage(
+            "--platform sets one platform, but the images of one index need different ones; \
+             give one --shape with --platform",
+        ));
     }
 
     // Nothing is read before it is known that the tar can be written.
@@ -91,32 +101,187 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
         crate::output::check_before_reading(&opts.out_path, &named_inputs)?;
     }
 
-    let mut image = WasmImage::new(reference, shape, created);
+    let mut images = Vec::with_capacity(shapes.len());
+    let mut inputs = Vec::new();
+    for (at, &shape) in shapes.iter().enumerate() {
+        // Notes on the inputs are said once, for the first image.
+        let first = at == 0;
+        let mut image = WasmImage::new(reference.clone(), shape, created);
+        let image_inputs = describe_image(&mut image, &opts, &shapes, &wasm_paths, first, &say)?;
+        inputs.extend(image_inputs);
+        images.push(image);
+    }
+
+    // For a registry, the line of blobs sent and skipped.
+    let mut pushed = None;
+    let (written, index, destination) = if opts.dry_run {
+        let (written, index) = dry_run(&images, &inputs, opts.quiet || opts.json)?;
+        (written, Some(index), crate::summary::shown(&opts.out_path))
+    } else {
+        let mut output = Output::open(&opts.out_path, registry, &say)?;
+        let destination = output.describe().to_owned();
+        let written = write_with_progress(output.destination(), &images, &inputs, opts.quiet)
+            .map_err(|e| write_failure(&destination, e))?;
+        pushed = output.push_summary();
+        let index = output.finish()?;
+        (written, index, destination)
+    };
+
+    for image in written.images() {
+        if let Some(platform) = image.manifest.platform() {
+            let of_shape = if shapes.len() > 1 {
+                format!(" (the {})", image.shape)
+            } else {
+                String::new()
+            };
+            tell(format!(
+                "platform {}/{}{of_shape}",
+                platform.os(),
+                platform.architecture(),
+            ));
+        }
+    }
+    tell(format!("took {} ms", started.elapsed().as_millis()));
+    let summary = Summary::new(&written, index.as_ref(), &opts.out_path, opts.dry_run);
+    if opts.json {
+        let tar_on_stdout = opts.out_path == OutputArg::Stdout && !opts.dry_run;
+        print_json(&summary, tar_on_stdout)?;
+    }
+    say(summary.text(&destination));
+    if let Some(line) = pushed {
+        say(line);
+    }
+    Ok(())
+}
+
+/// What one run wrote: one image, or an index of several shapes.
+pub(crate) enum Written {
+    /// One image, listed by itself.
+    Image(WrittenImage),
+    /// Several shapes of the wasm in one image index.
+    Index(WrittenIndex),
+}
+
+impl Written {
+    /// The images written, in order.
+    pub(crate) fn images(&self) -> &[WrittenImage] {
+        match self {
+            Written::Image(image) => std::slice::from_ref(image),
+            Written::Index(index) => &index.images,
+        }
+    }
+}
+
+/// Writes `images` (one, or several shapes in one index) into
+/// `destination` with a progress bar over the `inputs` (origin, size) when
+/// [`progress::attach`] shows one.
+fn write_with_progress(
+    destination: &mut Destination,
+    images: &[WasmImage],
+    inputs: &[(String, u64)],
+    quiet: bool,
+) -> Result<Written, ArtifactError> {
+    let bar = progress::attach(destination.sink(), inputs, quiet);
+    let written = match images {
+        [image] => destination.write(image).map(Written::Image),
+        _ => destination.write_index(images).map(Written::Index),
+    };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    written
+}
+
+/// Writes `images` as a tar into nothing: every input is read (once) and
+/// hashed and every document made exactly as for a tar file, so the
+/// digests are a real run's.
+fn dry_run(
+    images: &[WasmImage],
+    inputs: &[(String, u64)],
+    quiet: bool,
+) -> Result<(Written, Descriptor), Failure> {
+    let mut nowhere = Destination::nowhere().map_err(Failure::failed)?;
+    let written =
+        write_with_progress(&mut nowhere, images, inputs, quiet).map_err(Failure::failed)?;
+    let completed = nowhere.complete().map_err(Failure::failed)?;
+    let index = completed
+        .index()
+        .cloned()
+        .unwrap_or_else(|| unreachable!("a tar has an index.json"));
+    Ok((written, index))
+}
+
+/// The shapes to write, in the order given, each once: `--shape`s, and
+/// the artifact for `--as-artifact`; the wasm-layer image without either.
+fn image_shapes(opts: &PackageOpts) -> Vec<ImageShape> {
+    let mut shapes: Vec<ImageShape> = Vec::new();
+    let asked = opts
+        .shapes
+        .iter()
+        .map(|&shape| ImageShape::from(shape))
+        .chain(opts.as_artifact.then_some(ImageShape::Artifact));
+    for shape in asked {
+        if !shapes.contains(&shape) {
+            shapes.push(shape);
+        }
+    }
+    if shapes.is_empty() {
+        shapes.push(ImageShape::WasmLayers);
+    }
+    shapes
+}
+
+/// Sets up `image` from the flags and adds its inputs (said, when
+/// `first`); returns the inputs it reads through the destination (origin,
+/// size), for the progress bar. With several `shapes`, the flags that only
+/// one kind of config has (--target; --env, --arg, --entrypoint, --label,
+/// --workdir) go to the images that have it.
+fn describe_image(
+    image: &mut WasmImage,
+    opts: &PackageOpts,
+    shapes: &[ImageShape],
+    wasm_paths: &[PathBuf],
+    first: bool,
+    say: &impl Fn(String),
+) -> Result<Vec<(String, u64)>, Failure> {
+    let shape = image.shape();
+    let several = shapes.len() > 1;
+    let has_image_config = shape != ImageShape::Artifact;
     if let Some(author) = &opts.author {
         image.set_author(author);
     }
     if let Some(target) = &opts.target {
-        image.set_target(target).map_err(Failure::image_usage)?;
+        if !several || shape == ImageShape::Artifact || !shapes.contains(&ImageShape::Artifact) {
+            image.set_target(target).map_err(Failure::image_usage)?;
+        }
     }
     if let Some(platform) = &opts.platform {
         image
             .set_platform(&platform.os, &platform.architecture)
             .map_err(Failure::image_usage)?;
     }
-    set_process_config(&mut image, &opts).map_err(Failure::image_usage)?;
+    if !several || has_image_config {
+        set_process_config(image, opts).map_err(Failure::image_usage)?;
+    }
+    image.set_compression(opts.compression.into());
     let mut inputs = Vec::new();
-    for path in &wasm_paths {
+    for path in wasm_paths {
         let blob = FileInput::open(path).map_err(Failure::failed)?;
         let size = blob.size();
-        inputs.push((blob.path().display().to_string(), size));
+        // A compat image's wasm is read into its layer, not by the destination.
+        if shape != ImageShape::Compat {
+            inputs.push((blob.path().display().to_string(), size));
+        }
         let description = image.add_wasm(blob).map_err(Failure::failed)?;
-        say(format!(
-            "{}: {}, {size} bytes",
-            path.display(),
-            description.kind
-        ));
-        for oversized in &description.oversized_sections {
-            say(format!("note: {}: {oversized}", path.display()));
+        if first {
+            say(format!(
+                "{}: {}, {size} bytes",
+                path.display(),
+                description.kind
+            ));
+            for oversized in &description.oversized_sections {
+                say(format!("note: {}: {oversized}", path.display()));
+            }
         }
     }
     for layer in &opts.layers {
@@ -138,81 +303,7 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     }
     // What the flags ask for must fit the inputs (--target needs a component).
     image.check().map_err(Failure::image_usage)?;
-
-    // For a registry, the line of blobs sent and skipped.
-    let mut pushed = None;
-    let (written, index, destination) = if opts.dry_run {
-        let (written, index) = dry_run(&image, &inputs, opts.quiet || opts.json)?;
-        (written, Some(index), crate::summary::shown(&opts.out_path))
-    } else {
-        let mut output = Output::open(&opts.out_path, registry, &say)?;
-        let destination = output.describe().to_owned();
-        let written = write_with_progress(output.destination(), &image, &inputs, opts.quiet)
-            .map_err(|e| write_failure(&destination, e))?;
-        pushed = output.push_summary();
-        let index = output.finish()?;
-        (written, index, destination)
-    };
-
-    if let Some(platform) = written.manifest.platform() {
-        tell(format!(
-            "platform {}/{}",
-            platform.os(),
-            platform.architecture()
-        ));
-    }
-    tell(format!("took {} ms", started.elapsed().as_millis()));
-    let summary = Summary::new(
-        &written,
-        index.as_ref(),
-        &opts.out_path,
-        shape,
-        opts.dry_run,
-    );
-    if opts.json {
-        let tar_on_stdout = opts.out_path == OutputArg::Stdout && !opts.dry_run;
-        print_json(&summary, tar_on_stdout)?;
-    }
-    say(summary.text(&destination));
-    if let Some(line) = pushed {
-        say(line);
-    }
-    Ok(())
-}
-
-/// Writes `image` into `destination` with a progress bar over the
-/// `inputs` (origin, size) when [`progress::attach`] shows one.
-fn write_with_progress(
-    destination: &mut Destination,
-    image: &WasmImage,
-    inputs: &[(String, u64)],
-    quiet: bool,
-) -> Result<WrittenImage, ArtifactError> {
-    let bar = progress::attach(destination.sink(), inputs, quiet);
-    let written = destination.write(image);
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    written
-}
-
-/// Writes `image` as a tar into nothing: every input is read (once) and
-/// hashed and every document made exactly as for a tar file, so the
-/// digests are a real run's.
-fn dry_run(
-    image: &WasmImage,
-    inputs: &[(String, u64)],
-    quiet: bool,
-) -> Result<(WrittenImage, Descriptor), Failure> {
-    let mut nowhere = Destination::nowhere().map_err(Failure::failed)?;
-    let written =
-        write_with_progress(&mut nowhere, image, inputs, quiet).map_err(Failure::failed)?;
-    let completed = nowhere.complete().map_err(Failure::failed)?;
-    let index = completed
-        .index()
-        .cloned()
-        .unwrap_or_else(|| unreachable!("a tar has an index.json"));
-    Ok((written, index))
+    Ok(inputs)
 }
 
 /// `--env`, `--arg`, `--entrypoint`, `--label` and `--workdir`: the image

@@ -51,20 +51,25 @@
 //! [`Destination`] puts several images in one tar or directory.
 #![deny(missing_docs)]
 
+mod compat;
+mod compression;
 mod describe;
 mod destination;
 mod error;
 mod image;
+mod index;
 pub mod media_types;
 mod timestamp;
 mod wasm_kind;
 
+pub use compression::LayerCompression;
 pub use describe::{
     ComponentWorld, OversizedSection, WasmDescription, MAX_METADATA_SECTION, MAX_NAME_SECTION,
 };
 pub use destination::{Completed, Destination};
 pub use error::ArtifactError;
 pub use image::{ConfigField, ImageShape, WasmImage, WrittenImage};
+pub use index::{write_index_to, WrittenIndex};
 // What a user of this crate names, so that one dependency is enough.
 pub use oci_layout::{
     BlobInput, FileBlob, FileInput, ImageSink, LayoutDir, LayoutError, LayoutTar, Reference,
