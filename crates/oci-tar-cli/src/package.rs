@@ -111,6 +111,9 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
         inputs.extend(image_inputs);
         images.push(image);
     }
+    if images.len() > 1 {
+        wasm_artifact::check_index(&images).map_err(Failure::image_usage)?;
+    }
 
     // For a registry, the line of blobs sent and skipped.
     let mut pushed = None;

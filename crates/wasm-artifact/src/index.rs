@@ -36,30 +36,7 @@ pub fn write_index_to<S: ImageSink + ?Sized>(
     images: &[WasmImage],
     sink: &mut S,
 ) -> Result<WrittenIndex, ArtifactError> {
-    let Some(first) = images.first() else {
-        return Err(ArtifactError::NoWasm);
-    };
-    let reference = first.reference().clone();
-    let mut platforms: Vec<((String, String), &WasmImage)> = Vec::new();
-    for image in images {
-        image.check()?;
-        if *image.reference() != reference {
-            return Err(ArtifactError::IndexReferences {
-                first: reference.to_string(),
-                other: image.reference().to_string(),
-            });
-        }
-        let platform = image.platform()?;
-        if let Some((_, earlier)) = platforms.iter().find(|(p, _)| *p == platform) {
-            return Err(ArtifactError::SamePlatform {
-                platform: format!("{}/{}", platform.0, platform.1),
-                first: earlier.shape(),
-                second: image.shape(),
-            });
-        }
-        platforms.push((platform, image));
-    }
-
+    let reference = check_index(images)?;
     let mut written = Vec::with_capacity(images.len());
     for image in images {
         let (image_written, manifest) = image.write_parts(sink)?;
@@ -85,4 +62,34 @@ pub fn write_index_to<S: ImageSink + ?Sized>(
         index_digest: index.digest(),
         images: written,
     })
+}
+
+/// Checks that `images` make one index (see [`write_index_to`]): each
+/// image is sound ([`WasmImage::check`]), all share one reference, no two
+/// share a platform. Returns the reference.
+pub fn check_index(images: &[WasmImage]) -> Result<Reference, ArtifactError> {
+    let Some(first) = images.first() else {
+        return Err(ArtifactError::NoWasm);
+    };
+    let reference = first.reference().clone();
+    let mut platforms: Vec<((String, String), &WasmImage)> = Vec::new();
+    for image in images {
+        image.check()?;
+        if *image.reference() != reference {
+            return Err(ArtifactError::IndexReferences {
+                first: reference.to_string(),
+                other: image.reference().to_string(),
+            });
+        }
+        let platform = image.platform()?;
+        if let Some((_, earlier)) = platforms.iter().find(|(p, _)| *p == platform) {
+            return Err(ArtifactError::SamePlatform {
+                platform: format!("{}/{}", platform.0, platform.1),
+                first: earlier.shape(),
+                second: image.shape(),
+            });
+        }
+        platforms.push((platform, image));
+    }
+    Ok(reference)
 }
