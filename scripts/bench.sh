@@ -13,6 +13,11 @@
 # module-shaped files (a valid wasm header, then one custom section of
 # pseudo-random bytes): 512 MiB, four of 128 MiB, 100 KiB, 1 MiB, 1 GiB.
 # Needs ~3.5 GiB free on that disk; the folder is removed at the end.
+# The compat image's gzip speed (section 6) is measured on a real WASI
+# module: ruby.wasm's debug build with its standard library (54 MB, from
+# the npm package @ruby/3.3-wasm-wasi 2.10.1, fetched with `npm pack` once
+# and checked against its SHA-256; BENCH_WASM=path measures another), beside
+# pigz and gzip at the same level (6) on the same file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +28,10 @@ command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
 [ -x /usr/bin/time ] || need+=(time)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v jq >/dev/null 2>&1 || need+=(jq)
+command -v pigz >/dev/null 2>&1 || need+=(pigz)
+command -v gzip >/dev/null 2>&1 || need+=(gzip)
+command -v zstd >/dev/null 2>&1 || need+=(zstd)
+[ -n "${BENCH_WASM:-}" ] || command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}" >&2
   apt-get update
@@ -159,6 +168,49 @@ spread=$(( rss_1g_file > rss_1m_file ? rss_1g_file - rss_1m_file : rss_1m_file -
 spread_out=$(( rss_1g_out > rss_1m_out ? rss_1g_out - rss_1m_out : rss_1m_out - rss_1g_out ))
 [ "$spread_out" -gt "$spread" ] && spread=$spread_out
 verdict "RSS 1 GiB minus 1 MiB (MiB)" "$(mib "$spread")" 1 "largest of file and stdout"
+
+echo "== 6. a compat image of a real wasm module (gzip, level 6), beside pigz -6 and gzip -6 on the same file" >&2
+# The builder does more than the compressors: it makes the tar around the
+# wasm, hashes it (the diff ID) and the compressed layer, and writes the
+# image tar durably; pigz and gzip compress the module to a file.
+real_wasm=${BENCH_WASM:-}
+if [ -z "$real_wasm" ]; then
+  cache=/var/cache/oci-tar-builder/bench
+  package_tgz=$cache/ruby-3.3-wasm-wasi-2.10.1.tgz
+  package_sha256=573c0d66d4dc755200ff0fe054aa31f6c4716d041f925e88b11f1e7b6f5443d1
+  if ! echo "$package_sha256  $package_tgz" | sha256sum -c --quiet 2>/dev/null; then
+    mkdir -p "$cache"
+    (cd "$cache" && npm pack --silent @ruby/3.3-wasm-wasi@2.10.1 >/dev/null)
+    echo "$package_sha256  $package_tgz" | sha256sum -c --quiet
+  fi
+  tar -xzf "$package_tgz" -C "$dir" package/dist/ruby.debug+stdlib.wasm
+  real_wasm=$dir/package/dist/ruby.debug+stdlib.wasm
+fi
+cat "$real_wasm" >/dev/null
+real_size=$(stat -c %s "$real_wasm")
+compat() { printf '%q ' "$builder" -n bench -r localhost:5000/bench -q --shape compat --compression "$1" -m "$real_wasm"; }
+prepare="rm -f $dir/compat.tar $dir/pigz.gz $dir/gzip.gz; sync" hf --export-json "$dir/gzip.json" \
+  -n "oci-tar-builder --shape compat (gzip)" "$(compat gzip) -o $dir/compat.tar" \
+  -n "pigz -6" "pigz -6 -n -c $real_wasm > $dir/pigz.gz" \
+  -n "gzip -6" "gzip -6 -n -c $real_wasm > $dir/gzip.gz"
+a=$(median "$dir/gzip.json" 0) b=$(median "$dir/gzip.json" 1) c=$(median "$dir/gzip.json" 2)
+layer_size=$(jq -r '.manifests[0].digest' <(tar -xOf "$dir/compat.tar" index.json) | cut -c8- |
+  xargs -I{} tar -xOf "$dir/compat.tar" blobs/sha256/{} | jq -r '.layers[0].size')
+verdict "compat gzip / pigz" "$(ratio "$a" "$b")" 1.05 "$(ms "$a") vs $(ms "$b") for $real_size bytes; cpu $(ms "$(cpu "$dir/gzip.json" 0)") vs $(ms "$(cpu "$dir/gzip.json" 1)")"
+verdict "compat gzip / gzip" "$(ratio "$a" "$c")" 0.6 "$(ms "$a") vs $(ms "$c"); cpu $(ms "$(cpu "$dir/gzip.json" 0)") vs $(ms "$(cpu "$dir/gzip.json" 2)")"
+summary+=("$(printf '%-34s %s' "  compressed sizes" "layer $layer_size, pigz $(stat -c %s "$dir/pigz.gz"), gzip $(stat -c %s "$dir/gzip.gz") bytes")")
+prepare="rm -f $dir/compat.tar $dir/zstd.zst; sync" hf --export-json "$dir/zstd.json" \
+  -n "oci-tar-builder --shape compat (zstd)" "$(compat zstd) -o $dir/compat.tar" \
+  -n "zstd -3" "zstd -3 -q -c $real_wasm > $dir/zstd.zst"
+a=$(median "$dir/zstd.json" 0) b=$(median "$dir/zstd.json" 1)
+summary+=("$(printf '%-34s %8s  (%s vs %s; one thread each)' "compat zstd / zstd -3" "$(ratio "$a" "$b")" "$(ms "$a") vs $(ms "$b")")")
+rss_compat=$(/usr/bin/time -v "$builder" -n bench -q --shape compat -m "$real_wasm" -o "$dir/compat.tar" 2>&1 >/dev/null |
+  awk -F': ' '/Maximum resident set size/ { print $2 }')
+rss_compat_1g=$(/usr/bin/time -v "$builder" -n bench -q --shape compat -m "$dir/m1g.wasm" -o "$dir/compat.tar" 2>&1 >/dev/null |
+  awk -F': ' '/Maximum resident set size/ { print $2 }')
+verdict "compat gzip peak RSS (MiB)" "$(mib "$(( rss_compat_1g > rss_compat ? rss_compat_1g : rss_compat ))")" 16 \
+  "real module $(mib "$rss_compat"), 1 GiB $(mib "$rss_compat_1g")"
+rm -rf "$dir/compat.tar" "$dir/pigz.gz" "$dir/gzip.gz" "$dir/zstd.zst" "$dir/package"
 
 echo
 echo "oci-tar-builder benchmark ($(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), $runs runs, medians)"
