@@ -312,7 +312,7 @@ impl ImageSink for RegistrySink {
         media_type: MediaType,
     ) -> Result<(), LayoutError> {
         let digest = manifest.digest().to_string();
-        self.put_manifest_tag(manifest, &media_type.to_string(), &digest)?;
+        self.put_manifest_tag(manifest, media_type.as_ref(), &digest)?;
         self.stats.manifests_put.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }

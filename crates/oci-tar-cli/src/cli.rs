@@ -62,11 +62,21 @@ pub(crate) enum Command {
 }
 
 /// What to package and where.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct PackageOpts {
     /// Image name, the last part of the reference {repo}/{name}:{tag}.
-    #[arg(short, long)]
-    pub(crate) name: String,
+    #[arg(short, long, required_unless_present = "build_file")]
+    pub(crate) name: Option<String>,
+
+    /// A build file (TOML) of several images to write into one tar or layout directory: one
+    /// [[image]] table each, with the flags' fields (name, repo, tag, shapes, modules, layers,
+    /// annotations, author, platform, created); paths are relative to the file.
+    #[arg(short = 'f', long = "file", value_name = "FILE", conflicts_with_all = [
+        "name", "repo", "tags", "modules", "components", "layers", "as_artifact", "shapes",
+        "annotations", "author", "target", "platform", "created", "json", "env", "args",
+        "entrypoint", "labels", "workdir",
+    ])]
+    pub(crate) build_file: Option<PathBuf>,
 
     /// Registry and repository path before the name (ghcr.io/org/project, localhost:5000/demo).
     #[arg(short, long)]
@@ -216,8 +226,9 @@ pub(crate) struct RegistryOpts {
     pub(crate) ca_cert: Option<PathBuf>,
 }
 
-/// One `--shape`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// One `--shape` (also a build file's `shapes` entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub(crate) enum ShapeArg {
     /// Raw wasm layers, for runwasi's shims (wasip1/wasm).
     WasmLayers,
@@ -265,7 +276,7 @@ pub(crate) struct LayerArg {
     pub(crate) path: PathBuf,
 }
 
-fn parse_layer(value: &str) -> Result<LayerArg, String> {
+pub(crate) fn parse_layer(value: &str) -> Result<LayerArg, String> {
     let Some((media_type, path)) = value.split_once('=') else {
         return Err("expected MEDIATYPE=PATH".into());
     };
@@ -357,7 +368,7 @@ pub(crate) struct PlatformArg {
     pub(crate) architecture: String,
 }
 
-fn parse_platform(value: &str) -> Result<PlatformArg, String> {
+pub(crate) fn parse_platform(value: &str) -> Result<PlatformArg, String> {
     match value.split_once('/') {
         Some((os, architecture))
             if !os.is_empty() && !architecture.is_empty() && !architecture.contains('/') =>

@@ -14,29 +14,112 @@ use crate::output::{write_failure, Output};
 use crate::progress;
 use crate::summary::{print_json, Summary};
 
-/// Packages what `opts` names into the tar it names.
+/// Packages what `opts` names (or, with `-f`, each image of the build
+/// file) into the destination it names.
 pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), Failure> {
     // From the start, so Ctrl-C while hashing exits 130 like Ctrl-C while writing.
     crate::output::handle_signals()
         .map_err(|e| Failure::failed(format!("cannot handle SIGINT and SIGTERM: {e}")))?;
-    add_registry_tags(&mut opts)?;
-    let tag = image_tag(&opts)?;
-    let reference =
-        Reference::from_parts(opts.repo.as_deref(), &opts.name, tag).map_err(Failure::usage)?;
-    let shapes = image_shapes(&opts);
     let started = std::time::Instant::now();
-    let source_date_epoch = Timestamp::source_date_epoch().map_err(Failure::usage)?;
-    let created = opts.created.unwrap_or(source_date_epoch);
+    let (quiet, json, verbose) = (opts.quiet, opts.json, opts.verbose);
     let say = |line: String| {
-        if !opts.quiet && !opts.json {
+        if !quiet && !json {
             eprintln!("{line}");
         }
     };
     let tell = |line: String| {
-        if opts.verbose {
+        if verbose {
             eprintln!("{line}");
         }
     };
+    let requests = match &opts.build_file {
+        Some(file) => crate::build_file::read(file, &opts)?,
+        None => {
+            add_registry_tags(&mut opts)?;
+            vec![opts.clone()]
+        }
+    };
+    let source_date_epoch = Timestamp::source_date_epoch().map_err(Failure::usage)?;
+    let mut groups = Vec::with_capacity(requests.len());
+    let mut inputs = Vec::new();
+    for request in &requests {
+        let (images, image_inputs) = prepare(request, source_date_epoch, &say, &tell)?;
+        groups.push(images);
+        inputs.extend(image_inputs);
+    }
+
+    // For a registry, the line of blobs sent and skipped.
+    let mut pushed = None;
+    let (written, index, destination) = if opts.dry_run {
+        let (written, index) = dry_run(&groups, &inputs, quiet || json)?;
+        (written, Some(index), crate::summary::shown(&opts.out_path))
+    } else {
+        let mut output = Output::open(&opts.out_path, registry, &say)?;
+        let destination = output.describe().to_owned();
+        let written = write_with_progress(output.destination(), &groups, &inputs, quiet)
+            .map_err(|e| write_failure(&destination, e))?;
+        pushed = output.push_summary();
+        let index = output.finish()?;
+        (written, index, destination)
+    };
+
+    for written in &written {
+        let several = written.images().len() > 1;
+        for image in written.images() {
+            if let Some(platform) = image.manifest.platform() {
+                let of_shape = if several {
+                    format!(" (the {})", image.shape)
+                } else {
+                    String::new()
+                };
+                tell(format!(
+                    "platform {}/{}{of_shape}",
+                    platform.os(),
+                    platform.architecture(),
+                ));
+            }
+        }
+    }
+    tell(format!("took {} ms", started.elapsed().as_millis()));
+    for (at, written) in written.iter().enumerate() {
+        let summary = Summary::new(written, index.as_ref(), &opts.out_path, opts.dry_run);
+        if json {
+            let tar_on_stdout = opts.out_path == OutputArg::Stdout && !opts.dry_run;
+            print_json(&summary, tar_on_stdout)?;
+        }
+        let text = summary.text(&destination);
+        // The destination's line once, then each image's.
+        let text = match (at, text.split_once('\n')) {
+            (1.., Some((_, images))) => images.to_owned(),
+            _ => text,
+        };
+        say(text);
+    }
+    if let Some(line) = pushed {
+        say(line);
+    }
+    Ok(())
+}
+
+/// The images one request (the flags, or one image of a build file) makes:
+/// one per shape, all of one reference; and the inputs the destination
+/// reads for them (origin, size), for the progress bar. Everything the
+/// flags ask for is checked before anything is written.
+fn prepare(
+    opts: &PackageOpts,
+    source_date_epoch: Timestamp,
+    say: &impl Fn(String),
+    tell: &impl Fn(String),
+) -> Result<(Vec<WasmImage>, Vec<(String, u64)>), Failure> {
+    let tag = image_tag(opts)?;
+    let name = opts
+        .name
+        .as_deref()
+        .ok_or_else(|| Failure::usage("give --name (or a build file with -f)"))?;
+    let reference =
+        Reference::from_parts(opts.repo.as_deref(), name, tag).map_err(Failure::usage)?;
+    let shapes = image_shapes(opts);
+    let created = opts.created.unwrap_or(source_date_epoch);
     let shape_names: Vec<String> = shapes.iter().map(|shape| format!("a {shape}")).collect();
     tell(format!(
         "image {reference}, {}",
@@ -56,7 +139,7 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
 
     let mut wasm_paths = opts.modules.clone();
     if let Some(dir) = &opts.components {
-        wasm_paths.extend(wasm_files_in(dir, &say)?);
+        wasm_paths.extend(wasm_files_in(dir, say)?);
     }
     if wasm_paths.is_empty() {
         return Err(Failure::usage(
@@ -107,105 +190,72 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
         // Notes on the inputs are said once, for the first image.
         let first = at == 0;
         let mut image = WasmImage::new(reference.clone(), shape, created);
-        let image_inputs = describe_image(&mut image, &opts, &shapes, &wasm_paths, first, &say)?;
+        let image_inputs = describe_image(&mut image, opts, &shapes, &wasm_paths, first, say)?;
         inputs.extend(image_inputs);
         images.push(image);
     }
     if images.len() > 1 {
         wasm_artifact::check_index(&images).map_err(Failure::image_usage)?;
     }
-
-    // For a registry, the line of blobs sent and skipped.
-    let mut pushed = None;
-    let (written, index, destination) = if opts.dry_run {
-        let (written, index) = dry_run(&images, &inputs, opts.quiet || opts.json)?;
-        (written, Some(index), crate::summary::shown(&opts.out_path))
-    } else {
-        let mut output = Output::open(&opts.out_path, registry, &say)?;
-        let destination = output.describe().to_owned();
-        let written = write_with_progress(output.destination(), &images, &inputs, opts.quiet)
-            .map_err(|e| write_failure(&destination, e))?;
-        pushed = output.push_summary();
-        let index = output.finish()?;
-        (written, index, destination)
-    };
-
-    for image in written.images() {
-        if let Some(platform) = image.manifest.platform() {
-            let of_shape = if shapes.len() > 1 {
-                format!(" (the {})", image.shape)
-            } else {
-                String::new()
-            };
-            tell(format!(
-                "platform {}/{}{of_shape}",
-                platform.os(),
-                platform.architecture(),
-            ));
-        }
-    }
-    tell(format!("took {} ms", started.elapsed().as_millis()));
-    let summary = Summary::new(&written, index.as_ref(), &opts.out_path, opts.dry_run);
-    if opts.json {
-        let tar_on_stdout = opts.out_path == OutputArg::Stdout && !opts.dry_run;
-        print_json(&summary, tar_on_stdout)?;
-    }
-    say(summary.text(&destination));
-    if let Some(line) = pushed {
-        say(line);
-    }
-    Ok(())
+    Ok((images, inputs))
 }
 
 /// What one run wrote: one image, or an index of several shapes.
 pub(crate) enum Written {
     /// One image, listed by itself.
-    Image(WrittenImage),
+    Image(Box<WrittenImage>),
     /// Several shapes of the wasm in one image index.
-    Index(WrittenIndex),
+    Index(Box<WrittenIndex>),
 }
 
 impl Written {
     /// The images written, in order.
     pub(crate) fn images(&self) -> &[WrittenImage] {
         match self {
-            Written::Image(image) => std::slice::from_ref(image),
+            Written::Image(image) => std::slice::from_ref(image.as_ref()),
             Written::Index(index) => &index.images,
         }
     }
 }
 
-/// Writes `images` (one, or several shapes in one index) into
-/// `destination` with a progress bar over the `inputs` (origin, size) when
-/// [`progress::attach`] shows one.
+/// Writes each group of `groups` (one image, or several shapes in one
+/// index) into `destination` with a progress bar over the `inputs`
+/// (origin, size) when [`progress::attach`] shows one.
 fn write_with_progress(
     destination: &mut Destination,
-    images: &[WasmImage],
+    groups: &[Vec<WasmImage>],
     inputs: &[(String, u64)],
     quiet: bool,
-) -> Result<Written, ArtifactError> {
+) -> Result<Vec<Written>, ArtifactError> {
     let bar = progress::attach(destination.sink(), inputs, quiet);
-    let written = match images {
-        [image] => destination.write(image).map(Written::Image),
-        _ => destination.write_index(images).map(Written::Index),
-    };
+    let written = groups
+        .iter()
+        .map(|images| match images.as_slice() {
+            [image] => destination
+                .write(image)
+                .map(|written| Written::Image(Box::new(written))),
+            _ => destination
+                .write_index(images)
+                .map(|written| Written::Index(Box::new(written))),
+        })
+        .collect();
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     written
 }
 
-/// Writes `images` as a tar into nothing: every input is read (once) and
+/// Writes `groups` as a tar into nothing: every input is read (once) and
 /// hashed and every document made exactly as for a tar file, so the
 /// digests are a real run's.
 fn dry_run(
-    images: &[WasmImage],
+    groups: &[Vec<WasmImage>],
     inputs: &[(String, u64)],
     quiet: bool,
-) -> Result<(Written, Descriptor), Failure> {
+) -> Result<(Vec<Written>, Descriptor), Failure> {
     let mut nowhere = Destination::nowhere().map_err(Failure::failed)?;
     let written =
-        write_with_progress(&mut nowhere, images, inputs, quiet).map_err(Failure::failed)?;
+        write_with_progress(&mut nowhere, groups, inputs, quiet).map_err(Failure::failed)?;
     let completed = nowhere.complete().map_err(Failure::failed)?;
     let index = completed
         .index()
