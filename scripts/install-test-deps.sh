@@ -7,8 +7,9 @@ set -euo pipefail
 # procps and mount: kill and mount for the safe-output tests (signals, a full tmpfs).
 # openssl: the push tests make a CA and a certificate for a TLS registry.
 # podman: loads compat images; gzip, zstd and python3 take compat layers
-# apart in the tests; pigz is what scripts/bench.sh compares gzip speed with.
-apt_packages=(containerd skopeo docker-registry umoci procps mount openssl podman gzip zstd python3 pigz)
+# apart in the tests; pigz is what scripts/bench.sh compares gzip speed with;
+# docker.io: classic dockerd, whose refusal of os wasi a test pins.
+apt_packages=(containerd skopeo docker-registry umoci procps mount openssl podman gzip zstd python3 pigz docker.io)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -85,14 +85,24 @@ pub(crate) fn read(path: &Path, cli: &PackageOpts) -> Result<Vec<PackageOpts>, F
         }
     };
     let mut requests = Vec::with_capacity(file.image.len());
+    let mut references: Vec<Reference> = Vec::with_capacity(file.image.len());
     for entry in file.image {
         let tag = entry.tag.as_ref().map(|tag| tag.get_ref().clone());
-        Reference::from_parts(
+        let reference = Reference::from_parts(
             entry.repo.as_ref().map(|repo| repo.get_ref().as_str()),
             entry.name.get_ref(),
             tag.as_deref().unwrap_or("latest"),
         )
         .map_err(|e| at(Some(entry.name.span()), &e.to_string()))?;
+        // One name, one image: a second would hide the first from readers
+        // that look images up by name.
+        if references.contains(&reference) {
+            return Err(at(
+                Some(entry.name.span()),
+                &format!("{reference} is named by an earlier [[image]] too; give each image its own name or tag"),
+            ));
+        }
+        references.push(reference);
         if entry.modules.get_ref().is_empty() {
             return Err(at(
                 Some(entry.modules.span()),

@@ -224,6 +224,11 @@ fn unknown_keys_and_bad_values_name_the_file_line_and_column() {
             r#""Tool""#,
             "",
         ),
+        (
+            BUILD_FILE.replace("name = \"tool\"", "name = \"app\"\ntag = \"v1\""),
+            "\"app\"\ntag",
+            "is named by an earlier [[image]] too",
+        ),
     ];
     for (toml, culprit, message) in cases {
         let line = refused(&toml);
