@@ -132,25 +132,26 @@ pub(crate) struct PackageOpts {
     #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub(crate) annotations: Vec<(String, String)>,
 
-    /// An environment variable in the config's Env; repeatable (a wasm-layer image only).
+    /// An environment variable in the config's Env; repeatable (not the artifact).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub(crate) env: Vec<(String, String)>,
 
     /// An argument in the config's Cmd, after the entrypoint; repeatable, in order
-    /// (a wasm-layer image only).
+    /// (not the artifact).
     #[arg(long = "arg", value_name = "ARG", allow_hyphen_values = true)]
     pub(crate) args: Vec<String>,
 
-    /// The config's Entrypoint, instead of <name>.wasm (a wasm-layer image only).
+    /// The config's Entrypoint, instead of <name>.wasm (/<name>.wasm in a compat image; not
+    /// the artifact).
     #[arg(long, value_name = "PATH")]
     pub(crate) entrypoint: Option<String>,
 
     /// A config label; repeatable. containerd.runwasi.layers is written from the
-    /// layers and cannot be set (a wasm-layer image only).
+    /// layers and cannot be set (not the artifact).
     #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub(crate) labels: Vec<(String, String)>,
 
-    /// The config's WorkingDir, an absolute path (a wasm-layer image only).
+    /// The config's WorkingDir, an absolute path (not the artifact).
     #[arg(long, value_name = "PATH")]
     pub(crate) workdir: Option<String>,
 

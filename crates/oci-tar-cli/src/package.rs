@@ -101,6 +101,10 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     Ok(())
 }
 
+/// An input the destination reads (its origin) and its size, for the
+/// progress bar.
+type InputSize = (String, u64);
+
 /// The images one request (the flags, or one image of a build file) makes:
 /// one per shape, all of one reference; and the inputs the destination
 /// reads for them (origin, size), for the progress bar. Everything the
@@ -110,7 +114,7 @@ fn prepare(
     source_date_epoch: Timestamp,
     say: &impl Fn(String),
     tell: &impl Fn(String),
-) -> Result<(Vec<WasmImage>, Vec<(String, u64)>), Failure> {
+) -> Result<(Vec<WasmImage>, Vec<InputSize>), Failure> {
     let tag = image_tag(opts)?;
     let name = opts
         .name

@@ -203,7 +203,7 @@ impl WasmImage {
 
     /// Sets the environment variable `name` to `value` in the config's
     /// `Env` (`name=value`); setting a name again replaces its value in
-    /// place. A wasm-layer image only.
+    /// place. A wasm-layer or compat image only.
     pub fn set_env(&mut self, name: &str, value: &str) -> Result<(), ArtifactError> {
         self.config_field(ConfigField::Env)?;
         if name.is_empty() || name.contains('=') {
@@ -219,7 +219,7 @@ impl WasmImage {
     }
 
     /// Appends `arg` to the config's `Cmd`: the arguments after the
-    /// entrypoint. A wasm-layer image only.
+    /// entrypoint. A wasm-layer or compat image only.
     pub fn add_arg(&mut self, arg: &str) -> Result<(), ArtifactError> {
         self.config_field(ConfigField::Cmd)?;
         self.process.cmd.push(arg.to_owned());
@@ -227,8 +227,9 @@ impl WasmImage {
     }
 
     /// Sets the config's `Entrypoint` to `[path]` instead of
-    /// `["<name>.wasm"]` (the last part of the reference's path). A
-    /// wasm-layer image only.
+    /// `["<name>.wasm"]` (`["/<name>.wasm"]` in a compat image; `<name>` is
+    /// the last part of the reference's path). A wasm-layer or compat image
+    /// only.
     pub fn set_entrypoint(&mut self, path: &str) -> Result<(), ArtifactError> {
         self.config_field(ConfigField::Entrypoint)?;
         if path.is_empty() {
@@ -240,7 +241,7 @@ impl WasmImage {
 
     /// Sets a config label. The `containerd.runwasi.layers` label
     /// ([`media_types::RUNWASI_LAYERS_LABEL`]) is written from the layers
-    /// and cannot be set. A wasm-layer image only.
+    /// and cannot be set. A wasm-layer or compat image only.
     pub fn set_label(&mut self, key: &str, value: &str) -> Result<(), ArtifactError> {
         self.config_field(ConfigField::Labels)?;
         if key.is_empty() {
@@ -256,7 +257,7 @@ impl WasmImage {
     }
 
     /// Sets the config's `WorkingDir`, an absolute path (as the OCI
-    /// runtime's `cwd` must be). A wasm-layer image only.
+    /// runtime's `cwd` must be). A wasm-layer or compat image only.
     pub fn set_workdir(&mut self, path: &str) -> Result<(), ArtifactError> {
         self.config_field(ConfigField::WorkingDir)?;
         if !path.starts_with('/') {
@@ -292,7 +293,7 @@ impl WasmImage {
         Ok(description)
     }
 
-    /// Sets the author: the config's `author` in both shapes (written as
+    /// Sets the author: the config's `author` in every shape (written as
     /// `null` in a CNCF config when unset).
     pub fn set_author(&mut self, author: &str) {
         self.author = Some(author.to_owned());
