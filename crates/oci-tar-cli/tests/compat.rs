@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use oci_digest::{digest_bytes, Digest};
@@ -12,22 +12,11 @@ use test_support::{require_tool, sha256sum, tar_entries, tar_entry, tiny_module}
 
 mod common;
 
-use common::{run, run_ok};
-
-/// A temp folder holding `app.wasm`, a tiny module built from WAT.
-fn workdir() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("app.wasm"), tiny_module(1)).unwrap();
-    let path = dir.path().to_path_buf();
-    (dir, path)
-}
+use common::workdir_with_app_wasm as workdir;
+use common::{run, run_ok, text};
 
 fn json(bytes: &[u8]) -> serde_json::Value {
     serde_json::from_slice(bytes).unwrap()
-}
-
-fn text(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap()
 }
 
 /// The blob `digest` (a `sha256:…` string) of `tar`.
