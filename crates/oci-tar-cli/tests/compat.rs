@@ -331,6 +331,11 @@ fn two_shapes_make_one_index_with_a_platform_each() {
         let manifest = blob(&tar, &index["manifests"][at]["digest"]);
         assert_eq!(sha256sum(&manifest), digest_bytes(&manifest).hex());
     }
+    // The --json summary lists each image of the index.
+    let mut args = SEED_TWO_SHAPES.to_vec();
+    args.push("--json");
+    let json_run = run_ok(&args, &dir);
+    insta::assert_snapshot!("two_shapes_json_summary", text(json_run.stdout));
     // Every blob is where its name says.
     for (name, bytes) in tar_entries(&tar) {
         if let Some(hex) = name.strip_prefix("blobs/sha256/") {

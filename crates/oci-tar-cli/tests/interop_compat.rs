@@ -428,6 +428,12 @@ fn two_shapes(repo: &str, name: &str) -> TwoShapes {
     let top = json(&tar_entry(&bytes, "index.json"));
     let index_digest = top["manifests"][0]["digest"].clone();
     let index = blob(&bytes, &index_digest);
+    schemas::assert_valid(Schema::Index, &index, "the index of two shapes");
+    schemas::assert_valid(
+        Schema::Index,
+        &tar_entry(&bytes, "index.json"),
+        "index.json of two shapes",
+    );
     let entries = json(&index)["manifests"].clone();
     let digest = |at: usize| entries[at]["digest"].as_str().unwrap().to_owned();
     assert_eq!(entries[0]["platform"]["os"], "wasip1");

@@ -26,13 +26,14 @@ const FILE_BUFFER_LEN: usize = 256 * 1024;
 /// Both digests are needed before the manifest is written: the
 /// uncompressed tar's (the config's `rootfs.diff_ids`) and the compressed
 /// blob's. The tar is made once, streamed through both hashers and the
-/// compressor into an anonymous-named temporary file, then written to the
-/// destination as a blob of known digest. Memory stays flat (a few blocks
+/// compressor into an unnamed temporary file (in the temporary folder,
+/// `$TMPDIR`; it has no name, so nothing is left behind however the process
+/// ends), then written to the destination as a blob of known digest. Memory stays flat (a few blocks
 /// per compressing thread); the disk holds the compressed layer once.
 /// Making the layer twice instead (once to hash, once to write) would
 /// need no disk but double the compression, the costly part.
 pub(crate) struct CompatLayer {
-    file: tempfile::NamedTempFile,
+    file: File,
     origin: String,
     diff_id: Digest,
     digest: Digest,
@@ -54,8 +55,8 @@ impl CompatLayer {
             origin: origin.clone(),
             source,
         };
-        let file = tempfile::NamedTempFile::new().map_err(failed)?;
-        let out = BufWriter::with_capacity(FILE_BUFFER_LEN, file.reopen().map_err(failed)?);
+        let file = tempfile::tempfile().map_err(failed)?;
+        let out = BufWriter::with_capacity(FILE_BUFFER_LEN, file.try_clone().map_err(failed)?);
         let compressed = DigestWriter::new(out);
         let compressor = Compressor::new(compression, compressed, threads).map_err(failed)?;
         let mut tar = tar::Builder::new(DigestWriter::new(compressor));
@@ -142,7 +143,27 @@ impl BlobSource for CompatLayer {
     }
 
     fn open(&self) -> io::Result<Box<dyn Read + '_>> {
-        let file: File = self.file.reopen()?;
-        Ok(Box::new(file))
+        Ok(Box::new(PositionalReader {
+            file: &self.file,
+            at: 0,
+        }))
+    }
+}
+
+/// Reads a file from its start with positional reads, so that readers of
+/// one file (which share its offset) never move each other.
+struct PositionalReader<'a> {
+    file: &'a File,
+    at: u64,
+}
+
+impl Read for PositionalReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(unix)]
+        let read = std::os::unix::fs::FileExt::read_at(self.file, buf, self.at)?;
+        #[cfg(windows)]
+        let read = std::os::windows::fs::FileExt::seek_read(self.file, buf, self.at)?;
+        self.at += read as u64;
+        Ok(read)
     }
 }
