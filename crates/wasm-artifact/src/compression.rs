@@ -145,9 +145,12 @@ pub(crate) struct ParallelGzip<W: Write> {
     pending: Vec<u8>,
     /// The last 32 KiB of the previous block.
     dictionary: Vec<u8>,
+    /// The workers' queue and results, once a second block shows they are
+    /// needed (a stream of one block is compressed on the caller's thread).
     jobs: Option<SyncSender<Job>>,
-    done: Receiver<Done>,
+    done: Option<Receiver<Done>>,
     workers: Vec<JoinHandle<()>>,
+    threads: usize,
     /// Blocks finished out of order, until the ones before them are.
     finished: BTreeMap<u64, Done>,
     sent: u64,
@@ -159,14 +162,33 @@ pub(crate) struct ParallelGzip<W: Write> {
 }
 
 impl<W: Write> ParallelGzip<W> {
-    /// Compresses into `out` on `threads` threads.
+    /// Compresses into `out` on up to `threads` threads.
     pub(crate) fn new(mut out: W, threads: NonZeroUsize) -> io::Result<Self> {
         out.write_all(&GZIP_HEADER)?;
         let threads = threads.get();
-        let (jobs, job_queue) = mpsc::sync_channel::<Job>(threads);
+        Ok(ParallelGzip {
+            out,
+            pending: Vec::with_capacity(BLOCK_LEN),
+            dictionary: Vec::new(),
+            jobs: None,
+            done: None,
+            workers: Vec::new(),
+            threads,
+            finished: BTreeMap::new(),
+            sent: 0,
+            written: 0,
+            max_in_flight: 2 * threads as u64 + 1,
+            crc: crc32fast::Hasher::new(),
+            total_in: 0,
+        })
+    }
+
+    /// Starts the worker threads and their queue.
+    fn start_workers(&mut self) {
+        let (jobs, job_queue) = mpsc::sync_channel::<Job>(self.threads);
         let job_queue = Arc::new(Mutex::new(job_queue));
         let (done_sender, done) = mpsc::channel();
-        let workers = (0..threads)
+        self.workers = (0..self.threads)
             .map(|_| {
                 let job_queue = Arc::clone(&job_queue);
                 let done_sender: Sender<Done> = done_sender.clone();
@@ -183,20 +205,8 @@ impl<W: Write> ParallelGzip<W> {
                 })
             })
             .collect();
-        Ok(ParallelGzip {
-            out,
-            pending: Vec::with_capacity(BLOCK_LEN),
-            dictionary: Vec::new(),
-            jobs: Some(jobs),
-            done,
-            workers,
-            finished: BTreeMap::new(),
-            sent: 0,
-            written: 0,
-            max_in_flight: 2 * threads as u64 + 1,
-            crc: crc32fast::Hasher::new(),
-            total_in: 0,
-        })
+        self.done = Some(done);
+        self.jobs = Some(jobs);
     }
 
     /// Sends the pending input as a block.
@@ -215,11 +225,19 @@ impl<W: Write> ParallelGzip<W> {
             dictionary,
             last,
         };
-        self.jobs
-            .as_ref()
-            .ok_or_else(|| io::Error::other("the gzip stream is finished"))?
-            .send(job)
-            .map_err(|_| worker_gone())?;
+        if last && self.sent == 0 {
+            // The whole stream is one block: no thread is worth starting.
+            self.finished.insert(0, compress_block(job));
+        } else {
+            if self.jobs.is_none() {
+                self.start_workers();
+            }
+            self.jobs
+                .as_ref()
+                .ok_or_else(worker_gone)?
+                .send(job)
+                .map_err(|_| worker_gone())?;
+        }
         self.sent += 1;
         while self.write_next(false)? {}
         Ok(())
@@ -241,10 +259,11 @@ impl<W: Write> ParallelGzip<W> {
             if self.written == self.sent {
                 return Ok(false);
             }
+            let results = self.done.as_ref().ok_or_else(worker_gone)?;
             let done = if wait {
-                self.done.recv().map_err(|_| worker_gone())?
+                results.recv().map_err(|_| worker_gone())?
             } else {
-                match self.done.try_recv() {
+                match results.try_recv() {
                     Ok(done) => done,
                     Err(mpsc::TryRecvError::Empty) => return Ok(false),
                     Err(mpsc::TryRecvError::Disconnected) => return Err(worker_gone()),
@@ -397,6 +416,17 @@ mod tests {
                 .unwrap();
             assert_eq!(decoded, input, "{len} bytes");
         }
+    }
+
+    #[test]
+    fn one_block_starts_no_thread_and_more_do() {
+        let mut small = ParallelGzip::new(Vec::new(), NonZeroUsize::new(4).unwrap()).unwrap();
+        small.write_all(&sample(1000)).unwrap();
+        assert!(small.workers.is_empty());
+        let mut large = ParallelGzip::new(Vec::new(), NonZeroUsize::new(4).unwrap()).unwrap();
+        large.write_all(&sample(BLOCK_LEN + 1)).unwrap();
+        assert_eq!(large.workers.len(), 4);
+        assert!(!small.finish().unwrap().is_empty());
     }
 
     #[test]
