@@ -130,6 +130,15 @@ pub enum CopyError {
     /// The destination refused a blob or the manifest.
     #[error(transparent)]
     Sink(#[from] LayoutError),
+    /// An image to list in an index whose platform neither its index entry
+    /// nor its config says.
+    #[error("{path}: image {digest} has no platform (neither its index entry nor its config gives os and architecture)")]
+    NoPlatform {
+        /// The source.
+        path: PathBuf,
+        /// The image's manifest digest.
+        digest: String,
+    },
 }
 
 /// What a copy put into the sink.
@@ -241,6 +250,98 @@ pub fn copy_checked(
         platform,
     )?;
     Ok(copied)
+}
+
+/// The index entry to list the image tagged `tag` (or the only image) of a
+/// checked source by, beside others in an image index: its manifest's
+/// descriptor (media type, digest, size) with its platform, its index
+/// entry's or else its config's `os` and `architecture` (the platforms of
+/// an index's entries must all differ); no annotations.
+pub fn listed_descriptor(
+    source: &LayoutSource,
+    report: &LayoutReport,
+    tag: Option<&str>,
+) -> Result<oci_spec::image::Descriptor, CopyError> {
+    let path = source.path();
+    let image = choose(report, tag, path)?;
+    let from_config = || {
+        let config = image.config.as_ref()?;
+        Some(crate::Platform {
+            architecture: config.architecture.clone()?,
+            os: config.os.clone()?,
+            variant: None,
+            os_version: None,
+        })
+    };
+    let platform = image
+        .descriptor
+        .platform
+        .clone()
+        .or_else(from_config)
+        .ok_or_else(|| CopyError::NoPlatform {
+            path: path.to_owned(),
+            digest: image.descriptor.digest.clone(),
+        })?;
+    let digest =
+        image
+            .descriptor
+            .digest
+            .parse::<Digest>()
+            .map_err(|_| CopyError::NotAManifest {
+                path: path.to_owned(),
+                digest: image.descriptor.digest.clone(),
+                media_type: image.descriptor.media_type.clone(),
+            })?;
+    let mut descriptor = oci_spec::image::Descriptor::new(
+        MediaType::from(image.descriptor.media_type.as_str()),
+        image.descriptor.size,
+        oci_layout::oci_spec_digest(&digest),
+    );
+    descriptor.set_platform(Some(platform.to_oci_spec()));
+    Ok(descriptor)
+}
+
+/// Copies the image tagged `tag` (or the only image) of a checked source
+/// into `sink` as a manifest an image index lists: its config and layers,
+/// then the manifest ([`ImageSink::put_listed_manifest`]); returns the
+/// manifest's descriptor with its platform ([`listed_descriptor`]), for
+/// the index. The manifest's bytes and digest are the source's.
+pub fn copy_listed(
+    source: &LayoutSource,
+    report: &LayoutReport,
+    tag: Option<&str>,
+    sink: &mut dyn ImageSink,
+) -> Result<oci_spec::image::Descriptor, CopyError> {
+    let path = source.path().to_owned();
+    if !report.is_valid() {
+        return Err(CopyError::Invalid {
+            path,
+            problems: report.problems.clone(),
+        });
+    }
+    let descriptor = listed_descriptor(source, report, tag)?;
+    let image = choose(report, tag, &path)?;
+    let Some(parsed) = &image.manifest else {
+        return Err(CopyError::NotAManifest {
+            path,
+            digest: image.descriptor.digest.clone(),
+            media_type: image.descriptor.media_type.clone(),
+        });
+    };
+    let blobs = BlobIndex::of(source)?;
+    let manifest = BytesBlob::new(blobs.read_document(&image.descriptor)?);
+    if manifest.digest().to_string() != image.descriptor.digest {
+        return Err(CopyError::ManifestChanged {
+            path,
+            expected: image.descriptor.digest.clone(),
+            found: manifest.digest(),
+        });
+    }
+    for descriptor in std::iter::once(&parsed.config).chain(&parsed.layers) {
+        sink.put_blob(&blobs.source_of(descriptor)?)?;
+    }
+    sink.put_listed_manifest(&manifest, descriptor.media_type().clone())?;
+    Ok(descriptor)
 }
 
 /// Reads and checks `source` as `verify` does.

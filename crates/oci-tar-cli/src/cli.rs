@@ -74,7 +74,7 @@ pub(crate) struct PackageOpts {
     #[arg(short = 'f', long = "file", value_name = "FILE", conflicts_with_all = [
         "name", "repo", "tags", "modules", "components", "layers", "as_artifact", "shapes",
         "annotations", "author", "target", "platform", "created", "json", "env", "args",
-        "entrypoint", "labels", "workdir",
+        "entrypoint", "labels", "workdir", "add_images",
     ])]
     pub(crate) build_file: Option<PathBuf>,
 
@@ -113,6 +113,13 @@ pub(crate) struct PackageOpts {
     /// whose entries have different platforms.
     #[arg(long = "shape", value_name = "SHAPE", value_enum)]
     pub(crate) shapes: Vec<ShapeArg>,
+
+    /// An existing image to list as one more platform of the index, e.g. a linux/amd64 build
+    /// of the same program: oci-archive:FILE (or a path) or oci:DIR[:TAG] (TAG picks the
+    /// image, else the only one is taken); repeatable. Its platform (from its index entry,
+    /// else its config) must differ from every other entry's.
+    #[arg(long = "add-image", value_name = "SOURCE")]
+    pub(crate) add_images: Vec<String>,
 
     /// How the compat image's tar layer is compressed (deterministic: gzip level 6, zstd
     /// level 3).

@@ -43,7 +43,7 @@ pub(crate) struct Opts {
 
 /// Where `copy` reads from: `oci-archive:FILE`, `oci:DIR[:TAG]`, or a path
 /// (a directory is a layout directory, anything else a tar).
-fn parse_source(value: &str) -> Result<(LayoutSource, Option<String>), Failure> {
+pub(crate) fn parse_source(value: &str) -> Result<(LayoutSource, Option<String>), Failure> {
     match parse_output(value).map_err(Failure::usage)? {
         OutputArg::TarFile(path) if path.is_dir() && !value.starts_with("oci-archive:") => {
             Ok((LayoutSource::Dir(path), None))

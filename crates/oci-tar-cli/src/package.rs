@@ -3,9 +3,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use oci_layout_reader::{CopyError, LayoutReport, LayoutSource};
 use wasm_artifact::{
-    ArtifactError, Descriptor, Destination, FileInput, ImageShape, Reference, Timestamp, WasmImage,
-    WrittenImage, WrittenIndex,
+    ArtifactError, Descriptor, Destination, FileInput, ImageShape, LayoutError, Reference,
+    Timestamp, WasmImage, WrittenImage, WrittenIndex,
 };
 
 use crate::cli::{OutputArg, PackageOpts, RegistryOpts};
@@ -44,7 +45,8 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     let mut inputs = Vec::new();
     for request in &requests {
         let (images, image_inputs) = prepare(request, source_date_epoch, &say, &tell)?;
-        groups.push(images);
+        let added = added_images(request, &images)?;
+        groups.push(Group { images, added });
         inputs.extend(image_inputs);
     }
 
@@ -63,6 +65,16 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
         (written, index, destination)
     };
 
+    for group in &groups {
+        for added in &group.added {
+            say(format!(
+                "added {} ({}) as platform {}",
+                added.source.path().display(),
+                added.descriptor.digest(),
+                platform_text(&added.descriptor),
+            ));
+        }
+    }
     for written in &written {
         let several = written.images().len() > 1;
         for image in written.images() {
@@ -104,6 +116,57 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
 /// An input the destination reads (its origin) and its size, for the
 /// progress bar.
 type InputSize = (String, u64);
+
+/// What one request writes: its images (one, or several shapes of one
+/// wasm) and existing images added as more platforms of their index.
+pub(crate) struct Group {
+    images: Vec<WasmImage>,
+    added: Vec<Added>,
+}
+
+/// An existing image (`--add-image`), checked, to list in the index.
+struct Added {
+    source: LayoutSource,
+    tag: Option<String>,
+    report: LayoutReport,
+    /// Its manifest's descriptor with its platform, as the index lists it.
+    descriptor: Descriptor,
+}
+
+/// Reads and checks each `--add-image` source, and checks that the index
+/// of `images` and them gives every platform one entry; nothing is written.
+fn added_images(opts: &PackageOpts, images: &[WasmImage]) -> Result<Vec<Added>, Failure> {
+    let mut added = Vec::with_capacity(opts.add_images.len());
+    for value in &opts.add_images {
+        let (source, tag) = crate::copy::parse_source(value)?;
+        let shown = source.path().display().to_string();
+        let report = oci_layout_reader::read_source(&source).map_err(Failure::failed)?;
+        if !report.is_valid() {
+            return Err(Failure::problems(&shown, &report.problems));
+        }
+        let descriptor = oci_layout_reader::listed_descriptor(&source, &report, tag.as_deref())
+            .map_err(|e| Failure::usage(format!("--add-image {value}: {e}")))?;
+        added.push(Added {
+            source,
+            tag,
+            report,
+            descriptor,
+        });
+    }
+    if !added.is_empty() {
+        let listed: Vec<Descriptor> = added.iter().map(|a| a.descriptor.clone()).collect();
+        wasm_artifact::check_index_with(images, &listed).map_err(Failure::image_usage)?;
+    }
+    Ok(added)
+}
+
+/// `os/architecture` of a descriptor's platform.
+fn platform_text(descriptor: &Descriptor) -> String {
+    descriptor.platform().as_ref().map_or_else(
+        || "(none)".to_owned(),
+        |p| format!("{}/{}", p.os(), p.architecture()),
+    )
+}
 
 /// The images one request (the flags, or one image of a build file) makes:
 /// one per shape, all of one reference; and the inputs the destination
@@ -227,21 +290,29 @@ impl Written {
 /// (origin, size) when [`progress::attach`] shows one.
 fn write_with_progress(
     destination: &mut Destination,
-    groups: &[Vec<WasmImage>],
+    groups: &[Group],
     inputs: &[(String, u64)],
     quiet: bool,
 ) -> Result<Vec<Written>, ArtifactError> {
     let bar = progress::attach(destination.sink(), inputs, quiet);
     let written = groups
         .iter()
-        .map(|images| match images.as_slice() {
-            [image] => destination
-                .write(image)
-                .map(|written| Written::Image(Box::new(written))),
-            _ => destination
-                .write_index(images)
-                .map(|written| Written::Index(Box::new(written))),
-        })
+        .map(
+            |group| match (group.images.as_slice(), group.added.is_empty()) {
+                ([image], true) => destination
+                    .write(image)
+                    .map(|written| Written::Image(Box::new(written))),
+                (images, _) => {
+                    let mut listed = Vec::with_capacity(group.added.len());
+                    for added in &group.added {
+                        listed.push(copy_added(added, destination)?);
+                    }
+                    destination
+                        .write_index_with(images, &listed)
+                        .map(|written| Written::Index(Box::new(written)))
+                }
+            },
+        )
         .collect();
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -249,11 +320,29 @@ fn write_with_progress(
     written
 }
 
+/// Copies an added image into `destination`'s sink as a manifest its index
+/// lists; its descriptor, with its platform.
+fn copy_added(added: &Added, destination: &mut Destination) -> Result<Descriptor, ArtifactError> {
+    oci_layout_reader::copy_listed(
+        &added.source,
+        &added.report,
+        added.tag.as_deref(),
+        destination.sink(),
+    )
+    .map_err(|error| match error {
+        CopyError::Sink(error) => ArtifactError::Layout(error),
+        other => ArtifactError::Layout(LayoutError::ReadSource {
+            origin: added.source.path().display().to_string(),
+            source: std::io::Error::other(other.to_string()),
+        }),
+    })
+}
+
 /// Writes `groups` as a tar into nothing: every input is read (once) and
 /// hashed and every document made exactly as for a tar file, so the
 /// digests are a real run's.
 fn dry_run(
-    groups: &[Vec<WasmImage>],
+    groups: &[Group],
     inputs: &[(String, u64)],
     quiet: bool,
 ) -> Result<(Vec<Written>, Descriptor), Failure> {

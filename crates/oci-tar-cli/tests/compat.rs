@@ -421,3 +421,84 @@ fn two_shapes_into_a_layout_directory_match_the_tar() {
         );
     }
 }
+
+/// `--add-image` lists an existing image (here a stand-in for a
+/// `linux/amd64` build, from a layout directory) as one more platform of
+/// the index: its manifest and blobs are copied as they are, its platform
+/// comes from its index entry; a platform an entry has already is refused.
+#[test]
+fn an_existing_image_is_added_as_another_platform() {
+    let (_guard, dir) = workdir();
+    run_ok(
+        &[
+            "-n",
+            "fallback",
+            "--shape",
+            "compat",
+            "--platform",
+            "linux/amd64",
+            "-m",
+            "app.wasm",
+            "-o",
+            "oci:fallback:v1",
+        ],
+        &dir,
+    );
+    let fallback_entry =
+        json(&std::fs::read(dir.join("fallback/index.json")).unwrap())["manifests"][0].clone();
+    let mut args = SEED_TWO_SHAPES.to_vec();
+    args.extend(["--add-image", "oci:fallback:v1"]);
+    run_ok(&args, &dir);
+    let tar = std::fs::read(dir.join("dist/both.tar")).unwrap();
+    let top = json(&tar_entry(&tar, "index.json"));
+    let index = json(&blob(&tar, &top["manifests"][0]["digest"]));
+    let entries = index["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[2]["digest"], fallback_entry["digest"]);
+    assert_eq!(
+        entries[2]["platform"],
+        serde_json::json!({"architecture": "amd64", "os": "linux"})
+    );
+    let source_manifest = std::fs::read(
+        dir.join("fallback/blobs/sha256")
+            .join(&fallback_entry["digest"].as_str().unwrap()[7..]),
+    )
+    .unwrap();
+    assert!(blob(&tar, &entries[2]["digest"]) == source_manifest);
+    let manifest = json(&source_manifest);
+    for descriptor in
+        std::iter::once(&manifest["config"]).chain(manifest["layers"].as_array().unwrap())
+    {
+        assert_eq!(
+            sha256sum(&blob(&tar, &descriptor["digest"])),
+            &descriptor["digest"].as_str().unwrap()[7..]
+        );
+    }
+    let verify = run_ok(&["verify", "dist/both.tar"], &dir);
+    assert!(verify.status.success());
+
+    // The compat image is wasi/wasm already: the same platform twice.
+    run_ok(
+        &[
+            "-n",
+            "other",
+            "--shape",
+            "compat",
+            "-m",
+            "app.wasm",
+            "-o",
+            "oci:other:v1",
+        ],
+        &dir,
+    );
+    let mut args = SEED_TWO_SHAPES.to_vec();
+    args.extend(["--add-image", "oci:other:v1"]);
+    let output = run(&args, &dir);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let error = stderr.lines().last().unwrap();
+    assert!(
+        error.contains("is platform wasi/wasm, which the compat image has already"),
+        "{stderr}"
+    );
+}

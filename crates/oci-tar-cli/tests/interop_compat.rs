@@ -603,3 +603,90 @@ fn pushed_index_is_the_tag_and_each_platform_resolves() {
         assert_eq!(view["Layers"], serde_json::json!([layer]), "{os}");
     }
 }
+
+/// An index with an existing image added as `linux/amd64` (a stand-in for
+/// a buildx build: an image with a tar layer, from an `oci:` layout):
+/// containerd 1.7 asked for `linux/amd64` takes and unpacks that entry.
+#[test]
+fn containerd_takes_an_added_platform() {
+    let dir = tempfile::Builder::new()
+        .prefix("interop-added-")
+        .tempdir()
+        .unwrap();
+    let module = dir.path().join("app.wasm");
+    std::fs::copy(demo_module(), &module).unwrap();
+    let fallback = dir.path().join("fallback");
+    build(&[
+        "--name",
+        "fallback",
+        "--shape",
+        "compat",
+        "--platform",
+        "linux/amd64",
+        "--module",
+        module.to_str().unwrap(),
+        "-o",
+        &format!("oci:{}:v1", fallback.display()),
+    ]);
+    let fallback_manifest = json(&std::fs::read(fallback.join("index.json")).unwrap())["manifests"]
+        [0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let config_digest =
+        json(&std::fs::read(fallback.join("blobs/sha256").join(&fallback_manifest[7..])).unwrap())
+            ["config"]["digest"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let diff_id =
+        json(&std::fs::read(fallback.join("blobs/sha256").join(&config_digest[7..])).unwrap())
+            ["rootfs"]["diff_ids"][0]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let tar = dir.path().join("three.tar");
+    build(&[
+        "--repo",
+        REPO,
+        "--name",
+        "added",
+        "--tag",
+        TAG,
+        "--shape",
+        "wasm-layers",
+        "--shape",
+        "compat",
+        "--add-image",
+        &format!("oci:{}:v1", fallback.display()),
+        "--module",
+        module.to_str().unwrap(),
+        "-o",
+        tar.to_str().unwrap(),
+    ]);
+    let containerd17 = CONTAINERD17.get();
+    let import = containerd17.ctr(
+        "added-linux",
+        [
+            "images",
+            "import",
+            "--platform",
+            "linux/amd64",
+            tar.to_str().unwrap(),
+        ],
+    );
+    assert_ok(&import, "containerd 1.7: import --platform linux/amd64");
+    assert!(stdout(&import).contains("...done"), "{}", stdout(&import));
+    let snapshots = containerd17.ctr("added-linux", ["snapshots", "ls"]);
+    assert!(
+        stdout(&snapshots).contains(&diff_id),
+        "containerd 1.7 did not unpack the linux/amd64 entry: {}",
+        stdout(&snapshots)
+    );
+    let images = containerd17.ctr("added-linux", ["images", "ls"]);
+    assert!(
+        stdout(&images).contains("linux/amd64,wasi/wasm,wasip1/wasm"),
+        "{}",
+        stdout(&images)
+    );
+}

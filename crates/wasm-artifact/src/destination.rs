@@ -9,7 +9,7 @@ use oci_layout::{
 };
 use oci_spec::image::{Descriptor, MediaType};
 
-use crate::{write_index_to, ArtifactError, ImageShape, WasmImage, WrittenImage, WrittenIndex};
+use crate::{write_index_with, ArtifactError, ImageShape, WasmImage, WrittenImage, WrittenIndex};
 
 /// Buffer between a tar and its file or stream: large enough that blob
 /// copies pass through in big writes, small against the memory goal.
@@ -147,7 +147,19 @@ impl Destination {
     /// the compat image when there is one (its `manifest.json` entry is
     /// complete: every layer a tar with its diff ID), else the first.
     pub fn write_index(&mut self, images: &[WasmImage]) -> Result<WrittenIndex, ArtifactError> {
-        let written = write_index_to(images, self.sink())?;
+        self.write_index_with(images, &[])
+    }
+
+    /// [`write_index`](Self::write_index) with `listed` entries after the
+    /// images: manifests already put into [`sink`](Self::sink) (see
+    /// [`write_index_with`]). Docker's `manifest.json` lists one of
+    /// `images`, as `write_index` does.
+    pub fn write_index_with(
+        &mut self,
+        images: &[WasmImage],
+        listed: &[Descriptor],
+    ) -> Result<WrittenIndex, ArtifactError> {
+        let written = write_index_with(images, listed, self.sink())?;
         let listed = written
             .images
             .iter()

@@ -92,6 +92,23 @@ pub enum ArtifactError {
         /// The shape of the second.
         second: crate::ImageShape,
     },
+    /// An entry added to an index has the platform of another entry.
+    #[error("the added image {digest} is platform {platform}, which {} has already; an index gives each platform one entry", match by { Some(shape) => format!("the {shape}"), None => "another added image".to_owned() })]
+    PlatformTaken {
+        /// `os/architecture`.
+        platform: String,
+        /// The added manifest's digest.
+        digest: String,
+        /// The shape of the image with that platform, or `None` for
+        /// another added image.
+        by: Option<crate::ImageShape>,
+    },
+    /// An entry added to an index has no platform.
+    #[error("the added image {digest} has no platform; an index entry needs one")]
+    ListedWithoutPlatform {
+        /// The added manifest's digest.
+        digest: String,
+    },
     /// Images of one index under different references.
     #[error("the images of one index share one reference, but {first} and {other} were given")]
     IndexReferences {

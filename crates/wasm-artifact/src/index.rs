@@ -36,7 +36,20 @@ pub fn write_index_to<S: ImageSink + ?Sized>(
     images: &[WasmImage],
     sink: &mut S,
 ) -> Result<WrittenIndex, ArtifactError> {
-    let reference = check_index(images)?;
+    write_index_with(images, &[], sink)
+}
+
+/// [`write_index_to`] with more entries after the images: `listed` are
+/// descriptors (with their platforms) of manifests already in `sink`, put
+/// there with [`ImageSink::put_listed_manifest`] (an existing image as one
+/// more platform, such as a `linux/amd64` build). Their platforms too must
+/// differ from every other entry's ([`ArtifactError::PlatformTaken`]).
+pub fn write_index_with<S: ImageSink + ?Sized>(
+    images: &[WasmImage],
+    listed: &[Descriptor],
+    sink: &mut S,
+) -> Result<WrittenIndex, ArtifactError> {
+    let reference = check_index_with(images, listed)?;
     let mut written = Vec::with_capacity(images.len());
     for image in images {
         let (image_written, manifest) = image.write_parts(sink)?;
@@ -50,6 +63,7 @@ pub fn write_index_to<S: ImageSink + ?Sized>(
             written
                 .iter()
                 .map(|image| image.manifest.clone())
+                .chain(listed.iter().cloned())
                 .collect::<Vec<_>>(),
         )
         .build()
@@ -68,6 +82,15 @@ pub fn write_index_to<S: ImageSink + ?Sized>(
 /// image is sound ([`WasmImage::check`]), all share one reference, no two
 /// share a platform. Returns the reference.
 pub fn check_index(images: &[WasmImage]) -> Result<Reference, ArtifactError> {
+    check_index_with(images, &[])
+}
+
+/// [`check_index`] with `listed` entries after the images (see
+/// [`write_index_with`]).
+pub fn check_index_with(
+    images: &[WasmImage],
+    listed: &[Descriptor],
+) -> Result<Reference, ArtifactError> {
     let Some(first) = images.first() else {
         return Err(ArtifactError::NoWasm);
     };
@@ -90,6 +113,25 @@ pub fn check_index(images: &[WasmImage]) -> Result<Reference, ArtifactError> {
             });
         }
         platforms.push((platform, image));
+    }
+    let mut listed_platforms: Vec<(String, String)> = Vec::new();
+    for descriptor in listed {
+        let platform = descriptor
+            .platform()
+            .as_ref()
+            .map(|p| (p.os().to_string(), p.architecture().to_string()))
+            .ok_or_else(|| ArtifactError::ListedWithoutPlatform {
+                digest: descriptor.digest().to_string(),
+            })?;
+        let taken_by_image = platforms.iter().find(|(p, _)| *p == platform);
+        if taken_by_image.is_some() || listed_platforms.contains(&platform) {
+            return Err(ArtifactError::PlatformTaken {
+                platform: format!("{}/{}", platform.0, platform.1),
+                digest: descriptor.digest().to_string(),
+                by: taken_by_image.map(|(_, image)| image.shape()),
+            });
+        }
+        listed_platforms.push(platform);
     }
     Ok(reference)
 }
