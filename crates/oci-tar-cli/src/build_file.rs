@@ -72,7 +72,7 @@ pub(crate) fn read(path: &Path, cli: &PackageOpts) -> Result<Vec<PackageOpts>, F
     }
     if matches!(cli.out_path, OutputArg::Registry(_)) {
         return Err(Failure::usage(
-            "-f puts several images in one tar or layout directory; push them one at a time",
+            "-f pushes each image to its own reference with -o docker:// (no REGISTRY/REPO:TAG)",
         ));
     }
     let base = path.parent().unwrap_or(Path::new(""));

@@ -129,7 +129,8 @@ pub(crate) struct PackageOpts {
     /// Where the image goes: a tar FILE (parent folders are created; also
     /// oci-archive:FILE), - for a tar on stdout, oci:DIR[:TAG] for an OCI
     /// image layout directory (created or added to; TAG is the image's tag),
-    /// or docker://REGISTRY/REPO:TAG to push it to a registry.
+    /// or docker://REGISTRY/REPO:TAG to push it to a registry (with -f,
+    /// docker:// alone pushes each image to its own reference).
     #[arg(short, long = "out-path", visible_alias = "output", value_name = "FILE|-|oci:DIR[:TAG]|docker://REF", value_parser = parse_output)]
     pub(crate) out_path: OutputArg,
 
@@ -313,6 +314,9 @@ pub(crate) enum OutputArg {
     OciDir { dir: PathBuf, tag: Option<String> },
     /// A repository in a registry (`docker://REGISTRY/REPO:TAG`).
     Registry(RegistryRef),
+    /// `docker://` alone, with a build file: each image is pushed to its
+    /// own reference (its `repo` holds the registry).
+    EachReference,
 }
 
 /// Transport names skopeo and podman use that this tool does not write yet.
@@ -343,6 +347,9 @@ pub(crate) fn parse_output(value: &str) -> Result<OutputArg, String> {
             dir: PathBuf::from(dir),
             tag,
         });
+    }
+    if value == "docker://" {
+        return Ok(OutputArg::EachReference);
     }
     if let Some(reference) = value.strip_prefix("docker://") {
         return reference.parse().map(OutputArg::Registry).map_err(|e| {
@@ -431,13 +438,13 @@ mod tests {
             parse_output("docker://127.0.0.1:5000/wasm/app:v1").unwrap(),
             OutputArg::Registry("127.0.0.1:5000/wasm/app:v1".parse().unwrap())
         );
+        assert_eq!(parse_output("docker://").unwrap(), OutputArg::EachReference);
         for bad in [
             "",
             "oci:",
             "oci::v1",
             "oci:dir:",
             "oci-archive:",
-            "docker://",
             "docker://127.0.0.1:5000/app",
             "docker://127.0.0.1:5000/app@sha256:0000",
             "docker-archive:x.tar",

@@ -53,7 +53,7 @@ pub(crate) fn parse_source(value: &str) -> Result<(LayoutSource, Option<String>)
         OutputArg::Stdout => Err(Failure::usage(
             "copy reads its source twice (checked first, then sent): give a file, not -",
         )),
-        OutputArg::Registry(_) => Err(Failure::usage(
+        OutputArg::Registry(_) | OutputArg::EachReference => Err(Failure::usage(
             "copy from docker://… is not supported yet: the source is an image tar or oci:DIR",
         )),
     }
@@ -95,6 +95,11 @@ pub(crate) fn run(opts: Opts) -> Result<(), Failure> {
         OutputArg::OciDir { tag: Some(_), .. } => {
             return Err(Failure::usage(
                 "copy keeps the image's own name in oci:DIR: give oci:DIR without a tag",
+            ))
+        }
+        OutputArg::EachReference => {
+            return Err(Failure::usage(
+                "copy needs a destination reference: docker://REGISTRY/REPO:TAG",
             ))
         }
         _ => None,

@@ -50,11 +50,35 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
         inputs.extend(image_inputs);
     }
 
+    if opts.out_path == OutputArg::EachReference && opts.build_file.is_none() {
+        return Err(Failure::usage(
+            "-o docker:// alone is for a build file (-f); give one image a docker://REGISTRY/REPO:TAG",
+        ));
+    }
     // For a registry, the line of blobs sent and skipped.
     let mut pushed = None;
     let (written, index, destination) = if opts.dry_run {
         let (written, index) = dry_run(&groups, &inputs, quiet || json)?;
         (written, Some(index), crate::summary::shown(&opts.out_path))
+    } else if opts.out_path == OutputArg::EachReference {
+        let mut written = Vec::with_capacity(groups.len());
+        let mut lines = Vec::new();
+        for group in &groups {
+            let (target, shown) = push_target(group)?;
+            let mut output = Output::open(&OutputArg::Registry(target), registry, &say)?;
+            let mut one = write_with_progress(
+                output.destination(),
+                std::slice::from_ref(group),
+                &inputs,
+                quiet,
+            )
+            .map_err(|e| write_failure(&shown, e))?;
+            lines.extend(output.push_summary());
+            output.finish()?;
+            written.append(&mut one);
+        }
+        pushed = (!lines.is_empty()).then(|| lines.join("\n"));
+        (written, None, "docker://".to_owned())
     } else {
         let mut output = Output::open(&opts.out_path, registry, &say)?;
         let destination = output.describe().to_owned();
@@ -111,6 +135,21 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
         say(line);
     }
     Ok(())
+}
+
+/// Where `-o docker://` pushes a group: its reference, in its registry.
+fn push_target(group: &Group) -> Result<(oci_registry::RegistryRef, String), Failure> {
+    let reference = group
+        .images
+        .first()
+        .map(|image| image.reference().to_string())
+        .unwrap_or_default();
+    let target = reference.parse().map_err(|e| {
+        Failure::usage(format!(
+            "-o docker:// pushes {reference} to its own reference, which needs a registry in its repo: {e}"
+        ))
+    })?;
+    Ok((target, format!("docker://{reference}")))
 }
 
 /// An input the destination reads (its origin) and its size, for the
@@ -482,7 +521,7 @@ fn image_tag(opts: &PackageOpts) -> Result<&str, Failure> {
         OutputArg::Registry(target) => {
             return Ok(target.tags().first().map_or("latest", String::as_str))
         }
-        OutputArg::Stdout | OutputArg::TarFile(_) => None,
+        OutputArg::Stdout | OutputArg::TarFile(_) | OutputArg::EachReference => None,
     };
     let flag = match opts.tags.as_slice() {
         [] => None,

@@ -142,6 +142,10 @@ impl Summary {
                 kind: "registry",
                 path: Some(target.to_string()),
             },
+            OutputArg::EachReference => DestinationField {
+                kind: "registry",
+                path: None,
+            },
         };
         match written {
             Written::Image(written) => Summary {
@@ -260,5 +264,6 @@ pub(crate) fn shown(output: &OutputArg) -> String {
         OutputArg::TarFile(path) => path.display().to_string(),
         OutputArg::OciDir { dir, .. } => format!("oci:{}", dir.display()),
         OutputArg::Registry(target) => format!("docker://{target}"),
+        OutputArg::EachReference => "docker://".to_owned(),
     }
 }

@@ -690,3 +690,47 @@ fn containerd_takes_an_added_platform() {
         stdout(&images)
     );
 }
+
+/// `-f images.toml -o docker://`: each image of the build file is pushed
+/// to its own reference; what the registry serves is what a tar of the
+/// same build file holds.
+#[test]
+fn a_build_file_pushes_each_image_to_its_reference() {
+    let registry = REGISTRY.get();
+    let dir = tempfile::Builder::new()
+        .prefix("interop-bundle-")
+        .tempdir()
+        .unwrap();
+    std::fs::copy(demo_module(), dir.path().join("app.wasm")).unwrap();
+    let repo = format!("{}/bundle", registry.host());
+    std::fs::write(
+        dir.path().join("images.toml"),
+        format!(
+            "[[image]]\nname = \"both\"\nrepo = \"{repo}\"\ntag = \"v1\"\n\
+             shapes = [\"wasm-layers\", \"compat\"]\nmodules = [\"app.wasm\"]\n\n\
+             [[image]]\nname = \"compat\"\nrepo = \"{repo}\"\ntag = \"v1\"\n\
+             shapes = [\"compat\"]\nmodules = [\"app.wasm\"]\n"
+        ),
+    )
+    .unwrap();
+    let file = dir.path().join("images.toml");
+    let tar = dir.path().join("bundle.tar");
+    build(&["-f", file.to_str().unwrap(), "-o", tar.to_str().unwrap()]);
+    build(&["-f", file.to_str().unwrap(), "-o", "docker://"]);
+    let bytes = std::fs::read(&tar).unwrap();
+    let entries = json(&tar_entry(&bytes, "index.json"))["manifests"].clone();
+    for (at, name) in ["both", "compat"].iter().enumerate() {
+        let raw = skopeo(&[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{repo}/{name}:v1"),
+        ]);
+        assert_ok(&raw, &format!("skopeo inspect --raw {repo}/{name}:v1"));
+        assert!(
+            raw.stdout == blob(&bytes, &entries[at]["digest"]),
+            "{name}: the registry's document is not the tar's: {}",
+            stdout(&raw)
+        );
+    }
+}
