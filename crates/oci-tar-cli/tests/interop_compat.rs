@@ -153,6 +153,15 @@ fn compat(name: &str) -> Compat {
     }
 }
 
+/// A temporary folder (named from `prefix`) holding the demo module as
+/// `app.wasm`, and that file's path.
+fn folder_with_demo_module(prefix: &str) -> (TempDir, PathBuf) {
+    let dir = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
+    let module = dir.path().join("app.wasm");
+    std::fs::copy(demo_module(), &module).unwrap();
+    (dir, module)
+}
+
 /// The file `name` in a committed overlayfs snapshot of `containerd`.
 fn snapshot_files(containerd: &Containerd, name: &str) -> Vec<PathBuf> {
     let snapshots = containerd
@@ -401,12 +410,7 @@ struct TwoShapes {
 }
 
 fn two_shapes(repo: &str, name: &str) -> TwoShapes {
-    let dir = tempfile::Builder::new()
-        .prefix("interop-shapes-")
-        .tempdir()
-        .unwrap();
-    let module = dir.path().join("app.wasm");
-    std::fs::copy(demo_module(), &module).unwrap();
+    let (dir, module) = folder_with_demo_module("interop-shapes-");
     let tar = dir.path().join("both.tar");
     build(&[
         "--repo",
@@ -609,12 +613,7 @@ fn pushed_index_is_the_tag_and_each_platform_resolves() {
 /// containerd 1.7 asked for `linux/amd64` takes and unpacks that entry.
 #[test]
 fn containerd_takes_an_added_platform() {
-    let dir = tempfile::Builder::new()
-        .prefix("interop-added-")
-        .tempdir()
-        .unwrap();
-    let module = dir.path().join("app.wasm");
-    std::fs::copy(demo_module(), &module).unwrap();
+    let (dir, module) = folder_with_demo_module("interop-added-");
     let fallback = dir.path().join("fallback");
     build(&[
         "--name",
@@ -697,11 +696,7 @@ fn containerd_takes_an_added_platform() {
 #[test]
 fn a_build_file_pushes_each_image_to_its_reference() {
     let registry = REGISTRY.get();
-    let dir = tempfile::Builder::new()
-        .prefix("interop-bundle-")
-        .tempdir()
-        .unwrap();
-    std::fs::copy(demo_module(), dir.path().join("app.wasm")).unwrap();
+    let (dir, _) = folder_with_demo_module("interop-bundle-");
     let repo = format!("{}/bundle", registry.host());
     std::fs::write(
         dir.path().join("images.toml"),
