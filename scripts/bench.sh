@@ -8,11 +8,17 @@
 #   bash scripts/bench.sh                 # builds the release binary and runs all
 #   BENCH_BUILDER=path/to/oci-tar-builder bash scripts/bench.sh   # another build
 #   BENCH_RUNS=10 BENCH_DIR=/some/disk bash scripts/bench.sh
+#   BENCH_ONLY=compat bash scripts/bench.sh   # section 6 only (compat compression)
 #
 # Inputs (made here, in a temporary folder under BENCH_DIR, default target/):
 # module-shaped files (a valid wasm header, then one custom section of
 # pseudo-random bytes): 512 MiB, four of 128 MiB, 100 KiB, 1 MiB, 1 GiB.
 # Needs ~3.5 GiB free on that disk; the folder is removed at the end.
+# The compat image's gzip speed (section 6) is measured on a real WASI
+# module: ruby.wasm's debug build with its standard library (54 MB, from
+# the npm package @ruby/3.3-wasm-wasi 2.10.1, fetched with `npm pack` once
+# and checked against its SHA-256; BENCH_WASM=path measures another), beside
+# pigz and gzip at the same level (6) on the same file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +29,10 @@ command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
 [ -x /usr/bin/time ] || need+=(time)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v jq >/dev/null 2>&1 || need+=(jq)
+command -v pigz >/dev/null 2>&1 || need+=(pigz)
+command -v gzip >/dev/null 2>&1 || need+=(gzip)
+command -v zstd >/dev/null 2>&1 || need+=(zstd)
+[ -n "${BENCH_WASM:-}" ] || command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}" >&2
   apt-get update
@@ -63,10 +73,13 @@ make_module() {
 
 MiB=$((1024 * 1024))
 echo "making inputs in $dir" >&2
-make_module "$dir/m512.wasm" $((512 * MiB)) 512
-for i in 1 2 3 4; do make_module "$dir/q$i.wasm" $((128 * MiB)) "q$i"; done
-make_module "$dir/m100k.wasm" $((100 * 1024)) 100k
-make_module "$dir/m1m.wasm" $((1 * MiB)) 1m
+only=${BENCH_ONLY:-}
+if [ "$only" != compat ]; then
+  make_module "$dir/m512.wasm" $((512 * MiB)) 512
+  for i in 1 2 3 4; do make_module "$dir/q$i.wasm" $((128 * MiB)) "q$i"; done
+  make_module "$dir/m100k.wasm" $((100 * 1024)) 100k
+  make_module "$dir/m1m.wasm" $((1 * MiB)) 1m
+fi
 make_module "$dir/m1g.wasm" $((1024 * MiB)) 1g
 # Warm the page cache: every command below reads cached inputs, so the
 # comparisons measure the work, not the first read from the device.
@@ -97,6 +110,10 @@ verdict() { # name, ratio, goal, detail
 # writeback: each command is measured doing its work, into the page cache.
 hf() { hyperfine --style basic --warmup 2 --runs "$runs" --prepare "${prepare:-sync}" "$@"; }
 
+# mib <KiB>: MiB with two decimals.
+mib() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 1024 }'; }
+
+if [ "$only" != compat ]; then
 echo "== 1. one 512 MiB module into a tar file and into oci:DIR, beside cat module > file and one sha256 pass" >&2
 # The SHA-256 pass is there because it bounds this one too: the bytes must
 # be hashed, and one stream's SHA-256 runs on one core. Both outputs are
@@ -152,13 +169,60 @@ rss_1g_out=$(peak_kib "$dir/m1g.wasm" -o -)
 rss_four=$(peak_kib "$dir"/q1.wasm "$dir"/q2.wasm "$dir"/q3.wasm "$dir"/q4.wasm -o -)
 rm -f "$dir/r1.tar" "$dir/r2.tar"
 peak=$(printf '%s\n' "$rss_1m_file" "$rss_1g_file" "$rss_1m_out" "$rss_1g_out" "$rss_four" | sort -n | tail -1)
-mib() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 1024 }'; }
 verdict "peak RSS, any input (MiB)" "$(mib "$peak")" 8 \
   "file 1M $(mib "$rss_1m_file") / 1G $(mib "$rss_1g_file"); stdout 1M $(mib "$rss_1m_out") / 1G $(mib "$rss_1g_out"); 4x128M $(mib "$rss_four")"
 spread=$(( rss_1g_file > rss_1m_file ? rss_1g_file - rss_1m_file : rss_1m_file - rss_1g_file ))
 spread_out=$(( rss_1g_out > rss_1m_out ? rss_1g_out - rss_1m_out : rss_1m_out - rss_1g_out ))
 [ "$spread_out" -gt "$spread" ] && spread=$spread_out
 verdict "RSS 1 GiB minus 1 MiB (MiB)" "$(mib "$spread")" 1 "largest of file and stdout"
+fi
+
+echo "== 6. a compat image of a real wasm module (gzip, level 6), beside pigz -6 and gzip -6 on the same file" >&2
+# The builder does more than the compressors: it makes the tar around the
+# wasm, hashes it (the diff ID) and the compressed layer, and writes the
+# image tar durably; pigz and gzip compress the module to a file.
+real_wasm=${BENCH_WASM:-}
+if [ -z "$real_wasm" ]; then
+  cache=/var/cache/oci-tar-builder/bench
+  package_tgz=$cache/ruby-3.3-wasm-wasi-2.10.1.tgz
+  package_sha256=573c0d66d4dc755200ff0fe054aa31f6c4716d041f925e88b11f1e7b6f5443d1
+  if ! echo "$package_sha256  $package_tgz" | sha256sum -c --quiet 2>/dev/null; then
+    mkdir -p "$cache"
+    (cd "$cache" && npm pack --silent @ruby/3.3-wasm-wasi@2.10.1 >/dev/null)
+    echo "$package_sha256  $package_tgz" | sha256sum -c --quiet
+  fi
+  tar -xzf "$package_tgz" -C "$dir" package/dist/ruby.debug+stdlib.wasm
+  real_wasm=$dir/package/dist/ruby.debug+stdlib.wasm
+fi
+cat "$real_wasm" >/dev/null
+real_size=$(stat -c %s "$real_wasm")
+compat() { printf '%q ' "$builder" -n bench -r localhost:5000/bench -q --shape compat --compression "$1" -m "$real_wasm"; }
+prepare="rm -f $dir/compat.tar $dir/pigz.gz $dir/gzip.gz; sync" hf --export-json "$dir/gzip.json" \
+  -n "oci-tar-builder --shape compat (gzip)" "$(compat gzip) -o $dir/compat.tar" \
+  -n "pigz -6" "pigz -6 -n -c $real_wasm > $dir/pigz.gz" \
+  -n "gzip -6" "gzip -6 -n -c $real_wasm > $dir/gzip.gz"
+a=$(median "$dir/gzip.json" 0) b=$(median "$dir/gzip.json" 1) c=$(median "$dir/gzip.json" 2)
+# The sizes, from one more run of each (hyperfine's --prepare removed them).
+eval "$(compat gzip) -o $dir/compat.tar"
+pigz -6 -n -c "$real_wasm" >"$dir/pigz.gz"
+gzip -6 -n -c "$real_wasm" >"$dir/gzip.gz"
+manifest=$(tar -xOf "$dir/compat.tar" index.json | jq -r '.manifests[0].digest' | cut -c8-)
+layer_size=$(tar -xOf "$dir/compat.tar" "blobs/sha256/$manifest" | jq -r '.layers[0].size')
+verdict "compat gzip / pigz" "$(ratio "$a" "$b")" 1.05 "$(ms "$a") vs $(ms "$b") for $real_size bytes; cpu $(ms "$(cpu "$dir/gzip.json" 0)") vs $(ms "$(cpu "$dir/gzip.json" 1)")"
+verdict "compat gzip / gzip" "$(ratio "$a" "$c")" 0.6 "$(ms "$a") vs $(ms "$c"); cpu $(ms "$(cpu "$dir/gzip.json" 0)") vs $(ms "$(cpu "$dir/gzip.json" 2)")"
+summary+=("$(printf '%-34s %s' "  compressed sizes" "layer $layer_size, pigz $(stat -c %s "$dir/pigz.gz"), gzip $(stat -c %s "$dir/gzip.gz") bytes")")
+prepare="rm -f $dir/compat.tar $dir/zstd.zst; sync" hf --export-json "$dir/zstd.json" \
+  -n "oci-tar-builder --shape compat (zstd)" "$(compat zstd) -o $dir/compat.tar" \
+  -n "zstd -3" "zstd -3 -q -c $real_wasm > $dir/zstd.zst"
+a=$(median "$dir/zstd.json" 0) b=$(median "$dir/zstd.json" 1)
+summary+=("$(printf '%-34s %8s  (%s vs %s; one thread each)' "compat zstd / zstd -3" "$(ratio "$a" "$b")" "$(ms "$a")" "$(ms "$b")")")
+rss_compat=$(/usr/bin/time -v "$builder" -n bench -q --shape compat -m "$real_wasm" -o "$dir/compat.tar" 2>&1 >/dev/null |
+  awk -F': ' '/Maximum resident set size/ { print $2 }')
+rss_compat_1g=$(/usr/bin/time -v "$builder" -n bench -q --shape compat -m "$dir/m1g.wasm" -o "$dir/compat.tar" 2>&1 >/dev/null |
+  awk -F': ' '/Maximum resident set size/ { print $2 }')
+verdict "compat gzip peak RSS (MiB)" "$(mib "$(( rss_compat_1g > rss_compat ? rss_compat_1g : rss_compat ))")" 16 \
+  "real module $(mib "$rss_compat"), 1 GiB $(mib "$rss_compat_1g")"
+rm -rf "$dir/compat.tar" "$dir/pigz.gz" "$dir/gzip.gz" "$dir/zstd.zst" "$dir/package"
 
 echo
 echo "oci-tar-builder benchmark ($(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), $runs runs, medians)"

@@ -7,11 +7,14 @@ set -euo pipefail
 # procps and mount: kill and mount for the safe-output tests (signals, a full tmpfs).
 # openssl: the push tests make a CA and a certificate for a TLS registry.
 # jq: the release script. strace: counts the threads a run starts (tests/resources.rs).
-# podman: the Docker-archive tests build images and save them as podman does.
-# docker.io: dockerd 20.10, whose docker save writes Docker's format from before Docker 25.
+# podman: the Docker-archive tests save images as podman does; it also loads compat images.
+# docker.io: dockerd 20.10, whose docker save writes Docker's format from before
+# Docker 25, and whose refusal of os wasi a test pins.
 # time: GNU time measures peak memory (the reader's, and the builder's in tests/resources.rs).
 # python3-venv: the Python oras client lives in a venv of its own.
-apt_packages=(containerd skopeo docker-registry umoci procps mount openssl jq strace podman docker.io time python3-venv)
+# gzip, zstd and python3 take compat layers apart in the tests; pigz is what
+# scripts/bench.sh compares gzip speed with.
+apt_packages=(containerd skopeo docker-registry umoci procps mount openssl jq strace podman docker.io time python3-venv gzip zstd python3 pigz)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

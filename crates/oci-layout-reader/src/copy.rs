@@ -138,6 +138,15 @@ pub enum CopyError {
     /// The destination refused a blob or the manifest.
     #[error(transparent)]
     Sink(#[from] LayoutError),
+    /// An image to list in an index whose platform neither its index entry
+    /// nor its config says.
+    #[error("{path}: image {digest} has no platform (neither its index entry nor its config gives os and architecture)")]
+    NoPlatform {
+        /// The source.
+        path: PathBuf,
+        /// The image's manifest digest.
+        digest: String,
+    },
 }
 
 /// What a copy put into the sink.
@@ -211,12 +220,7 @@ pub fn copy_checked(
     };
     let blobs = BlobIndex::of(source)?;
     let manifest_descriptor = &image.descriptor;
-    let manifest_bytes = match (&image.docker_files, &image.raw_manifest) {
-        // Derived by the reader from the checked archive, not stored in it.
-        (Some(_), Some(raw)) => raw.to_vec(),
-        _ => blobs.read_document(manifest_descriptor)?,
-    };
-    let manifest = BytesBlob::new(manifest_bytes);
+    let manifest = BytesBlob::new(blobs.manifest_of(image)?);
     if manifest.digest().to_string() != manifest_descriptor.digest {
         return Err(CopyError::ManifestChanged {
             path,
@@ -237,19 +241,8 @@ pub fn copy_checked(
         blobs: 0,
         blobs_written: 0,
     };
-    let blob_entries: Vec<String> = match &image.docker_files {
-        Some(files) => std::iter::once(&files.config)
-            .chain(&files.layers)
-            .cloned()
-            .collect(),
-        None => std::iter::once(&parsed.config)
-            .chain(&parsed.layers)
-            .map(|descriptor| blob_entry(&descriptor.digest))
-            .collect(),
-    };
-    let descriptors = std::iter::once(&parsed.config).chain(&parsed.layers);
-    for (descriptor, entry) in descriptors.zip(&blob_entries) {
-        let blob = blobs.source_of(descriptor, entry)?;
+    for (descriptor, entry) in blob_entries(image, parsed) {
+        let blob = blobs.source_of(descriptor, &entry)?;
         copied.blobs += 1;
         if sink.put_blob(&blob)? {
             copied.blobs_written += 1;
@@ -266,6 +259,98 @@ pub fn copy_checked(
         platform,
     )?;
     Ok(copied)
+}
+
+/// The index entry to list the image tagged `tag` (or the only image) of a
+/// checked source by, beside others in an image index: its manifest's
+/// descriptor (media type, digest, size) with its platform, its index
+/// entry's or else its config's `os` and `architecture` (the platforms of
+/// an index's entries must all differ); no annotations.
+pub fn listed_descriptor(
+    source: &LayoutSource,
+    report: &LayoutReport,
+    tag: Option<&str>,
+) -> Result<oci_spec::image::Descriptor, CopyError> {
+    let path = source.path();
+    let image = choose(report, tag, path)?;
+    let from_config = || {
+        let config = image.config.as_ref()?;
+        Some(crate::Platform {
+            architecture: config.architecture.clone()?,
+            os: config.os.clone()?,
+            variant: None,
+            os_version: None,
+        })
+    };
+    let platform = image
+        .descriptor
+        .platform
+        .clone()
+        .or_else(from_config)
+        .ok_or_else(|| CopyError::NoPlatform {
+            path: path.to_owned(),
+            digest: image.descriptor.digest.clone(),
+        })?;
+    let digest =
+        image
+            .descriptor
+            .digest
+            .parse::<Digest>()
+            .map_err(|_| CopyError::NotAManifest {
+                path: path.to_owned(),
+                digest: image.descriptor.digest.clone(),
+                media_type: image.descriptor.media_type.clone(),
+            })?;
+    let mut descriptor = oci_spec::image::Descriptor::new(
+        MediaType::from(image.descriptor.media_type.as_str()),
+        image.descriptor.size,
+        oci_layout::oci_spec_digest(&digest),
+    );
+    descriptor.set_platform(Some(platform.to_oci_spec()));
+    Ok(descriptor)
+}
+
+/// Copies the image tagged `tag` (or the only image) of a checked source
+/// into `sink` as a manifest an image index lists: its config and layers,
+/// then the manifest ([`ImageSink::put_listed_manifest`]); returns the
+/// manifest's descriptor with its platform ([`listed_descriptor`]), for
+/// the index. The manifest's bytes and digest are the source's.
+pub fn copy_listed(
+    source: &LayoutSource,
+    report: &LayoutReport,
+    tag: Option<&str>,
+    sink: &mut dyn ImageSink,
+) -> Result<oci_spec::image::Descriptor, CopyError> {
+    let path = source.path().to_owned();
+    if !report.is_valid() {
+        return Err(CopyError::Invalid {
+            path,
+            problems: report.problems.clone(),
+        });
+    }
+    let descriptor = listed_descriptor(source, report, tag)?;
+    let image = choose(report, tag, &path)?;
+    let Some(parsed) = &image.manifest else {
+        return Err(CopyError::NotAManifest {
+            path,
+            digest: image.descriptor.digest.clone(),
+            media_type: image.descriptor.media_type.clone(),
+        });
+    };
+    let blobs = BlobIndex::of(source)?;
+    let manifest = BytesBlob::new(blobs.manifest_of(image)?);
+    if manifest.digest().to_string() != image.descriptor.digest {
+        return Err(CopyError::ManifestChanged {
+            path,
+            expected: image.descriptor.digest.clone(),
+            found: manifest.digest(),
+        });
+    }
+    for (descriptor, entry) in blob_entries(image, parsed) {
+        sink.put_blob(&blobs.source_of(descriptor, &entry)?)?;
+    }
+    sink.put_listed_manifest(&manifest, descriptor.media_type().clone())?;
+    Ok(descriptor)
 }
 
 /// Reads and checks `source` as `verify` does.
@@ -408,6 +493,15 @@ impl BlobIndex {
         })
     }
 
+    /// The manifest of `image`: as stored, or, for an image of a Docker
+    /// archive, as the reader derived it from the checked archive.
+    fn manifest_of(&self, image: &crate::Image) -> Result<Vec<u8>, CopyError> {
+        match (&image.docker_files, &image.raw_manifest) {
+            (Some(_), Some(raw)) => Ok(raw.to_vec()),
+            _ => self.read_document(&image.descriptor),
+        }
+    }
+
     /// A small document (a manifest), read whole.
     fn read_document(&self, descriptor: &Descriptor) -> Result<Vec<u8>, CopyError> {
         let blob = self.source_of(descriptor, &blob_entry(&descriptor.digest))?;
@@ -465,5 +559,23 @@ impl BlobSource for RangeBlob {
             256 * 1024,
             file.take(limit),
         )))
+    }
+}
+
+/// The config and layers of `image`, each with the source entry that holds
+/// it: `blobs/sha256/<hex>` in a layout, the archive's own files in a Docker
+/// archive.
+fn blob_entries<'a>(
+    image: &crate::Image,
+    parsed: &'a crate::Manifest,
+) -> Vec<(&'a Descriptor, String)> {
+    let descriptors = std::iter::once(&parsed.config).chain(&parsed.layers);
+    match &image.docker_files {
+        Some(files) => descriptors
+            .zip(std::iter::once(&files.config).chain(&files.layers).cloned())
+            .collect(),
+        None => descriptors
+            .map(|descriptor| (descriptor, blob_entry(&descriptor.digest)))
+            .collect(),
     }
 }

@@ -89,7 +89,10 @@ pub use check::{
     MAX_DESCRIPTORS, MAX_DOCUMENTS_TOTAL, MAX_DOCUMENT_LEN, MAX_ENTRIES, MAX_IMAGES,
     MAX_NAMES_TOTAL, MAX_PARSED_TOTAL, MAX_PROBLEMS_PER_KIND, MAX_SHOWN_NAME,
 };
-pub use copy::{copy_checked, copy_image, read_source, Copied, CopyError, LayoutSource};
+pub use copy::{
+    copy_checked, copy_image, copy_listed, listed_descriptor, read_source, Copied, CopyError,
+    LayoutSource,
+};
 pub use dir_layout::read_layout_dir;
 pub use error::ReadError;
 pub use problem::Problem;

@@ -60,6 +60,18 @@ pub trait ImageSink {
         1
     }
 
+    /// Puts a manifest that an index lists rather than a name: in a
+    /// layout, a blob (only the index is in `index.json`); in a registry,
+    /// a manifest put by its digest. Put it before the index that lists it.
+    fn put_listed_manifest(
+        &mut self,
+        manifest: &BytesBlob,
+        media_type: MediaType,
+    ) -> Result<(), LayoutError> {
+        let _ = media_type;
+        self.put_blob(manifest).map(|_| ())
+    }
+
     /// Calls `progress` as blobs' bytes are read (for a progress bar).
     fn on_progress(&mut self, progress: ProgressFn);
 

@@ -305,6 +305,18 @@ impl ImageSink for RegistrySink {
         self.progress = Some(progress);
     }
 
+    /// A manifest an index lists is put under its digest.
+    fn put_listed_manifest(
+        &mut self,
+        manifest: &BytesBlob,
+        media_type: MediaType,
+    ) -> Result<(), LayoutError> {
+        let digest = manifest.digest().to_string();
+        self.put_manifest_tag(manifest, media_type.as_ref(), &digest)?;
+        self.stats.manifests_put.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
     fn put_manifest(
         &mut self,
         manifest: &BytesBlob,

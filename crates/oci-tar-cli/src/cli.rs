@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use oci_registry::RegistryRef;
-use wasm_artifact::Timestamp;
+use wasm_artifact::{ImageShape, LayerCompression, Timestamp};
 
 use crate::{copy, generate, inspect, verify};
 
@@ -62,11 +62,21 @@ pub(crate) enum Command {
 }
 
 /// What to package and where.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct PackageOpts {
     /// Image name, the last part of the reference {repo}/{name}:{tag}.
-    #[arg(short, long)]
-    pub(crate) name: String,
+    #[arg(short, long, required_unless_present = "build_file")]
+    pub(crate) name: Option<String>,
+
+    /// A build file (TOML) of several images to write into one tar or layout directory: one
+    /// [[image]] table each, with the flags' fields (name, repo, tag, shapes, modules, layers,
+    /// annotations, author, platform, created); paths are relative to the file.
+    #[arg(short = 'f', long = "file", value_name = "FILE", conflicts_with_all = [
+        "name", "repo", "tags", "modules", "components", "layers", "as_artifact", "shapes",
+        "annotations", "author", "target", "platform", "created", "json", "env", "args",
+        "entrypoint", "labels", "workdir", "add_images",
+    ])]
+    pub(crate) build_file: Option<PathBuf>,
 
     /// Registry and repository path before the name (ghcr.io/org/project, localhost:5000/demo).
     #[arg(short, long)]
@@ -92,14 +102,35 @@ pub(crate) struct PackageOpts {
     pub(crate) layers: Vec<LayerArg>,
 
     /// Write the CNCF Wasm OCI Artifact (application/vnd.wasm.config.v0+json)
-    /// instead of the wasm-layer image runwasi runs.
+    /// instead of the wasm-layer image runwasi runs (the same as --shape artifact).
     #[arg(short = 'a', long)]
     pub(crate) as_artifact: bool,
+
+    /// The image shape: wasm-layers (raw wasm layers, wasip1/wasm: runwasi's shims), compat
+    /// (the wasm file in a tar layer, wasi/wasm: crun, WasmEdge, youki, podman, Docker+Wasm,
+    /// containerd 1.6) or artifact (the CNCF Wasm OCI Artifact: wkg, registries' wasm tooling)
+    /// [default: wasm-layers]. Repeat it for several shapes under one tag: one image index
+    /// whose entries have different platforms.
+    #[arg(long = "shape", value_name = "SHAPE", value_enum)]
+    pub(crate) shapes: Vec<ShapeArg>,
+
+    /// An existing image to list as one more platform of the index, e.g. a linux/amd64 build
+    /// of the same program: oci-archive:FILE (or a path) or oci:DIR[:TAG] (TAG picks the
+    /// image, else the only one is taken); repeatable. Its platform (from its index entry,
+    /// else its config) must differ from every other entry's.
+    #[arg(long = "add-image", value_name = "SOURCE")]
+    pub(crate) add_images: Vec<String>,
+
+    /// How the compat image's tar layer is compressed (deterministic: gzip level 6, zstd
+    /// level 3).
+    #[arg(long, value_name = "ALGORITHM", value_enum, default_value_t = CompressionArg::Gzip)]
+    pub(crate) compression: CompressionArg,
 
     /// Where the image goes: a tar FILE (parent folders are created; also
     /// oci-archive:FILE), - for a tar on stdout, oci:DIR[:TAG] for an OCI
     /// image layout directory (created or added to; TAG is the image's tag),
-    /// or docker://REGISTRY/REPO:TAG to push it to a registry.
+    /// or docker://REGISTRY/REPO:TAG to push it to a registry (with -f,
+    /// docker:// alone pushes each image to its own reference).
     #[arg(short, long = "out-path", visible_alias = "output", value_name = "FILE|-|oci:DIR[:TAG]|docker://REF", value_parser = parse_output)]
     pub(crate) out_path: OutputArg,
 
@@ -115,25 +146,26 @@ pub(crate) struct PackageOpts {
     #[arg(long = "layer-annotation", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub(crate) layer_annotations: Vec<(String, String)>,
 
-    /// An environment variable in the config's Env; repeatable (a wasm-layer image only).
+    /// An environment variable in the config's Env; repeatable (not the artifact).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub(crate) env: Vec<(String, String)>,
 
     /// An argument in the config's Cmd, after the entrypoint; repeatable, in order
-    /// (a wasm-layer image only).
+    /// (not the artifact).
     #[arg(long = "arg", value_name = "ARG", allow_hyphen_values = true)]
     pub(crate) args: Vec<String>,
 
-    /// The config's Entrypoint, instead of <name>.wasm (a wasm-layer image only).
+    /// The config's Entrypoint, instead of <name>.wasm (/<name>.wasm in a compat image; not
+    /// the artifact).
     #[arg(long, value_name = "PATH")]
     pub(crate) entrypoint: Option<String>,
 
     /// A config label; repeatable. containerd.runwasi.layers is written from the
-    /// layers and cannot be set (a wasm-layer image only).
+    /// layers and cannot be set (not the artifact).
     #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub(crate) labels: Vec<(String, String)>,
 
-    /// The config's WorkingDir, an absolute path (a wasm-layer image only).
+    /// The config's WorkingDir, an absolute path (not the artifact).
     #[arg(long, value_name = "PATH")]
     pub(crate) workdir: Option<String>,
 
@@ -209,6 +241,49 @@ pub(crate) struct RegistryOpts {
     pub(crate) ca_cert: Option<PathBuf>,
 }
 
+/// One `--shape` (also a build file's `shapes` entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum ShapeArg {
+    /// Raw wasm layers, for runwasi's shims (wasip1/wasm).
+    WasmLayers,
+    /// The wasm file in an ordinary tar layer (wasi/wasm).
+    Compat,
+    /// The CNCF Wasm OCI Artifact.
+    Artifact,
+}
+
+impl From<ShapeArg> for ImageShape {
+    fn from(shape: ShapeArg) -> Self {
+        match shape {
+            ShapeArg::WasmLayers => ImageShape::WasmLayers,
+            ShapeArg::Compat => ImageShape::Compat,
+            ShapeArg::Artifact => ImageShape::Artifact,
+        }
+    }
+}
+
+/// `--compression`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum CompressionArg {
+    /// An uncompressed tar.
+    None,
+    /// gzip, what every registry and runtime reads.
+    Gzip,
+    /// zstd.
+    Zstd,
+}
+
+impl From<CompressionArg> for LayerCompression {
+    fn from(compression: CompressionArg) -> Self {
+        match compression {
+            CompressionArg::None => LayerCompression::None,
+            CompressionArg::Gzip => LayerCompression::Gzip,
+            CompressionArg::Zstd => LayerCompression::Zstd,
+        }
+    }
+}
+
 /// One `--layer MEDIATYPE=PATH`.
 #[derive(Debug, Clone)]
 pub(crate) struct LayerArg {
@@ -216,7 +291,7 @@ pub(crate) struct LayerArg {
     pub(crate) path: PathBuf,
 }
 
-fn parse_layer(value: &str) -> Result<LayerArg, String> {
+pub(crate) fn parse_layer(value: &str) -> Result<LayerArg, String> {
     let Some((media_type, path)) = value.split_once('=') else {
         return Err("expected MEDIATYPE=PATH".into());
     };
@@ -245,6 +320,9 @@ pub(crate) enum OutputArg {
     OciDir { dir: PathBuf, tag: Option<String> },
     /// A repository in a registry (`docker://REGISTRY/REPO:TAG`).
     Registry(RegistryRef),
+    /// `docker://` alone, with a build file: each image is pushed to its
+    /// own reference (its `repo` holds the registry).
+    EachReference,
 }
 
 /// Transport names skopeo and podman use that this tool does not write yet.
@@ -275,6 +353,9 @@ pub(crate) fn parse_output(value: &str) -> Result<OutputArg, String> {
             dir: PathBuf::from(dir),
             tag,
         });
+    }
+    if value == "docker://" {
+        return Ok(OutputArg::EachReference);
     }
     if let Some(reference) = value.strip_prefix("docker://") {
         return reference.parse().map(OutputArg::Registry).map_err(|e| {
@@ -308,7 +389,7 @@ pub(crate) struct PlatformArg {
     pub(crate) architecture: String,
 }
 
-fn parse_platform(value: &str) -> Result<PlatformArg, String> {
+pub(crate) fn parse_platform(value: &str) -> Result<PlatformArg, String> {
     match value.split_once('/') {
         Some((os, architecture))
             if !os.is_empty() && !architecture.is_empty() && !architecture.contains('/') =>
@@ -363,13 +444,13 @@ mod tests {
             parse_output("docker://127.0.0.1:5000/wasm/app:v1").unwrap(),
             OutputArg::Registry("127.0.0.1:5000/wasm/app:v1".parse().unwrap())
         );
+        assert_eq!(parse_output("docker://").unwrap(), OutputArg::EachReference);
         for bad in [
             "",
             "oci:",
             "oci::v1",
             "oci:dir:",
             "oci-archive:",
-            "docker://",
             "docker://127.0.0.1:5000/app",
             "docker://127.0.0.1:5000/app@sha256:0000",
             "docker-archive:x.tar",

@@ -46,7 +46,7 @@ pub(crate) struct Opts {
 /// Where `copy` reads from: `oci-archive:FILE`, `oci:DIR[:TAG]`,
 /// `docker-archive:FILE[:REF]`, or a path (a directory is a layout
 /// directory, anything else a tar).
-fn parse_source(value: &str) -> Result<(LayoutSource, Option<String>), Failure> {
+pub(crate) fn parse_source(value: &str) -> Result<(LayoutSource, Option<String>), Failure> {
     if let Some(rest) = value.strip_prefix("docker-archive:") {
         // As skopeo does: the file ends at the first ':'.
         let (file, reference) = match rest.split_once(':') {
@@ -69,7 +69,7 @@ fn parse_source(value: &str) -> Result<(LayoutSource, Option<String>), Failure> 
         OutputArg::Stdout => Err(Failure::usage(
             "copy reads its source twice (checked first, then sent): give a file, not -",
         )),
-        OutputArg::Registry(_) => Err(Failure::usage(
+        OutputArg::Registry(_) | OutputArg::EachReference => Err(Failure::usage(
             "copy from docker://… is not supported yet: the source is an image tar or oci:DIR",
         )),
     }
@@ -111,6 +111,11 @@ pub(crate) fn run(opts: Opts) -> Result<(), Failure> {
         OutputArg::OciDir { tag: Some(_), .. } => {
             return Err(Failure::usage(
                 "copy keeps the image's own name in oci:DIR: give oci:DIR without a tag",
+            ))
+        }
+        OutputArg::EachReference => {
+            return Err(Failure::usage(
+                "copy needs a destination reference: docker://REGISTRY/REPO:TAG",
             ))
         }
         _ => None,

@@ -82,12 +82,14 @@ impl Failure {
 fn with_flags(error: &ArtifactError) -> String {
     let flags = match error {
         ArtifactError::ArtifactTakesOneWasm { .. } => "without --as-artifact",
+        ArtifactError::CompatTakesOneWasm { .. } => "without --shape compat",
+        ArtifactError::SamePlatform { .. } => "leave one --shape out",
         ArtifactError::TargetNeedsArtifact { .. } => "--target needs --as-artifact",
         ArtifactError::ReservedAnnotation { .. } => "it comes from --repo, --name and --tag",
         ArtifactError::NoWasm => "give a wasm file with --module or a folder with --components",
         ArtifactError::ConfigFieldNeedsImage { field } => {
             return format!(
-                "{error} ({} needs a wasm-layer image: without --as-artifact)",
+                "{error} ({} needs a wasm-layer or compat image: without --as-artifact)",
                 config_flag(*field)
             );
         }
@@ -199,7 +201,7 @@ mod tests {
                 ArtifactError::ConfigFieldNeedsImage {
                     field: ConfigField::Cmd,
                 },
-                "(--arg needs a wasm-layer image: without --as-artifact)",
+                "(--arg needs a wasm-layer or compat image: without --as-artifact)",
             ),
             (
                 ArtifactError::ReservedLabel {

@@ -6,6 +6,7 @@
 //! large inputs; [`verify`] and [`inspect`] read any image tar or layout directory back (through
 //! [`input`]); [`copy`] copies one to a registry (through [`push`]); [`failure`] is how errors reach the user.
 
+mod build_file;
 mod cli;
 mod copy;
 mod failure;

@@ -141,6 +141,11 @@ impl Output {
                 let shown = format!("oci:{}", dir.display());
                 (Destination::oci_dir(dir), shown)
             }
+            OutputArg::EachReference => {
+                return Err(Failure::usage(
+                    "-o docker:// pushes the images of a build file (-f) each to its own reference; give one image a docker://REGISTRY/REPO:TAG",
+                ))
+            }
             OutputArg::Registry(target) => {
                 let sink = crate::push::connect(target, registry, say)?;
                 pushed = Some(sink.stats());
@@ -265,7 +270,10 @@ pub(crate) fn check_before_reading(
             ));
         }
         OutputArg::TarFile(path) => path,
-        OutputArg::Stdout | OutputArg::OciDir { .. } | OutputArg::Registry(_) => return Ok(()),
+        OutputArg::Stdout
+        | OutputArg::OciDir { .. }
+        | OutputArg::Registry(_)
+        | OutputArg::EachReference => return Ok(()),
     };
     let Ok(out) = fs::metadata(path) else {
         return Ok(());

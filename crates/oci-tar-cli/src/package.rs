@@ -3,9 +3,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use oci_layout_reader::{CopyError, LayoutReport, LayoutSource};
 use wasm_artifact::{
-    ArtifactError, Descriptor, Destination, FileInput, ImageShape, Reference, Timestamp, WasmImage,
-    WrittenImage,
+    ArtifactError, Descriptor, Destination, FileInput, ImageShape, LayoutError, Reference,
+    Timestamp, WasmImage, WrittenImage, WrittenIndex,
 };
 
 use crate::cli::{OutputArg, PackageOpts, RegistryOpts};
@@ -14,39 +15,223 @@ use crate::output::{write_failure, Output};
 use crate::progress;
 use crate::summary::{print_json, Summary};
 
-/// Packages what `opts` names into the tar it names.
+/// Packages what `opts` names (or, with `-f`, each image of the build
+/// file) into the destination it names.
 pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), Failure> {
     // From the start, so Ctrl-C while hashing exits 130 like Ctrl-C while writing.
     crate::output::handle_signals()
         .map_err(|e| Failure::failed(format!("cannot handle SIGINT and SIGTERM: {e}")))?;
-    add_registry_tags(&mut opts)?;
-    let tag = image_tag(&opts)?;
-    let reference =
-        Reference::from_parts(opts.repo.as_deref(), &opts.name, tag).map_err(Failure::usage)?;
-    let shape = if opts.as_artifact {
-        ImageShape::Artifact
-    } else {
-        ImageShape::WasmLayers
-    };
     let started = std::time::Instant::now();
-    let source_date_epoch = Timestamp::source_date_epoch().map_err(Failure::usage)?;
-    let created = opts.created.unwrap_or(source_date_epoch);
+    let (quiet, json, verbose) = (opts.quiet, opts.json, opts.verbose);
     let say = |line: String| {
-        if !opts.quiet && !opts.json {
+        if !quiet && !json {
             eprintln!("{line}");
         }
     };
     let tell = |line: String| {
-        if opts.verbose {
+        if verbose {
             eprintln!("{line}");
         }
     };
+    let requests = match &opts.build_file {
+        Some(file) => crate::build_file::read(file, &opts)?,
+        None => {
+            add_registry_tags(&mut opts)?;
+            vec![opts.clone()]
+        }
+    };
+    let source_date_epoch = Timestamp::source_date_epoch().map_err(Failure::usage)?;
+    let mut groups = Vec::with_capacity(requests.len());
+    let mut inputs = Vec::new();
+    for request in &requests {
+        let (images, image_inputs) = prepare(request, source_date_epoch, &say, &tell)?;
+        let added = added_images(request, &images)?;
+        groups.push(Group { images, added });
+        inputs.extend(image_inputs);
+    }
+
+    if opts.out_path == OutputArg::EachReference && opts.build_file.is_none() {
+        return Err(Failure::usage(
+            "-o docker:// alone is for a build file (-f); give one image a docker://REGISTRY/REPO:TAG",
+        ));
+    }
+    // For a registry, the line of blobs sent and skipped.
+    let mut pushed = None;
+    let (written, index, destination) = if opts.dry_run {
+        let (written, index) = dry_run(&groups, &inputs, quiet || json)?;
+        (written, Some(index), crate::summary::shown(&opts.out_path))
+    } else if opts.out_path == OutputArg::EachReference {
+        let mut written = Vec::with_capacity(groups.len());
+        let mut lines = Vec::new();
+        for group in &groups {
+            let (target, shown) = push_target(group)?;
+            let mut output = Output::open(&OutputArg::Registry(target), registry, &say)?;
+            let mut one = write_with_progress(
+                output.destination(),
+                std::slice::from_ref(group),
+                &inputs,
+                quiet,
+            )
+            .map_err(|e| write_failure(&shown, e))?;
+            lines.extend(output.push_summary());
+            output.finish()?;
+            written.append(&mut one);
+        }
+        pushed = (!lines.is_empty()).then(|| lines.join("\n"));
+        (written, None, "docker://".to_owned())
+    } else {
+        let mut output = Output::open(&opts.out_path, registry, &say)?;
+        let destination = output.describe().to_owned();
+        let written = write_with_progress(output.destination(), &groups, &inputs, quiet)
+            .map_err(|e| write_failure(&destination, e))?;
+        pushed = output.push_summary();
+        let index = output.finish()?;
+        (written, index, destination)
+    };
+
+    for group in &groups {
+        for added in &group.added {
+            say(format!(
+                "added {} ({}) as platform {}",
+                added.source.path().display(),
+                added.descriptor.digest(),
+                platform_text(&added.descriptor),
+            ));
+        }
+    }
+    for written in &written {
+        let several = written.images().len() > 1;
+        for image in written.images() {
+            if let Some(platform) = image.manifest.platform() {
+                let of_shape = if several {
+                    format!(" (the {})", image.shape)
+                } else {
+                    String::new()
+                };
+                tell(format!(
+                    "platform {}/{}{of_shape}",
+                    platform.os(),
+                    platform.architecture(),
+                ));
+            }
+        }
+    }
+    tell(format!("took {} ms", started.elapsed().as_millis()));
+    for (at, written) in written.iter().enumerate() {
+        let summary = Summary::new(written, index.as_ref(), &opts.out_path, opts.dry_run);
+        if json {
+            let tar_on_stdout = opts.out_path == OutputArg::Stdout && !opts.dry_run;
+            print_json(&summary, tar_on_stdout)?;
+        }
+        let text = summary.text(&destination);
+        // The destination's line once, then each image's.
+        let text = match (at, text.split_once('\n')) {
+            (1.., Some((_, images))) => images.to_owned(),
+            _ => text,
+        };
+        say(text);
+    }
+    if let Some(line) = pushed {
+        say(line);
+    }
+    Ok(())
+}
+
+/// Where `-o docker://` pushes a group: its reference, in its registry.
+fn push_target(group: &Group) -> Result<(oci_registry::RegistryRef, String), Failure> {
+    let reference = group
+        .images
+        .first()
+        .map(|image| image.reference().to_string())
+        .unwrap_or_default();
+    let target = reference.parse().map_err(|e| {
+        Failure::usage(format!(
+            "-o docker:// pushes {reference} to its own reference, which needs a registry in its repo: {e}"
+        ))
+    })?;
+    Ok((target, format!("docker://{reference}")))
+}
+
+/// An input the destination reads (its origin) and its size, for the
+/// progress bar.
+type InputSize = (String, u64);
+
+/// What one request writes: its images (one, or several shapes of one
+/// wasm) and existing images added as more platforms of their index.
+pub(crate) struct Group {
+    images: Vec<WasmImage>,
+    added: Vec<Added>,
+}
+
+/// An existing image (`--add-image`), checked, to list in the index.
+struct Added {
+    source: LayoutSource,
+    tag: Option<String>,
+    report: LayoutReport,
+    /// Its manifest's descriptor with its platform, as the index lists it.
+    descriptor: Descriptor,
+}
+
+/// Reads and checks each `--add-image` source, and checks that the index
+/// of `images` and them gives every platform one entry; nothing is written.
+fn added_images(opts: &PackageOpts, images: &[WasmImage]) -> Result<Vec<Added>, Failure> {
+    let mut added = Vec::with_capacity(opts.add_images.len());
+    for value in &opts.add_images {
+        let (source, tag) = crate::copy::parse_source(value)?;
+        let shown = source.path().display().to_string();
+        let report = oci_layout_reader::read_source(&source).map_err(Failure::failed)?;
+        if !report.is_valid() {
+            return Err(Failure::problems(&shown, &report.problems));
+        }
+        let descriptor = oci_layout_reader::listed_descriptor(&source, &report, tag.as_deref())
+            .map_err(|e| Failure::usage(format!("--add-image {value}: {e}")))?;
+        added.push(Added {
+            source,
+            tag,
+            report,
+            descriptor,
+        });
+    }
+    if !added.is_empty() {
+        let listed: Vec<Descriptor> = added.iter().map(|a| a.descriptor.clone()).collect();
+        wasm_artifact::check_index_with(images, &listed).map_err(Failure::image_usage)?;
+    }
+    Ok(added)
+}
+
+/// `os/architecture` of a descriptor's platform.
+fn platform_text(descriptor: &Descriptor) -> String {
+    descriptor.platform().as_ref().map_or_else(
+        || "(none)".to_owned(),
+        |p| format!("{}/{}", p.os(), p.architecture()),
+    )
+}
+
+/// The images one request (the flags, or one image of a build file) makes:
+/// one per shape, all of one reference; and the inputs the destination
+/// reads for them (origin, size), for the progress bar. Everything the
+/// flags ask for is checked before anything is written.
+fn prepare(
+    opts: &PackageOpts,
+    source_date_epoch: Timestamp,
+    say: &impl Fn(String),
+    tell: &impl Fn(String),
+) -> Result<(Vec<WasmImage>, Vec<InputSize>), Failure> {
+    let tag = image_tag(opts)?;
+    let name = opts
+        .name
+        .as_deref()
+        .ok_or_else(|| Failure::usage("give --name (or a build file with -f)"))?;
+    let reference =
+        Reference::from_parts(opts.repo.as_deref(), name, tag).map_err(Failure::usage)?;
+    let shapes = image_shapes(opts);
+    let created = opts.created.unwrap_or(source_date_epoch);
+    let shape_names: Vec<String> = shapes.iter().map(|shape| format!("a {shape}")).collect();
     tell(format!(
         "image {reference}, {}",
-        if opts.as_artifact {
-            "a CNCF Wasm OCI Artifact (--as-artifact)"
-        } else {
-            "a wasm-layer image"
+        match shape_names.as_slice() {
+            [one] => one.clone(),
+            several => format!("one image index of {}", several.join(" and ")),
         }
     ));
     let created_from = if opts.created.is_some() {
@@ -60,17 +245,31 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
 
     let mut wasm_paths = opts.modules.clone();
     if let Some(dir) = &opts.components {
-        wasm_paths.extend(wasm_files_in(dir, &say)?);
+        wasm_paths.extend(wasm_files_in(dir, say)?);
     }
     if wasm_paths.is_empty() {
         return Err(Failure::usage(
             "nothing to package: give a wasm file with --module or a folder with --components",
         ));
     }
-    if shape == ImageShape::Artifact && wasm_paths.len() > 1 {
-        return Err(Failure::image_usage(ArtifactError::ArtifactTakesOneWasm {
-            count: wasm_paths.len(),
-        }));
+    if wasm_paths.len() > 1 {
+        let count = wasm_paths.len();
+        if shapes.contains(&ImageShape::Artifact) {
+            return Err(Failure::image_usage(ArtifactError::ArtifactTakesOneWasm {
+                count,
+            }));
+        }
+        if shapes.contains(&ImageShape::Compat) {
+            return Err(Failure::image_usage(ArtifactError::CompatTakesOneWasm {
+                count,
+            }));
+        }
+    }
+    if shapes.len() > 1 && opts.platform.is_some() {
+        return Err(Failure::usage(
+            "--platform sets one platform, but the images of one index need different ones; \
+             give one --shape with --platform",
+        ));
     }
 
     // Nothing is read before it is known that the tar can be written.
@@ -91,32 +290,183 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
         crate::output::check_before_reading(&opts.out_path, &named_inputs)?;
     }
 
-    let mut image = WasmImage::new(reference, shape, created);
+    let mut images = Vec::with_capacity(shapes.len());
+    let mut inputs = Vec::new();
+    for (at, &shape) in shapes.iter().enumerate() {
+        // Notes on the inputs are said once, for the first image.
+        let first = at == 0;
+        let mut image = WasmImage::new(reference.clone(), shape, created);
+        let image_inputs = describe_image(&mut image, opts, &shapes, &wasm_paths, first, say)?;
+        inputs.extend(image_inputs);
+        images.push(image);
+    }
+    if images.len() > 1 {
+        wasm_artifact::check_index(&images).map_err(Failure::image_usage)?;
+    }
+    Ok((images, inputs))
+}
+
+/// What one run wrote: one image, or an index of several shapes.
+pub(crate) enum Written {
+    /// One image, listed by itself.
+    Image(Box<WrittenImage>),
+    /// Several shapes of the wasm in one image index.
+    Index(Box<WrittenIndex>),
+}
+
+impl Written {
+    /// The images written, in order.
+    pub(crate) fn images(&self) -> &[WrittenImage] {
+        match self {
+            Written::Image(image) => std::slice::from_ref(image.as_ref()),
+            Written::Index(index) => &index.images,
+        }
+    }
+}
+
+/// Writes each group of `groups` (one image, or several shapes in one
+/// index) into `destination` with a progress bar over the `inputs`
+/// (origin, size) when [`progress::attach`] shows one.
+fn write_with_progress(
+    destination: &mut Destination,
+    groups: &[Group],
+    inputs: &[(String, u64)],
+    quiet: bool,
+) -> Result<Vec<Written>, ArtifactError> {
+    let bar = progress::attach(destination.sink(), inputs, quiet);
+    let written = groups
+        .iter()
+        .map(
+            |group| match (group.images.as_slice(), group.added.is_empty()) {
+                ([image], true) => destination
+                    .write(image)
+                    .map(|written| Written::Image(Box::new(written))),
+                (images, _) => {
+                    let mut listed = Vec::with_capacity(group.added.len());
+                    for added in &group.added {
+                        listed.push(copy_added(added, destination)?);
+                    }
+                    destination
+                        .write_index_with(images, &listed)
+                        .map(|written| Written::Index(Box::new(written)))
+                }
+            },
+        )
+        .collect();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    written
+}
+
+/// Copies an added image into `destination`'s sink as a manifest its index
+/// lists; its descriptor, with its platform.
+fn copy_added(added: &Added, destination: &mut Destination) -> Result<Descriptor, ArtifactError> {
+    oci_layout_reader::copy_listed(
+        &added.source,
+        &added.report,
+        added.tag.as_deref(),
+        destination.sink(),
+    )
+    .map_err(|error| match error {
+        CopyError::Sink(error) => ArtifactError::Layout(error),
+        other => ArtifactError::Layout(LayoutError::ReadSource {
+            origin: added.source.path().display().to_string(),
+            source: std::io::Error::other(other.to_string()),
+        }),
+    })
+}
+
+/// Writes `groups` as a tar into nothing: every input is read (once) and
+/// hashed and every document made exactly as for a tar file, so the
+/// digests are a real run's.
+fn dry_run(
+    groups: &[Group],
+    inputs: &[(String, u64)],
+    quiet: bool,
+) -> Result<(Vec<Written>, Descriptor), Failure> {
+    let mut nowhere = Destination::nowhere().map_err(Failure::failed)?;
+    let written =
+        write_with_progress(&mut nowhere, groups, inputs, quiet).map_err(Failure::failed)?;
+    let completed = nowhere.complete().map_err(Failure::failed)?;
+    let index = completed
+        .index()
+        .cloned()
+        .unwrap_or_else(|| unreachable!("a tar has an index.json"));
+    Ok((written, index))
+}
+
+/// The shapes to write, in the order given, each once: `--shape`s, and
+/// the artifact for `--as-artifact`; the wasm-layer image without either.
+fn image_shapes(opts: &PackageOpts) -> Vec<ImageShape> {
+    let mut shapes: Vec<ImageShape> = Vec::new();
+    let asked = opts
+        .shapes
+        .iter()
+        .map(|&shape| ImageShape::from(shape))
+        .chain(opts.as_artifact.then_some(ImageShape::Artifact));
+    for shape in asked {
+        if !shapes.contains(&shape) {
+            shapes.push(shape);
+        }
+    }
+    if shapes.is_empty() {
+        shapes.push(ImageShape::WasmLayers);
+    }
+    shapes
+}
+
+/// Sets up `image` from the flags and adds its inputs (said, when
+/// `first`); returns the inputs it reads through the destination (origin,
+/// size), for the progress bar. With several `shapes`, the flags that only
+/// one kind of config has (--target; --env, --arg, --entrypoint, --label,
+/// --workdir) go to the images that have it.
+fn describe_image(
+    image: &mut WasmImage,
+    opts: &PackageOpts,
+    shapes: &[ImageShape],
+    wasm_paths: &[PathBuf],
+    first: bool,
+    say: &impl Fn(String),
+) -> Result<Vec<(String, u64)>, Failure> {
+    let shape = image.shape();
+    let several = shapes.len() > 1;
+    let has_image_config = shape != ImageShape::Artifact;
     if let Some(author) = &opts.author {
         image.set_author(author);
     }
     if let Some(target) = &opts.target {
-        image.set_target(target).map_err(Failure::image_usage)?;
+        if !several || shape == ImageShape::Artifact || !shapes.contains(&ImageShape::Artifact) {
+            image.set_target(target).map_err(Failure::image_usage)?;
+        }
     }
     if let Some(platform) = &opts.platform {
         image
             .set_platform(&platform.os, &platform.architecture)
             .map_err(Failure::image_usage)?;
     }
-    set_process_config(&mut image, &opts).map_err(Failure::image_usage)?;
+    if !several || has_image_config {
+        set_process_config(image, opts).map_err(Failure::image_usage)?;
+    }
+    image.set_compression(opts.compression.into());
     let mut inputs = Vec::new();
-    for path in &wasm_paths {
+    for path in wasm_paths {
         let blob = FileInput::open(path).map_err(Failure::failed)?;
         let size = blob.size();
-        inputs.push((blob.path().display().to_string(), size));
+        // A compat image's wasm is read into its layer, not by the destination.
+        if shape != ImageShape::Compat {
+            inputs.push((blob.path().display().to_string(), size));
+        }
         let description = image.add_wasm(blob).map_err(Failure::failed)?;
-        say(format!(
-            "{}: {}, {size} bytes",
-            path.display(),
-            description.kind
-        ));
-        for oversized in &description.oversized_sections {
-            say(format!("note: {}: {oversized}", path.display()));
+        if first {
+            say(format!(
+                "{}: {}, {size} bytes",
+                path.display(),
+                description.kind
+            ));
+            for oversized in &description.oversized_sections {
+                say(format!("note: {}: {oversized}", path.display()));
+            }
         }
     }
     for layer in &opts.layers {
@@ -143,81 +493,7 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     }
     // What the flags ask for must fit the inputs (--target needs a component).
     image.check().map_err(Failure::image_usage)?;
-
-    // For a registry, the line of blobs sent and skipped.
-    let mut pushed = None;
-    let (written, index, destination) = if opts.dry_run {
-        let (written, index) = dry_run(&image, &inputs, opts.quiet || opts.json)?;
-        (written, Some(index), crate::summary::shown(&opts.out_path))
-    } else {
-        let mut output = Output::open(&opts.out_path, registry, &say)?;
-        let destination = output.describe().to_owned();
-        let written = write_with_progress(output.destination(), &image, &inputs, opts.quiet)
-            .map_err(|e| write_failure(&destination, e))?;
-        pushed = output.push_summary();
-        let index = output.finish()?;
-        (written, index, destination)
-    };
-
-    if let Some(platform) = written.manifest.platform() {
-        tell(format!(
-            "platform {}/{}",
-            platform.os(),
-            platform.architecture()
-        ));
-    }
-    tell(format!("took {} ms", started.elapsed().as_millis()));
-    let summary = Summary::new(
-        &written,
-        index.as_ref(),
-        &opts.out_path,
-        shape,
-        opts.dry_run,
-    );
-    if opts.json {
-        let tar_on_stdout = opts.out_path == OutputArg::Stdout && !opts.dry_run;
-        print_json(&summary, tar_on_stdout)?;
-    }
-    say(summary.text(&destination));
-    if let Some(line) = pushed {
-        say(line);
-    }
-    Ok(())
-}
-
-/// Writes `image` into `destination` with a progress bar over the
-/// `inputs` (origin, size) when [`progress::attach`] shows one.
-fn write_with_progress(
-    destination: &mut Destination,
-    image: &WasmImage,
-    inputs: &[(String, u64)],
-    quiet: bool,
-) -> Result<WrittenImage, ArtifactError> {
-    let bar = progress::attach(destination.sink(), inputs, quiet);
-    let written = destination.write(image);
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    written
-}
-
-/// Writes `image` as a tar into nothing: every input is read (once) and
-/// hashed and every document made exactly as for a tar file, so the
-/// digests are a real run's.
-fn dry_run(
-    image: &WasmImage,
-    inputs: &[(String, u64)],
-    quiet: bool,
-) -> Result<(WrittenImage, Descriptor), Failure> {
-    let mut nowhere = Destination::nowhere().map_err(Failure::failed)?;
-    let written =
-        write_with_progress(&mut nowhere, image, inputs, quiet).map_err(Failure::failed)?;
-    let completed = nowhere.complete().map_err(Failure::failed)?;
-    let index = completed
-        .index()
-        .cloned()
-        .unwrap_or_else(|| unreachable!("a tar has an index.json"));
-    Ok((written, index))
+    Ok(inputs)
 }
 
 /// `--env`, `--arg`, `--entrypoint`, `--label` and `--workdir`: the image
@@ -250,7 +526,7 @@ fn image_tag(opts: &PackageOpts) -> Result<&str, Failure> {
         OutputArg::Registry(target) => {
             return Ok(target.tags().first().map_or("latest", String::as_str))
         }
-        OutputArg::Stdout | OutputArg::TarFile(_) => None,
+        OutputArg::Stdout | OutputArg::TarFile(_) | OutputArg::EachReference => None,
     };
     let flag = match opts.tags.as_slice() {
         [] => None,

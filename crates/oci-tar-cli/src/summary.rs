@@ -7,6 +7,8 @@ use std::io::Write;
 use serde::Serialize;
 use wasm_artifact::{Descriptor, ImageShape, WrittenImage};
 
+use crate::package::Written;
+
 use crate::cli::OutputArg;
 use crate::failure::Failure;
 
@@ -22,13 +24,63 @@ pub(crate) struct Summary {
     dry_run: bool,
     reference: String,
     destination: DestinationField,
+    /// The image's shape, or `index` for several shapes in one image index.
     shape: &'static str,
     platform: Option<PlatformField>,
     /// The `index.json` written; `null` for a registry, which has none.
     index: Option<Blob>,
+    /// The image's manifest, or the image index listing the shapes.
+    manifest: Blob,
+    /// The image's config (absent for an image index).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<Blob>,
+    /// The image's layers (absent for an image index).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layers: Option<Vec<Blob>>,
+    /// For an image index, each image in it (absent otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    images: Vec<ImageSummary>,
+}
+
+/// One image of an image index.
+#[derive(Serialize)]
+struct ImageSummary {
+    shape: &'static str,
+    platform: Option<PlatformField>,
     manifest: Blob,
     config: Blob,
     layers: Vec<Blob>,
+}
+
+impl ImageSummary {
+    fn of(written: &WrittenImage) -> Self {
+        ImageSummary {
+            shape: shape_name(written.shape),
+            platform: platform_field(&written.manifest),
+            manifest: (&written.manifest).into(),
+            config: (&written.config_descriptor).into(),
+            layers: written.layer_descriptors.iter().map(Blob::from).collect(),
+        }
+    }
+}
+
+/// The name `--shape` takes.
+fn shape_name(shape: ImageShape) -> &'static str {
+    match shape {
+        ImageShape::WasmLayers => "wasm-layers",
+        ImageShape::Artifact => "artifact",
+        ImageShape::Compat => "compat",
+    }
+}
+
+fn platform_field(descriptor: &Descriptor) -> Option<PlatformField> {
+    descriptor
+        .platform()
+        .as_ref()
+        .map(|platform| PlatformField {
+            os: platform.os().to_string(),
+            architecture: platform.architecture().to_string(),
+        })
 }
 
 #[derive(Serialize)]
@@ -68,10 +120,9 @@ impl From<&Descriptor> for Blob {
 impl Summary {
     /// The summary of `written` into `output`, whose `index.json` is `index`.
     pub(crate) fn new(
-        written: &WrittenImage,
+        written: &Written,
         index: Option<&Descriptor>,
         output: &OutputArg,
-        shape: ImageShape,
         dry_run: bool,
     ) -> Self {
         let destination = match output {
@@ -91,29 +142,38 @@ impl Summary {
                 kind: "registry",
                 path: Some(target.to_string()),
             },
-        };
-        let platform = written
-            .manifest
-            .platform()
-            .as_ref()
-            .map(|platform| PlatformField {
-                os: platform.os().to_string(),
-                architecture: platform.architecture().to_string(),
-            });
-        Summary {
-            schema_version: SCHEMA_VERSION,
-            dry_run,
-            reference: written.reference.to_string(),
-            destination,
-            shape: match shape {
-                ImageShape::WasmLayers => "wasm-layers",
-                ImageShape::Artifact => "artifact",
+            OutputArg::EachReference => DestinationField {
+                kind: "registry",
+                path: None,
             },
-            platform,
-            index: index.map(Blob::from),
-            manifest: (&written.manifest).into(),
-            config: (&written.config_descriptor).into(),
-            layers: written.layer_descriptors.iter().map(Blob::from).collect(),
+        };
+        match written {
+            Written::Image(written) => Summary {
+                schema_version: SCHEMA_VERSION,
+                dry_run,
+                reference: written.reference.to_string(),
+                destination,
+                shape: shape_name(written.shape),
+                platform: platform_field(&written.manifest),
+                index: index.map(Blob::from),
+                manifest: (&written.manifest).into(),
+                config: Some((&written.config_descriptor).into()),
+                layers: Some(written.layer_descriptors.iter().map(Blob::from).collect()),
+                images: Vec::new(),
+            },
+            Written::Index(written) => Summary {
+                schema_version: SCHEMA_VERSION,
+                dry_run,
+                reference: written.reference.to_string(),
+                destination,
+                shape: "index",
+                platform: None,
+                index: index.map(Blob::from),
+                manifest: (&written.index).into(),
+                config: None,
+                layers: None,
+                images: written.images.iter().map(ImageSummary::of).collect(),
+            },
         }
     }
 
@@ -136,16 +196,38 @@ impl Summary {
             format!("wrote {shown}\n")
         };
         text.push_str(&format!(
-            "  image     {}\n  manifest  {}",
-            self.reference, self.manifest.digest
+            "  image     {}\n  {}  {}",
+            self.reference,
+            if self.images.is_empty() {
+                "manifest"
+            } else {
+                "index   "
+            },
+            self.manifest.digest
         ));
+        if !self.dry_run {
+            for image in &self.images {
+                text.push_str(&format!("\n  {:<9} {}", image.shape, image.manifest.digest));
+            }
+        }
         if self.dry_run {
             if let Some(index) = &self.index {
                 text.push_str(&format!("\n  index     {}", index.digest));
             }
-            text.push_str(&format!("\n  config    {}", self.config.digest));
-            for layer in &self.layers {
+            if let Some(config) = &self.config {
+                text.push_str(&format!("\n  config    {}", config.digest));
+            }
+            for layer in self.layers.iter().flatten() {
                 text.push_str(&format!("\n  layer     {}", layer.digest));
+            }
+            for image in &self.images {
+                text.push_str(&format!(
+                    "\n  {:<9} {}\n  config    {}",
+                    image.shape, image.manifest.digest, image.config.digest
+                ));
+                for layer in &image.layers {
+                    text.push_str(&format!("\n  layer     {}", layer.digest));
+                }
             }
         }
         text
@@ -182,5 +264,6 @@ pub(crate) fn shown(output: &OutputArg) -> String {
         OutputArg::TarFile(path) => path.display().to_string(),
         OutputArg::OciDir { dir, .. } => format!("oci:{}", dir.display()),
         OutputArg::Registry(target) => format!("docker://{target}"),
+        OutputArg::EachReference => "docker://".to_owned(),
     }
 }

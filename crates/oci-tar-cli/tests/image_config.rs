@@ -149,7 +149,7 @@ fn the_artifact_refuses_each_flag_naming_it() {
     ] {
         let error = usage_error(&["--as-artifact", flag, value]);
         assert!(
-            error.contains(&format!("({flag} needs a wasm-layer image")),
+            error.contains(&format!("({flag} needs a wasm-layer or compat image")),
             "{error}"
         );
         assert!(error.contains("CNCF Wasm OCI Artifact"), "{error}");

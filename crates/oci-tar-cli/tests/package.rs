@@ -2,7 +2,6 @@
 //! and the promises around them (reproducible, stdout = file, naming).
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use oci_digest::{digest_bytes, Digest};
@@ -10,15 +9,8 @@ use test_support::{tar_entries, tar_entry, tiny_module};
 
 mod common;
 
-use common::{run, run_ok, BUILDER};
-
-/// A temp folder holding `app.wasm`, a tiny module built from WAT.
-fn workdir() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("app.wasm"), tiny_module(1)).unwrap();
-    let path = dir.path().to_path_buf();
-    (dir, path)
-}
+use common::workdir_with_app_wasm as workdir;
+use common::{run, run_ok, text, BUILDER};
 
 const SEED_IMAGE: &[&str] = &[
     "--name",
@@ -46,10 +38,6 @@ const SEED_ARTIFACT: &[&str] = &[
     "-o",
     "./dist/img-oci-artifact.tar",
 ];
-
-fn text(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap()
-}
 
 /// The documents of the single image in `tar`: index, manifest, config.
 struct Documents {

@@ -9,7 +9,7 @@ use oci_layout::{
 };
 use oci_spec::image::{Descriptor, MediaType};
 
-use crate::{ArtifactError, WasmImage, WrittenImage};
+use crate::{write_index_with, ArtifactError, ImageShape, WasmImage, WrittenImage, WrittenIndex};
 
 /// Buffer between a tar and its file or stream: large enough that blob
 /// copies pass through in big writes, small against the memory goal.
@@ -136,6 +136,42 @@ impl Destination {
             repo_tags: vec![written.reference.to_string()],
             layers: written.layers.clone(),
         });
+        Ok(written)
+    }
+
+    /// Writes `images`, the same wasm in several shapes, as one image
+    /// index under their reference (see [`write_index_to`]).
+    ///
+    /// Docker's `manifest.json` lists one image of them under the
+    /// reference, since a Docker-format reader sees one image per name:
+    /// the compat image when there is one (its `manifest.json` entry is
+    /// complete: every layer a tar with its diff ID), else the first.
+    pub fn write_index(&mut self, images: &[WasmImage]) -> Result<WrittenIndex, ArtifactError> {
+        self.write_index_with(images, &[])
+    }
+
+    /// [`write_index`](Self::write_index) with `listed` entries after the
+    /// images: manifests already put into [`sink`](Self::sink) (see
+    /// [`write_index_with`]). Docker's `manifest.json` lists one of
+    /// `images`, as `write_index` does.
+    pub fn write_index_with(
+        &mut self,
+        images: &[WasmImage],
+        listed: &[Descriptor],
+    ) -> Result<WrittenIndex, ArtifactError> {
+        let written = write_index_with(images, listed, self.sink())?;
+        let listed = written
+            .images
+            .iter()
+            .find(|image| image.shape == ImageShape::Compat)
+            .or(written.images.first());
+        if let Some(image) = listed {
+            self.docker.push(DockerImage {
+                config: image.config,
+                repo_tags: vec![image.reference.to_string()],
+                layers: image.layers.clone(),
+            });
+        }
         Ok(written)
     }
 

@@ -76,6 +76,56 @@ pub enum ArtifactError {
         /// How many were given.
         count: usize,
     },
+    /// A compat image was given several wasm inputs.
+    #[error("a compat image holds exactly one wasm module or component (its entrypoint), but {count} were given; package several as a wasm-layer image")]
+    CompatTakesOneWasm {
+        /// How many were given.
+        count: usize,
+    },
+    /// Two images of one index claim the same platform.
+    #[error("the {first} and the {second} would both be platform {platform} in one index, and a consumer asking for {platform} would get either; give one of them another platform")]
+    SamePlatform {
+        /// `os/architecture`.
+        platform: String,
+        /// The shape of the first image with it.
+        first: crate::ImageShape,
+        /// The shape of the second.
+        second: crate::ImageShape,
+    },
+    /// An entry added to an index has the platform of another entry.
+    #[error("the added image {digest} is platform {platform}, which {} has already; an index gives each platform one entry", match by { Some(shape) => format!("the {shape}"), None => "another added image".to_owned() })]
+    PlatformTaken {
+        /// `os/architecture`.
+        platform: String,
+        /// The added manifest's digest.
+        digest: String,
+        /// The shape of the image with that platform, or `None` for
+        /// another added image.
+        by: Option<crate::ImageShape>,
+    },
+    /// An entry added to an index has no platform.
+    #[error("the added image {digest} has no platform; an index entry needs one")]
+    ListedWithoutPlatform {
+        /// The added manifest's digest.
+        digest: String,
+    },
+    /// Images of one index under different references.
+    #[error("the images of one index share one reference, but {first} and {other} were given")]
+    IndexReferences {
+        /// The first image's reference.
+        first: String,
+        /// Another image's reference.
+        other: String,
+    },
+    /// The compat image's tar layer could not be made.
+    #[error("cannot make the compat layer of {origin}: {source}")]
+    CompatLayer {
+        /// The wasm input.
+        origin: String,
+        /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
     /// A layer media type that is not `type/subtype`.
     #[error("media type {media_type:?} is not of the form type/subtype (letters, digits and !#$&^_.+- on each side)")]
     InvalidMediaType {
@@ -106,7 +156,7 @@ pub enum ArtifactError {
     EmptyAnnotationKey,
     /// An image config field set on a CNCF artifact, whose config has no
     /// such field.
-    #[error("a CNCF Wasm OCI Artifact's config has no {field} field; only a wasm-layer image's config has one")]
+    #[error("a CNCF Wasm OCI Artifact's config has no {field} field; only an image config (wasm-layer or compat image) has one")]
     ConfigFieldNeedsImage {
         /// The field.
         field: ConfigField,

@@ -14,11 +14,15 @@ use oci_spec::image::{
 };
 use serde::Serialize;
 
+use crate::compat::CompatLayer;
 use crate::describe::TITLE;
-use crate::{media_types, ArtifactError, ComponentWorld, Timestamp, WasmDescription, WasmKind};
+use crate::{
+    compression, media_types, ArtifactError, ComponentWorld, LayerCompression, Timestamp,
+    WasmDescription, WasmKind,
+};
 
-/// The two image shapes this crate writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The three image shapes this crate writes, each for its consumers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ImageShape {
     /// The image containerd's runwasi shims run: an OCI image config
     /// (`architecture: wasm`, `os: wasip1`) whose layers are raw wasm, one
@@ -27,6 +31,36 @@ pub enum ImageShape {
     /// The CNCF wg-wasm Wasm OCI Artifact: a `application/vnd.wasm.config.v0+json`
     /// config and one `application/wasm` layer (`docs/formats.md#the-cncf-wasm-oci-artifact`).
     Artifact,
+    /// The compat image: the wasm file as `/<name>.wasm` in one ordinary
+    /// (compressed) tar layer, config `os: wasi`, `architecture: wasm`, as
+    /// `FROM scratch` + `COPY app.wasm /` with `--platform wasi/wasm` builds
+    /// it; what crun's wasm handlers, WasmEdge, youki, podman and
+    /// Docker+Wasm run, and what containerd 1.6 can unpack
+    /// (`docs/formats.md#the-compat-image`).
+    Compat,
+}
+
+impl ImageShape {
+    /// The platform OS written when none is set: `wasip1` for a wasm-layer
+    /// image, the entrypoint's `wasip1`/`wasip2` for a CNCF artifact,
+    /// `wasi` for a compat image.
+    fn default_os(self, entry: WasmKind) -> &'static str {
+        match self {
+            ImageShape::WasmLayers => WasmKind::Module.wasi_os(),
+            ImageShape::Artifact => entry.wasi_os(),
+            ImageShape::Compat => "wasi",
+        }
+    }
+}
+
+impl std::fmt::Display for ImageShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ImageShape::WasmLayers => "wasm-layer image",
+            ImageShape::Artifact => "CNCF Wasm OCI Artifact",
+            ImageShape::Compat => "compat image",
+        })
+    }
 }
 
 /// A field of a wasm-layer image's OCI config that a caller can set; a
@@ -100,6 +134,7 @@ pub struct WasmImage {
     target: Option<String>,
     platform: Option<(String, String)>,
     process: ProcessConfig,
+    compression: LayerCompression,
 }
 
 /// What [`WasmImage::write_to`] wrote, for the summary and for Docker's
@@ -114,8 +149,13 @@ pub struct WrittenImage {
     pub manifest_digest: Digest,
     /// The config blob's digest.
     pub config: Digest,
+    /// The image's shape.
+    pub shape: ImageShape,
     /// The layer blobs' digests, in manifest order.
     pub layers: Vec<Digest>,
+    /// The config's `rootfs.diff_ids`: the uncompressed digests of its tar
+    /// layers (empty for a CNCF artifact).
+    pub diff_ids: Vec<Digest>,
     /// The config's descriptor, as the manifest lists it.
     pub config_descriptor: Descriptor,
     /// The layers' descriptors (media type, digest, size), in manifest order.
@@ -160,6 +200,7 @@ impl WasmImage {
             target: None,
             platform: None,
             process: ProcessConfig::default(),
+            compression: LayerCompression::default(),
         }
     }
 
@@ -184,14 +225,14 @@ impl WasmImage {
     /// Fails unless the image has an OCI image config with `field`.
     fn config_field(&self, field: ConfigField) -> Result<(), ArtifactError> {
         match self.shape {
-            ImageShape::WasmLayers => Ok(()),
+            ImageShape::WasmLayers | ImageShape::Compat => Ok(()),
             ImageShape::Artifact => Err(ArtifactError::ConfigFieldNeedsImage { field }),
         }
     }
 
     /// Sets the environment variable `name` to `value` in the config's
     /// `Env` (`name=value`); setting a name again replaces its value in
-    /// place. A wasm-layer image only.
+    /// place. A wasm-layer or compat image only.
     pub fn set_env(&mut self, name: &str, value: &str) -> Result<(), ArtifactError> {
         self.config_field(ConfigField::Env)?;
         if name.is_empty() || name.contains('=') {
@@ -207,7 +248,7 @@ impl WasmImage {
     }
 
     /// Appends `arg` to the config's `Cmd`: the arguments after the
-    /// entrypoint. A wasm-layer image only.
+    /// entrypoint. A wasm-layer or compat image only.
     pub fn add_arg(&mut self, arg: &str) -> Result<(), ArtifactError> {
         self.config_field(ConfigField::Cmd)?;
         self.process.cmd.push(arg.to_owned());
@@ -215,8 +256,9 @@ impl WasmImage {
     }
 
     /// Sets the config's `Entrypoint` to `[path]` instead of
-    /// `["<name>.wasm"]` (the last part of the reference's path). A
-    /// wasm-layer image only.
+    /// `["<name>.wasm"]` (`["/<name>.wasm"]` in a compat image; `<name>` is
+    /// the last part of the reference's path). A wasm-layer or compat image
+    /// only.
     pub fn set_entrypoint(&mut self, path: &str) -> Result<(), ArtifactError> {
         self.config_field(ConfigField::Entrypoint)?;
         if path.is_empty() {
@@ -228,7 +270,7 @@ impl WasmImage {
 
     /// Sets a config label. The `containerd.runwasi.layers` label
     /// ([`media_types::RUNWASI_LAYERS_LABEL`]) is written from the layers
-    /// and cannot be set. A wasm-layer image only.
+    /// and cannot be set. A wasm-layer or compat image only.
     pub fn set_label(&mut self, key: &str, value: &str) -> Result<(), ArtifactError> {
         self.config_field(ConfigField::Labels)?;
         if key.is_empty() {
@@ -244,7 +286,7 @@ impl WasmImage {
     }
 
     /// Sets the config's `WorkingDir`, an absolute path (as the OCI
-    /// runtime's `cwd` must be). A wasm-layer image only.
+    /// runtime's `cwd` must be). A wasm-layer or compat image only.
     pub fn set_workdir(&mut self, path: &str) -> Result<(), ArtifactError> {
         self.config_field(ConfigField::WorkingDir)?;
         if !path.starts_with('/') {
@@ -280,7 +322,7 @@ impl WasmImage {
         Ok(description)
     }
 
-    /// Sets the author: the config's `author` in both shapes (written as
+    /// Sets the author: the config's `author` in every shape (written as
     /// `null` in a CNCF config when unset).
     pub fn set_author(&mut self, author: &str) {
         self.author = Some(author.to_owned());
@@ -346,7 +388,7 @@ impl WasmImage {
                 media_type: media_type.to_owned(),
             });
         }
-        if self.shape == ImageShape::WasmLayers && media_types::is_compressed_tar(media_type) {
+        if self.shape != ImageShape::Artifact && media_types::is_compressed_tar(media_type) {
             return Err(ArtifactError::CompressedTarLayer {
                 media_type: media_type.to_owned(),
             });
@@ -406,6 +448,11 @@ impl WasmImage {
                 count: self.wasm.len(),
             });
         }
+        if self.shape == ImageShape::Compat && self.wasm.len() > 1 {
+            return Err(ArtifactError::CompatTakesOneWasm {
+                count: self.wasm.len(),
+            });
+        }
         if let (Some(target), None) = (&self.target, &entry.world) {
             return Err(ArtifactError::TargetNeedsComponent {
                 target: target.clone(),
@@ -413,6 +460,40 @@ impl WasmImage {
             });
         }
         Ok(())
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> ImageShape {
+        self.shape
+    }
+
+    /// The reference the image is written under.
+    pub fn reference(&self) -> &Reference {
+        &self.reference
+    }
+
+    /// Sets how a compat image's tar layer is compressed (gzip unless
+    /// set); the other shapes have no layer of ours to compress.
+    pub fn set_compression(&mut self, compression: LayerCompression) {
+        self.compression = compression;
+    }
+
+    /// The platform the image is written with, `(os, architecture)`: the
+    /// one set ([`set_platform`](Self::set_platform)), else `wasip1/wasm`
+    /// (wasm-layer image), the entrypoint's `wasip1` or `wasip2` (CNCF
+    /// artifact), `wasi/wasm` (compat image). Fails as
+    /// [`check`](Self::check) does without a wasm input.
+    pub fn platform(&self) -> Result<(String, String), ArtifactError> {
+        let Some((_, entry)) = self.wasm.first() else {
+            return Err(ArtifactError::NoWasm);
+        };
+        Ok(match &self.platform {
+            Some(platform) => platform.clone(),
+            None => (
+                self.shape.default_os(entry.kind).to_owned(),
+                "wasm".to_owned(),
+            ),
+        })
     }
 
     /// Writes the layers, the config and the manifest into `sink` (a tar,
@@ -426,18 +507,62 @@ impl WasmImage {
         &self,
         sink: &mut S,
     ) -> Result<WrittenImage, ArtifactError> {
+        let (written, manifest) = self.write_parts(sink)?;
+        let (os, architecture) = self.platform()?;
+        let manifest = sink.put_manifest(
+            &manifest,
+            MediaType::ImageManifest,
+            &self.reference,
+            Some(platform(&os, &architecture)),
+        )?;
+        Ok(WrittenImage {
+            manifest,
+            ..written
+        })
+    }
+
+    /// Writes the layers and the config into `sink` and makes the
+    /// manifest (not yet put anywhere); the [`WrittenImage`]'s `manifest`
+    /// is the manifest's plain descriptor, with the platform.
+    pub(crate) fn write_parts<S: ImageSink + ?Sized>(
+        &self,
+        sink: &mut S,
+    ) -> Result<(WrittenImage, BytesBlob), ArtifactError> {
         self.check()?;
-        let Some((_, entry)) = self.wasm.first() else {
+        let Some((entry_blob, entry)) = self.wasm.first() else {
             return Err(ArtifactError::NoWasm);
         };
-        let wasm_media_type = match self.shape {
-            ImageShape::WasmLayers => media_types::WASM_LAYER,
-            ImageShape::Artifact => media_types::WASM,
+        let (os, architecture) = self.platform()?;
+        // A compat image's first layer is made here, then put as a blob of
+        // known digest; its diff ID goes into the config.
+        let compat_layer = match self.shape {
+            ImageShape::Compat => {
+                let layer = CompatLayer::make(
+                    entry_blob,
+                    &format!("{}.wasm", self.image_name()),
+                    self.compression,
+                    compression::default_threads(),
+                )?;
+                sink.put_blob(&layer)?;
+                Some(layer)
+            }
+            ImageShape::WasmLayers | ImageShape::Artifact => None,
         };
-        let layers: Vec<(&str, &BlobInput)> = self
-            .wasm
-            .iter()
-            .map(|(blob, _)| (wasm_media_type, blob))
+        let wasm_layers: Vec<(&str, &BlobInput)> = match self.shape {
+            ImageShape::WasmLayers => self
+                .wasm
+                .iter()
+                .map(|(blob, _)| (media_types::WASM_LAYER, blob))
+                .collect(),
+            ImageShape::Artifact => self
+                .wasm
+                .iter()
+                .map(|(blob, _)| (media_types::WASM, blob))
+                .collect(),
+            ImageShape::Compat => Vec::new(),
+        };
+        let layers: Vec<(&str, &BlobInput)> = wasm_layers
+            .into_iter()
             .chain(
                 self.extra_layers
                     .iter()
@@ -445,46 +570,58 @@ impl WasmImage {
             )
             .collect();
         let inputs: Vec<&BlobInput> = layers.iter().map(|(_, blob)| *blob).collect();
-        let layer_digests = sink.put_inputs(&inputs)?;
-        let layer_descriptors: Vec<Descriptor> = layers
-            .iter()
-            .zip(&layer_digests)
-            .enumerate()
-            .map(|(position, ((media_type, blob), digest))| {
-                let mut descriptor = Descriptor::new(
-                    MediaType::from(*media_type),
-                    blob.size(),
-                    oci_spec_digest(digest),
-                );
-                if position < self.wasm.len() {
-                    let mut annotations =
-                        HashMap::from([(TITLE.to_owned(), self.layer_title(position))]);
-                    if position == 0 {
-                        annotations.extend(self.entrypoint_layer_annotations.clone());
-                    }
-                    descriptor.set_annotations(Some(annotations));
-                }
-                descriptor
-            })
-            .collect();
-        let layers: Vec<(&str, Digest)> = layers
-            .iter()
-            .zip(&layer_digests)
-            .map(|((media_type, _), digest)| (*media_type, *digest))
-            .collect();
-
-        let (os, architecture) = match (&self.platform, self.shape) {
-            (Some((os, architecture)), _) => (os.as_str(), architecture.as_str()),
-            (None, ImageShape::WasmLayers) => (WasmKind::Module.wasi_os(), "wasm"),
-            (None, ImageShape::Artifact) => (entry.kind.wasi_os(), "wasm"),
+        let input_digests = sink.put_inputs(&inputs)?;
+        // The wasm layers come first in `layers`; a compat image has none
+        // (its wasm is in the tar layer made above).
+        let wasm_layer_count = match self.shape {
+            ImageShape::Compat => 0,
+            ImageShape::WasmLayers | ImageShape::Artifact => self.wasm.len(),
         };
+        let mut layer_descriptors: Vec<Descriptor> = Vec::new();
+        // (media type, blob digest, diff ID for a tar layer)
+        let mut layer_list: Vec<(&str, Digest, Option<Digest>)> = Vec::new();
+        if let Some(layer) = &compat_layer {
+            let mut descriptor = layer.descriptor(MediaType::from(layer.media_type()));
+            if !self.entrypoint_layer_annotations.is_empty() {
+                descriptor.set_annotations(Some(
+                    self.entrypoint_layer_annotations
+                        .clone()
+                        .into_iter()
+                        .collect(),
+                ));
+            }
+            layer_descriptors.push(descriptor);
+            layer_list.push((layer.media_type(), layer.digest(), Some(layer.diff_id())));
+        }
+        for (position, ((media_type, blob), digest)) in
+            layers.iter().zip(&input_digests).enumerate()
+        {
+            let mut descriptor = Descriptor::new(
+                MediaType::from(*media_type),
+                blob.size(),
+                oci_spec_digest(digest),
+            );
+            if position < wasm_layer_count {
+                let mut annotations =
+                    HashMap::from([(TITLE.to_owned(), self.layer_title(position))]);
+                if position == 0 {
+                    annotations.extend(self.entrypoint_layer_annotations.clone());
+                }
+                descriptor.set_annotations(Some(annotations));
+            }
+            layer_descriptors.push(descriptor);
+            let diff_id = media_types::is_uncompressed_tar(media_type).then_some(*digest);
+            layer_list.push((media_type, *digest, diff_id));
+        }
+        let layer_digests: Vec<Digest> = layer_list.iter().map(|(_, digest, _)| *digest).collect();
+
         let (config, config_media_type) = match self.shape {
-            ImageShape::WasmLayers => (
-                self.image_config(os, architecture, &layers)?,
+            ImageShape::WasmLayers | ImageShape::Compat => (
+                self.image_config(&os, &architecture, &layer_list)?,
                 MediaType::ImageConfig,
             ),
             ImageShape::Artifact => (
-                self.wasm_config(os, architecture, &layer_digests, entry.world.as_ref())?,
+                self.wasm_config(&os, &architecture, &layer_digests, entry.world.as_ref())?,
                 MediaType::from(media_types::WASM_CONFIG),
             ),
         };
@@ -503,42 +640,54 @@ impl WasmImage {
             .build()
             .unwrap_or_else(|_| unreachable!("config and layers are set"));
         let manifest = BytesBlob::new(to_canonical_json("image manifest", &manifest)?);
-        let manifest_descriptor = sink.put_manifest(
-            &manifest,
-            MediaType::ImageManifest,
-            &self.reference,
-            Some(platform(os, architecture)),
-        )?;
+        let mut manifest_descriptor = manifest.descriptor(MediaType::ImageManifest);
+        manifest_descriptor.set_platform(Some(platform(&os, &architecture)));
 
-        Ok(WrittenImage {
-            reference: self.reference.clone(),
-            manifest: manifest_descriptor,
-            manifest_digest: manifest.digest(),
-            config: config.digest(),
-            layers: layer_digests,
-            config_descriptor,
-            layer_descriptors,
-        })
+        Ok((
+            WrittenImage {
+                reference: self.reference.clone(),
+                shape: self.shape,
+                manifest: manifest_descriptor,
+                manifest_digest: manifest.digest(),
+                config: config.digest(),
+                layers: layer_digests,
+                diff_ids: match self.shape {
+                    ImageShape::Artifact => Vec::new(),
+                    ImageShape::WasmLayers | ImageShape::Compat => layer_list
+                        .iter()
+                        .filter_map(|(_, _, diff_id)| *diff_id)
+                        .collect(),
+                },
+                config_descriptor,
+                layer_descriptors,
+            },
+            manifest,
+        ))
     }
 
-    /// The OCI image config of a wasm-layer image (`docs/formats.md#the-wasm-layer-image`).
+    /// The OCI image config of a wasm-layer image
+    /// (`docs/formats.md#the-wasm-layer-image`) or a compat image
+    /// (`docs/formats.md#the-compat-image`): `layers` are each layer's media
+    /// type, digest and, for a tar layer, diff ID.
     fn image_config(
         &self,
         os: &str,
         architecture: &str,
-        layers: &[(&str, Digest)],
+        layers: &[(&str, Digest, Option<Digest>)],
     ) -> Result<BytesBlob, ArtifactError> {
-        let entrypoint_name = self.image_name();
-        let layer_hexes: String = layers.iter().map(|(_, digest)| digest.hex()).collect();
         let mut labels: HashMap<String, String> = self.process.labels.clone().into_iter().collect();
-        labels.insert(
-            media_types::RUNWASI_LAYERS_LABEL.to_owned(),
-            digest_bytes(layer_hexes.as_bytes()).hex(),
-        );
-        let entrypoint = match &self.process.entrypoint {
-            Some(path) => path.clone(),
-            None => format!("{entrypoint_name}.wasm"),
+        let entrypoint = match (&self.process.entrypoint, self.shape) {
+            (Some(path), _) => path.clone(),
+            (None, ImageShape::Compat) => format!("/{}.wasm", self.image_name()),
+            (None, _) => format!("{}.wasm", self.image_name()),
         };
+        if self.shape == ImageShape::WasmLayers {
+            let layer_hexes: String = layers.iter().map(|(_, digest, _)| digest.hex()).collect();
+            labels.insert(
+                media_types::RUNWASI_LAYERS_LABEL.to_owned(),
+                digest_bytes(layer_hexes.as_bytes()).hex(),
+            );
+        }
         let mut process = ConfigBuilder::default();
         if !self.process.env.is_empty() {
             process = process.env(
@@ -557,8 +706,7 @@ impl WasmImage {
         }
         let diff_ids: Vec<String> = layers
             .iter()
-            .filter(|(media_type, _)| media_types::is_uncompressed_tar(media_type))
-            .map(|(_, digest)| digest.to_string())
+            .filter_map(|(_, _, diff_id)| diff_id.map(|d| d.to_string()))
             .collect();
         let mut config = ImageConfigurationBuilder::default();
         if let Some(author) = &self.author {
@@ -569,11 +717,14 @@ impl WasmImage {
             .architecture(Arch::from(architecture))
             .os(Os::from(os))
             .config(
-                process
-                    .entrypoint(vec![entrypoint])
-                    .labels(labels)
-                    .build()
-                    .unwrap_or_else(|_| unreachable!("every config field has a default")),
+                if labels.is_empty() {
+                    process
+                } else {
+                    process.labels(labels)
+                }
+                .entrypoint(vec![entrypoint])
+                .build()
+                .unwrap_or_else(|_| unreachable!("every config field has a default")),
             )
             .rootfs(
                 RootFsBuilder::default()

@@ -1,12 +1,19 @@
 //! Wasm modules and components as OCI images.
 //!
-//! Two shapes ([`ImageShape`]):
+//! Three shapes ([`ImageShape`]):
 //! - **wasm layers**, the image containerd's runwasi shims run: an OCI image
 //!   config with `architecture: wasm`, `os: wasip1`, `Entrypoint
 //!   ["<name>.wasm"]` and the `containerd.runwasi.layers` label, and one raw
 //!   wasm layer per module;
+//! - the **compat image**, what crun's wasm handlers, WasmEdge, podman and
+//!   Docker+Wasm run: the wasm file as `/<name>.wasm` in one ordinary tar
+//!   layer (gzip, zstd or none: [`LayerCompression`]), config `os: wasi`;
 //! - the **CNCF Wasm OCI Artifact**: an `application/vnd.wasm.config.v0+json`
 //!   config and one `application/wasm` layer.
+//!
+//! [`write_index_to`] (or [`Destination::write_index`]) writes several
+//! shapes of one wasm under one reference: an image index whose entries
+//! have different platforms.
 //!
 //! Each wasm input is read through when it is added ([`WasmDescription`]):
 //! what is not wasm, or is cut short, is refused; a component's WIT world is
@@ -51,20 +58,25 @@
 //! [`Destination`] puts several images in one tar or directory.
 #![deny(missing_docs)]
 
+mod compat;
+mod compression;
 mod describe;
 mod destination;
 mod error;
 mod image;
+mod index;
 pub mod media_types;
 mod timestamp;
 mod wasm_kind;
 
+pub use compression::LayerCompression;
 pub use describe::{
     ComponentWorld, OversizedSection, WasmDescription, MAX_METADATA_SECTION, MAX_NAME_SECTION,
 };
 pub use destination::{Completed, Destination};
 pub use error::ArtifactError;
 pub use image::{ConfigField, ImageShape, WasmImage, WrittenImage};
+pub use index::{check_index, check_index_with, write_index_to, write_index_with, WrittenIndex};
 // What a user of this crate names, so that one dependency is enough.
 pub use oci_layout::{
     BlobInput, FileBlob, FileInput, ImageSink, LayoutDir, LayoutError, LayoutTar, Reference,

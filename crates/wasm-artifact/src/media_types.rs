@@ -8,6 +8,10 @@ pub const WASM_CONFIG: &str = "application/vnd.wasm.config.v0+json";
 pub const WASM: &str = "application/wasm";
 /// An uncompressed OCI tar layer.
 pub const OCI_TAR_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+/// A gzip-compressed OCI tar layer.
+pub const OCI_TAR_GZIP_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// A zstd-compressed OCI tar layer.
+pub const OCI_TAR_ZSTD_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 /// An uncompressed Docker tar layer.
 pub const DOCKER_TAR_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
 /// The image config label that makes each wasm-layer image's config unique:

@@ -3,7 +3,7 @@
 //! output, inspect, completions).
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The binary under test.
@@ -29,4 +29,18 @@ pub(crate) fn run_ok(args: &[&str], dir: &Path) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
+}
+
+/// A temp folder holding `app.wasm`, a tiny module built from WAT, and its
+/// path.
+pub(crate) fn workdir_with_app_wasm() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.wasm"), test_support::tiny_module(1)).unwrap();
+    let path = dir.path().to_path_buf();
+    (dir, path)
+}
+
+/// `bytes` as UTF-8 text.
+pub(crate) fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap()
 }

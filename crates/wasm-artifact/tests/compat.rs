@@ -1,0 +1,154 @@
+//! The compat image and several shapes in one index, through the library:
+//! a long file name in the layer, and the checks an index makes before it
+//! writes anything.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Read;
+
+use oci_layout::{BytesBlob, LayoutTar, Reference};
+use serde_json::Value;
+use test_support::{tar_entries, tar_entry, tiny_module};
+use wasm_artifact::{
+    write_index_to, ArtifactError, ImageShape, LayerCompression, Timestamp, WasmImage,
+};
+
+fn image(reference: &str, shape: ImageShape, wasm: Vec<u8>) -> WasmImage {
+    let mut image = WasmImage::new(reference.parse().unwrap(), shape, Timestamp::UNIX_EPOCH);
+    image.add_wasm(BytesBlob::new(wasm)).unwrap();
+    image
+}
+
+fn json(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap()
+}
+
+fn blob(tar: &[u8], digest: &Value) -> Vec<u8> {
+    let digest: oci_digest::Digest = digest.as_str().unwrap().parse().unwrap();
+    tar_entry(tar, &digest.blob_path())
+}
+
+/// A name past the 100 bytes of a tar header's name field gets a GNU
+/// long-name entry; the file is still `<name>.wasm`, mode 0755.
+#[test]
+fn a_long_name_is_the_file_name_in_the_layer() {
+    let name = "n".repeat(120);
+    let reference: Reference = format!("example.com/{name}:v1").parse().unwrap();
+    let wasm = tiny_module(5);
+    for compression in [LayerCompression::Gzip, LayerCompression::None] {
+        let mut compat = image(&reference.to_string(), ImageShape::Compat, wasm.clone());
+        compat.set_compression(compression);
+        let mut layout = LayoutTar::new(Vec::new()).unwrap();
+        let written = compat.write_to(&mut layout).unwrap();
+        let tar = layout.finish().unwrap();
+        let manifest = json(&tar_entry(&tar, &written.manifest_digest.blob_path()));
+        let layer = blob(&tar, &manifest["layers"][0]["digest"]);
+        let uncompressed = match compression {
+            LayerCompression::Gzip => {
+                let mut bytes = Vec::new();
+                flate2::read::GzDecoder::new(&layer[..])
+                    .read_to_end(&mut bytes)
+                    .unwrap();
+                bytes
+            }
+            _ => layer,
+        };
+        assert_eq!(written.diff_ids, [oci_digest::digest_bytes(&uncompressed)]);
+        let mut archive = tar::Archive::new(&uncompressed[..]);
+        let mut entries = archive.entries().unwrap();
+        let mut entry = entries.next().unwrap().unwrap();
+        assert_eq!(
+            entry.path().unwrap().to_str().unwrap(),
+            format!("{name}.wasm")
+        );
+        assert_eq!(entry.header().mode().unwrap(), 0o755);
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        assert_eq!(bytes, wasm);
+        assert!(entries.next().is_none());
+        let config = json(&blob(&tar, &manifest["config"]["digest"]));
+        assert_eq!(
+            config["config"]["Entrypoint"],
+            serde_json::json!([format!("/{name}.wasm")])
+        );
+    }
+}
+
+/// Refused before anything is written: two images of one platform (naming
+/// both shapes), images under two references, a compat image of two wasm.
+#[test]
+fn an_index_is_checked_before_it_is_written() {
+    let layers = image("app:v1", ImageShape::WasmLayers, tiny_module(1));
+    let artifact = image("app:v1", ImageShape::Artifact, tiny_module(1));
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    match write_index_to(&[layers, artifact], &mut layout) {
+        Err(ArtifactError::SamePlatform {
+            platform,
+            first,
+            second,
+        }) => {
+            assert_eq!(platform, "wasip1/wasm");
+            assert_eq!(
+                (first, second),
+                (ImageShape::WasmLayers, ImageShape::Artifact)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let error = write_index_to(
+        &[
+            image("app:v1", ImageShape::WasmLayers, tiny_module(1)),
+            image("other:v1", ImageShape::Compat, tiny_module(1)),
+        ],
+        &mut layout,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, ArtifactError::IndexReferences { .. }),
+        "{error}"
+    );
+    let mut two = image("app:v1", ImageShape::Compat, tiny_module(1));
+    two.add_wasm(BytesBlob::new(tiny_module(2))).unwrap();
+    assert!(matches!(
+        two.check(),
+        Err(ArtifactError::CompatTakesOneWasm { count: 2 })
+    ));
+    // Nothing was written: only the oci-layout file and index.json.
+    let names: Vec<String> = tar_entries(&layout.finish().unwrap())
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(names, ["oci-layout", "index.json"]);
+}
+
+/// With `--platform`-like overrides, shapes that would collide can sit in
+/// one index; the index lists each manifest with its platform, in order.
+#[test]
+fn an_index_lists_each_image_with_its_platform() {
+    let layers = image("app:v1", ImageShape::WasmLayers, tiny_module(1));
+    let mut artifact = image("app:v1", ImageShape::Artifact, tiny_module(1));
+    artifact.set_platform("wasip1", "wasm32").unwrap();
+    let compat = image("app:v1", ImageShape::Compat, tiny_module(1));
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    let written = write_index_to(&[layers, artifact, compat], &mut layout).unwrap();
+    let tar = layout.finish().unwrap();
+    let index = json(&tar_entry(&tar, &written.index_digest.blob_path()));
+    let platforms: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(platforms, ["wasip1/wasm", "wasip1/wasm32", "wasi/wasm"]);
+    let top = json(&tar_entry(&tar, "index.json"));
+    assert_eq!(top["manifests"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        top["manifests"][0]["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+}
