@@ -226,6 +226,34 @@ mod tests {
         assert_eq!(reader.len(), 5);
     }
 
+    /// Records how often it was flushed.
+    #[derive(Default)]
+    struct Flushes(usize);
+
+    impl Write for Flushes {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.0 += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn digest_writer_counts_what_it_wrote_and_passes_flush_on() {
+        let mut writer = DigestWriter::new(Flushes::default());
+        assert!(writer.is_empty());
+        assert_eq!(writer.len(), 0);
+        writer.write_all(b"ab").unwrap();
+        writer.write_all(b"c").unwrap();
+        assert!(!writer.is_empty());
+        assert_eq!(writer.len(), 3);
+        writer.flush().unwrap();
+        let (digest, len, inner) = writer.finish();
+        assert_eq!((digest.to_string().as_str(), len, inner.0), (ABC, 3, 1));
+    }
+
     /// Yields `Interrupted` before each chunk of its input, then, when
     /// set, ends with an error of another kind.
     struct Flaky<'a> {
