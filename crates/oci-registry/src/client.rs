@@ -19,6 +19,9 @@ use crate::RegistryError;
 /// answers are small; a larger one is cut here.
 const MAX_RESPONSE_BODY: u64 = 1024 * 1024;
 
+/// The `client_id` sent with an OAuth2 refresh-token grant.
+const OAUTH_CLIENT_ID: &str = "oci-tar-builder";
+
 /// How many redirects a GET or HEAD follows.
 const MAX_REDIRECTS: usize = 5;
 
@@ -275,6 +278,12 @@ impl Client {
                         "the registry asks for credentials and none were given",
                     ));
                 };
+                if credentials.is_identity_token() {
+                    return Err(self.unauthorized(
+                        what,
+                        "the registry asks for a user and password (Basic auth), and the credentials are an identity token, which only a token server takes",
+                    ));
+                }
                 if self.plain_http && !is_loopback_host(host_of(&self.base)) {
                     return Err(RegistryError::CredentialsOverPlainHttp {
                         registry: self.registry.clone(),
@@ -291,7 +300,9 @@ impl Client {
         }
     }
 
-    /// A token for pushing to the repository from the token server `realm`.
+    /// A token for pushing to the repository from the token server `realm`:
+    /// `GET` with Basic credentials (or none), or for an identity token the
+    /// OAuth2 refresh-token grant (`POST` of a form).
     fn fetch_token(
         &mut self,
         realm: &str,
@@ -310,25 +321,54 @@ impl Client {
         if let Some(service) = service {
             url.push_str(&format!("&service={}", encode(service)));
         }
-        let basic = match &self.credentials {
-            Some(credentials) => {
-                if realm.starts_with("http://") && !is_loopback_host(host_of(realm)) {
-                    return Err(RegistryError::CredentialsOverPlainHttp {
-                        registry: host_of(realm).to_owned(),
-                    });
+        if self.credentials.is_some()
+            && realm.starts_with("http://")
+            && !is_loopback_host(host_of(realm))
+        {
+            return Err(RegistryError::CredentialsOverPlainHttp {
+                registry: host_of(realm).to_owned(),
+            });
+        }
+        let (basic, form) = match &self.credentials {
+            Some(credentials) if credentials.is_identity_token() => {
+                let mut form = format!(
+                    "grant_type=refresh_token&client_id={}&scope={}&refresh_token={}",
+                    encode(OAUTH_CLIENT_ID),
+                    encode(&scope),
+                    encode(credentials.secret())
+                );
+                if let Some(service) = service {
+                    form.push_str(&format!("&service={}", encode(service)));
                 }
-                Some(credentials.basic_header())
+                (None, Some(form))
             }
-            None => None,
+            Some(credentials) => (Some(credentials.basic_header()), None),
+            None => (None, None),
         };
         let token_server = host_of(realm).to_owned();
         let token_what = format!("token for {scope}");
         self.with_retries(&token_what, |client| {
-            let mut request = Request::builder().method("GET").uri(&url);
-            if let Some(basic) = &basic {
-                request = request.header("Authorization", basic);
-            }
-            let reply = client.run(request, Body::None, &token_what, &token_server)?;
+            let reply = match &form {
+                Some(form) => {
+                    let request = Request::builder()
+                        .method("POST")
+                        .uri(realm)
+                        .header("Content-Type", "application/x-www-form-urlencoded");
+                    client.run(
+                        request,
+                        Body::Bytes(form.as_bytes()),
+                        &token_what,
+                        &token_server,
+                    )?
+                }
+                None => {
+                    let mut request = Request::builder().method("GET").uri(&url);
+                    if let Some(basic) = &basic {
+                        request = request.header("Authorization", basic);
+                    }
+                    client.run(request, Body::None, &token_what, &token_server)?
+                }
+            };
             if reply.status == 401 || reply.status == 403 {
                 return Err(Attempt::from(RegistryError::Unauthorized {
                     registry: token_server.clone(),
@@ -336,7 +376,8 @@ impl Client {
                     reason: format!("the token server answered HTTP {}", reply.status),
                 }));
             }
-            let reply = client.expect_from(&token_server, reply, "GET", &token_what, &[200])?;
+            let method = if form.is_some() { "POST" } else { "GET" };
+            let reply = client.expect_from(&token_server, reply, method, &token_what, &[200])?;
             token_from_response(&reply.body).ok_or_else(|| {
                 Attempt::from(RegistryError::Protocol {
                     registry: token_server.clone(),

@@ -88,8 +88,9 @@ impl RegistrySink {
     }
 
     /// Repositories of the same registry to mount a missing blob from
-    /// before uploading it (tried in order; a registry that answers a mount
-    /// with 202 gets the upload instead).
+    /// before uploading it (`POST …/blobs/uploads/?mount=DIGEST&from=REPO`,
+    /// tried in order): 201 means mounted, no bytes sent; a registry that
+    /// answers 202 opened an upload instead, and the blob goes into it.
     pub fn mount_from(&mut self, repositories: Vec<String>) {
         self.mount_from = repositories;
     }
@@ -122,8 +123,9 @@ impl RegistrySink {
         })
     }
 
-    /// Tries to mount `digest` from each repository of `mount_from`.
-    fn try_mount(&mut self, digest: &Digest, what: &str) -> Result<bool, RegistryError> {
+    /// Tries to mount `digest` from each repository of `mount_from`:
+    /// `Mounted`, or the upload a registry opened instead (202), or neither.
+    fn try_mount(&mut self, digest: &Digest, what: &str) -> Result<Mount, RegistryError> {
         for from in self.mount_from.clone() {
             let url = self.client.url(&format!(
                 "blobs/uploads/?mount={}&from={}",
@@ -135,35 +137,46 @@ impl RegistrySink {
                 client.expect(reply, "POST", what, &[201, 202])
             })?;
             if reply.status == 201 {
-                return Ok(true);
+                return Ok(Mount::Mounted);
             }
-            // 202: the registry did not mount and opened an upload instead;
-            // it is left to expire, and the blob is uploaded as usual.
+            // 202: the registry did not mount and opened an upload instead
+            // (as the spec allows); the blob goes into that upload.
+            if let Some(location) = reply.header("location") {
+                return Ok(Mount::Opened(self.client.resolve(location, what)?));
+            }
         }
-        Ok(false)
+        Ok(Mount::Not)
     }
 
     /// Uploads `size` bytes that must hash to `digest`, opening them with
-    /// `open` for each attempt.
+    /// `open` for each attempt; the first attempt goes into the upload
+    /// `opened` if the registry already opened one.
     fn upload(
         &mut self,
         digest: Digest,
         size: u64,
         origin: &str,
         open: &Opener<'_>,
+        mut opened: Option<String>,
     ) -> Result<(), RegistryError> {
         let what = format!("blob {digest} ({origin})");
         let start_url = self.client.url("blobs/uploads/");
         let progress = self.progress.clone();
         self.client.with_retries(&what, |client| {
-            let reply = client.send("POST", &start_url, &[], Body::Bytes(&[]), &what)?;
-            let reply = client.expect(reply, "POST", &what, &[202])?;
-            let location = reply.header("location").ok_or_else(|| {
-                Attempt::from(
-                    client.protocol(&what, "POST answered 202 without a Location".to_owned()),
-                )
-            })?;
-            let location = client.resolve(location, &what)?;
+            let location = match opened.take() {
+                Some(location) => location,
+                None => {
+                    let reply = client.send("POST", &start_url, &[], Body::Bytes(&[]), &what)?;
+                    let reply = client.expect(reply, "POST", &what, &[202])?;
+                    let location = reply.header("location").ok_or_else(|| {
+                        Attempt::from(
+                            client
+                                .protocol(&what, "POST answered 202 without a Location".to_owned()),
+                        )
+                    })?;
+                    client.resolve(location, &what)?
+                }
+            };
             let separator = if location.contains('?') { '&' } else { '?' };
             let url = format!(
                 "{location}{separator}digest={}",
@@ -207,11 +220,15 @@ impl RegistrySink {
             return Ok(false);
         }
         let what = format!("blob {digest} ({origin})");
-        if self.try_mount(&digest, &what)? {
-            self.stats.blobs_mounted.fetch_add(1, Ordering::Relaxed);
-            return Ok(false);
-        }
-        self.upload(digest, size, origin, open)?;
+        let opened = match self.try_mount(&digest, &what)? {
+            Mount::Mounted => {
+                self.stats.blobs_mounted.fetch_add(1, Ordering::Relaxed);
+                return Ok(false);
+            }
+            Mount::Opened(location) => Some(location),
+            Mount::Not => None,
+        };
+        self.upload(digest, size, origin, open, opened)?;
         self.stats.blobs_uploaded.fetch_add(1, Ordering::Relaxed);
         self.stats.bytes_uploaded.fetch_add(size, Ordering::Relaxed);
         Ok(true)
@@ -324,6 +341,16 @@ impl ImageSink for RegistrySink {
         }
         Ok(index_entry(manifest, media_type, reference, platform))
     }
+}
+
+/// What asking to mount a blob came to.
+enum Mount {
+    /// The registry mounted it (201).
+    Mounted,
+    /// The registry opened an upload at this URL instead (202).
+    Opened(String),
+    /// No repository to mount from.
+    Not,
 }
 
 /// A [`FileInput`]'s reader that, at its end, checks the file is as it was

@@ -1,11 +1,13 @@
 //! An in-process registry on 127.0.0.1 for what a real one will not do on
 //! demand: 500 then success, 429 with `Retry-After`, a wrong
 //! `Docker-Content-Digest`, the bearer-token flow, a redirect to another
-//! host (which must not receive `Authorization`), and a 401 that never ends.
+//! host (which must not receive `Authorization`), a 401 that never ends,
+//! an identity token's refresh-token grant, and a mount answered with 202.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,6 +24,7 @@ struct Seen {
     path: String,
     authorization: Option<String>,
     body_len: usize,
+    body: Vec<u8>,
 }
 
 /// What the handler answers: status, headers, body.
@@ -74,6 +77,7 @@ impl Fake {
                     path,
                     authorization,
                     body_len: length,
+                    body,
                 };
                 let count = {
                     let mut seen = log.lock().unwrap();
@@ -335,4 +339,176 @@ fn a_401_that_never_ends_is_a_bounded_clear_error() {
     assert!(fake.seen().len() <= 4, "{:#?}", fake.seen());
     let anonymous = sink(fake.port, None).err().unwrap().to_string();
     assert!(anonymous.contains("none were given"), "{anonymous}");
+}
+
+/// The fields of an `application/x-www-form-urlencoded` body.
+fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let mut fields: Vec<(String, String)> = text
+        .split('&')
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap();
+            (
+                k.to_owned(),
+                v.replace("%3A", ":")
+                    .replace("%2F", "/")
+                    .replace("%2C", ","),
+            )
+        })
+        .collect();
+    fields.sort();
+    fields
+}
+
+#[test]
+fn an_identity_token_is_exchanged_with_a_refresh_token_grant_and_never_sent_as_basic() {
+    let registry_port: Arc<Mutex<u16>> = Arc::default();
+    let port_for_handler = Arc::clone(&registry_port);
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        let port = *port_for_handler.lock().unwrap();
+        if request.path == "/token" {
+            return if request.method == "POST"
+                && request.authorization.is_none()
+                && form_fields(&request.body)
+                    .contains(&("refresh_token".into(), "refresh-abc".into()))
+            {
+                (
+                    200,
+                    vec![],
+                    br#"{"access_token":"acc-1","expires_in":300}"#.to_vec(),
+                )
+            } else {
+                (400, vec![], br#"{"error":"invalid_grant"}"#.to_vec())
+            };
+        }
+        if request.authorization.as_deref() != Some("Bearer acc-1") {
+            let challenge =
+                format!(r#"Bearer realm="http://127.0.0.1:{port}/token",service="fake""#);
+            return (401, vec![header("WWW-Authenticate", &challenge)], vec![]);
+        }
+        ok()
+    }));
+    *registry_port.lock().unwrap() = fake.port;
+    sink(fake.port, Some(Credentials::identity_token("refresh-abc"))).unwrap();
+    let seen = fake.seen();
+    let posts: Vec<&Seen> = seen.iter().filter(|r| r.path == "/token").collect();
+    assert_eq!(posts.len(), 1, "{seen:#?}");
+    assert_eq!(
+        form_fields(&posts[0].body),
+        vec![
+            ("client_id".to_owned(), "oci-tar-builder".to_owned()),
+            ("grant_type".to_owned(), "refresh_token".to_owned()),
+            ("refresh_token".to_owned(), "refresh-abc".to_owned()),
+            (
+                "scope".to_owned(),
+                "repository:fault/app:pull,push".to_owned()
+            ),
+            ("service".to_owned(), "fake".to_owned()),
+        ]
+    );
+    assert!(
+        seen.iter().all(|r| r
+            .authorization
+            .as_deref()
+            .is_none_or(|a| !a.starts_with("Basic"))),
+        "{seen:#?}"
+    );
+    assert_eq!(
+        seen.last().unwrap().authorization.as_deref(),
+        Some("Bearer acc-1")
+    );
+
+    // A wrong token: the token server's refusal, bounded, the token unshown.
+    let error = sink(fake.port, Some(Credentials::identity_token("stale-token")))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("400") && !error.contains("stale-token"),
+        "{error}"
+    );
+
+    // A registry that asks for Basic auth gets no identity token.
+    let basic = Fake::start(Arc::new(|_: &Seen, _| {
+        (
+            401,
+            vec![header("WWW-Authenticate", "Basic realm=\"x\"")],
+            vec![],
+        )
+    }));
+    let error = sink(basic.port, Some(Credentials::identity_token("refresh-abc")))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("identity token"), "{error}");
+    assert!(
+        basic.seen().iter().all(|r| r.authorization.is_none()),
+        "{:#?}",
+        basic.seen()
+    );
+}
+
+/// A registry that answers a mount with `mount_status`: 201 (mounted) or
+/// 202 with an upload it opened; any other upload start is refused.
+fn mounting_registry(mount_status: u16, blob: &BytesBlob) -> Fake {
+    let mount_path = format!(
+        "/v2/fault/app/blobs/uploads/?mount={}&from=fault%2Fbase",
+        blob.digest().to_string().replace(':', "%3A")
+    );
+    let put_path = format!(
+        "/uploads/opened-by-mount?state=x&digest={}",
+        blob.digest().to_string().replace(':', "%3A")
+    );
+    let digest = blob.digest().to_string();
+    Fake::start(Arc::new(move |request: &Seen, _| {
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v2/") => ok(),
+            ("HEAD", _) => (404, vec![], vec![]),
+            ("POST", path) if path == mount_path => {
+                if mount_status == 201 {
+                    (201, vec![header("Docker-Content-Digest", &digest)], vec![])
+                } else {
+                    (
+                        202,
+                        vec![header("Location", "/uploads/opened-by-mount?state=x")],
+                        vec![],
+                    )
+                }
+            }
+            ("PUT", path) if path == put_path => (201, vec![], vec![]),
+            _ => (
+                400,
+                vec![],
+                br#"{"errors":[{"code":"UNSUPPORTED","message":"not expected"}]}"#.to_vec(),
+            ),
+        }
+    }))
+}
+
+#[test]
+fn a_mount_answered_with_202_continues_into_the_upload_the_registry_opened() {
+    let blob = BytesBlob::new(b"a layer another repository holds".to_vec());
+    let fake = mounting_registry(202, &blob);
+    let mut pushing = sink(fake.port, None).unwrap();
+    pushing.mount_from(vec!["fault/base".to_owned()]);
+    assert!(pushing.put_blob(&blob).unwrap(), "the blob was sent");
+    let stats = pushing.stats();
+    assert_eq!(stats.blobs_uploaded.load(Ordering::Relaxed), 1);
+    assert_eq!(stats.blobs_mounted.load(Ordering::Relaxed), 0);
+    let seen = fake.seen();
+    let methods: Vec<&str> = seen.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods, ["GET", "HEAD", "POST", "PUT"], "{seen:#?}");
+    assert_eq!(seen[3].body, blob.bytes(), "{seen:#?}");
+
+    let fake = mounting_registry(201, &blob);
+    let mut pushing = sink(fake.port, None).unwrap();
+    pushing.mount_from(vec!["fault/base".to_owned()]);
+    assert!(
+        !pushing.put_blob(&blob).unwrap(),
+        "a mounted blob is not sent"
+    );
+    assert_eq!(pushing.stats().blobs_mounted.load(Ordering::Relaxed), 1);
+    let seen = fake.seen();
+    assert!(seen.iter().all(|r| r.body_len == 0), "{seen:#?}");
+    assert_eq!(seen.len(), 3, "{seen:#?}");
 }

@@ -189,8 +189,10 @@ pub(crate) struct BuildOpts {
 #[derive(Debug, Clone, Args)]
 pub(crate) struct RegistryOpts {
     /// The registry user name; the password is read from stdin (--password-stdin).
-    /// Without it, credentials come from $DOCKER_CONFIG/config.json or
-    /// ~/.docker/config.json, else the push is anonymous.
+    /// Without it, credentials come from podman's auth.json ($REGISTRY_AUTH_FILE, else
+    /// $XDG_RUNTIME_DIR/containers/auth.json; then ~/.config/containers/auth.json), then
+    /// docker's config.json ($DOCKER_CONFIG or ~/.docker: auths, credHelpers, credsStore),
+    /// else the push is anonymous.
     #[arg(long, value_name = "USER", requires = "password_stdin")]
     pub(crate) username: Option<String>,
 
@@ -207,6 +209,35 @@ pub(crate) struct RegistryOpts {
     /// registry with a private CA; implies HTTPS, also for loopback hosts).
     #[arg(long, value_name = "FILE")]
     pub(crate) ca_cert: Option<PathBuf>,
+
+    /// skopeo's spelling: --dest-tls-verify=false is --plain-http; =true
+    /// insists on HTTPS, also for loopback hosts.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        conflicts_with = "plain_http"
+    )]
+    pub(crate) dest_tls_verify: Option<bool>,
+
+    /// Before uploading a blob the registry lacks, ask it to mount the blob
+    /// from this repository of the same registry (repeatable; tried in order).
+    #[arg(long, value_name = "REPO")]
+    pub(crate) mount_from: Vec<String>,
+}
+
+impl RegistryOpts {
+    /// Plain HTTP (`Some(true)`: --plain-http or --dest-tls-verify=false),
+    /// HTTPS (`Some(false)`: --dest-tls-verify), or by host (`None`).
+    pub(crate) fn plain_http(&self) -> Option<bool> {
+        if self.plain_http {
+            Some(true)
+        } else {
+            self.dest_tls_verify.map(|verify| !verify)
+        }
+    }
 }
 
 /// One `--layer MEDIATYPE=PATH`.
