@@ -56,7 +56,7 @@ pub(crate) fn connect(
     let mut sink = RegistrySink::connect(target.clone(), options).map_err(|error| {
         match (&error, &source) {
             (RegistryError::Unauthorized { .. }, Some(source)) => {
-                Failure::failed(format!("{error} (the credentials came from {source})"))
+                Failure::failed(format!("{error}; the credentials came from {source}"))
             }
             _ => Failure::failed(error),
         }
