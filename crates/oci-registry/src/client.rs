@@ -463,6 +463,10 @@ impl Client {
             })
         };
         let head = request.method_ref().is_some_and(|m| m == "HEAD");
+        let plain = request
+            .uri_ref()
+            .and_then(|uri| uri.scheme_str())
+            .is_some_and(|scheme| scheme == "http");
         let make_error = |e: ureq::http::Error| transport(format!("cannot make the request: {e}"));
         let response = match body {
             Body::None => {
@@ -485,7 +489,23 @@ impl Client {
                 self.agent.run(request)
             }
         }
-        .map_err(|e| transport(e.to_string()))?;
+        .map_err(|e| match e {
+            // rustls reports a failed handshake (a certificate refused, a
+            // server answering in plain text) as invalid data on the stream.
+            ureq::Error::Io(ref io) if !plain && io.kind() == std::io::ErrorKind::InvalidData => {
+                Attempt::from(RegistryError::Tls {
+                    registry: server.to_owned(),
+                    what: what.to_owned(),
+                    reason: io.to_string(),
+                })
+            }
+            ureq::Error::Rustls(_) | ureq::Error::Tls(_) => Attempt::from(RegistryError::Tls {
+                registry: server.to_owned(),
+                what: what.to_owned(),
+                reason: e.to_string(),
+            }),
+            other => transport(other.to_string()),
+        })?;
         let (parts, mut body) = response.into_parts();
         let body = if head {
             Vec::new()

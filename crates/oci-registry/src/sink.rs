@@ -89,8 +89,10 @@ impl RegistrySink {
 
     /// Repositories of the same registry to mount a missing blob from
     /// before uploading it (`POST …/blobs/uploads/?mount=DIGEST&from=REPO`,
-    /// tried in order): 201 means mounted, no bytes sent; a registry that
-    /// answers 202 opened an upload instead, and the blob goes into it.
+    /// tried in order): 201 means mounted, no bytes sent; 202 means the
+    /// registry opened an upload instead: it is cancelled (`DELETE`) while
+    /// other repositories are left to try, and after the last the blob is
+    /// sent into it.
     pub fn mount_from(&mut self, repositories: Vec<String>) {
         self.mount_from = repositories;
     }
@@ -126,11 +128,12 @@ impl RegistrySink {
     /// Tries to mount `digest` from each repository of `mount_from`:
     /// `Mounted`, or the upload a registry opened instead (202), or neither.
     fn try_mount(&mut self, digest: &Digest, what: &str) -> Result<Mount, RegistryError> {
-        for from in self.mount_from.clone() {
+        let repositories = self.mount_from.clone();
+        for (n, from) in repositories.iter().enumerate() {
             let url = self.client.url(&format!(
                 "blobs/uploads/?mount={}&from={}",
                 encode(&digest.to_string()),
-                encode(&from)
+                encode(from)
             ));
             let reply = self.client.with_retries(what, |client| {
                 let reply = client.send("POST", &url, &[], Body::Bytes(&[]), what)?;
@@ -140,9 +143,15 @@ impl RegistrySink {
                 return Ok(Mount::Mounted);
             }
             // 202: the registry did not mount and opened an upload instead
-            // (as the spec allows); the blob goes into that upload.
+            // (as the spec allows). The blob goes into the last such upload;
+            // one opened while other repositories are left to try is
+            // cancelled (best effort: the registry expires it anyway).
             if let Some(location) = reply.header("location") {
-                return Ok(Mount::Opened(self.client.resolve(location, what)?));
+                let location = self.client.resolve(location, what)?;
+                if n + 1 == repositories.len() {
+                    return Ok(Mount::Opened(location));
+                }
+                let _ = self.client.send("DELETE", &location, &[], Body::None, what);
             }
         }
         Ok(Mount::Not)
