@@ -67,6 +67,12 @@ pub struct ClientOptions {
     pub credentials: Option<Credentials>,
     /// Retries of transient failures.
     pub retry: RetryPolicy,
+    /// Upload every blob in chunks of at most this many bytes (`PATCH`s,
+    /// then `PUT ?digest=`), raised to the registry's
+    /// `OCI-Chunk-Min-Length`. Without it a blob goes in one `PUT`, and in
+    /// chunks of [`DEFAULT_CHUNK_SIZE`](crate::DEFAULT_CHUNK_SIZE) when
+    /// the registry refuses that as too large (413).
+    pub max_chunk_size: Option<u64>,
 }
 
 /// A request body.

@@ -71,5 +71,5 @@ pub use credential_store::{
     FoundCredentials,
 };
 pub use error::RegistryError;
-pub use sink::{PushStats, RegistrySink};
+pub use sink::{PushStats, RegistrySink, DEFAULT_CHUNK_SIZE};
 pub use target::RegistryRef;

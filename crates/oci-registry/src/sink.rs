@@ -11,7 +11,7 @@ use oci_layout::{
 };
 use oci_spec::image::{Descriptor, MediaType, Platform};
 
-use crate::client::{encode, Attempt, Body, Client, ClientOptions};
+use crate::client::{encode, Attempt, Body, Client, ClientOptions, Reply};
 use crate::{RegistryError, RegistryRef};
 
 /// Opens a blob's bytes from the start, for each attempt to send them.
@@ -61,6 +61,8 @@ pub struct PushStats {
 /// unreferenced, for the registry's garbage collection.
 pub struct RegistrySink {
     client: Client,
+    /// Chunks of at most this size for every blob, when set.
+    max_chunk_size: Option<u64>,
     target: RegistryRef,
     mount_from: Vec<String>,
     progress: Option<ProgressFn>,
@@ -71,10 +73,12 @@ impl RegistrySink {
     /// Connects to `target`'s registry (`GET /v2/`, authenticating if it
     /// asks) ready to push into its repository.
     pub fn connect(target: RegistryRef, options: ClientOptions) -> Result<Self, RegistryError> {
+        let max_chunk_size = options.max_chunk_size.map(|size| size.max(1));
         let mut client = Client::new(&target, options)?;
         client.ping()?;
         Ok(RegistrySink {
             client,
+            max_chunk_size,
             target,
             mount_from: Vec::new(),
             progress: None,
@@ -216,6 +220,111 @@ impl RegistrySink {
         })
     }
 
+    /// Uploads `size` bytes that must hash to `digest` in chunks of at most
+    /// `chunk` bytes: `PATCH`es with `Content-Range`, then `PUT ?digest=`.
+    /// A chunk that fails (a broken connection, a 5xx) is resumed from
+    /// where the registry says the upload stands (`GET` of the upload, its
+    /// `Range`), the source read again up to there; a chunk refused as too
+    /// large (413) is halved, down to the registry's minimum.
+    fn upload_chunked(
+        &mut self,
+        digest: Digest,
+        size: u64,
+        origin: &str,
+        open: &Opener<'_>,
+        chunk: u64,
+        opened: Option<String>,
+    ) -> Result<(), RegistryError> {
+        let what = format!("blob {digest} ({origin})");
+        let start_url = self.client.url("blobs/uploads/");
+        let progress = self.progress.clone();
+        let (mut location, min_chunk) = match opened {
+            Some(location) => (location, 1),
+            None => self.client.with_retries(&what, |client| {
+                let reply = client.send("POST", &start_url, &[], Body::Bytes(&[]), &what)?;
+                let reply = client.expect(reply, "POST", &what, &[202])?;
+                let min = reply
+                    .header("oci-chunk-min-length")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(1)
+                    .max(1);
+                Ok((next_location(client, &reply, &what)?, min))
+            })?,
+        };
+        let mut chunk = chunk.max(min_chunk);
+        let mut reader: Option<CheckedReader<'_, '_>> = None;
+        // Where the registry's upload stands (bytes received).
+        let mut offset = 0u64;
+        // Whether the last request may have left the upload elsewhere.
+        let mut unsure = false;
+        loop {
+            let step = self.client.with_retries(&what, |client| {
+                if unsure {
+                    let reply = client.send("GET", &location, &[], Body::None, &what)?;
+                    let reply = client.expect(reply, "GET", &what, &[204])?;
+                    offset = received(&reply);
+                    if reply.header("location").is_some() {
+                        location = next_location(client, &reply, &what)?;
+                    }
+                    unsure = false;
+                }
+                if reader.as_ref().is_none_or(|r| r.sent != offset) {
+                    let fresh = CheckedReader::open(open, size, digest, origin, progress.as_ref())
+                        .and_then(|mut fresh| fresh.skip(offset).map(|()| fresh))
+                        .map_err(|e| Attempt::from(RegistryError::Source(e)))?;
+                    reader = Some(fresh);
+                }
+                let Some(source) = reader.as_mut() else {
+                    unreachable!("opened above");
+                };
+                if offset == size {
+                    let separator = if location.contains('?') { '&' } else { '?' };
+                    let url = format!(
+                        "{location}{separator}digest={}",
+                        encode(&digest.to_string())
+                    );
+                    unsure = true;
+                    let reply = client.send("PUT", &url, &[], Body::Bytes(&[]), &what)?;
+                    client.expect(reply, "PUT", &what, &[201])?;
+                    return Ok(Chunk::Done);
+                }
+                let len = chunk.min(size - offset);
+                let range = format!("{offset}-{}", offset + len - 1);
+                unsure = true;
+                let sent = client.send(
+                    "PATCH",
+                    &location,
+                    &[
+                        ("Content-Type", "application/octet-stream"),
+                        ("Content-Range", &range),
+                    ],
+                    Body::Stream(&mut source.by_ref().take(len), len),
+                    &what,
+                );
+                if let Some(failure) = source.failure.take() {
+                    return Err(Attempt::from(RegistryError::Source(failure)));
+                }
+                let reply = sent?;
+                if reply.status == 413 && chunk / 2 >= min_chunk {
+                    return Ok(Chunk::TooLarge);
+                }
+                let reply = client.expect(reply, "PATCH", &what, &[202])?;
+                location = next_location(client, &reply, &what)?;
+                offset += len;
+                // A registry that says it holds other bytes is asked again
+                // (`0-0`, which may mean one byte, is not doubted).
+                let held = received(&reply);
+                unsure = held != 0 && held != offset;
+                Ok(Chunk::Sent)
+            })?;
+            match step {
+                Chunk::Done => return Ok(()),
+                Chunk::Sent => {}
+                Chunk::TooLarge => chunk /= 2,
+            }
+        }
+    }
+
     /// Puts a blob known by digest and size, read with `open`.
     fn put_known(
         &mut self,
@@ -237,7 +346,16 @@ impl RegistrySink {
             Mount::Opened(location) => Some(location),
             Mount::Not => None,
         };
-        self.upload(digest, size, origin, open, opened)?;
+        match self.max_chunk_size {
+            Some(chunk) => self.upload_chunked(digest, size, origin, open, chunk, opened)?,
+            None => match self.upload(digest, size, origin, open, opened) {
+                // The registry caps the size of a request: chunks then.
+                Err(RegistryError::Status { status: 413, .. }) => {
+                    self.upload_chunked(digest, size, origin, open, DEFAULT_CHUNK_SIZE, None)?
+                }
+                other => other?,
+            },
+        }
         self.stats.blobs_uploaded.fetch_add(1, Ordering::Relaxed);
         self.stats.bytes_uploaded.fetch_add(size, Ordering::Relaxed);
         Ok(true)
@@ -352,6 +470,44 @@ impl ImageSink for RegistrySink {
     }
 }
 
+/// The chunk size used when a registry refuses a whole blob in one
+/// request as too large (413), and no chunk size was set.
+pub const DEFAULT_CHUNK_SIZE: u64 = 4 * 1024 * 1024;
+
+/// What one step of a chunked upload came to.
+enum Chunk {
+    /// A chunk went in.
+    Sent,
+    /// The registry refused the chunk as too large (413).
+    TooLarge,
+    /// The upload is complete.
+    Done,
+}
+
+/// The upload's next `Location` in `reply` (the spec requires one).
+fn next_location(client: &Client, reply: &Reply, what: &str) -> Result<String, Attempt> {
+    let location = reply.header("location").ok_or_else(|| {
+        Attempt::from(client.protocol(
+            what,
+            format!("HTTP {} without the upload's Location", reply.status),
+        ))
+    })?;
+    Ok(client.resolve(location, what)?)
+}
+
+/// How many bytes an upload holds, from its `Range: 0-LAST` (none: 0).
+/// The distribution registry says `0-0` for an empty upload too; it is
+/// taken as empty (a resumed chunk then starts at the blob's first byte).
+fn received(reply: &Reply) -> u64 {
+    reply
+        .header("range")
+        .map(|range| range.trim())
+        .map(|range| range.strip_prefix("bytes=").unwrap_or(range))
+        .and_then(|range| range.split_once('-'))
+        .and_then(|(_, last)| last.trim().parse::<u64>().ok())
+        .map_or(0, |last| if last == 0 { 0 } else { last + 1 })
+}
+
 /// What asking to mount a blob came to.
 enum Mount {
     /// The registry mounted it (201).
@@ -396,7 +552,45 @@ struct CheckedReader<'a, 'b> {
     progress: Option<&'a ProgressFn>,
 }
 
-impl CheckedReader<'_, '_> {
+impl<'a, 'b> CheckedReader<'a, 'b> {
+    /// The blob's bytes from the start, checked.
+    fn open(
+        open: &Opener<'b>,
+        size: u64,
+        expected: Digest,
+        origin: &'a str,
+        progress: Option<&'a ProgressFn>,
+    ) -> Result<Self, LayoutError> {
+        Ok(CheckedReader {
+            inner: open()?,
+            size,
+            sent: 0,
+            hasher: Some(Sha256::new()),
+            expected,
+            origin,
+            failure: None,
+            progress,
+        })
+    }
+
+    /// Reads (and hashes) the first `count` bytes without sending them: the
+    /// part of the blob the registry already holds.
+    fn skip(&mut self, count: u64) -> Result<(), LayoutError> {
+        let copied = io::copy(&mut self.by_ref().take(count), &mut io::sink());
+        if let Some(failure) = self.failure.take() {
+            return Err(failure);
+        }
+        match copied {
+            Ok(n) if n == count => Ok(()),
+            Ok(n) => Err(LayoutError::SizeMismatch {
+                origin: self.origin.to_owned(),
+                expected: self.size,
+                found: n,
+            }),
+            Err(e) => Err(LayoutError::reading(self.origin, e)),
+        }
+    }
+
     fn fail(&mut self, error: LayoutError) -> io::Error {
         let shown = io::Error::other(error.to_string());
         self.failure = Some(error);

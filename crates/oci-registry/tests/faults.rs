@@ -2,7 +2,9 @@
 //! demand: 500 then success, 429 with `Retry-After`, a wrong
 //! `Docker-Content-Digest`, the bearer-token flow, a redirect to another
 //! host (which must not receive `Authorization`), a 401 that never ends,
-//! an identity token's refresh-token grant, and a mount answered with 202.
+//! an identity token's refresh-token grant, a mount answered with 202, a
+//! cap on the size of a request (413), and a connection broken in the
+//! middle of a chunk.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -25,9 +27,20 @@ struct Seen {
     authorization: Option<String>,
     body_len: usize,
     body: Vec<u8>,
+    headers: Vec<(String, String)>,
 }
 
-/// What the handler answers: status, headers, body.
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the handler answers: status, headers, body; status 0 closes the
+/// connection without answering.
 type Answer = (u16, Vec<(String, String)>, Vec<u8>);
 type Handler = dyn Fn(&Seen, usize) -> Answer + Send + Sync;
 
@@ -57,12 +70,14 @@ impl Fake {
                 let method = parts.next().unwrap_or("").to_owned();
                 let path = parts.next().unwrap_or("").to_owned();
                 let (mut length, mut authorization) = (0usize, None);
+                let mut headers = Vec::new();
                 loop {
                     let mut header = String::new();
                     if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
                         break;
                     }
                     if let Some((name, value)) = header.trim().split_once(':') {
+                        headers.push((name.trim().to_owned(), value.trim().to_owned()));
                         match name.to_ascii_lowercase().as_str() {
                             "content-length" => length = value.trim().parse().unwrap_or(0),
                             "authorization" => authorization = Some(value.trim().to_owned()),
@@ -78,6 +93,7 @@ impl Fake {
                     authorization,
                     body_len: length,
                     body,
+                    headers,
                 };
                 let count = {
                     let mut seen = log.lock().unwrap();
@@ -85,6 +101,10 @@ impl Fake {
                     seen.len() - 1
                 };
                 let (status, headers, body) = handler(&request, count);
+                if status == 0 {
+                    // The connection breaks without an answer.
+                    continue;
+                }
                 let mut response = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
                 if !headers
                     .iter()
@@ -511,4 +531,178 @@ fn a_mount_answered_with_202_continues_into_the_upload_the_registry_opened() {
     let seen = fake.seen();
     assert!(seen.iter().all(|r| r.body_len == 0), "{seen:#?}");
     assert_eq!(seen.len(), 3, "{seen:#?}");
+}
+
+/// `len` bytes that do not repeat in any short period.
+fn pseudo_random(len: usize) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// A registry that keeps one upload (`/upload/1`) in memory: `PATCH`es
+/// must start where it stands (their `Content-Range`), `GET` says where it
+/// stands, and `PUT ?digest=` completes it; a request body larger than
+/// `cap` is refused with 413 (after it was read, as a proxy does).
+/// `break_patch(n, body)` may make the n-th `PATCH` (from 0) keep only
+/// part of its body and break the connection: `Some(kept)`.
+fn chunk_registry(
+    cap: usize,
+    min_chunk: Option<u64>,
+    break_patch: impl Fn(usize) -> Option<usize> + Send + Sync + 'static,
+) -> (Fake, Arc<Mutex<Vec<u8>>>) {
+    let stored: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let upload = Arc::clone(&stored);
+    let patches = Mutex::new(0usize);
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        let mut stored = upload.lock().unwrap();
+        let range = |len: usize| header("Range", &format!("0-{}", len.saturating_sub(1)));
+        let location = header("Location", "/upload/1");
+        if request.body_len > cap {
+            return (
+                413,
+                vec![],
+                br#"{"errors":[{"code":"SIZE_INVALID","message":"request too large"}]}"#.to_vec(),
+            );
+        }
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v2/") => ok(),
+            ("HEAD", _) => (404, vec![], vec![]),
+            ("POST", "/v2/fault/app/blobs/uploads/") => {
+                stored.clear();
+                let mut headers = vec![location];
+                if let Some(min) = min_chunk {
+                    headers.push(header("OCI-Chunk-Min-Length", &min.to_string()));
+                }
+                (202, headers, vec![])
+            }
+            ("GET", "/upload/1") => (204, vec![location, range(stored.len())], vec![]),
+            ("PATCH", "/upload/1") => {
+                let start = request
+                    .header("Content-Range")
+                    .and_then(|r| r.split_once('-'))
+                    .and_then(|(start, _)| start.parse::<usize>().ok());
+                if start != Some(stored.len()) {
+                    return (416, vec![range(stored.len())], vec![]);
+                }
+                let mut count = patches.lock().unwrap();
+                let n = *count;
+                *count += 1;
+                if let Some(kept) = break_patch(n) {
+                    stored.extend_from_slice(&request.body[..kept]);
+                    return (0, vec![], vec![]);
+                }
+                stored.extend_from_slice(&request.body);
+                (202, vec![location, range(stored.len())], vec![])
+            }
+            ("PUT", path) if path.starts_with("/upload/1?digest=") && request.body_len == 0 => {
+                (201, vec![], vec![])
+            }
+            _ => (
+                400,
+                vec![],
+                br#"{"errors":[{"code":"UNSUPPORTED","message":"not expected"}]}"#.to_vec(),
+            ),
+        }
+    }));
+    (fake, stored)
+}
+
+const MIB: usize = 1024 * 1024;
+
+#[test]
+fn a_registry_that_caps_requests_at_4_mib_gets_the_blob_in_chunks_of_at_most_4_mib() {
+    let bytes = pseudo_random(10 * MIB + 5);
+    let blob = BytesBlob::new(bytes.clone());
+    let (fake, stored) = chunk_registry(4 * MIB, None, |_| None);
+    let mut pushing = sink(fake.port, None).unwrap();
+    assert!(pushing.put_blob(&blob).unwrap());
+    assert!(
+        *stored.lock().unwrap() == bytes,
+        "the registry holds other bytes"
+    );
+    let seen = fake.seen();
+    let refused: Vec<&Seen> = seen
+        .iter()
+        .filter(|r| r.method == "PUT" && r.body_len > 0)
+        .collect();
+    assert_eq!(refused.len(), 1, "one whole PUT, refused (413): {seen:#?}");
+    let patches: Vec<(Option<&str>, usize)> = seen
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| (r.header("Content-Range"), r.body_len))
+        .collect();
+    assert_eq!(
+        patches,
+        [
+            (Some("0-4194303"), 4 * MIB),
+            (Some("4194304-8388607"), 4 * MIB),
+            (Some("8388608-10485764"), 2 * MIB + 5),
+        ]
+    );
+    let last = seen.last().unwrap();
+    assert_eq!(
+        (last.method.as_str(), last.body_len),
+        ("PUT", 0),
+        "completed by PUT ?digest=: {seen:#?}"
+    );
+    assert!(last
+        .path
+        .ends_with(&blob.digest().to_string().replace(':', "%3A")));
+    assert_eq!(
+        pushing.stats().bytes_uploaded.load(Ordering::Relaxed),
+        bytes.len() as u64
+    );
+}
+
+#[test]
+fn a_chunk_broken_off_midway_resumes_from_where_the_registry_says_it_stands() {
+    let bytes = pseudo_random(4_000_000);
+    let blob = BytesBlob::new(bytes.clone());
+    // The second chunk breaks after half of it reached the registry; the
+    // registry wants chunks of at least 1.5 MB, above the 1 MiB asked for.
+    let (fake, stored) =
+        chunk_registry(usize::MAX, Some(1_500_000), |n| (n == 1).then_some(750_000));
+    let target: RegistryRef = format!("127.0.0.1:{}/fault/app:v1", fake.port)
+        .parse()
+        .unwrap();
+    let mut pushing = RegistrySink::connect(
+        target,
+        ClientOptions {
+            retry: fast_retries(),
+            max_chunk_size: Some(MIB as u64),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(pushing.put_blob(&blob).unwrap());
+    assert!(
+        *stored.lock().unwrap() == bytes,
+        "the registry holds other bytes"
+    );
+    let seen = fake.seen();
+    let steps: Vec<(&str, Option<&str>, usize)> = seen
+        .iter()
+        .filter(|r| r.method != "HEAD" && r.path != "/v2/")
+        .map(|r| (r.method.as_str(), r.header("Content-Range"), r.body_len))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("POST", None, 0),
+            ("PATCH", Some("0-1499999"), 1_500_000),
+            ("PATCH", Some("1500000-2999999"), 1_500_000),
+            ("GET", None, 0),
+            ("PATCH", Some("2250000-3749999"), 1_500_000),
+            ("PATCH", Some("3750000-3999999"), 250_000),
+            ("PUT", None, 0),
+        ],
+        "{seen:#?}"
+    );
 }
