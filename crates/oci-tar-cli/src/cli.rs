@@ -226,6 +226,34 @@ pub(crate) struct RegistryOpts {
     /// from this repository of the same registry (repeatable; tried in order).
     #[arg(long, value_name = "REPO")]
     pub(crate) mount_from: Vec<String>,
+
+    /// Upload each blob in chunks of at most SIZE bytes (PATCH requests;
+    /// suffixes K, M, G are KiB, MiB, GiB) instead of one request; without
+    /// it, 4M chunks are used only when the registry refuses a whole blob as
+    /// too large (HTTP 413).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) max_chunk_size: Option<u64>,
+}
+
+/// A size in bytes: digits, optionally followed by K, M or G (binary).
+fn parse_size(value: &str) -> Result<u64, String> {
+    let (digits, unit) = match value.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => value.split_at(at),
+        None => (value, ""),
+    };
+    let shift = match unit {
+        "" => 0,
+        "K" | "k" | "KiB" => 10,
+        "M" | "m" | "MiB" => 20,
+        "G" | "g" | "GiB" => 30,
+        _ => return Err(format!("{value:?}: expected bytes, as 4194304 or 4M")),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("{value:?}: expected a positive size, as 4194304 or 4M"))
 }
 
 impl RegistryOpts {
@@ -369,6 +397,17 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_are_bytes_or_binary_multiples() {
+        assert_eq!(parse_size("4194304"), Ok(4 * 1024 * 1024));
+        assert_eq!(parse_size("4M"), Ok(4 * 1024 * 1024));
+        assert_eq!(parse_size("512K"), Ok(512 * 1024));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        for bad in ["", "0", "4MB", "-1", "M", "99999999999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub(crate) fn connect(
         plain_http: opts.plain_http(),
         ca_file: opts.ca_cert.clone(),
         credentials,
+        max_chunk_size: opts.max_chunk_size,
         ..ClientOptions::default()
     };
     let mut sink = RegistrySink::connect(target.clone(), options).map_err(|error| {

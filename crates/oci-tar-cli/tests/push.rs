@@ -480,3 +480,96 @@ fn dest_tls_verify_is_skopeos_spelling_of_plain_http_and_https() {
         );
     }
 }
+
+#[test]
+fn max_chunk_size_sends_each_blob_in_patches_the_registry_assembles() {
+    let registry = REGISTRY.get();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    // A module of 300 KiB: 3 chunks of 128K, the last 44 KiB.
+    let mut module = tiny_module(71);
+    let custom_section_len = 300 * 1024 - module.len() - 5;
+    module.push(0); // custom section id
+    let mut leb = Vec::new();
+    let mut n = custom_section_len + 2;
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            leb.push(byte);
+            break;
+        }
+        leb.push(byte | 0x80);
+    }
+    module.extend(&leb);
+    module.extend([1, b'x']);
+    module.resize(module.len() + custom_section_len, 0x5a);
+    std::fs::write(dir.join("big.wasm"), &module).unwrap();
+    let layer_size = module.len();
+
+    let remote = format!("docker://{}/push/chunked:v1", registry.host());
+    let ours = dir.join("ours");
+    run_ok(
+        &[
+            "--name",
+            "chunked",
+            "--module",
+            "big.wasm",
+            "-o",
+            &format!("oci:{}:v1", ours.display()),
+        ],
+        dir,
+        None,
+        dir,
+    );
+    run_ok(
+        &[
+            "--name",
+            "chunked",
+            "--module",
+            "big.wasm",
+            "--max-chunk-size",
+            "128K",
+            "-o",
+            &remote,
+        ],
+        dir,
+        None,
+        dir,
+    );
+    let patches: Vec<String> = registry
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PATCH /v2/push/chunked/"))
+        .collect();
+    let layer_chunks = layer_size.div_ceil(128 * 1024);
+    // Each blob's chunks: the layer's 3 (or more), the config's 1.
+    assert_eq!(patches.len(), layer_chunks + 1, "{patches:#?}");
+    let pulled = dir.join("pulled");
+    skopeo(&[
+        "--insecure-policy",
+        "copy",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        &remote,
+        &format!("oci:{}:v1", pulled.display()),
+    ]);
+    assert_eq!(blobs(&pulled), blobs(&ours), "skopeo pulled other blobs");
+
+    let bad = run(
+        &[
+            "--name",
+            "x",
+            "--module",
+            "big.wasm",
+            "--max-chunk-size",
+            "4MB",
+            "-o",
+            &remote,
+        ],
+        dir,
+        None,
+        dir,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+}
