@@ -206,7 +206,7 @@ http:
 YAML
 docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 &
 registry_pid=$!
-trap 'kill "$registry_pid" 2>/dev/null; wait "$registry_pid" 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'kill "$registry_pid" 2>/dev/null; wait "$registry_pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
   sleep 0.1
