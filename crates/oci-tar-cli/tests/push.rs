@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use test_support::servers::{Registry, RegistrySetup, Shared};
-use test_support::{require_tool, tiny_module};
+use test_support::{filler_module, require_tool, tiny_module};
 
 const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
 
@@ -487,23 +487,7 @@ fn max_chunk_size_sends_each_blob_in_patches_the_registry_assembles() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     // A module of 300 KiB: 3 chunks of 128K, the last 44 KiB.
-    let mut module = tiny_module(71);
-    let custom_section_len = 300 * 1024 - module.len() - 5;
-    module.push(0); // custom section id
-    let mut leb = Vec::new();
-    let mut n = custom_section_len + 2;
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            leb.push(byte);
-            break;
-        }
-        leb.push(byte | 0x80);
-    }
-    module.extend(&leb);
-    module.extend([1, b'x']);
-    module.resize(module.len() + custom_section_len, 0x5a);
+    let module = filler_module(300 * 1024, 71);
     std::fs::write(dir.join("big.wasm"), &module).unwrap();
     let layer_size = module.len();
 
