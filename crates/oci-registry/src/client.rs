@@ -128,6 +128,9 @@ pub(crate) struct Client {
     credentials: Option<Credentials>,
     /// The `Authorization` value sent to the registry's own origin.
     authorization: Option<String>,
+    /// Other repositories a bearer token must also allow pulling from
+    /// (those blobs are mounted from).
+    pull_from: Vec<String>,
     retry: RetryPolicy,
 }
 
@@ -157,8 +160,25 @@ impl Client {
             plain_http,
             credentials: options.credentials,
             authorization: None,
+            pull_from: Vec::new(),
             retry: options.retry,
         })
+    }
+
+    /// Asks bearer tokens to allow pulling from `repositories` too; a
+    /// token already held without that is dropped, so the registry's next
+    /// challenge gets one that does.
+    pub(crate) fn pull_from(&mut self, repositories: &[String]) {
+        if self.pull_from != repositories {
+            self.pull_from = repositories.to_vec();
+            if self
+                .authorization
+                .as_deref()
+                .is_some_and(|a| a.starts_with("Bearer "))
+            {
+                self.authorization = None;
+            }
+        }
     }
 
     /// The registry as named in references.
@@ -319,10 +339,22 @@ impl Client {
             return Err(self.protocol(what, format!("token realm {realm:?} is not an http(s) URL")));
         }
         let scope = format!("repository:{}:pull,push", self.repository);
+        // Mounting from another repository needs a token that may pull it.
+        let scopes: Vec<String> = std::iter::once(scope.clone())
+            .chain(
+                self.pull_from
+                    .iter()
+                    .map(|repository| format!("repository:{repository}:pull")),
+            )
+            .collect();
         let mut url = format!(
-            "{realm}{}scope={}",
+            "{realm}{}{}",
             if realm.contains('?') { '&' } else { '?' },
-            encode(&scope)
+            scopes
+                .iter()
+                .map(|scope| format!("scope={}", encode(scope)))
+                .collect::<Vec<_>>()
+                .join("&")
         );
         if let Some(service) = service {
             url.push_str(&format!("&service={}", encode(service)));
@@ -340,7 +372,7 @@ impl Client {
                 let mut form = format!(
                     "grant_type=refresh_token&client_id={}&scope={}&refresh_token={}",
                     encode(OAUTH_CLIENT_ID),
-                    encode(&scope),
+                    encode(&scopes.join(" ")),
                     encode(credentials.secret())
                 );
                 if let Some(service) = service {

@@ -96,8 +96,10 @@ impl RegistrySink {
     /// tried in order): 201 means mounted, no bytes sent; 202 means the
     /// registry opened an upload instead: it is cancelled (`DELETE`) while
     /// other repositories are left to try, and after the last the blob is
-    /// sent into it.
+    /// sent into it. With bearer-token auth, the token asked for then also covers
+    /// `repository:REPO:pull` for each.
     pub fn mount_from(&mut self, repositories: Vec<String>) {
+        self.client.pull_from(&repositories);
         self.mount_from = repositories;
     }
 

@@ -707,3 +707,61 @@ fn a_chunk_broken_off_midway_resumes_from_where_the_registry_says_it_stands() {
         "{seen:#?}"
     );
 }
+
+#[test]
+fn with_bearer_auth_mounting_asks_a_token_that_may_pull_the_other_repository() {
+    let blob = BytesBlob::new(b"a layer fault/base holds".to_vec());
+    let digest = blob.digest().to_string();
+    let registry_port: Arc<Mutex<u16>> = Arc::default();
+    let port_for_handler = Arc::clone(&registry_port);
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        let port = *port_for_handler.lock().unwrap();
+        if request.path.starts_with("/token?") {
+            let push = request
+                .path
+                .contains("scope=repository%3Afault%2Fapp%3Apull%2Cpush");
+            let pull_base = request
+                .path
+                .contains("&scope=repository%3Afault%2Fbase%3Apull");
+            let token = if pull_base { "tok-wide" } else { "tok-narrow" };
+            return if push {
+                (
+                    200,
+                    vec![],
+                    format!(r#"{{"token":"{token}"}}"#).into_bytes(),
+                )
+            } else {
+                (400, vec![], vec![])
+            };
+        }
+        let token = request.authorization.as_deref();
+        if !matches!(token, Some("Bearer tok-wide" | "Bearer tok-narrow")) {
+            let challenge =
+                format!(r#"Bearer realm="http://127.0.0.1:{port}/token",service="fake""#);
+            return (401, vec![header("WWW-Authenticate", &challenge)], vec![]);
+        }
+        match request.method.as_str() {
+            "GET" => ok(),
+            "HEAD" => (404, vec![], vec![]),
+            // Without pull access to the source, a registry does not mount.
+            "POST" if token == Some("Bearer tok-wide") => {
+                (201, vec![header("Docker-Content-Digest", &digest)], vec![])
+            }
+            _ => (400, vec![], vec![]),
+        }
+    }));
+    *registry_port.lock().unwrap() = fake.port;
+    let mut pushing = sink(fake.port, None).unwrap();
+    pushing.mount_from(vec!["fault/base".to_owned()]);
+    assert!(!pushing.put_blob(&blob).unwrap(), "mounted, not sent");
+    assert_eq!(pushing.stats().blobs_mounted.load(Ordering::Relaxed), 1);
+    let seen = fake.seen();
+    let tokens: Vec<&str> = seen
+        .iter()
+        .filter(|r| r.path.starts_with("/token"))
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(tokens.len(), 2, "{seen:#?}");
+    assert!(!tokens[0].contains("fault%2Fbase"), "{tokens:?}");
+    assert!(tokens[1].contains("fault%2Fbase%3Apull"), "{tokens:?}");
+}
