@@ -7,7 +7,12 @@
 //!   holds them; otherwise uploaded (`POST` then `PUT ?digest=` with
 //!   `Content-Length`), streamed from their source and checked against
 //!   their digest as they go: a source whose bytes change is an error, and
-//!   the bytes that would complete a wrong blob are never sent.
+//!   the bytes that would complete a wrong blob are never sent. A registry
+//!   that refuses a whole blob as too large (413), or every blob with
+//!   [`ClientOptions::max_chunk_size`], gets it in `PATCH` chunks
+//!   (honouring `OCI-Chunk-Min-Length`), a broken chunk resumed from the
+//!   upload's `Range`; a blob another repository of the registry holds can
+//!   be mounted from it ([`RegistrySink::mount_from`]).
 //! - Manifests are put under each tag with their media type as
 //!   `Content-Type`; the registry's `Docker-Content-Digest` must be ours.
 //! - Auth: anonymous, Basic, and bearer tokens (`WWW-Authenticate: Bearer
