@@ -23,6 +23,10 @@ fn run(args: &[&str], dir: &Path) -> Output {
         .current_dir(dir)
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("DOCKER_CONFIG")
+        // No credentials of the host's: podman's files, docker's in HOME.
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME")
         .env("HOME", dir)
         .output()
         .unwrap()
