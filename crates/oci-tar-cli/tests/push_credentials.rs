@@ -106,12 +106,8 @@ fi
 
     /// Pushes a.wasm to `repository` with `extra` environment variables.
     fn push(&self, repository: &str, extra: &[(&str, &Path)]) -> Output {
-        let mut path = OsString::from(self.bin());
-        path.push(":");
-        path.push(std::env::var_os("PATH").unwrap_or_default());
-        let mut command = Command::new(BUILDER);
-        command
-            .args([
+        self.run(
+            &[
                 "--name",
                 "creds",
                 "--module",
@@ -120,7 +116,19 @@ fi
                 &self.ca,
                 "-o",
                 &format!("docker://{}/{repository}:v1", self.host),
-            ])
+            ],
+            extra,
+        )
+    }
+
+    /// Runs the builder with `args` and `extra` environment variables.
+    fn run(&self, args: &[&str], extra: &[(&str, &Path)]) -> Output {
+        let mut path = OsString::from(self.bin());
+        path.push(":");
+        path.push(std::env::var_os("PATH").unwrap_or_default());
+        let mut command = Command::new(BUILDER);
+        command
+            .args(args)
             .current_dir(self.work.path())
             .env_remove("SOURCE_DATE_EPOCH")
             .env_remove("DOCKER_CONFIG")
@@ -318,5 +326,42 @@ fn podman_auth_files_come_first_with_the_most_specific_key() {
     assert!(
         text.contains("none found") && text.contains("none were given"),
         "{text}"
+    );
+}
+
+#[test]
+fn copy_says_the_source_of_its_credentials_only_with_verbose() {
+    let registry = start();
+    let env = Env::new(&registry);
+    env.helper("good", Some((USER, PASSWORD)));
+    env.docker_config(&format!(r#"{{"credHelpers":{{"{}":"good"}}}}"#, env.host));
+    let built = env.run(
+        &[
+            "--name",
+            "creds",
+            "--module",
+            "a.wasm",
+            "-o",
+            "oci:layout:v1",
+        ],
+        &[],
+    );
+    succeeded(&built);
+    let remote = format!("docker://{}/creds/copied:v1", env.host);
+    let quiet = succeeded(&env.run(
+        &["copy", "--ca-cert", &env.ca, "oci:layout:v1", &remote],
+        &[],
+    ));
+    assert!(!quiet.contains("credentials for"), "{quiet}");
+    let verbose = succeeded(&env.run(
+        &["copy", "-v", "--ca-cert", &env.ca, "oci:layout:v1", &remote],
+        &[],
+    ));
+    assert!(
+        verbose.contains(&format!(
+            "credentials for {}: user {USER} from docker-credential-good (credHelpers in",
+            env.host
+        )),
+        "{verbose}"
     );
 }
