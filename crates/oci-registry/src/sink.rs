@@ -163,9 +163,11 @@ impl RegistrySink {
         Ok(Mount::Not)
     }
 
-    /// Uploads `size` bytes that must hash to `digest`, opening them with
-    /// `open` for each attempt; the first attempt goes into the upload
-    /// `opened` if the registry already opened one.
+    /// Uploads `size` bytes that must hash to `digest` in one `PUT`,
+    /// opening them with `open` for each attempt; the first attempt goes
+    /// into the upload `opened` if the registry already opened one. A blob
+    /// larger than [`DEFAULT_CHUNK_SIZE`] whose body is broken off midway is
+    /// not sent whole again: [`Whole::BrokenMidBody`] (it goes in chunks).
     fn upload(
         &mut self,
         digest: Digest,
@@ -173,7 +175,7 @@ impl RegistrySink {
         origin: &str,
         open: &Opener<'_>,
         mut opened: Option<String>,
-    ) -> Result<(), RegistryError> {
+    ) -> Result<Whole, RegistryError> {
         let what = format!("blob {digest} ({origin})");
         let start_url = self.client.url("blobs/uploads/");
         let progress = self.progress.clone();
@@ -218,7 +220,20 @@ impl RegistrySink {
             if let Some(failure) = reader.failure.take() {
                 return Err(Attempt::from(RegistryError::Source(failure)));
             }
-            client.expect(sent?, "PUT", &what, &[201]).map(|_| ())
+            match sent {
+                // The connection broke while the body went: as a proxy that
+                // caps request sizes may break it instead of answering 413.
+                Err(attempt)
+                    if reader.sent > 0
+                        && size > DEFAULT_CHUNK_SIZE
+                        && matches!(*attempt.error, RegistryError::Transport { .. }) =>
+                {
+                    Ok(Whole::BrokenMidBody)
+                }
+                sent => client
+                    .expect(sent?, "PUT", &what, &[201])
+                    .map(|_| Whole::Sent),
+            }
         })
     }
 
@@ -351,11 +366,13 @@ impl RegistrySink {
         match self.max_chunk_size {
             Some(chunk) => self.upload_chunked(digest, size, origin, open, chunk, opened)?,
             None => match self.upload(digest, size, origin, open, opened) {
-                // The registry caps the size of a request: chunks then.
-                Err(RegistryError::Status { status: 413, .. }) => {
+                Ok(Whole::Sent) => {}
+                // The registry caps the size of a request (or the connection
+                // broke midway, which chunks resume from): chunks then.
+                Ok(Whole::BrokenMidBody) | Err(RegistryError::Status { status: 413, .. }) => {
                     self.upload_chunked(digest, size, origin, open, DEFAULT_CHUNK_SIZE, None)?
                 }
-                other => other?,
+                Err(other) => return Err(other),
             },
         }
         self.stats.blobs_uploaded.fetch_add(1, Ordering::Relaxed);
@@ -475,6 +492,14 @@ impl ImageSink for RegistrySink {
 /// The chunk size used when a registry refuses a whole blob in one
 /// request as too large (413), and no chunk size was set.
 pub const DEFAULT_CHUNK_SIZE: u64 = 4 * 1024 * 1024;
+
+/// What a whole-blob upload came to.
+enum Whole {
+    /// The registry holds the blob.
+    Sent,
+    /// The connection broke while the body was being sent.
+    BrokenMidBody,
+}
 
 /// What one step of a chunked upload came to.
 enum Chunk {

@@ -54,6 +54,14 @@ struct Fake {
 
 impl Fake {
     fn start(handler: Arc<Handler>) -> Fake {
+        Fake::start_capped(handler, usize::MAX)
+    }
+
+    /// As [`start`](Self::start), but a request whose body is over `cap`
+    /// bytes is answered 413 at once, its body unread, and the connection
+    /// closed (the client's writes then fail: a reset or a broken pipe), as
+    /// proxies with a body-size cap do.
+    fn start_capped(handler: Arc<Handler>, cap: usize) -> Fake {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
@@ -84,6 +92,20 @@ impl Fake {
                             _ => {}
                         }
                     }
+                }
+                if length > cap {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+                    );
+                    log.lock().unwrap().push(Seen {
+                        method,
+                        path,
+                        authorization,
+                        body_len: length,
+                        body: Vec::new(),
+                        headers,
+                    });
+                    continue;
                 }
                 let mut body = vec![0; length];
                 let _ = reader.read_exact(&mut body);
@@ -556,12 +578,13 @@ fn pseudo_random(len: usize) -> Vec<u8> {
 fn chunk_registry(
     cap: usize,
     min_chunk: Option<u64>,
+    cut_off: bool,
     break_patch: impl Fn(usize) -> Option<usize> + Send + Sync + 'static,
 ) -> (Fake, Arc<Mutex<Vec<u8>>>) {
     let stored: Arc<Mutex<Vec<u8>>> = Arc::default();
     let upload = Arc::clone(&stored);
     let patches = Mutex::new(0usize);
-    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+    let handler: Arc<Handler> = Arc::new(move |request: &Seen, _| {
         let mut stored = upload.lock().unwrap();
         let range = |len: usize| header("Range", &format!("0-{}", len.saturating_sub(1)));
         let location = header("Location", "/upload/1");
@@ -611,7 +634,12 @@ fn chunk_registry(
                 br#"{"errors":[{"code":"UNSUPPORTED","message":"not expected"}]}"#.to_vec(),
             ),
         }
-    }));
+    });
+    let fake = if cut_off {
+        Fake::start_capped(handler, cap)
+    } else {
+        Fake::start(handler)
+    };
     (fake, stored)
 }
 
@@ -621,7 +649,7 @@ const MIB: usize = 1024 * 1024;
 fn a_registry_that_caps_requests_at_4_mib_gets_the_blob_in_chunks_of_at_most_4_mib() {
     let bytes = pseudo_random(10 * MIB + 5);
     let blob = BytesBlob::new(bytes.clone());
-    let (fake, stored) = chunk_registry(4 * MIB, None, |_| None);
+    let (fake, stored) = chunk_registry(4 * MIB, None, false, |_| None);
     let mut pushing = sink(fake.port, None).unwrap();
     assert!(pushing.put_blob(&blob).unwrap());
     assert!(
@@ -668,8 +696,9 @@ fn a_chunk_broken_off_midway_resumes_from_where_the_registry_says_it_stands() {
     let blob = BytesBlob::new(bytes.clone());
     // The second chunk breaks after half of it reached the registry; the
     // registry wants chunks of at least 1.5 MB, above the 1 MiB asked for.
-    let (fake, stored) =
-        chunk_registry(usize::MAX, Some(1_500_000), |n| (n == 1).then_some(750_000));
+    let (fake, stored) = chunk_registry(usize::MAX, Some(1_500_000), false, |n| {
+        (n == 1).then_some(750_000)
+    });
     let target: RegistryRef = format!("127.0.0.1:{}/fault/app:v1", fake.port)
         .parse()
         .unwrap();
@@ -764,4 +793,36 @@ fn with_bearer_auth_mounting_asks_a_token_that_may_pull_the_other_repository() {
     assert_eq!(tokens.len(), 2, "{seen:#?}");
     assert!(!tokens[0].contains("fault%2Fbase"), "{tokens:?}");
     assert!(tokens[1].contains("fault%2Fbase%3Apull"), "{tokens:?}");
+}
+
+#[test]
+fn a_whole_blob_cut_off_midway_by_a_proxy_goes_again_in_chunks() {
+    let bytes = pseudo_random(6 * MIB);
+    let blob = BytesBlob::new(bytes.clone());
+    // Over 4 MiB: 413 before the body is read, and the connection closed.
+    let (fake, stored) = chunk_registry(4 * MIB, None, true, |_| None);
+    let mut pushing = sink(fake.port, None).unwrap();
+    assert!(pushing.put_blob(&blob).unwrap());
+    assert!(
+        *stored.lock().unwrap() == bytes,
+        "the registry holds other bytes"
+    );
+    let seen = fake.seen();
+    let steps: Vec<(&str, usize)> = seen
+        .iter()
+        .filter(|r| r.method != "HEAD" && r.path != "/v2/")
+        .map(|r| (r.method.as_str(), r.body_len))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("POST", 0),
+            ("PUT", 6 * MIB),
+            ("POST", 0),
+            ("PATCH", 4 * MIB),
+            ("PATCH", 2 * MIB),
+            ("PUT", 0),
+        ],
+        "the whole blob is tried once, then chunks: {seen:#?}"
+    );
 }
