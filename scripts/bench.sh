@@ -8,13 +8,16 @@
 #   bash scripts/bench.sh                 # builds the release binary and runs all
 #   BENCH_BUILDER=path/to/oci-tar-builder bash scripts/bench.sh   # another build
 #   BENCH_RUNS=10 BENCH_DIR=/some/disk bash scripts/bench.sh
-#   BENCH_ONLY=compat bash scripts/bench.sh   # section 6 only (compat compression)
+#   BENCH_ONLY="5 6" bash scripts/bench.sh   # only these sections
+#   BENCH_ONLY=7 bash scripts/bench.sh       # only the compat compression
 #
 # Inputs (made here, in a temporary folder under BENCH_DIR, default target/):
 # module-shaped files (a valid wasm header, then one custom section of
-# pseudo-random bytes): 512 MiB, four of 128 MiB, 100 KiB, 1 MiB, 1 GiB.
-# Needs ~3.5 GiB free on that disk; the folder is removed at the end.
-# The compat image's gzip speed (section 6) is measured on a real WASI
+# pseudo-random bytes): 512 MiB, four of 128 MiB, 100 KiB, 1 MiB, 1 GiB;
+# the 1 GiB one is also pushed to a local registry (docker-registry, on
+# 127.0.0.1) beside skopeo. Needs ~6 GiB free on that disk; the folder is
+# removed at the end.
+# The compat image's gzip speed (section 7) is measured on a real WASI
 # module: ruby.wasm's debug build with its standard library (54 MB, from
 # the npm package @ruby/3.3-wasm-wasi 2.10.1, fetched with `npm pack` once
 # and checked against its SHA-256; BENCH_WASM=path measures another), beside
@@ -23,12 +26,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The tools: hyperfine (timings), time (peak RSS), openssl (the SHA-256
-# limit and the pseudo-random input bytes), jq (reading hyperfine's JSON).
+# limit and the pseudo-random input bytes), jq (reading hyperfine's JSON),
+# curl (waiting for the registry); docker-registry and skopeo come from
+# scripts/install-test-deps.sh.
 need=()
 command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
 [ -x /usr/bin/time ] || need+=(time)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v jq >/dev/null 2>&1 || need+=(jq)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v pigz >/dev/null 2>&1 || need+=(pigz)
 command -v gzip >/dev/null 2>&1 || need+=(gzip)
 command -v zstd >/dev/null 2>&1 || need+=(zstd)
@@ -73,13 +79,10 @@ make_module() {
 
 MiB=$((1024 * 1024))
 echo "making inputs in $dir" >&2
-only=${BENCH_ONLY:-}
-if [ "$only" != compat ]; then
-  make_module "$dir/m512.wasm" $((512 * MiB)) 512
-  for i in 1 2 3 4; do make_module "$dir/q$i.wasm" $((128 * MiB)) "q$i"; done
-  make_module "$dir/m100k.wasm" $((100 * 1024)) 100k
-  make_module "$dir/m1m.wasm" $((1 * MiB)) 1m
-fi
+make_module "$dir/m512.wasm" $((512 * MiB)) 512
+for i in 1 2 3 4; do make_module "$dir/q$i.wasm" $((128 * MiB)) "q$i"; done
+make_module "$dir/m100k.wasm" $((100 * 1024)) 100k
+make_module "$dir/m1m.wasm" $((1 * MiB)) 1m
 make_module "$dir/m1g.wasm" $((1024 * MiB)) 1g
 # Warm the page cache: every command below reads cached inputs, so the
 # comparisons measure the work, not the first read from the device.
@@ -98,6 +101,9 @@ median() { jq -r ".results[$2].median" "$1"; }
 cpu() { jq -r ".results[$2] | (.user + .system)" "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 ms() { awk -v s="$1" 'BEGIN { printf "%.1f ms", s * 1000 }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 1024 }'; }
+# want N: whether section N runs (all, unless BENCH_ONLY lists some).
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
 summary=()
 verdict() { # name, ratio, goal, detail
@@ -110,10 +116,7 @@ verdict() { # name, ratio, goal, detail
 # writeback: each command is measured doing its work, into the page cache.
 hf() { hyperfine --style basic --warmup 2 --runs "$runs" --prepare "${prepare:-sync}" "$@"; }
 
-# mib <KiB>: MiB with two decimals.
-mib() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 1024 }'; }
-
-if [ "$only" != compat ]; then
+if want 1; then
 echo "== 1. one 512 MiB module into a tar file and into oci:DIR, beside cat module > file and one sha256 pass" >&2
 # The SHA-256 pass is there because it bounds this one too: the bytes must
 # be hashed, and one stream's SHA-256 runs on one core. Both outputs are
@@ -134,6 +137,9 @@ verdict "512 MiB -> file / sha256" "$(ratio "$a" "$c")" 1.1 "$(ms "$a") vs $(ms 
 verdict "512 MiB -> oci:DIR / file" "$(ratio "$d" "$a")" 1.05 "$(ms "$d") vs $(ms "$a"); cpu $(ms "$(cpu "$dir/file.json" 3)") vs $(ms "$(cpu "$dir/file.json" 0)")"
 rm -rf "$dir/out.tar" "$dir/copy" "$dir/outdir"
 
+fi
+
+if want 2; then
 echo "== 2. one 512 MiB module to stdout (/dev/null), beside openssl dgst -sha256" >&2
 hf -N --export-json "$dir/stdout.json" \
   -n "oci-tar-builder -o -" "$(pack "$dir/m512.wasm") -o -" \
@@ -141,6 +147,9 @@ hf -N --export-json "$dir/stdout.json" \
 a=$(median "$dir/stdout.json" 0) b=$(median "$dir/stdout.json" 1)
 verdict "512 MiB -> stdout / sha256" "$(ratio "$a" "$b")" 1.3 "$(ms "$a") vs $(ms "$b"); cpu $(ms "$(cpu "$dir/stdout.json" 0)") vs $(ms "$(cpu "$dir/stdout.json" 1)")"
 
+fi
+
+if want 3; then
 echo "== 3. four 128 MiB modules to stdout, beside openssl dgst -sha256 over the four" >&2
 hf -N --export-json "$dir/four.json" \
   -n "oci-tar-builder -o - (4 inputs)" "$(pack "$dir"/q1.wasm "$dir"/q2.wasm "$dir"/q3.wasm "$dir"/q4.wasm) -o -" \
@@ -148,12 +157,18 @@ hf -N --export-json "$dir/four.json" \
 a=$(median "$dir/four.json" 0) b=$(median "$dir/four.json" 1)
 verdict "4 x 128 MiB -> stdout / sha256" "$(ratio "$a" "$b")" 0.9 "$(ms "$a") vs $(ms "$b"); cpu $(ms "$(cpu "$dir/four.json" 0)") vs $(ms "$(cpu "$dir/four.json" 1)")"
 
+fi
+
+if want 4; then
 echo "== 4. a 100 KiB module into a tar file" >&2
 hyperfine --style basic -N --warmup 5 --runs $((runs * 5)) --export-json "$dir/small.json" \
   -n "oci-tar-builder 100 KiB -o file" "$(pack "$dir/m100k.wasm") -o $dir/small.tar"
 a=$(median "$dir/small.json" 0)
 verdict "100 KiB -> file (ms)" "$(awk -v s="$a" 'BEGIN { printf "%.2f", s * 1000 }')" 5 "whole process"
 
+fi
+
+if want 5; then
 echo "== 5. peak resident memory (/usr/bin/time -v), 1 MiB and 1 GiB inputs" >&2
 peak_kib() { # inputs... then -o and the output: max RSS in KiB of the builder itself
   local args=(-n bench -r localhost:5000/bench -q) out
@@ -175,9 +190,63 @@ spread=$(( rss_1g_file > rss_1m_file ? rss_1g_file - rss_1m_file : rss_1m_file -
 spread_out=$(( rss_1g_out > rss_1m_out ? rss_1g_out - rss_1m_out : rss_1m_out - rss_1g_out ))
 [ "$spread_out" -gt "$spread" ] && spread=$spread_out
 verdict "RSS 1 GiB minus 1 MiB (MiB)" "$(mib "$spread")" 1 "largest of file and stdout"
+
 fi
 
-echo "== 6. a compat image of a real wasm module (gzip, level 6), beside pigz -6 and gzip -6 on the same file" >&2
+if want 6; then
+echo "== 6. a 1 GiB module pushed to a local registry, beside skopeo copy oci-archive:... docker://..." >&2
+# Debian's docker-registry on 127.0.0.1 (plain HTTP, anonymous), storing in
+# $dir/registry; --prepare empties its storage before each run, so every
+# run sends every blob. The same image is pushed three ways in one
+# hyperfine run: built from the module straight into the registry, copied
+# from its image tar by us, and copied from the same tar by skopeo.
+command -v docker-registry >/dev/null 2>&1 && command -v skopeo >/dev/null 2>&1 || {
+  echo "bench: needs docker-registry and skopeo (scripts/install-test-deps.sh installs them)" >&2; exit 1; }
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$dir/registry"
+cat >"$dir/registry.yml" <<YAML
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $dir/registry/data
+http:
+  addr: 127.0.0.1:$port
+YAML
+docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 &
+registry_pid=$!
+trap 'kill "$registry_pid" 2>/dev/null; wait "$registry_pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
+for _ in $(seq 100); do
+  curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null || { cat "$dir/registry.log" >&2; echo "bench: the registry did not start" >&2; exit 1; }
+push_runs=$(( runs < 5 ? runs : 5 ))
+"$builder" -n bench -r localhost:5000/bench -q -m "$dir/m1g.wasm" -o "$dir/m1g.tar"
+remote="127.0.0.1:$port/bench"
+hyperfine --style basic --warmup 1 --runs "$push_runs" \
+  --prepare "rm -rf $dir/registry/data; sync" --export-json "$dir/push.json" \
+  -n "oci-tar-builder -o docker://" "$(pack "$dir/m1g.wasm") -o docker://$remote/built:v1" \
+  -n "oci-tar-builder copy oci-archive: docker://" "$(printf '%q ' "$builder") copy -q oci-archive:$dir/m1g.tar docker://$remote/copied:v1" \
+  -n "skopeo copy oci-archive: docker://" "skopeo --insecure-policy copy -q --dest-tls-verify=false oci-archive:$dir/m1g.tar docker://$remote/skopeo:v1"
+a=$(median "$dir/push.json" 0) b=$(median "$dir/push.json" 1) c=$(median "$dir/push.json" 2)
+verdict "1 GiB push / skopeo copy" "$(ratio "$a" "$c")" 1.0 "$(ms "$a") vs $(ms "$c"); cpu $(ms "$(cpu "$dir/push.json" 0)") vs $(ms "$(cpu "$dir/push.json" 2)")"
+verdict "1 GiB copy / skopeo copy" "$(ratio "$b" "$c")" 1.0 "$(ms "$b") vs $(ms "$c"); cpu $(ms "$(cpu "$dir/push.json" 1)") vs $(ms "$(cpu "$dir/push.json" 2)")"
+rm -rf "$dir/registry/data"
+rss_push=$(/usr/bin/time -v "$builder" -n bench -r localhost:5000/bench -q -m "$dir/m1g.wasm" -o "docker://$remote/rss:v1" 2>&1 >/dev/null |
+  awk -F': ' '/Maximum resident set size/ { print $2 }')
+rm -rf "$dir/registry/data"
+rss_copy=$(/usr/bin/time -v "$builder" copy -q "oci-archive:$dir/m1g.tar" "docker://$remote/rss:v1" 2>&1 >/dev/null |
+  awk -F': ' '/Maximum resident set size/ { print $2 }')
+peak_push=$(( rss_push > rss_copy ? rss_push : rss_copy ))
+verdict "peak RSS, 1 GiB push (MiB)" "$(mib "$peak_push")" 16 "-o docker:// $(mib "$rss_push"); copy $(mib "$rss_copy")"
+rm -f "$dir/m1g.tar"
+
+fi
+
+if want 7; then
+echo "== 7. a compat image of a real wasm module (gzip, level 6), beside pigz -6 and gzip -6 on the same file" >&2
 # The builder does more than the compressors: it makes the tar around the
 # wasm, hashes it (the diff ID) and the compressed layer, and writes the
 # image tar durably; pigz and gzip compress the module to a file.
@@ -223,7 +292,7 @@ rss_compat_1g=$(/usr/bin/time -v "$builder" -n bench -q --shape compat -m "$dir/
 verdict "compat gzip peak RSS (MiB)" "$(mib "$(( rss_compat_1g > rss_compat ? rss_compat_1g : rss_compat ))")" 16 \
   "real module $(mib "$rss_compat"), 1 GiB $(mib "$rss_compat_1g")"
 rm -rf "$dir/compat.tar" "$dir/pigz.gz" "$dir/gzip.gz" "$dir/zstd.zst" "$dir/package"
-
+fi
 echo
 echo "oci-tar-builder benchmark ($(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), $runs runs, medians)"
 echo "binary: $builder"

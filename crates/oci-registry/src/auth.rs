@@ -1,21 +1,23 @@
-//! Credentials, where they come from, and the registry's challenges.
+//! Credentials and the registry's challenges.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::RegistryError;
-
-/// A user name and password (or token) for a registry. Its `Debug` never
-/// shows the password.
+/// A user name and password (or token) for a registry, or an identity
+/// token (an OAuth2 refresh token, as `docker login` keeps for registries
+/// that hand them out). Its `Debug` never shows the password or token.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     username: String,
     password: String,
+    identity_token: bool,
 }
+
+/// The user name docker's credential helpers answer for an identity token.
+pub(crate) const IDENTITY_TOKEN_USER: &str = "<token>";
 
 impl Credentials {
     /// A user name and password.
@@ -23,12 +25,33 @@ impl Credentials {
         Credentials {
             username: username.into(),
             password: password.into(),
+            identity_token: false,
         }
     }
 
-    /// The user name.
+    /// An identity token: exchanged at the registry's token server for an
+    /// access token (`grant_type=refresh_token`), never sent as Basic auth.
+    pub fn identity_token(token: impl Into<String>) -> Self {
+        Credentials {
+            username: IDENTITY_TOKEN_USER.to_owned(),
+            password: token.into(),
+            identity_token: true,
+        }
+    }
+
+    /// The user name (`<token>` for an identity token).
     pub fn username(&self) -> &str {
         &self.username
+    }
+
+    /// Whether these are an identity token rather than a user and password.
+    pub fn is_identity_token(&self) -> bool {
+        self.identity_token
+    }
+
+    /// The password, or the identity token.
+    pub(crate) fn secret(&self) -> &str {
+        &self.password
     }
 
     /// The `Authorization` header value for Basic auth.
@@ -45,106 +68,8 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("username", &self.username)
             .field("password", &"<hidden>")
+            .field("identity_token", &self.identity_token)
             .finish()
-    }
-}
-
-/// Credentials and where they were found (for `-v`-style messages that
-/// say which source supplied them, never what they are).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FoundCredentials {
-    /// The credentials.
-    pub credentials: Credentials,
-    /// Where they came from (a file path).
-    pub origin: String,
-}
-
-/// The docker config file: `$DOCKER_CONFIG/config.json`, else
-/// `~/.docker/config.json`.
-pub fn docker_config_path() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir).join("config.json"));
-    }
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(|home| PathBuf::from(home).join(".docker").join("config.json"))
-}
-
-/// The credentials the docker config file at `path` holds for `registry`
-/// (`host[:port]`) in its `auths` (`auth`: base64 of `user:password`, or
-/// `username` and `password`); `None` if the file or the entry is absent.
-/// Keys may carry a scheme and a path (`https://index.docker.io/v1/`).
-pub fn from_docker_config(
-    path: &Path,
-    registry: &str,
-) -> Result<Option<FoundCredentials>, RegistryError> {
-    let origin = path.display().to_string();
-    let bad = |reason: String| RegistryError::CredentialStore {
-        origin: origin.clone(),
-        reason,
-    };
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(bad(e.to_string())),
-    };
-    let config: Value =
-        serde_json::from_slice(&bytes).map_err(|e| bad(format!("not valid JSON ({e})")))?;
-    let Some(auths) = config.get("auths").and_then(Value::as_object) else {
-        return Ok(None);
-    };
-    let wanted = config_key(registry);
-    let Some(entry) = auths
-        .iter()
-        .find(|(key, _)| config_key(key) == wanted)
-        .map(|(_, entry)| entry)
-    else {
-        return Ok(None);
-    };
-    let field = |name: &str| {
-        entry
-            .get(name)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-    };
-    let credentials = if let Some(auth) = field("auth") {
-        let decoded = BASE64
-            .decode(auth.trim())
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or_else(|| {
-                bad(format!(
-                    "auths.{registry}.auth is not base64 of user:password"
-                ))
-            })?;
-        let Some((user, password)) = decoded.split_once(':') else {
-            return Err(bad(format!(
-                "auths.{registry}.auth does not decode to user:password"
-            )));
-        };
-        Credentials::new(user, password)
-    } else if let (Some(user), Some(password)) = (field("username"), field("password")) {
-        Credentials::new(user, password)
-    } else {
-        return Ok(None);
-    };
-    Ok(Some(FoundCredentials {
-        credentials,
-        origin,
-    }))
-}
-
-/// A config key or registry name reduced to `host[:port]`, Docker Hub's
-/// names made one.
-fn config_key(key: &str) -> String {
-    let without_scheme = key
-        .strip_prefix("https://")
-        .or_else(|| key.strip_prefix("http://"))
-        .unwrap_or(key);
-    let host = without_scheme.split('/').next().unwrap_or(without_scheme);
-    match host {
-        "index.docker.io" | "registry-1.docker.io" | "docker.io" => "docker.io".to_owned(),
-        other => other.to_ascii_lowercase(),
     }
 }
 
@@ -264,36 +189,5 @@ mod tests {
     fn debug_hides_the_password() {
         let shown = format!("{:?}", Credentials::new("me", "s3cret"));
         assert!(shown.contains("me") && !shown.contains("s3cret"), "{shown}");
-    }
-
-    #[test]
-    fn docker_config_auths_are_found_by_host() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.json");
-        let auth = BASE64.encode("alice:pa:ss");
-        std::fs::write(
-            &path,
-            format!(
-                r#"{{"auths":{{"https://127.0.0.1:5000/v1/":{{"auth":"{auth}"}},"https://index.docker.io/v1/":{{"username":"bob","password":"pw"}}}}}}"#
-            ),
-        )
-        .unwrap();
-        let found = from_docker_config(&path, "127.0.0.1:5000")
-            .unwrap()
-            .unwrap();
-        assert_eq!(found.credentials, Credentials::new("alice", "pa:ss"));
-        assert_eq!(found.origin, path.display().to_string());
-        let hub = from_docker_config(&path, "docker.io").unwrap().unwrap();
-        assert_eq!(hub.credentials, Credentials::new("bob", "pw"));
-        assert_eq!(from_docker_config(&path, "ghcr.io").unwrap(), None);
-        assert_eq!(
-            from_docker_config(&dir.path().join("none.json"), "ghcr.io").unwrap(),
-            None
-        );
-        std::fs::write(&path, r#"{"auths":{"ghcr.io":{"auth":"!!"}}}"#).unwrap();
-        let error = from_docker_config(&path, "ghcr.io")
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("not base64"), "{error}");
     }
 }

@@ -19,6 +19,9 @@ use crate::RegistryError;
 /// answers are small; a larger one is cut here.
 const MAX_RESPONSE_BODY: u64 = 1024 * 1024;
 
+/// The `client_id` sent with an OAuth2 refresh-token grant.
+const OAUTH_CLIENT_ID: &str = "oci-tar-builder";
+
 /// How many redirects a GET or HEAD follows.
 const MAX_REDIRECTS: usize = 5;
 
@@ -64,6 +67,12 @@ pub struct ClientOptions {
     pub credentials: Option<Credentials>,
     /// Retries of transient failures.
     pub retry: RetryPolicy,
+    /// Upload every blob in chunks of at most this many bytes (`PATCH`s,
+    /// then `PUT ?digest=`), raised to the registry's
+    /// `OCI-Chunk-Min-Length`. Without it a blob goes in one `PUT`, and in
+    /// chunks of [`DEFAULT_CHUNK_SIZE`](crate::DEFAULT_CHUNK_SIZE) when
+    /// the registry refuses that as too large (413).
+    pub max_chunk_size: Option<u64>,
 }
 
 /// A request body.
@@ -119,6 +128,9 @@ pub(crate) struct Client {
     credentials: Option<Credentials>,
     /// The `Authorization` value sent to the registry's own origin.
     authorization: Option<String>,
+    /// Other repositories a bearer token must also allow pulling from
+    /// (those blobs are mounted from).
+    pull_from: Vec<String>,
     retry: RetryPolicy,
 }
 
@@ -148,8 +160,25 @@ impl Client {
             plain_http,
             credentials: options.credentials,
             authorization: None,
+            pull_from: Vec::new(),
             retry: options.retry,
         })
+    }
+
+    /// Asks bearer tokens to allow pulling from `repositories` too; a
+    /// token already held without that is dropped, so the registry's next
+    /// challenge gets one that does.
+    pub(crate) fn pull_from(&mut self, repositories: &[String]) {
+        if self.pull_from != repositories {
+            self.pull_from = repositories.to_vec();
+            if self
+                .authorization
+                .as_deref()
+                .is_some_and(|a| a.starts_with("Bearer "))
+            {
+                self.authorization = None;
+            }
+        }
     }
 
     /// The registry as named in references.
@@ -275,6 +304,12 @@ impl Client {
                         "the registry asks for credentials and none were given",
                     ));
                 };
+                if credentials.is_identity_token() {
+                    return Err(self.unauthorized(
+                        what,
+                        "the registry asks for a user and password (Basic auth), and the credentials are an identity token, which only a token server takes",
+                    ));
+                }
                 if self.plain_http && !is_loopback_host(host_of(&self.base)) {
                     return Err(RegistryError::CredentialsOverPlainHttp {
                         registry: self.registry.clone(),
@@ -291,7 +326,9 @@ impl Client {
         }
     }
 
-    /// A token for pushing to the repository from the token server `realm`.
+    /// A token for pushing to the repository from the token server `realm`:
+    /// `GET` with Basic credentials (or none), or for an identity token the
+    /// OAuth2 refresh-token grant (`POST` of a form).
     fn fetch_token(
         &mut self,
         realm: &str,
@@ -302,33 +339,74 @@ impl Client {
             return Err(self.protocol(what, format!("token realm {realm:?} is not an http(s) URL")));
         }
         let scope = format!("repository:{}:pull,push", self.repository);
+        // Mounting from another repository needs a token that may pull it.
+        let scopes: Vec<String> = std::iter::once(scope.clone())
+            .chain(
+                self.pull_from
+                    .iter()
+                    .map(|repository| format!("repository:{repository}:pull")),
+            )
+            .collect();
         let mut url = format!(
-            "{realm}{}scope={}",
+            "{realm}{}{}",
             if realm.contains('?') { '&' } else { '?' },
-            encode(&scope)
+            scopes
+                .iter()
+                .map(|scope| format!("scope={}", encode(scope)))
+                .collect::<Vec<_>>()
+                .join("&")
         );
         if let Some(service) = service {
             url.push_str(&format!("&service={}", encode(service)));
         }
-        let basic = match &self.credentials {
-            Some(credentials) => {
-                if realm.starts_with("http://") && !is_loopback_host(host_of(realm)) {
-                    return Err(RegistryError::CredentialsOverPlainHttp {
-                        registry: host_of(realm).to_owned(),
-                    });
+        if self.credentials.is_some()
+            && realm.starts_with("http://")
+            && !is_loopback_host(host_of(realm))
+        {
+            return Err(RegistryError::CredentialsOverPlainHttp {
+                registry: host_of(realm).to_owned(),
+            });
+        }
+        let (basic, form) = match &self.credentials {
+            Some(credentials) if credentials.is_identity_token() => {
+                let mut form = format!(
+                    "grant_type=refresh_token&client_id={}&scope={}&refresh_token={}",
+                    encode(OAUTH_CLIENT_ID),
+                    encode(&scopes.join(" ")),
+                    encode(credentials.secret())
+                );
+                if let Some(service) = service {
+                    form.push_str(&format!("&service={}", encode(service)));
                 }
-                Some(credentials.basic_header())
+                (None, Some(form))
             }
-            None => None,
+            Some(credentials) => (Some(credentials.basic_header()), None),
+            None => (None, None),
         };
         let token_server = host_of(realm).to_owned();
         let token_what = format!("token for {scope}");
         self.with_retries(&token_what, |client| {
-            let mut request = Request::builder().method("GET").uri(&url);
-            if let Some(basic) = &basic {
-                request = request.header("Authorization", basic);
-            }
-            let reply = client.run(request, Body::None, &token_what, &token_server)?;
+            let reply = match &form {
+                Some(form) => {
+                    let request = Request::builder()
+                        .method("POST")
+                        .uri(realm)
+                        .header("Content-Type", "application/x-www-form-urlencoded");
+                    client.run(
+                        request,
+                        Body::Bytes(form.as_bytes()),
+                        &token_what,
+                        &token_server,
+                    )?
+                }
+                None => {
+                    let mut request = Request::builder().method("GET").uri(&url);
+                    if let Some(basic) = &basic {
+                        request = request.header("Authorization", basic);
+                    }
+                    client.run(request, Body::None, &token_what, &token_server)?
+                }
+            };
             if reply.status == 401 || reply.status == 403 {
                 return Err(Attempt::from(RegistryError::Unauthorized {
                     registry: token_server.clone(),
@@ -336,7 +414,8 @@ impl Client {
                     reason: format!("the token server answered HTTP {}", reply.status),
                 }));
             }
-            let reply = client.expect_from(&token_server, reply, "GET", &token_what, &[200])?;
+            let method = if form.is_some() { "POST" } else { "GET" };
+            let reply = client.expect_from(&token_server, reply, method, &token_what, &[200])?;
             token_from_response(&reply.body).ok_or_else(|| {
                 Attempt::from(RegistryError::Protocol {
                     registry: token_server.clone(),
@@ -422,6 +501,10 @@ impl Client {
             })
         };
         let head = request.method_ref().is_some_and(|m| m == "HEAD");
+        let plain = request
+            .uri_ref()
+            .and_then(|uri| uri.scheme_str())
+            .is_some_and(|scheme| scheme == "http");
         let make_error = |e: ureq::http::Error| transport(format!("cannot make the request: {e}"));
         let response = match body {
             Body::None => {
@@ -444,7 +527,23 @@ impl Client {
                 self.agent.run(request)
             }
         }
-        .map_err(|e| transport(e.to_string()))?;
+        .map_err(|e| match e {
+            // rustls reports a failed handshake (a certificate refused, a
+            // server answering in plain text) as invalid data on the stream.
+            ureq::Error::Io(ref io) if !plain && io.kind() == std::io::ErrorKind::InvalidData => {
+                Attempt::from(RegistryError::Tls {
+                    registry: server.to_owned(),
+                    what: what.to_owned(),
+                    reason: io.to_string(),
+                })
+            }
+            ureq::Error::Rustls(_) | ureq::Error::Tls(_) => Attempt::from(RegistryError::Tls {
+                registry: server.to_owned(),
+                what: what.to_owned(),
+                reason: e.to_string(),
+            }),
+            other => transport(other.to_string()),
+        })?;
         let (parts, mut body) = response.into_parts();
         let body = if head {
             Vec::new()

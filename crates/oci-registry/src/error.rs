@@ -39,6 +39,17 @@ pub enum RegistryError {
         /// What the HTTP client said.
         reason: String,
     },
+    /// The TLS handshake failed (a certificate not trusted or not for this
+    /// host, or a server that does not speak TLS); not retried.
+    #[error("{registry}: {what}: TLS: {reason}")]
+    Tls {
+        /// The registry (or token server).
+        registry: String,
+        /// What was being sent or asked for.
+        what: String,
+        /// What the TLS library said.
+        reason: String,
+    },
     /// The registry stored a manifest under another digest than ours.
     #[error("{registry}: manifest {tag}: the registry says its digest is {found}, but we sent {expected}")]
     ManifestDigest {

@@ -7,13 +7,21 @@
 //!   holds them; otherwise uploaded (`POST` then `PUT ?digest=` with
 //!   `Content-Length`), streamed from their source and checked against
 //!   their digest as they go: a source whose bytes change is an error, and
-//!   the bytes that would complete a wrong blob are never sent.
+//!   the bytes that would complete a wrong blob are never sent. A registry
+//!   that refuses a whole blob as too large (413), or every blob with
+//!   [`ClientOptions::max_chunk_size`], gets it in `PATCH` chunks
+//!   (honouring `OCI-Chunk-Min-Length`), a broken chunk resumed from the
+//!   upload's `Range`; a blob another repository of the registry holds can
+//!   be mounted from it ([`RegistrySink::mount_from`]).
 //! - Manifests are put under each tag with their media type as
 //!   `Content-Type`; the registry's `Docker-Content-Digest` must be ours.
 //! - Auth: anonymous, Basic, and bearer tokens (`WWW-Authenticate: Bearer
-//!   realm,service` → a token for `repository:NAME:pull,push`, reused).
-//!   Credentials come from the caller ([`ClientOptions::credentials`]) or
-//!   the docker config file ([`from_docker_config`]); they are never sent
+//!   realm,service` → a token for `repository:NAME:pull,push`, reused;
+//!   an identity token is exchanged for one with OAuth2's
+//!   `grant_type=refresh_token`). Credentials come from the caller
+//!   ([`ClientOptions::credentials`]) or where users keep them
+//!   ([`find_credentials`]: podman's `auth.json`, docker's `config.json`
+//!   and the credential helpers they name); they are never sent
 //!   over plain HTTP to a host that is not this machine, never sent to
 //!   another host than the registry's (a redirect to blob storage goes
 //!   without them), and never shown in an error or a `Debug`.
@@ -56,12 +64,17 @@
 
 mod auth;
 mod client;
+mod credential_store;
 mod error;
 mod sink;
 mod target;
 
-pub use auth::{docker_config_path, from_docker_config, Credentials, FoundCredentials};
+pub use auth::Credentials;
 pub use client::{ClientOptions, RetryPolicy};
+pub use credential_store::{
+    credential_files, docker_config_path, find_credentials, from_auth_file, from_docker_config,
+    FoundCredentials,
+};
 pub use error::RegistryError;
-pub use sink::{PushStats, RegistrySink};
+pub use sink::{PushStats, RegistrySink, DEFAULT_CHUNK_SIZE};
 pub use target::RegistryRef;

@@ -11,7 +11,7 @@ use oci_layout::{
 };
 use oci_spec::image::{Descriptor, MediaType, Platform};
 
-use crate::client::{encode, Attempt, Body, Client, ClientOptions};
+use crate::client::{encode, Attempt, Body, Client, ClientOptions, Reply};
 use crate::{RegistryError, RegistryRef};
 
 /// Opens a blob's bytes from the start, for each attempt to send them.
@@ -61,6 +61,8 @@ pub struct PushStats {
 /// unreferenced, for the registry's garbage collection.
 pub struct RegistrySink {
     client: Client,
+    /// Chunks of at most this size for every blob, when set.
+    max_chunk_size: Option<u64>,
     target: RegistryRef,
     mount_from: Vec<String>,
     progress: Option<ProgressFn>,
@@ -71,10 +73,12 @@ impl RegistrySink {
     /// Connects to `target`'s registry (`GET /v2/`, authenticating if it
     /// asks) ready to push into its repository.
     pub fn connect(target: RegistryRef, options: ClientOptions) -> Result<Self, RegistryError> {
+        let max_chunk_size = options.max_chunk_size.map(|size| size.max(1));
         let mut client = Client::new(&target, options)?;
         client.ping()?;
         Ok(RegistrySink {
             client,
+            max_chunk_size,
             target,
             mount_from: Vec::new(),
             progress: None,
@@ -88,9 +92,14 @@ impl RegistrySink {
     }
 
     /// Repositories of the same registry to mount a missing blob from
-    /// before uploading it (tried in order; a registry that answers a mount
-    /// with 202 gets the upload instead).
+    /// before uploading it (`POST …/blobs/uploads/?mount=DIGEST&from=REPO`,
+    /// tried in order): 201 means mounted, no bytes sent; 202 means the
+    /// registry opened an upload instead: it is cancelled (`DELETE`) while
+    /// other repositories are left to try, and after the last the blob is
+    /// sent into it. With bearer-token auth, the token asked for then also covers
+    /// `repository:REPO:pull` for each.
     pub fn mount_from(&mut self, repositories: Vec<String>) {
+        self.client.pull_from(&repositories);
         self.mount_from = repositories;
     }
 
@@ -122,48 +131,69 @@ impl RegistrySink {
         })
     }
 
-    /// Tries to mount `digest` from each repository of `mount_from`.
-    fn try_mount(&mut self, digest: &Digest, what: &str) -> Result<bool, RegistryError> {
-        for from in self.mount_from.clone() {
+    /// Tries to mount `digest` from each repository of `mount_from`:
+    /// `Mounted`, or the upload a registry opened instead (202), or neither.
+    fn try_mount(&mut self, digest: &Digest, what: &str) -> Result<Mount, RegistryError> {
+        let repositories = self.mount_from.clone();
+        for (n, from) in repositories.iter().enumerate() {
             let url = self.client.url(&format!(
                 "blobs/uploads/?mount={}&from={}",
                 encode(&digest.to_string()),
-                encode(&from)
+                encode(from)
             ));
             let reply = self.client.with_retries(what, |client| {
                 let reply = client.send("POST", &url, &[], Body::Bytes(&[]), what)?;
                 client.expect(reply, "POST", what, &[201, 202])
             })?;
             if reply.status == 201 {
-                return Ok(true);
+                return Ok(Mount::Mounted);
             }
-            // 202: the registry did not mount and opened an upload instead;
-            // it is left to expire, and the blob is uploaded as usual.
+            // 202: the registry did not mount and opened an upload instead
+            // (as the spec allows). The blob goes into the last such upload;
+            // one opened while other repositories are left to try is
+            // cancelled (best effort: the registry expires it anyway).
+            if let Some(location) = reply.header("location") {
+                let location = self.client.resolve(location, what)?;
+                if n + 1 == repositories.len() {
+                    return Ok(Mount::Opened(location));
+                }
+                let _ = self.client.send("DELETE", &location, &[], Body::None, what);
+            }
         }
-        Ok(false)
+        Ok(Mount::Not)
     }
 
-    /// Uploads `size` bytes that must hash to `digest`, opening them with
-    /// `open` for each attempt.
+    /// Uploads `size` bytes that must hash to `digest` in one `PUT`,
+    /// opening them with `open` for each attempt; the first attempt goes
+    /// into the upload `opened` if the registry already opened one. A blob
+    /// larger than [`DEFAULT_CHUNK_SIZE`] whose body is broken off midway is
+    /// not sent whole again: [`Whole::BrokenMidBody`] (it goes in chunks).
     fn upload(
         &mut self,
         digest: Digest,
         size: u64,
         origin: &str,
         open: &Opener<'_>,
-    ) -> Result<(), RegistryError> {
+        mut opened: Option<String>,
+    ) -> Result<Whole, RegistryError> {
         let what = format!("blob {digest} ({origin})");
         let start_url = self.client.url("blobs/uploads/");
         let progress = self.progress.clone();
         self.client.with_retries(&what, |client| {
-            let reply = client.send("POST", &start_url, &[], Body::Bytes(&[]), &what)?;
-            let reply = client.expect(reply, "POST", &what, &[202])?;
-            let location = reply.header("location").ok_or_else(|| {
-                Attempt::from(
-                    client.protocol(&what, "POST answered 202 without a Location".to_owned()),
-                )
-            })?;
-            let location = client.resolve(location, &what)?;
+            let location = match opened.take() {
+                Some(location) => location,
+                None => {
+                    let reply = client.send("POST", &start_url, &[], Body::Bytes(&[]), &what)?;
+                    let reply = client.expect(reply, "POST", &what, &[202])?;
+                    let location = reply.header("location").ok_or_else(|| {
+                        Attempt::from(
+                            client
+                                .protocol(&what, "POST answered 202 without a Location".to_owned()),
+                        )
+                    })?;
+                    client.resolve(location, &what)?
+                }
+            };
             let separator = if location.contains('?') { '&' } else { '?' };
             let url = format!(
                 "{location}{separator}digest={}",
@@ -190,8 +220,126 @@ impl RegistrySink {
             if let Some(failure) = reader.failure.take() {
                 return Err(Attempt::from(RegistryError::Source(failure)));
             }
-            client.expect(sent?, "PUT", &what, &[201]).map(|_| ())
+            match sent {
+                // The connection broke while the body went: as a proxy that
+                // caps request sizes may break it instead of answering 413.
+                Err(attempt)
+                    if reader.sent > 0
+                        && size > DEFAULT_CHUNK_SIZE
+                        && matches!(*attempt.error, RegistryError::Transport { .. }) =>
+                {
+                    Ok(Whole::BrokenMidBody)
+                }
+                sent => client
+                    .expect(sent?, "PUT", &what, &[201])
+                    .map(|_| Whole::Sent),
+            }
         })
+    }
+
+    /// Uploads `size` bytes that must hash to `digest` in chunks of at most
+    /// `chunk` bytes: `PATCH`es with `Content-Range`, then `PUT ?digest=`.
+    /// A chunk that fails (a broken connection, a 5xx) is resumed from
+    /// where the registry says the upload stands (`GET` of the upload, its
+    /// `Range`), the source read again up to there; a chunk refused as too
+    /// large (413) is halved, down to the registry's minimum.
+    fn upload_chunked(
+        &mut self,
+        digest: Digest,
+        size: u64,
+        origin: &str,
+        open: &Opener<'_>,
+        chunk: u64,
+        opened: Option<String>,
+    ) -> Result<(), RegistryError> {
+        let what = format!("blob {digest} ({origin})");
+        let start_url = self.client.url("blobs/uploads/");
+        let progress = self.progress.clone();
+        let (mut location, min_chunk) = match opened {
+            Some(location) => (location, 1),
+            None => self.client.with_retries(&what, |client| {
+                let reply = client.send("POST", &start_url, &[], Body::Bytes(&[]), &what)?;
+                let reply = client.expect(reply, "POST", &what, &[202])?;
+                let min = reply
+                    .header("oci-chunk-min-length")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(1)
+                    .max(1);
+                Ok((next_location(client, &reply, &what)?, min))
+            })?,
+        };
+        let mut chunk = chunk.max(min_chunk);
+        let mut reader: Option<CheckedReader<'_, '_>> = None;
+        // Where the registry's upload stands (bytes received).
+        let mut offset = 0u64;
+        // Whether the last request may have left the upload elsewhere.
+        let mut unsure = false;
+        loop {
+            let step = self.client.with_retries(&what, |client| {
+                if unsure {
+                    let reply = client.send("GET", &location, &[], Body::None, &what)?;
+                    let reply = client.expect(reply, "GET", &what, &[204])?;
+                    offset = received(&reply);
+                    if reply.header("location").is_some() {
+                        location = next_location(client, &reply, &what)?;
+                    }
+                    unsure = false;
+                }
+                if reader.as_ref().is_none_or(|r| r.sent != offset) {
+                    let fresh = CheckedReader::open(open, size, digest, origin, progress.as_ref())
+                        .and_then(|mut fresh| fresh.skip(offset).map(|()| fresh))
+                        .map_err(|e| Attempt::from(RegistryError::Source(e)))?;
+                    reader = Some(fresh);
+                }
+                let Some(source) = reader.as_mut() else {
+                    unreachable!("opened above");
+                };
+                if offset == size {
+                    let separator = if location.contains('?') { '&' } else { '?' };
+                    let url = format!(
+                        "{location}{separator}digest={}",
+                        encode(&digest.to_string())
+                    );
+                    unsure = true;
+                    let reply = client.send("PUT", &url, &[], Body::Bytes(&[]), &what)?;
+                    client.expect(reply, "PUT", &what, &[201])?;
+                    return Ok(Chunk::Done);
+                }
+                let len = chunk.min(size - offset);
+                let range = format!("{offset}-{}", offset + len - 1);
+                unsure = true;
+                let sent = client.send(
+                    "PATCH",
+                    &location,
+                    &[
+                        ("Content-Type", "application/octet-stream"),
+                        ("Content-Range", &range),
+                    ],
+                    Body::Stream(&mut source.by_ref().take(len), len),
+                    &what,
+                );
+                if let Some(failure) = source.failure.take() {
+                    return Err(Attempt::from(RegistryError::Source(failure)));
+                }
+                let reply = sent?;
+                if reply.status == 413 && chunk / 2 >= min_chunk {
+                    return Ok(Chunk::TooLarge);
+                }
+                let reply = client.expect(reply, "PATCH", &what, &[202])?;
+                location = next_location(client, &reply, &what)?;
+                offset += len;
+                // A registry that says it holds other bytes is asked again
+                // (`0-0`, which may mean one byte, is not doubted).
+                let held = received(&reply);
+                unsure = held != 0 && held != offset;
+                Ok(Chunk::Sent)
+            })?;
+            match step {
+                Chunk::Done => return Ok(()),
+                Chunk::Sent => {}
+                Chunk::TooLarge => chunk /= 2,
+            }
+        }
     }
 
     /// Puts a blob known by digest and size, read with `open`.
@@ -207,11 +355,26 @@ impl RegistrySink {
             return Ok(false);
         }
         let what = format!("blob {digest} ({origin})");
-        if self.try_mount(&digest, &what)? {
-            self.stats.blobs_mounted.fetch_add(1, Ordering::Relaxed);
-            return Ok(false);
+        let opened = match self.try_mount(&digest, &what)? {
+            Mount::Mounted => {
+                self.stats.blobs_mounted.fetch_add(1, Ordering::Relaxed);
+                return Ok(false);
+            }
+            Mount::Opened(location) => Some(location),
+            Mount::Not => None,
+        };
+        match self.max_chunk_size {
+            Some(chunk) => self.upload_chunked(digest, size, origin, open, chunk, opened)?,
+            None => match self.upload(digest, size, origin, open, opened) {
+                Ok(Whole::Sent) => {}
+                // The registry caps the size of a request (or the connection
+                // broke midway, which chunks resume from): chunks then.
+                Ok(Whole::BrokenMidBody) | Err(RegistryError::Status { status: 413, .. }) => {
+                    self.upload_chunked(digest, size, origin, open, DEFAULT_CHUNK_SIZE, None)?
+                }
+                Err(other) => return Err(other),
+            },
         }
-        self.upload(digest, size, origin, open)?;
         self.stats.blobs_uploaded.fetch_add(1, Ordering::Relaxed);
         self.stats.bytes_uploaded.fetch_add(size, Ordering::Relaxed);
         Ok(true)
@@ -338,6 +501,62 @@ impl ImageSink for RegistrySink {
     }
 }
 
+/// The chunk size used when a registry refuses a whole blob in one
+/// request as too large (413), and no chunk size was set.
+pub const DEFAULT_CHUNK_SIZE: u64 = 4 * 1024 * 1024;
+
+/// What a whole-blob upload came to.
+enum Whole {
+    /// The registry holds the blob.
+    Sent,
+    /// The connection broke while the body was being sent.
+    BrokenMidBody,
+}
+
+/// What one step of a chunked upload came to.
+enum Chunk {
+    /// A chunk went in.
+    Sent,
+    /// The registry refused the chunk as too large (413).
+    TooLarge,
+    /// The upload is complete.
+    Done,
+}
+
+/// The upload's next `Location` in `reply` (the spec requires one).
+fn next_location(client: &Client, reply: &Reply, what: &str) -> Result<String, Attempt> {
+    let location = reply.header("location").ok_or_else(|| {
+        Attempt::from(client.protocol(
+            what,
+            format!("HTTP {} without the upload's Location", reply.status),
+        ))
+    })?;
+    Ok(client.resolve(location, what)?)
+}
+
+/// How many bytes an upload holds, from its `Range: 0-LAST` (none: 0).
+/// The distribution registry says `0-0` for an empty upload too; it is
+/// taken as empty (a resumed chunk then starts at the blob's first byte).
+fn received(reply: &Reply) -> u64 {
+    reply
+        .header("range")
+        .map(|range| range.trim())
+        .map(|range| range.strip_prefix("bytes=").unwrap_or(range))
+        .and_then(|range| range.split_once('-'))
+        .and_then(|(_, last)| last.trim().parse::<u64>().ok())
+        .map_or(0, |last| if last == 0 { 0 } else { last + 1 })
+}
+
+/// What asking to mount a blob came to.
+enum Mount {
+    /// The registry mounted it (201).
+    Mounted,
+    /// The registry opened an upload at this URL instead (202).
+    Opened(String),
+    /// No repository to mount from.
+    Not,
+}
+
 /// A [`FileInput`]'s reader that, at its end, checks the file is as it was
 /// when opened.
 struct CheckedFile<'a> {
@@ -372,7 +591,45 @@ struct CheckedReader<'a, 'b> {
     progress: Option<&'a ProgressFn>,
 }
 
-impl CheckedReader<'_, '_> {
+impl<'a, 'b> CheckedReader<'a, 'b> {
+    /// The blob's bytes from the start, checked.
+    fn open(
+        open: &Opener<'b>,
+        size: u64,
+        expected: Digest,
+        origin: &'a str,
+        progress: Option<&'a ProgressFn>,
+    ) -> Result<Self, LayoutError> {
+        Ok(CheckedReader {
+            inner: open()?,
+            size,
+            sent: 0,
+            hasher: Some(Sha256::new()),
+            expected,
+            origin,
+            failure: None,
+            progress,
+        })
+    }
+
+    /// Reads (and hashes) the first `count` bytes without sending them: the
+    /// part of the blob the registry already holds.
+    fn skip(&mut self, count: u64) -> Result<(), LayoutError> {
+        let copied = io::copy(&mut self.by_ref().take(count), &mut io::sink());
+        if let Some(failure) = self.failure.take() {
+            return Err(failure);
+        }
+        match copied {
+            Ok(n) if n == count => Ok(()),
+            Ok(n) => Err(LayoutError::SizeMismatch {
+                origin: self.origin.to_owned(),
+                expected: self.size,
+                found: n,
+            }),
+            Err(e) => Err(LayoutError::reading(self.origin, e)),
+        }
+    }
+
     fn fail(&mut self, error: LayoutError) -> io::Error {
         let shown = io::Error::other(error.to_string());
         self.failure = Some(error);

@@ -1,11 +1,15 @@
 //! An in-process registry on 127.0.0.1 for what a real one will not do on
 //! demand: 500 then success, 429 with `Retry-After`, a wrong
 //! `Docker-Content-Digest`, the bearer-token flow, a redirect to another
-//! host (which must not receive `Authorization`), and a 401 that never ends.
+//! host (which must not receive `Authorization`), a 401 that never ends,
+//! an identity token's refresh-token grant, a mount answered with 202, a
+//! cap on the size of a request (413), and a connection broken in the
+//! middle of a chunk.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,9 +26,21 @@ struct Seen {
     path: String,
     authorization: Option<String>,
     body_len: usize,
+    body: Vec<u8>,
+    headers: Vec<(String, String)>,
 }
 
-/// What the handler answers: status, headers, body.
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the handler answers: status, headers, body; status 0 closes the
+/// connection without answering.
 type Answer = (u16, Vec<(String, String)>, Vec<u8>);
 type Handler = dyn Fn(&Seen, usize) -> Answer + Send + Sync;
 
@@ -38,6 +54,14 @@ struct Fake {
 
 impl Fake {
     fn start(handler: Arc<Handler>) -> Fake {
+        Fake::start_capped(handler, usize::MAX)
+    }
+
+    /// As [`start`](Self::start), but a request whose body is over `cap`
+    /// bytes is answered 413 at once, its body unread, and the connection
+    /// closed (the client's writes then fail: a reset or a broken pipe), as
+    /// proxies with a body-size cap do.
+    fn start_capped(handler: Arc<Handler>, cap: usize) -> Fake {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
@@ -54,18 +78,34 @@ impl Fake {
                 let method = parts.next().unwrap_or("").to_owned();
                 let path = parts.next().unwrap_or("").to_owned();
                 let (mut length, mut authorization) = (0usize, None);
+                let mut headers = Vec::new();
                 loop {
                     let mut header = String::new();
                     if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
                         break;
                     }
                     if let Some((name, value)) = header.trim().split_once(':') {
+                        headers.push((name.trim().to_owned(), value.trim().to_owned()));
                         match name.to_ascii_lowercase().as_str() {
                             "content-length" => length = value.trim().parse().unwrap_or(0),
                             "authorization" => authorization = Some(value.trim().to_owned()),
                             _ => {}
                         }
                     }
+                }
+                if length > cap {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+                    );
+                    log.lock().unwrap().push(Seen {
+                        method,
+                        path,
+                        authorization,
+                        body_len: length,
+                        body: Vec::new(),
+                        headers,
+                    });
+                    continue;
                 }
                 let mut body = vec![0; length];
                 let _ = reader.read_exact(&mut body);
@@ -74,6 +114,8 @@ impl Fake {
                     path,
                     authorization,
                     body_len: length,
+                    body,
+                    headers,
                 };
                 let count = {
                     let mut seen = log.lock().unwrap();
@@ -81,6 +123,10 @@ impl Fake {
                     seen.len() - 1
                 };
                 let (status, headers, body) = handler(&request, count);
+                if status == 0 {
+                    // The connection breaks without an answer.
+                    continue;
+                }
                 let mut response = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
                 if !headers
                     .iter()
@@ -335,4 +381,448 @@ fn a_401_that_never_ends_is_a_bounded_clear_error() {
     assert!(fake.seen().len() <= 4, "{:#?}", fake.seen());
     let anonymous = sink(fake.port, None).err().unwrap().to_string();
     assert!(anonymous.contains("none were given"), "{anonymous}");
+}
+
+/// The fields of an `application/x-www-form-urlencoded` body.
+fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let mut fields: Vec<(String, String)> = text
+        .split('&')
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap();
+            (
+                k.to_owned(),
+                v.replace("%3A", ":")
+                    .replace("%2F", "/")
+                    .replace("%2C", ","),
+            )
+        })
+        .collect();
+    fields.sort();
+    fields
+}
+
+#[test]
+fn an_identity_token_is_exchanged_with_a_refresh_token_grant_and_never_sent_as_basic() {
+    let registry_port: Arc<Mutex<u16>> = Arc::default();
+    let port_for_handler = Arc::clone(&registry_port);
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        let port = *port_for_handler.lock().unwrap();
+        if request.path == "/token" {
+            return if request.method == "POST"
+                && request.authorization.is_none()
+                && form_fields(&request.body)
+                    .contains(&("refresh_token".into(), "refresh-abc".into()))
+            {
+                (
+                    200,
+                    vec![],
+                    br#"{"access_token":"acc-1","expires_in":300}"#.to_vec(),
+                )
+            } else {
+                (400, vec![], br#"{"error":"invalid_grant"}"#.to_vec())
+            };
+        }
+        if request.authorization.as_deref() != Some("Bearer acc-1") {
+            let challenge =
+                format!(r#"Bearer realm="http://127.0.0.1:{port}/token",service="fake""#);
+            return (401, vec![header("WWW-Authenticate", &challenge)], vec![]);
+        }
+        ok()
+    }));
+    *registry_port.lock().unwrap() = fake.port;
+    sink(fake.port, Some(Credentials::identity_token("refresh-abc"))).unwrap();
+    let seen = fake.seen();
+    let posts: Vec<&Seen> = seen.iter().filter(|r| r.path == "/token").collect();
+    assert_eq!(posts.len(), 1, "{seen:#?}");
+    assert_eq!(
+        form_fields(&posts[0].body),
+        vec![
+            ("client_id".to_owned(), "oci-tar-builder".to_owned()),
+            ("grant_type".to_owned(), "refresh_token".to_owned()),
+            ("refresh_token".to_owned(), "refresh-abc".to_owned()),
+            (
+                "scope".to_owned(),
+                "repository:fault/app:pull,push".to_owned()
+            ),
+            ("service".to_owned(), "fake".to_owned()),
+        ]
+    );
+    assert!(
+        seen.iter().all(|r| r
+            .authorization
+            .as_deref()
+            .is_none_or(|a| !a.starts_with("Basic"))),
+        "{seen:#?}"
+    );
+    assert_eq!(
+        seen.last().unwrap().authorization.as_deref(),
+        Some("Bearer acc-1")
+    );
+
+    // A wrong token: the token server's refusal, bounded, the token unshown.
+    let error = sink(fake.port, Some(Credentials::identity_token("stale-token")))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("400") && !error.contains("stale-token"),
+        "{error}"
+    );
+
+    // A registry that asks for Basic auth gets no identity token.
+    let basic = Fake::start(Arc::new(|_: &Seen, _| {
+        (
+            401,
+            vec![header("WWW-Authenticate", "Basic realm=\"x\"")],
+            vec![],
+        )
+    }));
+    let error = sink(basic.port, Some(Credentials::identity_token("refresh-abc")))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("identity token"), "{error}");
+    assert!(
+        basic.seen().iter().all(|r| r.authorization.is_none()),
+        "{:#?}",
+        basic.seen()
+    );
+}
+
+/// A registry that answers a mount with `mount_status`: 201 (mounted) or
+/// 202 with an upload it opened; any other upload start is refused.
+fn mounting_registry(mount_status: u16, blob: &BytesBlob) -> Fake {
+    let mount_path = format!(
+        "/v2/fault/app/blobs/uploads/?mount={}&from=fault%2Fbase",
+        blob.digest().to_string().replace(':', "%3A")
+    );
+    let put_path = format!(
+        "/uploads/opened-by-mount?state=x&digest={}",
+        blob.digest().to_string().replace(':', "%3A")
+    );
+    let digest = blob.digest().to_string();
+    Fake::start(Arc::new(move |request: &Seen, _| {
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v2/") => ok(),
+            ("HEAD", _) => (404, vec![], vec![]),
+            ("POST", path) if path == mount_path => {
+                if mount_status == 201 {
+                    (201, vec![header("Docker-Content-Digest", &digest)], vec![])
+                } else {
+                    (
+                        202,
+                        vec![header("Location", "/uploads/opened-by-mount?state=x")],
+                        vec![],
+                    )
+                }
+            }
+            ("PUT", path) if path == put_path => (201, vec![], vec![]),
+            _ => (
+                400,
+                vec![],
+                br#"{"errors":[{"code":"UNSUPPORTED","message":"not expected"}]}"#.to_vec(),
+            ),
+        }
+    }))
+}
+
+#[test]
+fn a_mount_answered_with_202_continues_into_the_upload_the_registry_opened() {
+    let blob = BytesBlob::new(b"a layer another repository holds".to_vec());
+    let fake = mounting_registry(202, &blob);
+    let mut pushing = sink(fake.port, None).unwrap();
+    pushing.mount_from(vec!["fault/base".to_owned()]);
+    assert!(pushing.put_blob(&blob).unwrap(), "the blob was sent");
+    let stats = pushing.stats();
+    assert_eq!(stats.blobs_uploaded.load(Ordering::Relaxed), 1);
+    assert_eq!(stats.blobs_mounted.load(Ordering::Relaxed), 0);
+    let seen = fake.seen();
+    let methods: Vec<&str> = seen.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods, ["GET", "HEAD", "POST", "PUT"], "{seen:#?}");
+    assert_eq!(seen[3].body, blob.bytes(), "{seen:#?}");
+
+    let fake = mounting_registry(201, &blob);
+    let mut pushing = sink(fake.port, None).unwrap();
+    pushing.mount_from(vec!["fault/base".to_owned()]);
+    assert!(
+        !pushing.put_blob(&blob).unwrap(),
+        "a mounted blob is not sent"
+    );
+    assert_eq!(pushing.stats().blobs_mounted.load(Ordering::Relaxed), 1);
+    let seen = fake.seen();
+    assert!(seen.iter().all(|r| r.body_len == 0), "{seen:#?}");
+    assert_eq!(seen.len(), 3, "{seen:#?}");
+}
+
+/// `len` bytes that do not repeat in any short period (this file stands
+/// alone, without the workspace's test-support, to be published).
+fn pseudo_random(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// A registry that keeps one upload (`/upload/1`) in memory: `PATCH`es
+/// must start where it stands (their `Content-Range`), `GET` says where it
+/// stands, and `PUT ?digest=` completes it; a request body larger than
+/// `cap` is refused with 413 (after it was read, as a proxy does).
+/// `break_patch(n, body)` may make the n-th `PATCH` (from 0) keep only
+/// part of its body and break the connection: `Some(kept)`.
+fn chunk_registry(
+    cap: usize,
+    min_chunk: Option<u64>,
+    cut_off: bool,
+    break_patch: impl Fn(usize) -> Option<usize> + Send + Sync + 'static,
+) -> (Fake, Arc<Mutex<Vec<u8>>>) {
+    let stored: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let upload = Arc::clone(&stored);
+    let patches = Mutex::new(0usize);
+    let handler: Arc<Handler> = Arc::new(move |request: &Seen, _| {
+        let mut stored = upload.lock().unwrap();
+        let range = |len: usize| header("Range", &format!("0-{}", len.saturating_sub(1)));
+        let location = header("Location", "/upload/1");
+        if request.body_len > cap {
+            return (
+                413,
+                vec![],
+                br#"{"errors":[{"code":"SIZE_INVALID","message":"request too large"}]}"#.to_vec(),
+            );
+        }
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v2/") => ok(),
+            ("HEAD", _) => (404, vec![], vec![]),
+            ("POST", "/v2/fault/app/blobs/uploads/") => {
+                stored.clear();
+                let mut headers = vec![location];
+                if let Some(min) = min_chunk {
+                    headers.push(header("OCI-Chunk-Min-Length", &min.to_string()));
+                }
+                (202, headers, vec![])
+            }
+            ("GET", "/upload/1") => (204, vec![location, range(stored.len())], vec![]),
+            ("PATCH", "/upload/1") => {
+                let start = request
+                    .header("Content-Range")
+                    .and_then(|r| r.split_once('-'))
+                    .and_then(|(start, _)| start.parse::<usize>().ok());
+                if start != Some(stored.len()) {
+                    return (416, vec![range(stored.len())], vec![]);
+                }
+                let mut count = patches.lock().unwrap();
+                let n = *count;
+                *count += 1;
+                if let Some(kept) = break_patch(n) {
+                    stored.extend_from_slice(&request.body[..kept]);
+                    return (0, vec![], vec![]);
+                }
+                stored.extend_from_slice(&request.body);
+                (202, vec![location, range(stored.len())], vec![])
+            }
+            ("PUT", path) if path.starts_with("/upload/1?digest=") && request.body_len == 0 => {
+                (201, vec![], vec![])
+            }
+            _ => (
+                400,
+                vec![],
+                br#"{"errors":[{"code":"UNSUPPORTED","message":"not expected"}]}"#.to_vec(),
+            ),
+        }
+    });
+    let fake = if cut_off {
+        Fake::start_capped(handler, cap)
+    } else {
+        Fake::start(handler)
+    };
+    (fake, stored)
+}
+
+const MIB: usize = 1024 * 1024;
+
+#[test]
+fn a_registry_that_caps_requests_at_4_mib_gets_the_blob_in_chunks_of_at_most_4_mib() {
+    let bytes = pseudo_random(10 * MIB + 5);
+    let blob = BytesBlob::new(bytes.clone());
+    let (fake, stored) = chunk_registry(4 * MIB, None, false, |_| None);
+    let mut pushing = sink(fake.port, None).unwrap();
+    assert!(pushing.put_blob(&blob).unwrap());
+    assert!(
+        *stored.lock().unwrap() == bytes,
+        "the registry holds other bytes"
+    );
+    let seen = fake.seen();
+    let refused: Vec<&Seen> = seen
+        .iter()
+        .filter(|r| r.method == "PUT" && r.body_len > 0)
+        .collect();
+    assert_eq!(refused.len(), 1, "one whole PUT, refused (413): {seen:#?}");
+    let patches: Vec<(Option<&str>, usize)> = seen
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| (r.header("Content-Range"), r.body_len))
+        .collect();
+    assert_eq!(
+        patches,
+        [
+            (Some("0-4194303"), 4 * MIB),
+            (Some("4194304-8388607"), 4 * MIB),
+            (Some("8388608-10485764"), 2 * MIB + 5),
+        ]
+    );
+    let last = seen.last().unwrap();
+    assert_eq!(
+        (last.method.as_str(), last.body_len),
+        ("PUT", 0),
+        "completed by PUT ?digest=: {seen:#?}"
+    );
+    assert!(last
+        .path
+        .ends_with(&blob.digest().to_string().replace(':', "%3A")));
+    assert_eq!(
+        pushing.stats().bytes_uploaded.load(Ordering::Relaxed),
+        bytes.len() as u64
+    );
+}
+
+#[test]
+fn a_chunk_broken_off_midway_resumes_from_where_the_registry_says_it_stands() {
+    let bytes = pseudo_random(4_000_000);
+    let blob = BytesBlob::new(bytes.clone());
+    // The second chunk breaks after half of it reached the registry; the
+    // registry wants chunks of at least 1.5 MB, above the 1 MiB asked for.
+    let (fake, stored) = chunk_registry(usize::MAX, Some(1_500_000), false, |n| {
+        (n == 1).then_some(750_000)
+    });
+    let target: RegistryRef = format!("127.0.0.1:{}/fault/app:v1", fake.port)
+        .parse()
+        .unwrap();
+    let mut pushing = RegistrySink::connect(
+        target,
+        ClientOptions {
+            retry: fast_retries(),
+            max_chunk_size: Some(MIB as u64),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(pushing.put_blob(&blob).unwrap());
+    assert!(
+        *stored.lock().unwrap() == bytes,
+        "the registry holds other bytes"
+    );
+    let seen = fake.seen();
+    let steps: Vec<(&str, Option<&str>, usize)> = seen
+        .iter()
+        .filter(|r| r.method != "HEAD" && r.path != "/v2/")
+        .map(|r| (r.method.as_str(), r.header("Content-Range"), r.body_len))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("POST", None, 0),
+            ("PATCH", Some("0-1499999"), 1_500_000),
+            ("PATCH", Some("1500000-2999999"), 1_500_000),
+            ("GET", None, 0),
+            ("PATCH", Some("2250000-3749999"), 1_500_000),
+            ("PATCH", Some("3750000-3999999"), 250_000),
+            ("PUT", None, 0),
+        ],
+        "{seen:#?}"
+    );
+}
+
+#[test]
+fn with_bearer_auth_mounting_asks_a_token_that_may_pull_the_other_repository() {
+    let blob = BytesBlob::new(b"a layer fault/base holds".to_vec());
+    let digest = blob.digest().to_string();
+    let registry_port: Arc<Mutex<u16>> = Arc::default();
+    let port_for_handler = Arc::clone(&registry_port);
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        let port = *port_for_handler.lock().unwrap();
+        if request.path.starts_with("/token?") {
+            let push = request
+                .path
+                .contains("scope=repository%3Afault%2Fapp%3Apull%2Cpush");
+            let pull_base = request
+                .path
+                .contains("&scope=repository%3Afault%2Fbase%3Apull");
+            let token = if pull_base { "tok-wide" } else { "tok-narrow" };
+            return if push {
+                (
+                    200,
+                    vec![],
+                    format!(r#"{{"token":"{token}"}}"#).into_bytes(),
+                )
+            } else {
+                (400, vec![], vec![])
+            };
+        }
+        let token = request.authorization.as_deref();
+        if !matches!(token, Some("Bearer tok-wide" | "Bearer tok-narrow")) {
+            let challenge =
+                format!(r#"Bearer realm="http://127.0.0.1:{port}/token",service="fake""#);
+            return (401, vec![header("WWW-Authenticate", &challenge)], vec![]);
+        }
+        match request.method.as_str() {
+            "GET" => ok(),
+            "HEAD" => (404, vec![], vec![]),
+            // Without pull access to the source, a registry does not mount.
+            "POST" if token == Some("Bearer tok-wide") => {
+                (201, vec![header("Docker-Content-Digest", &digest)], vec![])
+            }
+            _ => (400, vec![], vec![]),
+        }
+    }));
+    *registry_port.lock().unwrap() = fake.port;
+    let mut pushing = sink(fake.port, None).unwrap();
+    pushing.mount_from(vec!["fault/base".to_owned()]);
+    assert!(!pushing.put_blob(&blob).unwrap(), "mounted, not sent");
+    assert_eq!(pushing.stats().blobs_mounted.load(Ordering::Relaxed), 1);
+    let seen = fake.seen();
+    let tokens: Vec<&str> = seen
+        .iter()
+        .filter(|r| r.path.starts_with("/token"))
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(tokens.len(), 2, "{seen:#?}");
+    assert!(!tokens[0].contains("fault%2Fbase"), "{tokens:?}");
+    assert!(tokens[1].contains("fault%2Fbase%3Apull"), "{tokens:?}");
+}
+
+#[test]
+fn a_whole_blob_cut_off_midway_by_a_proxy_goes_again_in_chunks() {
+    let bytes = pseudo_random(6 * MIB);
+    let blob = BytesBlob::new(bytes.clone());
+    // Over 4 MiB: 413 before the body is read, and the connection closed.
+    let (fake, stored) = chunk_registry(4 * MIB, None, true, |_| None);
+    let mut pushing = sink(fake.port, None).unwrap();
+    assert!(pushing.put_blob(&blob).unwrap());
+    assert!(
+        *stored.lock().unwrap() == bytes,
+        "the registry holds other bytes"
+    );
+    let seen = fake.seen();
+    let steps: Vec<(&str, usize)> = seen
+        .iter()
+        .filter(|r| r.method != "HEAD" && r.path != "/v2/")
+        .map(|r| (r.method.as_str(), r.body_len))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("POST", 0),
+            ("PUT", 6 * MIB),
+            ("POST", 0),
+            ("PATCH", 4 * MIB),
+            ("PATCH", 2 * MIB),
+            ("PUT", 0),
+        ],
+        "the whole blob is tried once, then chunks: {seen:#?}"
+    );
 }

@@ -221,8 +221,10 @@ pub(crate) struct BuildOpts {
 #[derive(Debug, Clone, Args)]
 pub(crate) struct RegistryOpts {
     /// The registry user name; the password is read from stdin (--password-stdin).
-    /// Without it, credentials come from $DOCKER_CONFIG/config.json or
-    /// ~/.docker/config.json, else the push is anonymous.
+    /// Without it, credentials come from podman's auth.json ($REGISTRY_AUTH_FILE, else
+    /// $XDG_RUNTIME_DIR/containers/auth.json; then ~/.config/containers/auth.json), then
+    /// docker's config.json ($DOCKER_CONFIG or ~/.docker: auths, credHelpers, credsStore),
+    /// else the push is anonymous.
     #[arg(long, value_name = "USER", requires = "password_stdin")]
     pub(crate) username: Option<String>,
 
@@ -239,6 +241,63 @@ pub(crate) struct RegistryOpts {
     /// registry with a private CA; implies HTTPS, also for loopback hosts).
     #[arg(long, value_name = "FILE")]
     pub(crate) ca_cert: Option<PathBuf>,
+
+    /// skopeo's spelling: --dest-tls-verify=false is --plain-http; =true
+    /// insists on HTTPS, also for loopback hosts.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        conflicts_with = "plain_http"
+    )]
+    pub(crate) dest_tls_verify: Option<bool>,
+
+    /// Before uploading a blob the registry lacks, ask it to mount the blob
+    /// from this repository of the same registry (repeatable; tried in order).
+    #[arg(long, value_name = "REPO")]
+    pub(crate) mount_from: Vec<String>,
+
+    /// Upload each blob in chunks of at most SIZE bytes (PATCH requests;
+    /// suffixes K, M, G are KiB, MiB, GiB) instead of one request; without
+    /// it, 4M chunks are used only when the registry refuses a whole blob as
+    /// too large (HTTP 413).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) max_chunk_size: Option<u64>,
+}
+
+/// A size in bytes: digits, optionally followed by K, M or G (binary).
+fn parse_size(value: &str) -> Result<u64, String> {
+    let (digits, unit) = match value.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => value.split_at(at),
+        None => (value, ""),
+    };
+    let shift = match unit {
+        "" => 0,
+        "K" | "k" | "KiB" => 10,
+        "M" | "m" | "MiB" => 20,
+        "G" | "g" | "GiB" => 30,
+        _ => return Err(format!("{value:?}: expected bytes, as 4194304 or 4M")),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("{value:?}: expected a positive size, as 4194304 or 4M"))
+}
+
+impl RegistryOpts {
+    /// Plain HTTP (`Some(true)`: --plain-http or --dest-tls-verify=false),
+    /// HTTPS (`Some(false)`: --dest-tls-verify), or by host (`None`).
+    pub(crate) fn plain_http(&self) -> Option<bool> {
+        if self.plain_http {
+            Some(true)
+        } else {
+            self.dest_tls_verify.map(|verify| !verify)
+        }
+    }
 }
 
 /// One `--shape` (also a build file's `shapes` entry).
@@ -419,6 +478,17 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_are_bytes_or_binary_multiples() {
+        assert_eq!(parse_size("4194304"), Ok(4 * 1024 * 1024));
+        assert_eq!(parse_size("4M"), Ok(4 * 1024 * 1024));
+        assert_eq!(parse_size("512K"), Ok(512 * 1024));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        for bad in ["", "0", "4MB", "-1", "M", "99999999999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -2,13 +2,84 @@
 //! layout directory to a registry (or a tar, or a layout directory),
 //! checking the source as `verify` does before anything is sent.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use clap::Args;
 use oci_layout::Reference;
 use oci_layout_reader::{copy_checked, CopyError, LayoutSource};
+use serde::Serialize;
 
 use crate::cli::{parse_output, OutputArg, RegistryOpts};
 use crate::failure::Failure;
 use crate::output::Output;
+use crate::summary::print_json_text;
+
+/// The version of `copy --json`'s schema: raised when a field changes
+/// meaning or goes away (new fields may appear without it).
+const COPY_SCHEMA_VERSION: u32 = 1;
+
+/// The `copy --json` object.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CopySummary {
+    schema_version: u32,
+    source: Place,
+    destination: Place,
+    manifest: ManifestField,
+    /// Blobs (config and layers) of the image.
+    blobs: usize,
+    /// Of them, those written now (not already at the destination).
+    blobs_written: usize,
+    /// For a registry, what the push sent and skipped; `null` otherwise.
+    pushed: Option<PushedField>,
+}
+
+/// Where an image was read from or went.
+#[derive(Serialize)]
+struct Place {
+    /// `tar`, `oci-dir`, `docker-archive`, `stdout` or `registry`.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    /// The tag chosen in the source; the tags pushed under, for a registry.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ManifestField {
+    media_type: String,
+    digest: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PushedField {
+    blobs_uploaded: u64,
+    bytes_uploaded: u64,
+    blobs_skipped: u64,
+    blobs_mounted: u64,
+    manifests_put: u64,
+}
+
+/// The JSON `destination` of `output`.
+fn place(output: &OutputArg) -> Place {
+    let (kind, path, tags) = match output {
+        OutputArg::Stdout => ("stdout", None, Vec::new()),
+        OutputArg::TarFile(path) => ("tar", Some(path.display().to_string()), Vec::new()),
+        OutputArg::OciDir { dir, .. } => ("oci-dir", Some(dir.display().to_string()), Vec::new()),
+        OutputArg::Registry(target) => (
+            "registry",
+            Some(format!("{}/{}", target.registry(), target.repository())),
+            target.tags().to_vec(),
+        ),
+        // Refused as a copy destination before anything is copied.
+        OutputArg::EachReference => ("registry", None, Vec::new()),
+    };
+    Place { kind, path, tags }
+}
 
 /// Copy an image to a registry.
 #[derive(Debug, Args)]
@@ -37,6 +108,11 @@ pub(crate) struct Opts {
     /// Print nothing on stderr but errors.
     #[arg(short, long)]
     pub(crate) quiet: bool,
+
+    /// Print one JSON object describing the copy (schema in the README) on
+    /// stdout (on stderr when DEST is -), and no other lines but errors.
+    #[arg(long, conflicts_with = "verbose")]
+    pub(crate) json: bool,
 
     /// Also say on stderr where credentials came from; never secrets.
     #[arg(short, long, conflicts_with = "quiet")]
@@ -81,7 +157,7 @@ pub(crate) fn run(opts: Opts) -> Result<(), Failure> {
         .map_err(|e| Failure::failed(format!("cannot handle SIGINT and SIGTERM: {e}")))?;
     let (source, tag) = parse_source(&opts.source)?;
     let say = |line: String| {
-        if !opts.quiet {
+        if !opts.quiet && !opts.json {
             eprintln!("{line}");
         }
     };
@@ -142,7 +218,45 @@ pub(crate) fn run(opts: Opts) -> Result<(), Failure> {
         other => Failure::failed(other),
     })?;
     let pushed = output.push_summary();
+    let stats = output.push_stats();
     output.finish()?;
+    if opts.json {
+        let summary = CopySummary {
+            schema_version: COPY_SCHEMA_VERSION,
+            source: Place {
+                kind: match (&source, opts.source.starts_with("docker-archive:")) {
+                    (_, true) => "docker-archive",
+                    (LayoutSource::Dir(_), _) => "oci-dir",
+                    _ => "tar",
+                },
+                path: Some(shown.clone()),
+                tags: tag.iter().cloned().collect(),
+            },
+            destination: place(&destination),
+            manifest: ManifestField {
+                media_type: copied.media_type.clone(),
+                digest: copied.manifest_digest.to_string(),
+            },
+            blobs: copied.blobs,
+            blobs_written: copied.blobs_written,
+            pushed: stats.map(|stats| {
+                let count = |n: &AtomicU64| n.load(Ordering::Relaxed);
+                PushedField {
+                    blobs_uploaded: count(&stats.blobs_uploaded),
+                    bytes_uploaded: count(&stats.bytes_uploaded),
+                    blobs_skipped: count(&stats.blobs_skipped),
+                    blobs_mounted: count(&stats.blobs_mounted),
+                    manifests_put: count(&stats.manifests_put),
+                }
+            }),
+        };
+        let json = serde_json::to_string_pretty(&summary)
+            .map_err(|e| Failure::failed(format!("writing the JSON summary: {e}")))?;
+        return print_json_text(
+            &format!("{json}\n"),
+            matches!(destination, OutputArg::Stdout),
+        );
+    }
     say(format!("copied {shown} to {described}"));
     say(format!(
         "  manifest  {} ({})",

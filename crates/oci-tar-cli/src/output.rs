@@ -194,6 +194,11 @@ impl Output {
         &self.shown
     }
 
+    /// For a registry, the counts of what the push sent and skipped.
+    pub(crate) fn push_stats(&self) -> Option<Arc<PushStats>> {
+        self.pushed.clone()
+    }
+
     /// For a registry, the summary's line of blobs sent and skipped.
     pub(crate) fn push_summary(&self) -> Option<String> {
         let stats = self.pushed.as_ref()?;

@@ -1,39 +1,78 @@
-//! Connecting to a registry for `-o docker://…`: where the credentials
-//! come from (said on stderr by source, never shown), and the connection.
+//! Connecting to a registry for `-o docker://…` and `copy … docker://…`:
+//! where the credentials come from (said by source, never shown), and the
+//! connection.
 
 use std::io::Read;
 
 use oci_registry::{
-    docker_config_path, from_docker_config, ClientOptions, Credentials, RegistryRef, RegistrySink,
+    find_credentials, ClientOptions, Credentials, RegistryError, RegistryRef, RegistrySink,
 };
 
 use crate::cli::RegistryOpts;
 use crate::failure::Failure;
 
 /// Connects to `target`'s registry with credentials from `--username` and
-/// `--password-stdin`, else the docker config file, else none; `say` is
-/// told which source supplied them.
+/// `--password-stdin`, else from where users keep them (podman's
+/// auth.json, docker's config.json and the credential helpers they name),
+/// else none; `say` is told which source supplied them, and a refusal
+/// names that source.
 pub(crate) fn connect(
     target: &RegistryRef,
     opts: &RegistryOpts,
     say: &dyn Fn(String),
 ) -> Result<RegistrySink, Failure> {
-    let credentials = credentials(target, opts, say)?;
+    if opts.plain_http() == Some(true) && opts.ca_cert.is_some() {
+        return Err(Failure::usage(
+            "--dest-tls-verify=false talks plain HTTP, where --ca-cert has no use",
+        ));
+    }
+    let (credentials, source) = match credentials(target, opts)? {
+        Some((credentials, source)) => {
+            let what = if credentials.is_identity_token() {
+                "an identity token".to_owned()
+            } else {
+                format!("user {}", credentials.username())
+            };
+            say(format!(
+                "credentials for {}: {what} from {source}",
+                target.registry()
+            ));
+            (Some(credentials), Some(source))
+        }
+        None => {
+            say(format!(
+                "credentials for {}: none found, pushing anonymously",
+                target.registry()
+            ));
+            (None, None)
+        }
+    };
     let options = ClientOptions {
-        plain_http: opts.plain_http.then_some(true),
+        plain_http: opts.plain_http(),
         ca_file: opts.ca_cert.clone(),
         credentials,
+        max_chunk_size: opts.max_chunk_size,
         ..ClientOptions::default()
     };
-    RegistrySink::connect(target.clone(), options).map_err(Failure::failed)
+    let mut sink = RegistrySink::connect(target.clone(), options).map_err(|error| {
+        match (&error, &source) {
+            (RegistryError::Unauthorized { .. }, Some(source)) => {
+                Failure::failed(format!("{error}; the credentials came from {source}"))
+            }
+            _ => Failure::failed(error),
+        }
+    })?;
+    if !opts.mount_from.is_empty() {
+        sink.mount_from(opts.mount_from.clone());
+    }
+    Ok(sink)
 }
 
+/// The credentials and a description of their source (never the secret).
 fn credentials(
     target: &RegistryRef,
     opts: &RegistryOpts,
-    say: &dyn Fn(String),
-) -> Result<Option<Credentials>, Failure> {
-    let registry = target.registry();
+) -> Result<Option<(Credentials, String)>, Failure> {
     if let Some(username) = &opts.username {
         let mut password = String::new();
         std::io::stdin()
@@ -43,23 +82,12 @@ fn credentials(
         if password.is_empty() {
             return Err(Failure::usage("--password-stdin: stdin held no password"));
         }
-        say(format!(
-            "credentials for {registry}: --username {username} with --password-stdin"
-        ));
-        return Ok(Some(Credentials::new(username, password)));
+        return Ok(Some((
+            Credentials::new(username, password),
+            format!("--username {username} with --password-stdin"),
+        )));
     }
-    let Some(path) = docker_config_path() else {
-        return Ok(None);
-    };
-    match from_docker_config(&path, registry).map_err(Failure::failed)? {
-        Some(found) => {
-            say(format!(
-                "credentials for {registry}: user {} from {}",
-                found.credentials.username(),
-                found.origin
-            ));
-            Ok(Some(found.credentials))
-        }
-        None => Ok(None),
-    }
+    let found =
+        find_credentials(target.registry(), target.repository()).map_err(Failure::failed)?;
+    Ok(found.map(|found| (found.credentials, found.origin)))
 }

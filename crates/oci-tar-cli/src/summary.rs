@@ -236,7 +236,11 @@ impl Summary {
 
 /// Prints the `--json` object: on stdout, or on stderr when `tar_on_stdout`.
 pub(crate) fn print_json(summary: &Summary, tar_on_stdout: bool) -> Result<(), Failure> {
-    let json = summary.json();
+    print_json_text(&summary.json(), tar_on_stdout)
+}
+
+/// Prints a JSON text: on stdout, or on stderr when `tar_on_stdout`.
+pub(crate) fn print_json_text(json: &str, tar_on_stdout: bool) -> Result<(), Failure> {
     let written = if tar_on_stdout {
         let mut stderr = std::io::stderr().lock();
         stderr

@@ -23,6 +23,10 @@ fn run(args: &[&str], dir: &Path) -> Output {
         .current_dir(dir)
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("DOCKER_CONFIG")
+        // No credentials of the host's: podman's files, docker's in HOME.
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME")
         .env("HOME", dir)
         .output()
         .unwrap()
@@ -253,4 +257,77 @@ fn containerd_17_pulls_and_unpacks_a_copied_wasm_layer_image() {
         stdout.contains(&unpacked),
         "containerd 1.7 did not say {unpacked:?}: {stdout}"
     );
+}
+
+#[test]
+fn copy_json_describes_the_copy_and_what_the_push_sent() {
+    let registry = REGISTRY.get();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (digest, manifest) = package(dir, "json");
+    let remote = format!("docker://{}/copy/json:v1", registry.host());
+    let output = run(
+        &["copy", "--json", "oci:layout:v1", &remote, "-t", "latest"],
+        dir,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "--json prints no human lines: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let manifest_json: Value = serde_json::from_slice(&manifest).unwrap();
+    let blobs = 1 + manifest_json["layers"].as_array().unwrap().len();
+    let sizes: u64 = std::iter::once(&manifest_json["config"])
+        .chain(manifest_json["layers"].as_array().unwrap())
+        .map(|d| d["size"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        summary,
+        serde_json::json!({
+            "schemaVersion": 1,
+            "source": {"type": "oci-dir", "path": "layout", "tags": ["v1"]},
+            "destination": {
+                "type": "registry",
+                "path": format!("{}/copy/json", registry.host()),
+                "tags": ["v1", "latest"]
+            },
+            "manifest": {
+                "mediaType": manifest_json["mediaType"],
+                "digest": digest
+            },
+            "blobs": blobs,
+            "blobsWritten": blobs,
+            "pushed": {
+                "blobsUploaded": blobs,
+                "bytesUploaded": sizes,
+                "blobsSkipped": 0,
+                "blobsMounted": 0,
+                "manifestsPut": 2
+            }
+        })
+    );
+    assert_eq!(registry_digest(&remote), digest);
+
+    // Into a tar: no push counts; again, everything is already there.
+    let output = run(&["copy", "--json", "img.tar", "copy.tar"], dir);
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        summary["destination"],
+        serde_json::json!({"type": "tar", "path": "copy.tar"})
+    );
+    assert_eq!(
+        summary["source"],
+        serde_json::json!({"type": "tar", "path": "img.tar"})
+    );
+    assert_eq!(summary["pushed"], Value::Null);
+    let again = run(&["copy", "--json", "img.tar", &remote], dir);
+    let again: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again["pushed"]["blobsUploaded"], 0);
+    assert_eq!(again["pushed"]["blobsSkipped"], blobs);
 }

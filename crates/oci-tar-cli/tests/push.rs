@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use test_support::servers::{Registry, RegistrySetup, Shared};
-use test_support::{require_tool, tiny_module};
+use test_support::{filler_module, require_tool, tiny_module};
 
 const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
 
@@ -24,6 +24,10 @@ fn run(args: &[&str], dir: &Path, stdin: Option<&str>, home: &Path) -> Output {
         .current_dir(dir)
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("DOCKER_CONFIG")
+        // No credentials of the host's: podman's files, docker's in HOME.
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME")
         .env("HOME", home)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -144,7 +148,15 @@ fn push_serves_our_bytes_and_a_second_push_sends_no_blob() {
         summary.contains("3 sent"),
         "config and two layers: {summary}"
     );
-    let first = registry.requests();
+    // Other tests push into the same registry meanwhile: only this
+    // repository's requests count.
+    let this_repository = |requests: Vec<String>| -> Vec<String> {
+        requests
+            .into_iter()
+            .filter(|r| r.contains("/v2/push/anon/"))
+            .collect()
+    };
+    let first = this_repository(registry.requests());
     assert_eq!(
         uploads(&first).len(),
         6,
@@ -173,7 +185,7 @@ fn push_serves_our_bytes_and_a_second_push_sends_no_blob() {
         again.contains("0 sent (0 bytes), 3 already there"),
         "{again}"
     );
-    let second = registry.requests();
+    let second = this_repository(registry.requests());
     let new = &second[first.len()..];
     assert!(
         uploads(new).is_empty(),
@@ -352,4 +364,200 @@ fn repeated_tags_push_one_manifest_under_each() {
         dir,
     );
     assert_eq!(two.status.code(), Some(2), "several tags need a registry");
+}
+
+#[test]
+fn mount_from_mounts_every_blob_from_another_repository_and_sends_no_bytes() {
+    let registry = REGISTRY.get();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    std::fs::write(dir.join("a.wasm"), tiny_module(51)).unwrap();
+    std::fs::write(dir.join("b.wasm"), tiny_module(52)).unwrap();
+    let push = |repository: &str, extra: &[&str]| {
+        let remote = format!("docker://{}/{repository}:v1", registry.host());
+        let mut args = vec![
+            "--name", "mount", "--module", "a.wasm", "--module", "b.wasm", "-o", &remote,
+        ];
+        args.extend(extra);
+        run_ok(&args, dir, None, dir)
+    };
+    push("mount/base", &[]);
+    let before = registry.requests().len();
+    let summary = push(
+        "mount/target",
+        &[
+            "--mount-from",
+            "mount/elsewhere",
+            "--mount-from",
+            "mount/base",
+        ],
+    );
+    assert!(
+        summary.contains("0 sent (0 bytes), 0 already there, 3 mounted"),
+        "{summary}"
+    );
+    let requests = registry.requests();
+    let new = &requests[before..];
+    let mounts: Vec<&String> = new
+        .iter()
+        .filter(|r| r.starts_with("POST /v2/mount/target/blobs/uploads/?"))
+        .collect();
+    // Each blob is asked of mount/elsewhere first, which lacks it: the
+    // registry opens an upload instead (202), which is cancelled; then of
+    // mount/base, which mounts it (201).
+    for from in ["mount%2Felsewhere", "mount%2Fbase"] {
+        assert_eq!(
+            mounts
+                .iter()
+                .filter(|r| r.contains(&format!("from={from}")))
+                .count(),
+            3,
+            "{new:#?}"
+        );
+    }
+    assert_eq!(mounts.len(), 6, "{new:#?}");
+    assert_eq!(
+        new.iter()
+            .filter(|r| r.starts_with("DELETE /v2/mount/target/blobs/uploads/"))
+            .count(),
+        3,
+        "the uploads opened instead of a mount are cancelled: {new:#?}"
+    );
+    assert!(
+        !new.iter()
+            .any(|r| r.starts_with("PUT /v2/mount/target/blobs/") || r.starts_with("PATCH ")),
+        "no blob bytes were to be sent: {new:#?}"
+    );
+    let remote = format!("docker://{}/mount/target:v1", registry.host());
+    let raw = skopeo(&["inspect", "--raw", "--tls-verify=false", &remote]);
+    let base = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{}/mount/base:v1", registry.host()),
+    ]);
+    assert_eq!(raw, base, "the mounted image is the same image");
+}
+
+#[test]
+fn dest_tls_verify_is_skopeos_spelling_of_plain_http_and_https() {
+    let registry = REGISTRY.get();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    std::fs::write(dir.join("a.wasm"), tiny_module(61)).unwrap();
+    let remote = format!("docker://{}/push/tlsflag:v1", registry.host());
+    let with = |extra: &[&str]| {
+        let mut args = vec!["--name", "tlsflag", "--module", "a.wasm", "-o", &remote];
+        args.extend(extra);
+        run(&args, dir, None, dir)
+    };
+    // =true insists on HTTPS, which this plain-HTTP registry does not speak.
+    let https = with(&["--dest-tls-verify=true"]);
+    let text = String::from_utf8_lossy(&https.stderr);
+    assert_eq!(https.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&registry.host()) && text.contains("TLS") && !text.contains("gave up"),
+        "a failed handshake is said at once, not retried: {text}"
+    );
+    let bare = with(&["--dest-tls-verify"]);
+    assert_eq!(bare.status.code(), Some(1), "a bare flag means true");
+
+    let plain = with(&["--dest-tls-verify=false"]);
+    assert!(
+        plain.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plain.stderr)
+    );
+    let raw = skopeo(&["inspect", "--raw", "--tls-verify=false", &remote]);
+    assert!(!raw.is_empty());
+
+    for contradiction in [
+        &["--plain-http", "--dest-tls-verify=true"][..],
+        &["--dest-tls-verify=false", "--ca-cert", "a.wasm"][..],
+    ] {
+        let output = with(contradiction);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{contradiction:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn max_chunk_size_sends_each_blob_in_patches_the_registry_assembles() {
+    let registry = REGISTRY.get();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    // A module of 300 KiB: 3 chunks of 128K, the last 44 KiB.
+    let module = filler_module(300 * 1024, 71);
+    std::fs::write(dir.join("big.wasm"), &module).unwrap();
+    let layer_size = module.len();
+
+    let remote = format!("docker://{}/push/chunked:v1", registry.host());
+    let ours = dir.join("ours");
+    run_ok(
+        &[
+            "--name",
+            "chunked",
+            "--module",
+            "big.wasm",
+            "-o",
+            &format!("oci:{}:v1", ours.display()),
+        ],
+        dir,
+        None,
+        dir,
+    );
+    run_ok(
+        &[
+            "--name",
+            "chunked",
+            "--module",
+            "big.wasm",
+            "--max-chunk-size",
+            "128K",
+            "-o",
+            &remote,
+        ],
+        dir,
+        None,
+        dir,
+    );
+    let patches: Vec<String> = registry
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PATCH /v2/push/chunked/"))
+        .collect();
+    let layer_chunks = layer_size.div_ceil(128 * 1024);
+    // Each blob's chunks: the layer's 3 (or more), the config's 1.
+    assert_eq!(patches.len(), layer_chunks + 1, "{patches:#?}");
+    let pulled = dir.join("pulled");
+    skopeo(&[
+        "--insecure-policy",
+        "copy",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        &remote,
+        &format!("oci:{}:v1", pulled.display()),
+    ]);
+    assert_eq!(blobs(&pulled), blobs(&ours), "skopeo pulled other blobs");
+
+    let bad = run(
+        &[
+            "--name",
+            "x",
+            "--module",
+            "big.wasm",
+            "--max-chunk-size",
+            "4MB",
+            "-o",
+            &remote,
+        ],
+        dir,
+        None,
+        dir,
+    );
+    assert_eq!(bad.status.code(), Some(2));
 }
