@@ -6,7 +6,10 @@ set -euo pipefail
 
 # procps and mount: kill and mount for the safe-output tests (signals, a full tmpfs).
 # openssl: the push tests make a CA and a certificate for a TLS registry.
-apt_packages=(containerd skopeo docker-registry umoci procps mount openssl)
+# libseccomp-dev, pkg-config, protobuf-compiler: the test shim links libseccomp
+# and compiles containerd's gRPC API (both through runwasi's crates).
+apt_packages=(containerd skopeo docker-registry umoci procps mount openssl libseccomp-dev pkg-config
+  protobuf-compiler)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -48,3 +51,25 @@ if [ ! -x "$containerd17/root/usr/bin/containerd" ] || [ ! -x "$containerd17/roo
   mv "$containerd17.partial" "$containerd17"
 fi
 "$containerd17/root/usr/bin/containerd" --version
+
+# The test shim (crates/test-shim, not a workspace member): a containerd shim
+# on runwasi's containerd-shim-wasm and wasmtime, with which the run tests
+# `ctr run` our images. A release build of wasmtime takes minutes, so it is
+# built once per version of its sources into a folder named by their hash
+# (scripts/test-shim-key.sh), where the tests look for it; the build's target
+# folder stays under the cache too, so a change rebuilds only what changed.
+cache=/var/cache/oci-tar-builder
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+test_shim="$cache/test-shim-$("$repo/scripts/test-shim-key.sh")"
+if [ ! -x "$test_shim/containerd-shim-wasmtime-test-v1" ]; then
+  echo "building the test shim into $test_shim (a few minutes, once per machine)" >&2
+  started=$SECONDS
+  CARGO_INCREMENTAL=0 cargo build --release --locked \
+    --manifest-path "$repo/crates/test-shim/Cargo.toml" --target-dir "$cache/test-shim-target"
+  rm -rf "$test_shim.partial"
+  mkdir -p "$test_shim.partial"
+  cp "$cache/test-shim-target/release/containerd-shim-wasmtime-test-v1" "$test_shim.partial/"
+  rm -rf "$test_shim"
+  mv "$test_shim.partial" "$test_shim"
+  echo "built the test shim in $((SECONDS - started)) s" >&2
+fi

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 scripts/install-test-deps.sh
 cargo fmt --all -- --check
+# The test shim is not a workspace member (scripts/install-test-deps.sh builds it).
+cargo fmt --manifest-path crates/test-shim/Cargo.toml -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 INSTA_UPDATE=no cargo test --workspace --locked
 # Every published crate packages and builds from its .crate alone (needs the
