@@ -12,6 +12,7 @@
 //! - [`require_tool`]: the path of an external program, or a panic that
 //!   names the package to install (tests never skip quietly);
 //! - [`servers`]: containerd and a registry started by the tests themselves;
+//! - [`wasm_runtime`]: containerd with the test shim, to `ctr run` images;
 //! - [`schemas`]: the OCI image-spec JSON schemas and our wasm config schema.
 #![deny(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic here is a test failure with its message
@@ -22,6 +23,7 @@ use std::sync::OnceLock;
 
 pub mod schemas;
 pub mod servers;
+pub mod wasm_runtime;
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
