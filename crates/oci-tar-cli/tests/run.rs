@@ -5,15 +5,17 @@
 //! Importing and unpacking prove the tar is well-formed; only running it
 //! proves a runtime finds the module, its entrypoint, args and env.
 //!
-//! The runtime matrix:
+//! The runtime matrix (containerd 1.6 cannot unpack raw wasm layers, see
+//! interop.rs, so it runs only images whose layers are tars):
 //!
-//! | image                                   | containerd 1.7 | containerd 1.6 |
-//! |-----------------------------------------|----------------|----------------|
-//! | wasm-layer image, module (wasip1)       | runs           | cannot unpack raw wasm layers (see interop.rs) |
-//! | wasm-layer image, component (wasip2)    | runs           | cannot unpack raw wasm layers |
-//! | wasm-layer image pushed, then pulled    | runs           | -              |
-//! | CNCF artifact                           | `ctr run` refuses its config type | - |
-//! | compat image                            | not built yet: see [the compat section](#compat-images) |
+//! | image                                | containerd 1.7   | containerd 1.6   |
+//! |--------------------------------------|------------------|------------------|
+//! | wasm-layer image, module (wasip1)    | runs             | cannot unpack    |
+//! | wasm-layer image, component (wasip2) | runs             | cannot unpack    |
+//! | wasm-layer image, pushed then pulled | runs             | -                |
+//! | CNCF artifact                        | `ctr run` refuses its config type | - |
+//! | compat image                         | not built yet (see the compat section at the end) | same |
+//! | a hand-made tar-layer image (the rig for compat images) | - | runs  |
 //!
 //! Each test uses its own containerd namespace, removed at its end (and by
 //! its guard when an assertion fails); containerd is started once for the
@@ -277,9 +279,89 @@ fn ctr_run_refuses_a_cncf_artifact() {
 // --------------------------------------------------------- compat images
 //
 // A compat image (the wasm file inside a tar layer, for runtimes that apply
-// layers as tars) is not built yet. When it is, its tests belong here, one
-// for each containerd: build it, `import` it into `CONTAINERD17` and into a
-// `Shared::new(ShimContainerd::start_16)` (1.6 unpacks tar layers, so it
-// needs no `--no-unpack` for this shape), `run` it with the compat image's
-// platform, and assert the demo's output as `wasm_layer_image_runs` does;
-// then list it in the matrix above.
+// layers as tars) is not built by oci-tar-builder yet. When it is, its tests
+// belong here, one for each containerd: build it, `import` it into
+// `CONTAINERD17` and `CONTAINERD16` (1.6 unpacks tar layers, so this shape
+// needs no `--no-unpack`), `run` it with its platform, and assert the demo's
+// output as `wasm_layer_image_runs` does; then list it in the matrix above.
+// Until then, the test below proves the rig for it: containerd 1.6 with the
+// test shim runs a hand-made image of that kind.
+
+static CONTAINERD16: Shared<ShimContainerd> = Shared::new(ShimContainerd::start_16);
+
+/// A hand-made OCI image tar (not one of ours): one tar layer holding
+/// `demo.wasm`, the entrypoint `/demo.wasm`, the platform `wasip1/wasm`, and
+/// the name `reference`. Digests come from `sha256sum`.
+fn hand_made_tar_layer_image(reference: &str, dir: &Path) -> PathBuf {
+    let tar_of = |entries: &[(&str, &[u8])]| {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, bytes) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            header.set_mtime(0);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_entry_type(tar::EntryType::Regular);
+            builder.append_data(&mut header, name, *bytes).unwrap();
+        }
+        builder.into_inner().unwrap()
+    };
+    let digest = |bytes: &[u8]| format!("sha256:{}", test_support::sha256sum(bytes));
+    let descriptor = |media_type: &str, bytes: &[u8]| serde_json::json!({"mediaType": media_type, "digest": digest(bytes), "size": bytes.len()});
+    let layer = tar_of(&[("demo.wasm", &std::fs::read(demo_module()).unwrap())]);
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "wasm",
+        "os": "wasip1",
+        "config": {"Entrypoint": ["/demo.wasm"]},
+        "rootfs": {"type": "layers", "diff_ids": [digest(&layer)]},
+    }))
+    .unwrap();
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": descriptor("application/vnd.oci.image.config.v1+json", &config),
+        "layers": [descriptor("application/vnd.oci.image.layer.v1.tar", &layer)],
+    }))
+    .unwrap();
+    let mut entry = descriptor("application/vnd.oci.image.manifest.v1+json", &manifest);
+    entry["platform"] = serde_json::json!({"os": "wasip1", "architecture": "wasm"});
+    entry["annotations"] = serde_json::json!({"io.containerd.image.name": reference});
+    let index =
+        serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [entry]})).unwrap();
+    let blob = |bytes: &[u8]| format!("blobs/sha256/{}", &digest(bytes)["sha256:".len()..]);
+    let image = tar_of(&[
+        (
+            "oci-layout",
+            br#"{"imageLayoutVersion":"1.0.0"}"#.as_slice(),
+        ),
+        ("index.json", &index),
+        (&blob(&layer), &layer),
+        (&blob(&config), &config),
+        (&blob(&manifest), &manifest),
+    ]);
+    let path = dir.join("hand-made.tar");
+    std::fs::write(&path, image).unwrap();
+    path
+}
+
+/// The rig for compat images on containerd 1.6: it unpacks a tar layer and
+/// the test shim runs the module its entrypoint names from the root file
+/// system.
+#[test]
+fn containerd_16_runs_the_test_shim_on_a_hand_made_tar_layer_image() {
+    let containerd = CONTAINERD16.get();
+    let dir = tempfile::tempdir().unwrap();
+    let reference = "example.com/run/hand-made:v1";
+    let tar = hand_made_tar_layer_image(reference, dir.path());
+    let namespace = containerd.namespace("hand-made");
+    namespace.import(&tar);
+    let run = namespace.run(reference, "hand-made", WASM_PLATFORM);
+    assert_ran(
+        &run,
+        0,
+        &format!("{GREETING}arg[0] = /demo.wasm\n"),
+        &containerd,
+    );
+    namespace.remove();
+}
