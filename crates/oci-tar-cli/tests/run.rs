@@ -121,19 +121,26 @@ fn assert_ran(run: &RunOutput, code: i32, stdout: &str, containerd: &ShimContain
 
 // ---------------------------------------------------- wasm-layer images
 
-/// The default image of the demo: containerd 1.7 imports and unpacks it, the
-/// shim finds its wasm layer and entrypoint, and the demo greets with its
-/// entrypoint as `argv[0]`.
-fn wasm_layer_image_runs(kind: Kind) {
+/// Builds the wasm-layer image `{case}-{kind}` of the demo with `args`,
+/// imports it into containerd 1.7 (which unpacks it) and `ctr run`s it,
+/// asserting the exit code and stdout (`{name}` in `stdout` stands for the
+/// image name).
+fn runs_on_containerd_17(kind: Kind, case: &str, args: &[&str], code: i32, stdout: &str) {
     let containerd = CONTAINERD17.get();
-    let name = format!("plain-{}", kind.label());
-    let (_dir, tar) = build_tar(kind, &name, &[]);
+    let name = format!("{case}-{}", kind.label());
+    let (_dir, tar) = build_tar(kind, &name, args);
     let namespace = containerd.namespace(&name);
     namespace.import(&tar);
     let run = namespace.run(&reference(&name), &name, WASM_PLATFORM);
-    let expected = format!("{GREETING}arg[0] = {name}.wasm\n");
-    assert_ran(&run, 0, &expected, &containerd);
+    assert_ran(&run, code, &stdout.replace("{name}", &name), &containerd);
     namespace.remove();
+}
+
+/// The default image of the demo: the shim finds its wasm layer and
+/// entrypoint, and the demo greets with its entrypoint as `argv[0]`.
+fn wasm_layer_image_runs(kind: Kind) {
+    let stdout = format!("{GREETING}arg[0] = {{name}}.wasm\n");
+    runs_on_containerd_17(kind, "plain", &[], 0, &stdout);
 }
 
 #[test]
@@ -149,33 +156,23 @@ fn wasm_layer_component_runs_on_containerd_17() {
 /// `--entrypoint`, `--arg` and `--env` reach the program: the entrypoint is
 /// its `argv[0]`, the args follow in order, and the variable is set.
 fn config_reaches_the_program(kind: Kind) {
-    let containerd = CONTAINERD17.get();
-    let name = format!("config-{}", kind.label());
-    let (_dir, tar) = build_tar(
-        kind,
-        &name,
-        &[
-            "--entrypoint",
-            "/app/demo.wasm",
-            "--arg",
-            "first",
-            "--arg",
-            "two words",
-            "--arg",
-            "--flag",
-            "--env",
-            "DEMO_GREETING=hello from the config",
-        ],
-    );
-    let namespace = containerd.namespace(&name);
-    namespace.import(&tar);
-    let run = namespace.run(&reference(&name), &name, WASM_PLATFORM);
-    let expected = format!(
+    let args = [
+        "--entrypoint",
+        "/app/demo.wasm",
+        "--arg",
+        "first",
+        "--arg",
+        "two words",
+        "--arg",
+        "--flag",
+        "--env",
+        "DEMO_GREETING=hello from the config",
+    ];
+    let stdout = format!(
         "{GREETING}arg[0] = /app/demo.wasm\narg[1] = first\narg[2] = two words\n\
          arg[3] = --flag\nDEMO_GREETING = hello from the config\n"
     );
-    assert_ran(&run, 0, &expected, &containerd);
-    namespace.remove();
+    runs_on_containerd_17(kind, "config", &args, 0, &stdout);
 }
 
 #[test]
@@ -192,16 +189,9 @@ fn config_entrypoint_args_and_env_reach_the_component() {
 /// with the program's code. A module passes any code (`proc_exit`); WASI
 /// 0.2's `wasi:cli/exit` only says success or failure, which wasmtime
 /// reports as 1.
-fn non_zero_exit_propagates(kind: Kind, expected_code: i32) {
-    let containerd = CONTAINERD17.get();
-    let name = format!("exit-{}", kind.label());
-    let (_dir, tar) = build_tar(kind, &name, &["--env", "DEMO_EXIT_CODE=3"]);
-    let namespace = containerd.namespace(&name);
-    namespace.import(&tar);
-    let run = namespace.run(&reference(&name), &name, WASM_PLATFORM);
-    let expected = format!("{GREETING}arg[0] = {name}.wasm\n");
-    assert_ran(&run, expected_code, &expected, &containerd);
-    namespace.remove();
+fn non_zero_exit_propagates(kind: Kind, code: i32) {
+    let stdout = format!("{GREETING}arg[0] = {{name}}.wasm\n");
+    runs_on_containerd_17(kind, "exit", &["--env", "DEMO_EXIT_CODE=3"], code, &stdout);
 }
 
 #[test]
