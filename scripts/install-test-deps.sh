@@ -14,7 +14,10 @@ set -euo pipefail
 # python3-venv: the Python oras client lives in a venv of its own.
 # gzip, zstd and python3 take compat layers apart in the tests; pigz is what
 # scripts/bench.sh compares gzip speed with.
-apt_packages=(containerd skopeo docker-registry umoci procps mount openssl jq strace podman docker.io time python3-venv gzip zstd python3 pigz)
+# libseccomp-dev, pkg-config, protobuf-compiler: the test shim links libseccomp
+# and compiles containerd's gRPC API (both through runwasi's crates).
+apt_packages=(containerd skopeo docker-registry umoci procps mount openssl jq strace podman docker.io time python3-venv gzip zstd python3 pigz
+  libseccomp-dev pkg-config protobuf-compiler)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -89,3 +92,25 @@ if ! cmp -s "$oras_requirements" "$oras/installed-requirements.txt"; then
   cp "$oras_requirements" "$oras/installed-requirements.txt"
 fi
 "$oras/bin/python3" -c 'import oras.version; print("oras (Python)", oras.version.__version__)'
+
+# The test shim (crates/test-shim, not a workspace member): a containerd shim
+# on runwasi's containerd-shim-wasm and wasmtime, with which the run tests
+# `ctr run` our images. A release build of wasmtime takes minutes, so it is
+# built once per version of its sources into a folder named by their hash
+# (scripts/test-shim-key.sh), where the tests look for it; the build's target
+# folder stays under the cache too, so a change rebuilds only what changed.
+cache=/var/cache/oci-tar-builder
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+test_shim="$cache/test-shim-$("$repo/scripts/test-shim-key.sh")"
+if [ ! -x "$test_shim/containerd-shim-wasmtime-test-v1" ]; then
+  echo "building the test shim into $test_shim (a few minutes, once per machine)" >&2
+  started=$SECONDS
+  CARGO_INCREMENTAL=0 cargo build --release --locked \
+    --manifest-path "$repo/crates/test-shim/Cargo.toml" --target-dir "$cache/test-shim-target"
+  rm -rf "$test_shim.partial"
+  mkdir -p "$test_shim.partial"
+  cp "$cache/test-shim-target/release/containerd-shim-wasmtime-test-v1" "$test_shim.partial/"
+  rm -rf "$test_shim"
+  mv "$test_shim.partial" "$test_shim"
+  echo "built the test shim in $((SECONDS - started)) s" >&2
+fi

@@ -13,6 +13,7 @@
 //!   names the package to install (tests never skip quietly);
 //! - [`servers`]: containerd and a registry started by the tests themselves;
 //! - [`clients`]: the wasm registry clients `wkg` and the Python `oras`;
+//! - [`wasm_runtime`]: containerd with the test shim, to `ctr run` images;
 //! - [`schemas`]: the OCI image-spec JSON schemas and our wasm config schema.
 #![deny(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic here is a test failure with its message
@@ -24,6 +25,7 @@ use std::sync::OnceLock;
 pub mod clients;
 pub mod schemas;
 pub mod servers;
+pub mod wasm_runtime;
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {

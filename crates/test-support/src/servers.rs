@@ -130,6 +130,13 @@ impl Containerd {
 
     /// Starts `containerd` (a program path) and talks to it with `ctr`.
     pub fn start_binaries(containerd: &Path, ctr: &Path) -> Self {
+        Self::start_binaries_with_path(containerd, ctr, None)
+    }
+
+    /// [`start_binaries`](Self::start_binaries), with `bin_dir` first on
+    /// containerd's PATH: containerd finds the shim of a runtime
+    /// `io.containerd.NAME.v1` as `containerd-shim-NAME-v1` on its PATH.
+    pub fn start_binaries_with_path(containerd: &Path, ctr: &Path, bin_dir: Option<&Path>) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("containerd-")
             .tempdir()
@@ -154,6 +161,14 @@ impl Containerd {
         let log = root.join("containerd.log");
         let mut command = Command::new(containerd);
         command.arg("--config").arg(&config_path);
+        if let Some(bin_dir) = bin_dir {
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let dirs = std::iter::once(bin_dir.to_path_buf()).chain(std::env::split_paths(&path));
+            command.env(
+                "PATH",
+                std::env::join_paths(dirs).expect("a PATH of valid folders"),
+            );
+        }
         let mut process = Guarded::spawn(command, &log, "containerd");
         let ctr_version = |socket: &Path| {
             Command::new(ctr)
@@ -201,6 +216,16 @@ impl Containerd {
     /// The process ID of the containerd this guard started.
     pub fn pid(&self) -> u32 {
         self.process.child.id()
+    }
+
+    /// The `ctr` program that talks to it.
+    pub fn ctr_path(&self) -> &Path {
+        &self.ctr
+    }
+
+    /// Its socket (`ctr --address`).
+    pub fn socket(&self) -> &Path {
+        &self.socket
     }
 }
 
