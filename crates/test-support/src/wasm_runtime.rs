@@ -225,8 +225,20 @@ impl Namespace<'_> {
     /// `ctr images import --all-platforms TAR`, which must succeed (containerd
     /// 1.7 also unpacks each image it can).
     pub fn import(&self, tar: &Path) {
+        self.import_with(tar, "--all-platforms", None);
+    }
+
+    /// `ctr images import --platform PLATFORM TAR`, which must succeed: of an
+    /// image index, the entry of that platform is stored and unpacked.
+    pub fn import_platform(&self, tar: &Path, platform: &str) {
+        self.import_with(tar, "--platform", Some(platform));
+    }
+
+    fn import_with(&self, tar: &Path, flag: &str, value: Option<&str>) {
         let mut args: Vec<std::ffi::OsString> = vec!["images".into(), "import".into()];
-        args.extend(["--all-platforms".into(), tar.into()]);
+        args.push(flag.into());
+        args.extend(value.map(Into::into));
+        args.push(tar.into());
         let output = self.ctr(args);
         assert!(
             output.status.success(),
