@@ -292,7 +292,8 @@ fn wasm_files_in(dir: &Path, say: &impl Fn(String)) -> Result<Vec<PathBuf>, Fail
     let read_error = |e: std::io::Error| Failure::failed(format!("{}: {e}", dir.display()));
     let mut files = Vec::new();
     for entry in fs::read_dir(dir).map_err(read_error)? {
-        let path = entry.map_err(read_error)?.path();
+        let entry = entry.map_err(read_error)?;
+        let path = entry.path();
         let shown = path.display();
         let hidden = path
             .file_name()
@@ -301,6 +302,9 @@ fn wasm_files_in(dir: &Path, say: &impl Fn(String)) -> Result<Vec<PathBuf>, Fail
             say(format!("{shown}: skipped, not a .wasm file"));
         } else if hidden {
             say(format!("{shown}: skipped, a hidden file"));
+        } else if entry.file_type().is_ok_and(|kind| kind.is_file()) {
+            // The directory listing says so: no need to ask again.
+            files.push(path);
         } else {
             match fs::metadata(&path) {
                 Ok(metadata) if metadata.is_dir() => {

@@ -111,7 +111,18 @@ impl WasmDescription {
                 source,
             })
         };
+        // A small file is read whole, once, and both passes parse the bytes.
+        let small = blob
+            .read_small()
+            .transpose()
+            .map_err(|source| ArtifactError::ReadWasm {
+                origin: origin(),
+                source,
+            })?;
         let source = || -> Result<Source<'_>, ArtifactError> {
+            if let Some(bytes) = &small {
+                return Ok(Source::Stream(Box::new(bytes.as_slice())));
+            }
             match blob.open_file() {
                 Some(file) => {
                     let file = file.map_err(|source| ArtifactError::ReadWasm {
