@@ -16,9 +16,18 @@ use crate::summary::{print_json, Summary};
 
 /// Packages what `opts` names into the tar it names.
 pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), Failure> {
-    // From the start, so Ctrl-C while hashing exits 130 like Ctrl-C while writing.
-    crate::output::handle_signals()
+    // From the start, so Ctrl-C while hashing exits 130 like Ctrl-C while
+    // writing. A thread acts on a signal at once where the work may block
+    // or take long: a stream or a registry now, a large input once met.
+    crate::output::catch_signals()
         .map_err(|e| Failure::failed(format!("cannot handle SIGINT and SIGTERM: {e}")))?;
+    if !matches!(
+        opts.out_path,
+        OutputArg::TarFile(_) | OutputArg::OciDir { .. }
+    ) {
+        crate::output::watch_signals();
+    }
+    let mut watch = LargeWork::default();
     add_registry_tags(&mut opts)?;
     let tag = image_tag(&opts)?;
     let reference =
@@ -108,8 +117,10 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     for path in &wasm_paths {
         let blob = FileInput::open(path).map_err(Failure::failed)?;
         let size = blob.size();
+        watch.add(size);
         inputs.push((blob.path().display().to_string(), size));
         let description = image.add_wasm(blob).map_err(Failure::failed)?;
+        crate::output::check_signals();
         say(format!(
             "{}: {}, {size} bytes",
             path.display(),
@@ -121,6 +132,7 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     }
     for layer in &opts.layers {
         let blob = FileInput::open(&layer.path).map_err(Failure::failed)?;
+        watch.add(blob.size());
         inputs.push((blob.path().display().to_string(), blob.size()));
         image
             .add_layer(&layer.media_type, blob)
@@ -182,7 +194,30 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     if let Some(line) = pushed {
         say(line);
     }
+    // A signal caught after the last step still ends the run with 128 + it.
+    crate::output::check_signals();
     Ok(())
+}
+
+/// Starts the thread that acts on SIGINT and SIGTERM as they come once the
+/// inputs met so far are more than a few milliseconds of work: one input
+/// larger than a small file (read whole at once), or more than
+/// [`LargeWork::TOTAL`] bytes in all. Until then a signal is acted on
+/// between steps.
+#[derive(Default)]
+struct LargeWork {
+    total: u64,
+}
+
+impl LargeWork {
+    const TOTAL: u64 = 16 * 1024 * 1024;
+
+    fn add(&mut self, size: u64) {
+        self.total = self.total.saturating_add(size);
+        if size > oci_layout::SMALL_FILE || self.total > Self::TOTAL {
+            crate::output::watch_signals();
+        }
+    }
 }
 
 /// Writes `image` into `destination` with a progress bar over the
