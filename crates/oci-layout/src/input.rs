@@ -12,7 +12,7 @@ use oci_digest::{
     digest_bytes, hash_parallel, Digest, Fingerprint, Fingerprinter, HashJob, Sha256,
 };
 
-use crate::blob::open_regular_file;
+use crate::blob::{open_nonblocking, open_regular_file};
 use crate::writer::{entry_header, padding};
 use crate::{BlobSource, LayoutError, LayoutTar};
 
@@ -203,15 +203,22 @@ impl FileInput {
         Ok(file)
     }
 
-    /// Opens the file again (as [`reopen`](Self::reopen)) and reads it
-    /// into `buffer` (cleared first), stopping once it has the file's size
-    /// or one byte more (a file that grew), or at its end; returns the file,
-    /// still open, for [`check_unchanged`](Self::check_unchanged). A
+    /// Opens the file again and reads it into `buffer` (cleared first),
+    /// stopping once it has the file's size or one byte more (a file that
+    /// grew), or at its end, then checks that what was read is the file
+    /// first opened, unchanged ([`LayoutError::FileChanged`] otherwise). A
     /// regular file yields it all in one read. For a [`SMALL_FILE`]: the
-    /// buffer holds the whole file.
-    fn read_into(&self, buffer: &mut Vec<u8>) -> Result<File, LayoutError> {
+    /// buffer holds the whole file, for four system calls (open, read,
+    /// `fstat`, close).
+    ///
+    /// One check after the read is enough: any write to the file since it
+    /// was first looked at moves its change time (and a path given to
+    /// another file, or to something else, shows another device and inode),
+    /// so the `fstat` of the very file read differs from the first one. A
+    /// read that fails is reported as that change when there is one.
+    fn read_into(&self, buffer: &mut Vec<u8>) -> Result<(), LayoutError> {
         let size = usize::try_from(self.size).map_err(|e| self.read_error(io::Error::other(e)))?;
-        let mut file = self.reopen()?;
+        let mut file = open_nonblocking(&self.path)?;
         buffer.clear();
         buffer.resize(size.saturating_add(1), 0);
         let mut filled = 0;
@@ -220,11 +227,14 @@ impl FileInput {
                 Ok(0) => break,
                 Ok(read) => filled += read,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.read_error(e)),
+                Err(e) => {
+                    self.check_unchanged(&file)?;
+                    return Err(self.read_error(e));
+                }
             }
         }
         buffer.truncate(filled);
-        Ok(file)
+        self.check_unchanged(&file)
     }
 
     pub(crate) fn read_error(&self, source: io::Error) -> LayoutError {
@@ -324,18 +334,17 @@ impl BlobInput {
 
 impl BlobInput {
     /// For a [`FileInput`] of at most [`SMALL_FILE`] bytes, its bytes, read
-    /// whole in one read (once it is found to be the file first opened).
-    /// `None` for a larger file or another source (use
-    /// [`open_file`](Self::open_file) or [`open`](Self::open)). The bytes
-    /// are as many as the file yields up to its size; a writer checks
-    /// the file again when it writes it.
+    /// whole in one read and found to be those of the file first opened,
+    /// unchanged. `None` for a larger file or another source (use
+    /// [`open_file`](Self::open_file) or [`open`](Self::open)). A writer
+    /// reads and checks the file again when it writes it.
     pub fn read_small(&self) -> Option<io::Result<Vec<u8>>> {
         match self {
             BlobInput::File(file) if file.size <= SMALL_FILE => {
                 let mut bytes = Vec::new();
                 Some(
                     file.read_into(&mut bytes)
-                        .map(|_| bytes)
+                        .map(|()| bytes)
                         .map_err(without_origin),
                 )
             }
@@ -564,7 +573,7 @@ impl<W: Write> LayoutTar<W> {
     /// input had the same bytes). The same bytes as the streaming path.
     fn write_small_file(&mut self, file: &FileInput) -> Result<Digest, LayoutError> {
         let mut bytes = Vec::new();
-        let reader = file.read_into(&mut bytes)?;
+        file.read_into(&mut bytes)?;
         if bytes.len() as u64 != file.size {
             return Err(LayoutError::SizeMismatch {
                 origin: file.origin(),
@@ -572,8 +581,6 @@ impl<W: Write> LayoutTar<W> {
                 found: bytes.len() as u64,
             });
         }
-        file.check_unchanged(&reader)?;
-        drop(reader);
         let digest = digest_bytes(&bytes);
         file.record_digest(digest)?;
         if let Some(progress) = &self.progress {
