@@ -12,8 +12,8 @@
 use std::fs;
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, Once, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -34,6 +34,10 @@ static IN_PROGRESS: Mutex<Option<(PathBuf, Vec<PathBuf>)>> = Mutex::new(None);
 /// [watches](watch_signals) them: `None` before, and once watched.
 static CAUGHT: Mutex<Option<Signals>> = Mutex::new(None);
 
+/// For each of SIGINT and SIGTERM, a flag its handler sets: what
+/// [`check_signals`] reads, without a system call.
+static RAISED: OnceLock<[(i32, Arc<AtomicBool>); 2]> = OnceLock::new();
+
 /// Catches SIGINT and SIGTERM from now on (once): each is kept until
 /// [`check_signals`] or the thread of [`watch_signals`] acts on it by
 /// removing the temporary file and exiting with 128 + the signal number.
@@ -43,9 +47,16 @@ pub(crate) fn catch_signals() -> io::Result<()> {
     static INSTALL: Once = Once::new();
     let mut result = Ok(());
     INSTALL.call_once(|| {
-        result = Signals::new([SIGINT, SIGTERM]).map(|signals| {
+        result = (|| {
+            let raised = [SIGINT, SIGTERM].map(|signal| (signal, Arc::new(AtomicBool::new(false))));
+            for (signal, flag) in &raised {
+                signal_hook::flag::register(*signal, Arc::clone(flag))?;
+            }
+            let _ = RAISED.set(raised);
+            let signals = Signals::new([SIGINT, SIGTERM])?;
             *CAUGHT.lock().unwrap_or_else(PoisonError::into_inner) = Some(signals);
-        });
+            Ok(())
+        })();
     });
     result
 }
@@ -80,17 +91,15 @@ pub(crate) fn watch_signals() {
     }
 }
 
-/// Acts on a SIGINT or SIGTERM caught and not yet watched by a thread:
-/// removes the temporary file and exits with 128 + the signal number.
-/// Not to be called with [`IN_PROGRESS`] locked.
+/// Acts on a SIGINT or SIGTERM caught (and not yet acted on by the
+/// thread, if one watches): removes the temporary file and exits with
+/// 128 + the signal number. Reads two flags, no system call. Not to be
+/// called with [`IN_PROGRESS`] locked.
 pub(crate) fn check_signals() {
-    let pending = CAUGHT
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .as_mut()
-        .and_then(|signals| signals.pending().next());
-    if let Some(signal) = pending {
-        exit_on(signal);
+    for (signal, flag) in RAISED.get().into_iter().flatten() {
+        if flag.load(Ordering::Relaxed) {
+            exit_on(*signal);
+        }
     }
 }
 
