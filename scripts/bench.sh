@@ -269,15 +269,15 @@ peak_args_kib() { # the builder with its own arguments "$@": max RSS in KiB
     awk -F': ' '/Maximum resident set size/ { print $2 }'
 }
 for work in "512 MiB module|-m $dir/m512.wasm|-m $dir/m512.wasm" \
-  "1,000 x 4 KiB modules|--components $dir/many1k|-c $dir/many1k" \
-  "component, large world|-m $dir/world.wasm|-m $dir/world.wasm"; do
+  "1,000 x 4 KiB|--components $dir/many1k|-c $dir/many1k" \
+  "large world|-m $dir/world.wasm|-m $dir/world.wasm"; do
   IFS='|' read -r name ours theirs <<<"$work"
   # shellcheck disable=SC2086 # the arguments are split on purpose
   a=$(peak_args_kib $ours -o "$dir/rss.tar")
   # shellcheck disable=SC2086
   b=$(runwasi_peak_kib $theirs -o "$dir/rss-runwasi.tar")
   rm -f "$dir/rss.tar" "$dir/rss-runwasi.tar"
-  verdict "peak RSS / runwasi, $name" "$(ratio "$a" "$b")" 1.0 "$(mib "$a") vs $(mib "$b") MiB"
+  verdict "RSS / runwasi, $name" "$(ratio "$a" "$b")" 1.0 "$(mib "$a") vs $(mib "$b") MiB"
 done
 
 echo
