@@ -9,7 +9,8 @@
 //! have no use for are read past without being held at all, and every read
 //! asks for all the bytes the parser needs at once, so a large section costs
 //! one read, not thousands of re-parses (`examples/describe_large.rs`
-//! measures it).
+//! measures it). A small file (up to [`oci_layout::SMALL_FILE`], 256 KiB)
+//! is read whole in one read instead, and both passes parse it from memory.
 //!
 //! - `scan`: the structural pass (wasmparser) and what it refuses;
 //! - `skip`: the bytes each pass reads, with what it has no use for left
