@@ -10,6 +10,7 @@
 #   BENCH_RUNS=10 BENCH_DIR=/some/disk bash scripts/bench.sh
 #   BENCH_ONLY="5 6" bash scripts/bench.sh   # only these sections
 #   BENCH_ONLY=7 bash scripts/bench.sh       # only the compat compression
+#   BENCH_ONLY=8 bash scripts/bench.sh       # only the comparison with runwasi's tool
 #
 # Inputs (made here, in a temporary folder under BENCH_DIR, default target/):
 # module-shaped files (a valid wasm header, then one custom section of
@@ -17,6 +18,12 @@
 # the 1 GiB one is also pushed to a local registry (docker-registry, on
 # 127.0.0.1) beside skopeo. Needs ~6 GiB free on that disk; the folder is
 # removed at the end.
+# Section 8 also makes folders of 1,000 and 10,000 modules of 4 KiB and a
+# component with a large world (200 interfaces of 20 functions, made with
+# wasm-tools), and times the same work with runwasi's oci-tar-builder (the
+# tool this one replaces) in the same hyperfine runs: it is installed once
+# per machine with `cargo install` under /var/cache/oci-tar-builder
+# (RUNWASI_BUILDER=path picks another build).
 # The compat image's gzip speed (section 7) is measured on a real WASI
 # module: ruby.wasm's debug build with its standard library (54 MB, from
 # the npm package @ruby/3.3-wasm-wasi 2.10.1, fetched with `npm pack` once
@@ -35,6 +42,7 @@ command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v strace >/dev/null 2>&1 || need+=(strace)
 command -v pigz >/dev/null 2>&1 || need+=(pigz)
 command -v gzip >/dev/null 2>&1 || need+=(gzip)
 command -v zstd >/dev/null 2>&1 || need+=(zstd)
@@ -102,6 +110,49 @@ cpu() { jq -r ".results[$2] | (.user + .system)" "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 ms() { awk -v s="$1" 'BEGIN { printf "%.1f ms", s * 1000 }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 1024 }'; }
+# Folder $1 of $2 distinct modules of $3 bytes each (the header of
+# make_module, then pseudo-random bytes): one openssl stream, cut by split.
+make_modules() {
+  local folder=$1 count=$2 size=$3
+  local payload=$((size - 20)) section=$((size - 14)) header
+  # Octal escapes: split's --filter runs sh, whose printf may know no \x.
+  header=$(printf '\\000asm\\001\\000\\000\\000\\000'
+    printf '\\%03o' $(((section & 0x7f) | 0x80)) $((((section >> 7) & 0x7f) | 0x80)) \
+      $((((section >> 14) & 0x7f) | 0x80)) $((((section >> 21) & 0x7f) | 0x80)) $(((section >> 28) & 0x7f))
+    printf '\\005bench')
+  mkdir -p "$folder"
+  (set +o pipefail; openssl enc -aes-128-ctr -nosalt -pbkdf2 -pass "pass:$folder" -in /dev/zero 2>/dev/null |
+    head -c $((payload * count))) |
+    HEADER=$header split -a 5 -d -b "$payload" --additional-suffix=.wasm \
+      --filter='{ printf "$HEADER"; cat; } > "$FILE"' - "$folder/m"
+  [ "$(find "$folder" -name '*.wasm' -size "${size}c" | wc -l)" -eq "$count" ] ||
+    { echo "bench: made $folder wrong" >&2; exit 1; }
+}
+
+# A component whose world is large: 200 interfaces of 20 functions, half
+# imported, half exported (about 1 MiB).
+make_component() {
+  local out=$1 wit=$dir/wit i j
+  mkdir -p "$wit"
+  {
+    echo "package bench:big;"
+    for i in $(seq 0 199); do
+      echo "interface i$i {"
+      for j in $(seq 0 19); do echo "  f$j: func(a: string, b: list<u32>) -> result<string, u32>;"; done
+      echo "}"
+    done
+    echo "world big {"
+    for i in $(seq 0 99); do echo "  import i$i;"; done
+    for i in $(seq 100 199); do echo "  export i$i;"; done
+    echo "}"
+  } >"$wit/big.wit"
+  wasm-tools component embed --dummy "$wit" -o "$dir/core.wasm"
+  wasm-tools component new "$dir/core.wasm" -o "$out"
+  rm -rf "$wit" "$dir/core.wasm"
+}
+
+MiB=$((1024 * 1024))
+echo "making inputs in $dir" >&2
 # want N: whether section N runs (all, unless BENCH_ONLY lists some).
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
@@ -293,6 +344,82 @@ verdict "compat gzip peak RSS (MiB)" "$(mib "$(( rss_compat_1g > rss_compat ? rs
   "real module $(mib "$rss_compat"), 1 GiB $(mib "$rss_compat_1g")"
 rm -rf "$dir/compat.tar" "$dir/pigz.gz" "$dir/gzip.gz" "$dir/zstd.zst" "$dir/package"
 fi
+if want 8; then
+runwasi_version=0.4.0
+if [ -z "${RUNWASI_BUILDER:-}" ]; then
+  runwasi_root=/var/cache/oci-tar-builder/runwasi-oci-tar-builder-$runwasi_version
+  if [ ! -x "$runwasi_root/bin/oci-tar-builder" ]; then
+    echo "installing runwasi's oci-tar-builder $runwasi_version into $runwasi_root" >&2
+    mkdir -p "$(dirname "$runwasi_root")"
+    cargo install --quiet oci-tar-builder --version "$runwasi_version" --locked --root "$runwasi_root"
+  fi
+  RUNWASI_BUILDER=$runwasi_root/bin/oci-tar-builder
+fi
+runwasi=$(realpath "$RUNWASI_BUILDER")
+command -v wasm-tools >/dev/null 2>&1 || {
+  echo "bench: wasm-tools is missing (scripts/install-test-deps.sh installs it)" >&2
+  exit 1
+}
+make_modules "$dir/many1k" 1000 4096
+make_modules "$dir/many10k" 10000 4096
+make_component "$dir/world.wasm"
+runwasi_pack() { # the same for runwasi's tool (its --tag is required)
+  local args=(-n bench -t latest -r localhost:5000/bench)
+  for m in "$@"; do args+=(-m "$m"); done
+  printf '%q ' "$runwasi" "${args[@]}"
+}
+echo "== 8a. a 100 KiB module into a tar file, beside runwasi's tool" >&2
+hyperfine --style basic -N --warmup 5 --runs $((runs * 5)) --export-json "$dir/small-rw.json" \
+  --prepare "rm -f $dir/small.tar $dir/small-runwasi.tar" \
+  -n "oci-tar-builder 100 KiB -o file" "$(pack "$dir/m100k.wasm") -o $dir/small.tar" \
+  -n "runwasi 100 KiB -o file" "$(runwasi_pack "$dir/m100k.wasm") -o $dir/small-runwasi.tar"
+a=$(median "$dir/small-rw.json" 0) b=$(median "$dir/small-rw.json" 1)
+verdict "100 KiB -> file / runwasi" "$(ratio "$a" "$b")" 1.0 "$(ms "$a") vs $(ms "$b") (ours fsyncs, runwasi does not); cpu $(ms "$(cpu "$dir/small-rw.json" 0)") vs $(ms "$(cpu "$dir/small-rw.json" 1)")"
+
+echo "== 8b. 1,000 and 10,000 modules of 4 KiB (--components) into a tar file, beside runwasi's tool" >&2
+# The 10,000 run has the shell's default limit of 1,024 open files.
+prepare="rm -f $dir/many*.tar; sync" hf --export-json "$dir/many.json" \
+  -n "oci-tar-builder 1,000 x 4 KiB" "$builder -n bench -r localhost:5000/bench -q --components $dir/many1k -o $dir/many.tar" \
+  -n "runwasi 1,000 x 4 KiB" "$runwasi -n bench -t latest -r localhost:5000/bench -c $dir/many1k -o $dir/many-runwasi.tar" \
+  -n "oci-tar-builder 10,000 x 4 KiB" "sh -c 'ulimit -n 1024 && exec $builder -n bench -r localhost:5000/bench -q --components $dir/many10k -o $dir/many10k.tar'"
+a=$(median "$dir/many.json" 0) b=$(median "$dir/many.json" 1) c=$(median "$dir/many.json" 2)
+verdict "1,000 x 4 KiB -> file / runwasi" "$(ratio "$a" "$b")" 0.5 "$(ms "$a") vs $(ms "$b") (ours fsyncs, runwasi does not); cpu $(ms "$(cpu "$dir/many.json" 0)") vs $(ms "$(cpu "$dir/many.json" 1)")"
+verdict "per input, 10,000 / 1,000" "$(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.3f", (c / 10) / a }')" 1.2 "$(ms "$c") for 10,000 (linear: 10 x the 1,000's $(ms "$a")); fd limit 1,024"
+strace -f -c -o "$dir/many.strace" "$builder" -n bench -r localhost:5000/bench -q --components "$dir/many1k" -o "$dir/many.tar"
+calls=$(awk '$NF == "total" { print $(NF-2) }' "$dir/many.strace")
+strace -f -c -o "$dir/many-runwasi.strace" "$runwasi" -n bench -t latest -r localhost:5000/bench -c "$dir/many1k" -o "$dir/many-runwasi.tar" >/dev/null
+runwasi_calls=$(awk '$NF == "total" { print $(NF-2) }' "$dir/many-runwasi.strace")
+summary+=("$(printf '%-34s %8s  (runwasi %s; strace -f -c, 1,000 inputs)' "  system calls per input" \
+  "$(awk -v n="$calls" 'BEGIN { printf "%.1f", n / 1000 }')" "$(awk -v n="$runwasi_calls" 'BEGIN { printf "%.1f", n / 1000 }')")")
+rm -f "$dir"/many*.tar
+
+echo "== 8c. peak resident memory beside runwasi's tool" >&2
+runwasi_peak_kib() { # runwasi's tool on the same work: inputs... then -o and the output
+  local args=(-n bench -t latest -r localhost:5000/bench) out
+  while [ "$1" != -o ]; do args+=("$1"); shift; done
+  out=$2
+  /usr/bin/time -v "$runwasi" "${args[@]}" -o "$out" 2>&1 >/dev/null |
+    awk -F': ' '/Maximum resident set size/ { print $2 }'
+}
+peak_args_kib() { # the builder with its own arguments "$@": max RSS in KiB
+  /usr/bin/time -v "$builder" -n bench -r localhost:5000/bench -q "$@" 2>&1 >/dev/null |
+    awk -F': ' '/Maximum resident set size/ { print $2 }'
+}
+for work in "512 MiB module|-m $dir/m512.wasm|-m $dir/m512.wasm" \
+  "1,000 x 4 KiB|--components $dir/many1k|-c $dir/many1k" \
+  "large world|-m $dir/world.wasm|-m $dir/world.wasm"; do
+  IFS='|' read -r name ours theirs <<<"$work"
+  # shellcheck disable=SC2086 # the arguments are split on purpose
+  a=$(peak_args_kib $ours -o "$dir/rss.tar")
+  # shellcheck disable=SC2086
+  b=$(runwasi_peak_kib $theirs -o "$dir/rss-runwasi.tar")
+  rm -f "$dir/rss.tar" "$dir/rss-runwasi.tar"
+  verdict "RSS / runwasi, $name" "$(ratio "$a" "$b")" 1.0 "$(mib "$a") vs $(mib "$b") MiB"
+done
+summary+=("runwasi: $runwasi ($runwasi_version)")
+rm -rf "$dir/many1k" "$dir/many10k" "$dir/world.wasm"
+fi
+
 echo
 echo "oci-tar-builder benchmark ($(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), $runs runs, medians)"
 echo "binary: $builder"

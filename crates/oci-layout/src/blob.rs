@@ -138,6 +138,25 @@ pub(crate) fn open_regular_file(path: &Path) -> Result<(File, Metadata), LayoutE
         origin: path.display().to_string(),
         source,
     };
+    let file = open_nonblocking(path)?;
+    let metadata = file.metadata().map_err(read_error)?;
+    if !metadata.is_file() {
+        return Err(LayoutError::NotAFile {
+            path: path.display().to_string(),
+        });
+    }
+    Ok((file, metadata))
+}
+
+/// Opens `path` for reading without blocking (a FIFO with no writer opens
+/// at once), without asking what it is: for a caller that checks the
+/// file's metadata itself. A socket, which cannot be opened, is
+/// [`LayoutError::NotAFile`].
+pub(crate) fn open_nonblocking(path: &Path) -> Result<File, LayoutError> {
+    let read_error = |source| LayoutError::ReadSource {
+        origin: path.display().to_string(),
+        source,
+    };
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -158,11 +177,5 @@ pub(crate) fn open_regular_file(path: &Path) -> Result<(File, Metadata), LayoutE
         }
         Err(e) => return Err(read_error(e)),
     };
-    let metadata = file.metadata().map_err(read_error)?;
-    if !metadata.is_file() {
-        return Err(LayoutError::NotAFile {
-            path: path.display().to_string(),
-        });
-    }
-    Ok((file, metadata))
+    Ok(file)
 }

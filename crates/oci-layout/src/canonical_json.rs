@@ -23,45 +23,389 @@ pub struct JsonError {
 
 /// The canonical JSON bytes of `value`: keys sorted at every depth, compact.
 /// `document` names the value in the error (`"image manifest"`).
+///
+/// Written straight from `value`, never through a `serde_json::Value` tree
+/// (a manifest of thousands of layers would take megabytes as a tree): an
+/// object's members are written each into its own bytes, then sorted by key
+/// and joined, so what is held is about twice the document's bytes.
 pub fn to_canonical_json<T: Serialize + ?Sized>(
     document: &'static str,
     value: &T,
 ) -> Result<Vec<u8>, JsonError> {
-    let tree = serde_json::to_value(value).map_err(|source| JsonError { document, source })?;
     let mut out = Vec::new();
-    write_value(&mut out, &tree).map_err(|source| JsonError { document, source })?;
+    value
+        .serialize(Canonical { out: &mut out })
+        .map_err(|source| JsonError { document, source })?;
     Ok(out)
 }
 
-fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), serde_json::Error> {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push(b'{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                serde_json::to_writer(&mut *out, key)?;
-                out.push(b':');
-                write_value(out, item)?;
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_value(out, item)?;
-            }
-            out.push(b']');
-        }
-        leaf => serde_json::to_writer(&mut *out, leaf)?,
+/// Serialises into `out` as `serde_json::to_value` then writing the tree
+/// with sorted keys would.
+struct Canonical<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl<'a> Canonical<'a> {
+    /// A leaf, written as serde_json writes it.
+    fn leaf<V: Serialize + ?Sized>(self, value: &V) -> Result<(), serde_json::Error> {
+        serde_json::to_writer(&mut *self.out, value)
     }
-    Ok(())
+
+    fn object(self) -> Members<'a> {
+        Members {
+            out: self.out,
+            entries: Vec::new(),
+            key: None,
+            close: 1,
+        }
+    }
+}
+
+/// The bytes of `value` in canonical form, for an object's member.
+fn member_bytes<V: Serialize + ?Sized>(value: &V) -> Result<Vec<u8>, serde_json::Error> {
+    let mut bytes = Vec::new();
+    value.serialize(Canonical { out: &mut bytes })?;
+    Ok(bytes)
+}
+
+/// The string a map key becomes, as serde_json makes it (strings, numbers
+/// and booleans; anything else is its "key must be a string" error).
+fn key_string<K: Serialize + ?Sized>(key: &K) -> Result<String, serde_json::Error> {
+    struct OneKey<'k, K: ?Sized>(&'k K);
+    impl<K: Serialize + ?Sized> Serialize for OneKey<'_, K> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut map = serializer.serialize_map(Some(1))?;
+            map.serialize_entry(self.0, &())?;
+            map.end()
+        }
+    }
+    match serde_json::to_value(OneKey(key))? {
+        Value::Object(map) => Ok(map.into_iter().next().map(|(k, _)| k).unwrap_or_default()),
+        _ => unreachable!("a map serialises to an object"),
+    }
+}
+
+/// A sequence being written: `[`, items separated by `,`, then `]` (and
+/// `}` after a tuple variant's array).
+struct Items<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+    close: &'static [u8],
+}
+
+impl Items<'_> {
+    fn item<V: Serialize + ?Sized>(&mut self, value: &V) -> Result<(), serde_json::Error> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        value.serialize(Canonical {
+            out: &mut *self.out,
+        })
+    }
+
+    fn finish(self) -> Result<(), serde_json::Error> {
+        self.out.extend_from_slice(self.close);
+        Ok(())
+    }
+}
+
+/// An object being written: its members (key, canonical bytes) collected,
+/// then sorted by key and written on `end` (with `close` closing braces:
+/// 2 for a struct variant, `{"Variant":{…}}`).
+struct Members<'a> {
+    out: &'a mut Vec<u8>,
+    entries: Vec<(String, Vec<u8>)>,
+    key: Option<String>,
+    close: usize,
+}
+
+impl Members<'_> {
+    fn finish(mut self) -> Result<(), serde_json::Error> {
+        // Stable: of two members with one key, the later stays later.
+        self.entries
+            .sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        // serde_json's objects hold each key once: the last value wins.
+        self.entries.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0;
+            if same {
+                std::mem::swap(later, earlier);
+            }
+            same
+        });
+        self.out.push(b'{');
+        for (i, (key, bytes)) in self.entries.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            serde_json::to_writer(&mut *self.out, key)?;
+            self.out.push(b':');
+            self.out.extend_from_slice(bytes);
+        }
+        for _ in 0..self.close {
+            self.out.push(b'}');
+        }
+        Ok(())
+    }
+}
+
+impl<'a> serde::Serializer for Canonical<'a> {
+    type Ok = ();
+    type Error = serde_json::Error;
+    type SerializeSeq = Items<'a>;
+    type SerializeTuple = Items<'a>;
+    type SerializeTupleStruct = Items<'a>;
+    type SerializeTupleVariant = Items<'a>;
+    type SerializeMap = Members<'a>;
+    type SerializeStruct = Members<'a>;
+    type SerializeStructVariant = Members<'a>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), Self::Error> {
+        self.leaf(&v)
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Self::Error> {
+        self.leaf(&v)
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Self::Error> {
+        self.leaf(&v)
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Self::Error> {
+        self.leaf(&v)
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Self::Error> {
+        self.leaf(&v)
+    }
+    fn serialize_i128(self, v: i128) -> Result<(), Self::Error> {
+        // As a tree: a Number when it fits 64 bits, else serde_json's error.
+        let value = serde_json::to_value(v)?;
+        self.leaf(&value)
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Self::Error> {
+        self.leaf(&v)
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Self::Error> {
+        self.leaf(&v)
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Self::Error> {
+        self.leaf(&v)
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Self::Error> {
+        self.leaf(&v)
+    }
+    fn serialize_u128(self, v: u128) -> Result<(), Self::Error> {
+        let value = serde_json::to_value(v)?;
+        self.leaf(&value)
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Self::Error> {
+        let value = serde_json::to_value(v)?;
+        self.leaf(&value)
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Self::Error> {
+        let value = serde_json::to_value(v)?;
+        self.leaf(&value)
+    }
+    fn serialize_char(self, v: char) -> Result<(), Self::Error> {
+        self.leaf(&v)
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Self::Error> {
+        self.leaf(v)
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Self::Error> {
+        self.leaf(v)
+    }
+    fn serialize_none(self) -> Result<(), Self::Error> {
+        self.leaf(&())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Self::Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Self::Error> {
+        self.leaf(&())
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Self::Error> {
+        self.leaf(&())
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), Self::Error> {
+        self.leaf(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), Self::Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Self::Error> {
+        self.out.push(b'{');
+        serde_json::to_writer(&mut *self.out, variant)?;
+        self.out.push(b':');
+        value.serialize(Canonical { out: self.out })?;
+        self.out.push(b'}');
+        Ok(())
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Self::Error> {
+        self.out.push(b'[');
+        Ok(Items {
+            out: self.out,
+            first: true,
+            close: b"]",
+        })
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, Self::Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleStruct, Self::Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant, Self::Error> {
+        self.out.push(b'{');
+        serde_json::to_writer(&mut *self.out, variant)?;
+        self.out.extend_from_slice(b":[");
+        Ok(Items {
+            out: self.out,
+            first: true,
+            close: b"]}",
+        })
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Self::Error> {
+        Ok(self.object())
+    }
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStruct, Self::Error> {
+        Ok(self.object())
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant, Self::Error> {
+        self.out.push(b'{');
+        serde_json::to_writer(&mut *self.out, variant)?;
+        self.out.push(b':');
+        let mut members = self.object();
+        members.close = 2;
+        Ok(members)
+    }
+}
+
+impl serde::ser::SerializeSeq for Items<'_> {
+    type Ok = ();
+    type Error = serde_json::Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Self::Error> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Self::Error> {
+        self.finish()
+    }
+}
+
+impl serde::ser::SerializeTuple for Items<'_> {
+    type Ok = ();
+    type Error = serde_json::Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Self::Error> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Self::Error> {
+        self.finish()
+    }
+}
+
+impl serde::ser::SerializeTupleStruct for Items<'_> {
+    type Ok = ();
+    type Error = serde_json::Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Self::Error> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Self::Error> {
+        self.finish()
+    }
+}
+
+impl serde::ser::SerializeTupleVariant for Items<'_> {
+    type Ok = ();
+    type Error = serde_json::Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Self::Error> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Self::Error> {
+        self.finish()
+    }
+}
+
+impl serde::ser::SerializeMap for Members<'_> {
+    type Ok = ();
+    type Error = serde_json::Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Self::Error> {
+        self.key = Some(key_string(key)?);
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Self::Error> {
+        let key = self.key.take().unwrap_or_default();
+        self.entries.push((key, member_bytes(value)?));
+        Ok(())
+    }
+    fn end(self) -> Result<(), Self::Error> {
+        self.finish()
+    }
+}
+
+impl serde::ser::SerializeStruct for Members<'_> {
+    type Ok = ();
+    type Error = serde_json::Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Self::Error> {
+        self.entries.push((key.to_owned(), member_bytes(value)?));
+        Ok(())
+    }
+    fn end(self) -> Result<(), Self::Error> {
+        self.finish()
+    }
+}
+
+impl serde::ser::SerializeStructVariant for Members<'_> {
+    type Ok = ();
+    type Error = serde_json::Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Self::Error> {
+        self.entries.push((key.to_owned(), member_bytes(value)?));
+        Ok(())
+    }
+    fn end(self) -> Result<(), Self::Error> {
+        self.finish()
+    }
 }
 
 #[cfg(test)]
@@ -82,6 +426,103 @@ mod tests {
         assert_eq!(
             String::from_utf8(json).unwrap(),
             r#"{"a":[],"b":[{"Upper":5,"alpha":5,"mid":3,"zeta":4,"émoji":6}]}"#
+        );
+    }
+
+    /// The form written before, through a `serde_json::Value` tree: the
+    /// reference the direct writer must match byte for byte.
+    fn through_a_tree<T: Serialize>(value: &T) -> Vec<u8> {
+        fn write(out: &mut Vec<u8>, value: &Value) {
+            match value {
+                Value::Object(map) => {
+                    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                    entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                    out.push(b'{');
+                    for (i, (key, item)) in entries.into_iter().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        serde_json::to_writer(&mut *out, key).unwrap();
+                        out.push(b':');
+                        write(out, item);
+                    }
+                    out.push(b'}');
+                }
+                Value::Array(items) => {
+                    out.push(b'[');
+                    for (i, item) in items.iter().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        write(out, item);
+                    }
+                    out.push(b']');
+                }
+                leaf => serde_json::to_writer(&mut *out, leaf).unwrap(),
+            }
+        }
+        let mut out = Vec::new();
+        write(&mut out, &serde_json::to_value(value).unwrap());
+        out
+    }
+
+    #[derive(Serialize)]
+    enum Shape {
+        Unit,
+        Newtype(Option<u8>),
+        Tuple(i64, f64),
+        Struct { z: bool, a: Vec<char> },
+    }
+
+    #[derive(Serialize)]
+    struct Document {
+        zebra: Vec<Shape>,
+        alpha: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        skipped: Option<u32>,
+        map: HashMap<u16, (f32, &'static str)>,
+        bytes: serde_json::Value,
+        #[serde(flatten)]
+        flat: HashMap<String, i128>,
+        unit: (),
+    }
+
+    #[test]
+    fn the_direct_writer_gives_the_bytes_of_the_tree() {
+        let document = Document {
+            zebra: vec![
+                Shape::Unit,
+                Shape::Newtype(None),
+                Shape::Newtype(Some(7)),
+                Shape::Tuple(-3, 0.1),
+                Shape::Tuple(i64::MIN, f64::NAN),
+                Shape::Struct {
+                    z: true,
+                    a: vec!['é', '"'],
+                },
+            ],
+            alpha: None,
+            skipped: None,
+            map: HashMap::from([(10, (1.5, "x")), (9, (f32::MAX, "\u{1}"))]),
+            bytes: serde_json::json!({"b": [1, {"d": null, "c": 2.5e-8}], "a": "ß"}),
+            flat: HashMap::from([("m".to_owned(), -1), ("b".to_owned(), 1 << 62)]),
+            unit: (),
+        };
+        let direct = to_canonical_json("test", &document).unwrap();
+        assert_eq!(
+            String::from_utf8(direct).unwrap(),
+            String::from_utf8(through_a_tree(&document)).unwrap()
+        );
+        let descriptor = oci_spec::image::Descriptor::new(
+            oci_spec::image::MediaType::ImageLayerGzip,
+            12,
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+                .parse::<oci_spec::image::Digest>()
+                .unwrap(),
+        );
+        assert_eq!(
+            to_canonical_json("descriptor", &descriptor).unwrap(),
+            through_a_tree(&descriptor)
         );
     }
 

@@ -8,16 +8,30 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
-use oci_digest::{hash_parallel, Digest, Fingerprint, Fingerprinter, HashJob, Sha256};
+use oci_digest::{
+    digest_bytes, hash_parallel, Digest, Fingerprint, Fingerprinter, HashJob, Sha256,
+};
 
-use crate::blob::open_regular_file;
-use crate::writer::entry_header;
+use crate::blob::{open_nonblocking, open_regular_file};
+use crate::writer::{entry_header, padding};
 use crate::{BlobSource, LayoutError, LayoutTar};
 
 /// Told how far the writer is through a blob: its origin (a path), the
 /// bytes done and the bytes in all. Called from whichever thread reads the
 /// blob, after each chunk of a few hundred KiB.
 pub type ProgressFn = Arc<dyn Fn(&str, u64, u64) + Send + Sync>;
+
+/// Files of at most this many bytes are read whole into memory, in one
+/// read, where a larger one is streamed: [`BlobInput::read_small`] gives
+/// them to a reader (a wasm binary's structural pass), and a
+/// [seekable](LayoutTar::seekable) tar writes one with its final header at
+/// once, through its buffered output, without going back to fill the header
+/// in. The same checks apply (the file opened again must be the file first
+/// opened, and its metadata must not change while it is read); only the
+/// system calls differ: no seeks, and the output written in large batches
+/// instead of twice per input. A buffer of this size is the most memory the
+/// path holds.
+pub const SMALL_FILE: u64 = 256 * 1024;
 
 /// An output the writer can go back into: seek to fill in a header written
 /// before its blob's digest was known, and cut off a blob that turned out to
@@ -138,10 +152,20 @@ impl Stamp {
 }
 
 impl FileInput {
-    /// Opens the regular file at `path` (nothing is read yet).
+    /// Takes the regular file at `path` as an input: its metadata is read
+    /// (one `stat`, the file is not opened; what is not a regular file is
+    /// refused), its bytes are read when it is written.
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, LayoutError> {
         let path = path.into();
-        let (_, metadata) = open_regular_file(&path)?;
+        let metadata = std::fs::metadata(&path).map_err(|source| LayoutError::ReadSource {
+            origin: path.display().to_string(),
+            source,
+        })?;
+        if !metadata.is_file() {
+            return Err(LayoutError::NotAFile {
+                path: path.display().to_string(),
+            });
+        }
         Ok(FileInput {
             size: metadata.len(),
             stamp: Stamp::of(&metadata),
@@ -177,6 +201,40 @@ impl FileInput {
         let (file, metadata) = open_regular_file(&self.path)?;
         self.compare(&Stamp::of(&metadata))?;
         Ok(file)
+    }
+
+    /// Opens the file again and reads it into `buffer` (cleared first),
+    /// stopping once it has the file's size or one byte more (a file that
+    /// grew), or at its end, then checks that what was read is the file
+    /// first opened, unchanged ([`LayoutError::FileChanged`] otherwise). A
+    /// regular file yields it all in one read. For a [`SMALL_FILE`]: the
+    /// buffer holds the whole file, for four system calls (open, read,
+    /// `fstat`, close).
+    ///
+    /// One check after the read is enough: any write to the file since it
+    /// was first looked at moves its change time (and a path given to
+    /// another file, or to something else, shows another device and inode),
+    /// so the `fstat` of the very file read differs from the first one. A
+    /// read that fails is reported as that change when there is one.
+    fn read_into(&self, buffer: &mut Vec<u8>) -> Result<(), LayoutError> {
+        let size = usize::try_from(self.size).map_err(|e| self.read_error(io::Error::other(e)))?;
+        let mut file = open_nonblocking(&self.path)?;
+        buffer.clear();
+        buffer.resize(size.saturating_add(1), 0);
+        let mut filled = 0;
+        while filled < size {
+            match file.read(&mut buffer[filled..]) {
+                Ok(0) => break,
+                Ok(read) => filled += read,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.check_unchanged(&file)?;
+                    return Err(self.read_error(e));
+                }
+            }
+        }
+        buffer.truncate(filled);
+        self.check_unchanged(&file)
     }
 
     pub(crate) fn read_error(&self, source: io::Error) -> LayoutError {
@@ -275,6 +333,25 @@ impl BlobInput {
 }
 
 impl BlobInput {
+    /// For a [`FileInput`] of at most [`SMALL_FILE`] bytes, its bytes, read
+    /// whole in one read and found to be those of the file first opened,
+    /// unchanged. `None` for a larger file or another source (use
+    /// [`open_file`](Self::open_file) or [`open`](Self::open)). A writer
+    /// reads and checks the file again when it writes it.
+    pub fn read_small(&self) -> Option<io::Result<Vec<u8>>> {
+        match self {
+            BlobInput::File(file) if file.size <= SMALL_FILE => {
+                let mut bytes = Vec::new();
+                Some(
+                    file.read_into(&mut bytes)
+                        .map(|()| bytes)
+                        .map_err(without_origin),
+                )
+            }
+            BlobInput::File(_) | BlobInput::Source(_) => None,
+        }
+    }
+
     /// The [`FileInput`]s among `inputs`, in order (for a destination that
     /// hashes them all before writing any).
     pub fn files<'a>(inputs: &[&'a BlobInput]) -> Vec<&'a FileInput> {
@@ -435,6 +512,9 @@ impl<W: Write> LayoutTar<W> {
     /// Writes `file` (not yet in the layout as far as is known) and returns
     /// its digest.
     fn write_file_input(&mut self, file: &FileInput) -> Result<Digest, LayoutError> {
+        if self.rewind.is_some() && file.size <= SMALL_FILE {
+            return self.write_small_file(file);
+        }
         let origin = || file.origin();
         let mut reader = file.reopen()?;
         let start = self.position;
@@ -482,6 +562,37 @@ impl<W: Write> LayoutTar<W> {
             .and_then(|()| self.out.write_all(header.as_bytes()))
             .and_then(|()| (rewind.seek)(&mut self.out, self.base + end))
             .map_err(write_error)?;
+        Ok(digest)
+    }
+}
+
+impl<W: Write> LayoutTar<W> {
+    /// Writes a [`SMALL_FILE`] (not yet in the layout as far as is known)
+    /// in one read: into memory, checked unchanged, hashed, then its final
+    /// header, bytes and padding written at once (nothing at all if another
+    /// input had the same bytes). The same bytes as the streaming path.
+    fn write_small_file(&mut self, file: &FileInput) -> Result<Digest, LayoutError> {
+        let mut bytes = Vec::new();
+        file.read_into(&mut bytes)?;
+        if bytes.len() as u64 != file.size {
+            return Err(LayoutError::SizeMismatch {
+                origin: file.origin(),
+                expected: file.size,
+                found: bytes.len() as u64,
+            });
+        }
+        let digest = digest_bytes(&bytes);
+        file.record_digest(digest)?;
+        if let Some(progress) = &self.progress {
+            progress(&file.origin(), file.size, file.size);
+        }
+        if !self.written_blobs.contains_key(&digest) {
+            let header = entry_header(&digest.blob_path(), file.size);
+            self.emit(header.as_bytes())
+                .and_then(|()| self.emit(&bytes))
+                .and_then(|()| self.emit(&[0u8; crate::writer::BLOCK][..padding(file.size)]))
+                .map_err(|source| LayoutError::Write { source })?;
+        }
         Ok(digest)
     }
 }

@@ -88,7 +88,7 @@ pub use blob::{oci_spec_digest, BlobSource, BytesBlob, FileBlob};
 pub use canonical_json::{to_canonical_json, JsonError};
 pub use dir::{LayoutDir, LOCK_FILE};
 pub use error::LayoutError;
-pub use input::{hash_files, BlobInput, FileInput, ProgressFn, SeekableOutput};
+pub use input::{hash_files, BlobInput, FileInput, ProgressFn, SeekableOutput, SMALL_FILE};
 pub use pending::PendingFile;
 pub use reference::{Reference, ReferenceError, ReferencePart, MAX_NAME_LEN, MAX_TAG_LEN};
 pub use sink::{holds_blob, index_entry, naming_annotations, put_in_order, ImageSink};

@@ -7,7 +7,9 @@ use std::io::{BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use oci_digest::{digest_bytes, PIPELINE_THRESHOLD};
-use oci_layout::{BlobInput, BytesBlob, FileBlob, FileInput, ImageSink, LayoutError, LayoutTar};
+use oci_layout::{
+    BlobInput, BytesBlob, FileBlob, FileInput, ImageSink, LayoutError, LayoutTar, SMALL_FILE,
+};
 use test_support::{pattern, tar_entries};
 
 /// The plain path: each file hashed up front (`FileBlob`), then streamed
@@ -82,6 +84,17 @@ fn every_fast_path_gives_the_plain_paths_bytes() {
                 pattern(700, 8),
                 pattern(big + 1, 7),
                 pattern(700, 8),
+            ],
+        ),
+        (
+            // Read whole into memory up to SMALL_FILE, streamed past it.
+            "on both sides of the small-file limit, with duplicates",
+            vec![
+                pattern(SMALL_FILE as usize, 10),
+                pattern(SMALL_FILE as usize + 1, 11),
+                pattern(SMALL_FILE as usize, 10),
+                pattern(SMALL_FILE as usize - 1, 12),
+                pattern(SMALL_FILE as usize + 1, 11),
             ],
         ),
         (

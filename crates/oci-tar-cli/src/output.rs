@@ -4,13 +4,16 @@
 //!
 //! On SIGINT or SIGTERM the temporary file is removed and the process exits
 //! with 128 + the signal's number (130, 143); a file already at the output
-//! path is never touched until the rename.
+//! path is never touched until the rename. A thread acts on a signal as it
+//! comes when the work may take long or block ([`watch_signals`]); a small
+//! job into a file or directory starts no thread and acts on a signal at
+//! its next step ([`check_signals`]).
 
 use std::fs;
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, Once, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -27,29 +30,91 @@ use crate::failure::Failure;
 /// or after (and finds nothing to remove).
 static IN_PROGRESS: Mutex<Option<(PathBuf, Vec<PathBuf>)>> = Mutex::new(None);
 
-/// Starts (once) the thread that turns SIGINT and SIGTERM into removing the
-/// temporary file and exiting with 128 + the signal number.
-pub(crate) fn handle_signals() -> io::Result<()> {
+/// SIGINT and SIGTERM caught since [`catch_signals`], until a thread
+/// [watches](watch_signals) them: `None` before, and once watched.
+static CAUGHT: Mutex<Option<Signals>> = Mutex::new(None);
+
+/// For each of SIGINT and SIGTERM, a flag its handler sets: what
+/// [`check_signals`] reads, without a system call.
+static RAISED: OnceLock<[(i32, Arc<AtomicBool>); 2]> = OnceLock::new();
+
+/// Catches SIGINT and SIGTERM from now on (once): each is kept until
+/// [`check_signals`] or the thread of [`watch_signals`] acts on it by
+/// removing the temporary file and exiting with 128 + the signal number.
+/// Starts no thread: a small job checks between its steps instead, each a
+/// few milliseconds at most.
+pub(crate) fn catch_signals() -> io::Result<()> {
     static INSTALL: Once = Once::new();
     let mut result = Ok(());
     INSTALL.call_once(|| {
-        result = Signals::new([SIGINT, SIGTERM]).map(|mut signals| {
-            std::thread::spawn(move || {
-                if let Some(signal) = signals.forever().next() {
-                    let in_progress = IN_PROGRESS.lock().unwrap_or_else(PoisonError::into_inner);
-                    if let Some((temp, folders)) = in_progress.as_ref() {
-                        let _ = fs::remove_file(temp);
-                        for folder in folders {
-                            let _ = fs::remove_dir(folder);
-                        }
-                    }
-                    // Exiting with the lock held: no rename can follow.
-                    std::process::exit(128 + signal);
-                }
-            });
-        });
+        result = (|| {
+            let raised = [SIGINT, SIGTERM].map(|signal| (signal, Arc::new(AtomicBool::new(false))));
+            for (signal, flag) in &raised {
+                signal_hook::flag::register(*signal, Arc::clone(flag))?;
+            }
+            let _ = RAISED.set(raised);
+            let signals = Signals::new([SIGINT, SIGTERM])?;
+            *CAUGHT.lock().unwrap_or_else(PoisonError::into_inner) = Some(signals);
+            Ok(())
+        })();
     });
     result
+}
+
+/// [`catch_signals`], and a thread that acts on each signal as it comes.
+pub(crate) fn handle_signals() -> io::Result<()> {
+    catch_signals()?;
+    watch_signals();
+    Ok(())
+}
+
+/// Starts (once) the thread that acts on SIGINT and SIGTERM as they come
+/// (also on one caught before): for work that may take long or block
+/// (a large input, a pipe, a registry), where waiting for the next
+/// [`check_signals`] would not do.
+pub(crate) fn watch_signals() {
+    let caught = CAUGHT.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if let Some(mut signals) = caught {
+        // A small stack: the thread only waits, then removes a file.
+        let spawned = std::thread::Builder::new()
+            .name("signals".to_owned())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    exit_on(signal);
+                }
+            });
+        if let Err(e) = spawned {
+            // Without the thread, the checks between steps still act.
+            eprintln!("oci-tar-builder: warning: cannot watch for SIGINT and SIGTERM: {e}");
+        }
+    }
+}
+
+/// Acts on a SIGINT or SIGTERM caught (and not yet acted on by the
+/// thread, if one watches): removes the temporary file and exits with
+/// 128 + the signal number. Reads two flags, no system call. Not to be
+/// called with [`IN_PROGRESS`] locked.
+pub(crate) fn check_signals() {
+    for (signal, flag) in RAISED.get().into_iter().flatten() {
+        if flag.load(Ordering::Relaxed) {
+            exit_on(*signal);
+        }
+    }
+}
+
+/// Removes the temporary file being written, if any, and exits with 128 +
+/// `signal`.
+fn exit_on(signal: i32) -> ! {
+    let in_progress = IN_PROGRESS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((temp, folders)) = in_progress.as_ref() {
+        let _ = fs::remove_file(temp);
+        for folder in folders {
+            let _ = fs::remove_dir(folder);
+        }
+    }
+    // Exiting with the lock held: no rename can follow.
+    std::process::exit(128 + signal);
 }
 
 /// Registers a temporary file with the signal handler until dropped.
@@ -121,6 +186,8 @@ impl Output {
                     // A device, FIFO or socket is written through: it cannot be
                     // renamed over, and nothing can make it atomic.
                     Ok(metadata) if !metadata.is_file() => {
+                        // Its writes may block: act on a signal as it comes.
+                        watch_signals();
                         let file = fs::OpenOptions::new()
                             .write(true)
                             .open(&target)
@@ -181,6 +248,9 @@ impl Output {
         // A signal now either came before (and removed the temporary file)
         // or waits until the rename is done and finds nothing to remove.
         let index = completed.index().cloned();
+        // A signal caught meanwhile removes the file now (one that comes
+        // during the rename is acted on after it, by the final check).
+        check_signals();
         let mut in_progress = IN_PROGRESS.lock().unwrap_or_else(PoisonError::into_inner);
         completed.commit().map_err(|e| write_failure(&shown, e))?;
         *in_progress = None;

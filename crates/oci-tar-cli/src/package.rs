@@ -18,9 +18,18 @@ use crate::summary::{print_json, Summary};
 /// Packages what `opts` names (or, with `-f`, each image of the build
 /// file) into the destination it names.
 pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), Failure> {
-    // From the start, so Ctrl-C while hashing exits 130 like Ctrl-C while writing.
-    crate::output::handle_signals()
+    // From the start, so Ctrl-C while hashing exits 130 like Ctrl-C while
+    // writing. A thread acts on a signal at once where the work may block
+    // or take long: a stream or a registry now, a large input once met
+    // (`note_input`).
+    crate::output::catch_signals()
         .map_err(|e| Failure::failed(format!("cannot handle SIGINT and SIGTERM: {e}")))?;
+    if !matches!(
+        opts.out_path,
+        OutputArg::TarFile(_) | OutputArg::OciDir { .. }
+    ) {
+        crate::output::watch_signals();
+    }
     let started = std::time::Instant::now();
     let (quiet, json, verbose) = (opts.quiet, opts.json, opts.verbose);
     let say = |line: String| {
@@ -134,7 +143,30 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     if let Some(line) = pushed {
         say(line);
     }
+    // A signal caught after the last step still ends the run with 128 + it.
+    crate::output::check_signals();
     Ok(())
+}
+
+/// Bytes of input met so far (every image of the run).
+static INPUT_TOTAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// More input than this in all is more than a few milliseconds of work.
+const LARGE_WORK_TOTAL: u64 = 16 * 1024 * 1024;
+
+/// Counts an input of `size` bytes, and starts the thread that acts on
+/// SIGINT and SIGTERM as they come once the inputs met so far are more than
+/// a few milliseconds of work: one input larger than a small file (read
+/// whole at once), or more than [`LARGE_WORK_TOTAL`] bytes in all. Until
+/// then a signal is acted on between steps.
+fn note_input(size: u64) {
+    use std::sync::atomic::Ordering;
+    let total = INPUT_TOTAL
+        .fetch_add(size, Ordering::Relaxed)
+        .saturating_add(size);
+    if size > oci_layout::SMALL_FILE || total > LARGE_WORK_TOTAL {
+        crate::output::watch_signals();
+    }
 }
 
 /// Where `-o docker://` pushes a group: its reference, in its registry.
@@ -453,11 +485,13 @@ fn describe_image(
     for path in wasm_paths {
         let blob = FileInput::open(path).map_err(Failure::failed)?;
         let size = blob.size();
+        note_input(size);
         // A compat image's wasm is read into its layer, not by the destination.
         if shape != ImageShape::Compat {
             inputs.push((blob.path().display().to_string(), size));
         }
         let description = image.add_wasm(blob).map_err(Failure::failed)?;
+        crate::output::check_signals();
         if first {
             say(format!(
                 "{}: {}, {size} bytes",
@@ -471,6 +505,7 @@ fn describe_image(
     }
     for layer in &opts.layers {
         let blob = FileInput::open(&layer.path).map_err(Failure::failed)?;
+        note_input(blob.size());
         inputs.push((blob.path().display().to_string(), blob.size()));
         image
             .add_layer(&layer.media_type, blob)
@@ -568,7 +603,8 @@ fn wasm_files_in(dir: &Path, say: &impl Fn(String)) -> Result<Vec<PathBuf>, Fail
     let read_error = |e: std::io::Error| Failure::failed(format!("{}: {e}", dir.display()));
     let mut files = Vec::new();
     for entry in fs::read_dir(dir).map_err(read_error)? {
-        let path = entry.map_err(read_error)?.path();
+        let entry = entry.map_err(read_error)?;
+        let path = entry.path();
         let shown = path.display();
         let hidden = path
             .file_name()
@@ -577,6 +613,9 @@ fn wasm_files_in(dir: &Path, say: &impl Fn(String)) -> Result<Vec<PathBuf>, Fail
             say(format!("{shown}: skipped, not a .wasm file"));
         } else if hidden {
             say(format!("{shown}: skipped, a hidden file"));
+        } else if entry.file_type().is_ok_and(|kind| kind.is_file()) {
+            // The directory listing says so: no need to ask again.
+            files.push(path);
         } else {
             match fs::metadata(&path) {
                 Ok(metadata) if metadata.is_dir() => {

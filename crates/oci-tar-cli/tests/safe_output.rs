@@ -110,6 +110,58 @@ fn sigint_and_sigterm_leave_nothing_and_keep_the_old_file() {
     }
 }
 
+/// A small job starts no thread to watch for signals (tests/resources.rs):
+/// it acts on one at its next step. Thousands of small modules keep it
+/// writing long enough for SIGINT to land while the temporary file exists.
+#[test]
+fn sigint_during_a_small_job_leaves_nothing_and_keeps_the_old_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("wasm");
+    fs::create_dir(&folder).unwrap();
+    for seed in 0..3000 {
+        // The module, then a custom section "pad" of 4,000 bytes.
+        let mut module = test_support::tiny_module(seed);
+        module.extend_from_slice(&[0, 0xa4, 0x1f, 3]);
+        module.extend_from_slice(b"pad");
+        module.extend(std::iter::repeat_n(0u8, 4000));
+        fs::write(folder.join(format!("m{seed:04}.wasm")), module).unwrap();
+    }
+    fs::write(dir.path().join("out.tar"), b"old").unwrap();
+    let mut child = KillOnDrop(
+        builder()
+            .current_dir(dir.path())
+            .args(["-q", "-n", "app", "--components", "wasm", "-o", "out.tar"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + PATIENCE;
+    while partial_files(dir.path()).is_empty() {
+        assert!(Instant::now() < deadline, "no temporary output appeared");
+        assert!(
+            child.0.try_wait().unwrap().is_none(),
+            "the job ended before SIGINT could be sent while it wrote"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let kill = test_support::require_tool("kill", "the Debian package procps");
+    let status = Command::new(kill)
+        .arg("-INT")
+        .arg(child.0.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.output();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(partial_files(dir.path()), Vec::<PathBuf>::new());
+    assert_eq!(fs::read(dir.path().join("out.tar")).unwrap(), b"old");
+}
+
 #[test]
 fn an_input_that_changes_while_being_packaged_is_an_error() {
     let dir = tempfile::tempdir().unwrap();

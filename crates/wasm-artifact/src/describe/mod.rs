@@ -9,7 +9,8 @@
 //! have no use for are read past without being held at all, and every read
 //! asks for all the bytes the parser needs at once, so a large section costs
 //! one read, not thousands of re-parses (`examples/describe_large.rs`
-//! measures it).
+//! measures it). A small file (up to [`oci_layout::SMALL_FILE`], 256 KiB)
+//! is read whole in one read instead, and both passes parse it from memory.
 //!
 //! - `scan`: the structural pass (wasmparser) and what it refuses;
 //! - `skip`: the bytes each pass reads, with what it has no use for left
@@ -111,7 +112,18 @@ impl WasmDescription {
                 source,
             })
         };
+        // A small file is read whole, once, and both passes parse the bytes.
+        let small = blob
+            .read_small()
+            .transpose()
+            .map_err(|source| ArtifactError::ReadWasm {
+                origin: origin(),
+                source,
+            })?;
         let source = || -> Result<Source<'_>, ArtifactError> {
+            if let Some(bytes) = &small {
+                return Ok(Source::Stream(Box::new(bytes.as_slice())));
+            }
             match blob.open_file() {
                 Some(file) => {
                     let file = file.map_err(|source| ArtifactError::ReadWasm {
