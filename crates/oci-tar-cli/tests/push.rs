@@ -203,6 +203,7 @@ fn push_with_basic_auth_over_tls_from_flags_and_from_the_docker_config() {
     let registry = Registry::start_with(&RegistrySetup {
         tls: true,
         basic_auth: Some(("pusher".into(), "s3cret-pw".into())),
+        token_auth: None,
     });
     let ca = registry.ca_cert().unwrap().display().to_string();
     let work = tempfile::tempdir().unwrap();

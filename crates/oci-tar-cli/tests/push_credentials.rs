@@ -182,6 +182,7 @@ fn start() -> Registry {
     Registry::start_with(&RegistrySetup {
         tls: true,
         basic_auth: Some((USER.into(), PASSWORD.into())),
+        token_auth: None,
     })
 }
 

@@ -12,6 +12,7 @@
 //! - [`require_tool`]: the path of an external program, or a panic that
 //!   names the package to install (tests never skip quietly);
 //! - [`servers`]: containerd and a registry started by the tests themselves;
+//! - [`token_server`]: a bearer-token server for the registry's token auth;
 //! - [`clients`]: the wasm registry clients `wkg` and the Python `oras`;
 //! - [`wasm_runtime`]: containerd with the test shim, to `ctr run` images;
 //! - [`schemas`]: the OCI image-spec JSON schemas and our wasm config schema.
@@ -25,6 +26,7 @@ use std::sync::OnceLock;
 pub mod clients;
 pub mod schemas;
 pub mod servers;
+pub mod token_server;
 pub mod wasm_runtime;
 
 /// The workspace root.

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use crate::require_tool;
+use crate::token_server::TokenAuth;
 
 /// How long a server may take to answer after it was started.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -248,6 +249,10 @@ pub struct RegistrySetup {
     pub tls: bool,
     /// htpasswd Basic auth with this one user and password.
     pub basic_auth: Option<(String, String)>,
+    /// distribution's `auth: token`: clients get bearer tokens from the
+    /// realm of a [`TokenServer`](crate::token_server::TokenServer), which
+    /// the registry trusts by its certificate.
+    pub token_auth: Option<TokenAuth>,
 }
 
 impl Registry {
@@ -293,6 +298,10 @@ impl Registry {
         } else {
             None
         };
+        assert!(
+            setup.basic_auth.is_none() || setup.token_auth.is_none(),
+            "a registry has one auth method: htpasswd or token"
+        );
         if let Some((user, password)) = &setup.basic_auth {
             let hash = bcrypt::hash_with_result(password, 4)
                 .expect("hashing the test password")
@@ -301,6 +310,15 @@ impl Registry {
             fs::write(&htpasswd, format!("{user}:{hash}\n")).expect("writing htpasswd");
             config.push_str(&format!(
                 "auth:\n  htpasswd:\n    realm: test\n    path: {htpasswd:?}\n"
+            ));
+        }
+        if let Some(token) = &setup.token_auth {
+            config.push_str(&format!(
+                "auth:\n  token:\n    realm: {realm:?}\n    service: {service:?}\n    issuer: {issuer:?}\n    rootcertbundle: {bundle:?}\n",
+                realm = token.realm,
+                service = token.service,
+                issuer = token.issuer,
+                bundle = token.root_cert_bundle,
             ));
         }
         let config_path = dir.path().join("config.yml");
@@ -314,7 +332,12 @@ impl Registry {
             // Plain HTTP gets 200 (anonymous), 401 (auth) or, from a TLS
             // listener, 400: any answer means it is up.
             let answered = match http_get_status(port, "/v2/") {
-                Some(status) => setup.tls || setup.basic_auth.is_some() || status == 200,
+                Some(status) => {
+                    setup.tls
+                        || setup.basic_auth.is_some()
+                        || setup.token_auth.is_some()
+                        || status == 200
+                }
                 None => false,
             };
             if answered {
