@@ -384,7 +384,9 @@ impl Client {
             None => (None, None),
         };
         let token_server = host_of(realm).to_owned();
-        let token_what = format!("token for {scope}");
+        // The token server is another host: the message names the
+        // registry the token was for too.
+        let token_what = format!("token for {scope} on {}", self.registry);
         self.with_retries(&token_what, |client| {
             let reply = match &form {
                 Some(form) => {
