@@ -411,20 +411,7 @@ impl Registry {
 /// A CA, and a certificate for 127.0.0.1 it signed, made with `openssl` in
 /// `dir`: the paths of the CA certificate, the certificate and its key.
 fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let openssl = require_tool("openssl", "the Debian package `openssl`");
-    let run = |args: &[&str]| {
-        let output = Command::new(&openssl)
-            .args(args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .output()
-            .expect("running openssl");
-        assert!(
-            output.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
+    let run = |args: &[&str]| run_openssl(dir, args);
     run(&[
         "req",
         "-x509",
@@ -483,6 +470,22 @@ fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         dir.join("server.pem"),
         dir.join("server.key"),
     )
+}
+
+/// Runs `openssl ARGS…` in `dir`, panicking with its error output if it fails.
+pub(crate) fn run_openssl(dir: &Path, args: &[&str]) {
+    let openssl = require_tool("openssl", "the Debian package `openssl`");
+    let output = Command::new(&openssl)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running openssl");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.

@@ -28,6 +28,7 @@ use serde_json::json;
 use tempfile::TempDir;
 
 use crate::require_tool;
+use crate::servers::run_openssl;
 
 /// The `service` the registry names in its challenge and the token's `aud`.
 pub const SERVICE: &str = "oci-tar-builder-test-registry";
@@ -93,19 +94,7 @@ impl TokenServer {
             .prefix("token-server-")
             .tempdir()
             .expect("a temporary folder for the token server");
-        let run = |args: &[&str]| {
-            let output = Command::new(&openssl)
-                .args(args)
-                .current_dir(dir.path())
-                .stdin(Stdio::null())
-                .output()
-                .expect("running openssl");
-            assert!(
-                output.status.success(),
-                "openssl {args:?}: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        };
+        let run = |args: &[&str]| run_openssl(dir.path(), args);
         run(&[
             "req",
             "-x509",
@@ -132,7 +121,7 @@ impl TokenServer {
         ]);
         let der = fs::read(dir.path().join("token.der")).expect("reading the certificate's DER");
         let signer = Signer {
-            openssl: openssl.clone(),
+            openssl,
             key: dir.path().join("token.key"),
             x5c: STANDARD.encode(der),
             expected_authorization: credentials.map(|(user, password)| {
