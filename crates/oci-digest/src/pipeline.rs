@@ -373,6 +373,36 @@ mod tests {
     }
 
     #[test]
+    fn an_interrupted_read_is_retried_inline_and_pipelined() {
+        /// Answers `Interrupted` before every read that has data.
+        struct Interrupting<'a> {
+            input: &'a [u8],
+            interrupt: bool,
+        }
+        impl Read for Interrupting<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if !self.input.is_empty() && std::mem::take(&mut self.interrupt) {
+                    return Err(io::ErrorKind::Interrupted.into());
+                }
+                self.interrupt = true;
+                self.input.read(buf)
+            }
+        }
+        for limit in [10, PIPELINE_THRESHOLD * 2] {
+            let input = pattern(limit as usize);
+            let mut copy = Vec::new();
+            let mut reader = Interrupting {
+                input: &input,
+                interrupt: true,
+            };
+            let (hasher, copied) =
+                copy_hashing(&mut reader, &mut copy, limit, Sha256::new(), &mut |_| {}).unwrap();
+            assert_eq!((copied, copy == input), (limit, true));
+            assert_eq!(hasher.finish(), crate::digest_bytes(&input));
+        }
+    }
+
+    #[test]
     fn read_and_write_errors_are_told_apart() {
         struct Failing;
         impl Read for Failing {
