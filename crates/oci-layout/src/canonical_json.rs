@@ -526,6 +526,95 @@ mod tests {
         );
     }
 
+    #[derive(Serialize)]
+    struct Unit;
+
+    #[derive(Serialize)]
+    struct Newtype(u16);
+
+    #[derive(Serialize)]
+    struct Pair(i8, &'static str);
+
+    /// One field of every kind serde has, with values at the types' ends.
+    #[derive(Serialize)]
+    struct EveryKind {
+        i8: i8,
+        i16: i16,
+        i32: i32,
+        i64: i64,
+        i128: i128,
+        u8: u8,
+        u16: u16,
+        u32: u32,
+        u64: u64,
+        u128: u128,
+        f32: f32,
+        f64: f64,
+        bool: bool,
+        char: char,
+        #[serde(serialize_with = "as_bytes")]
+        bytes: Vec<u8>,
+        some: Option<Unit>,
+        none: Option<u8>,
+        unit: (),
+        unit_struct: Unit,
+        newtype: Newtype,
+        tuple_struct: Pair,
+        tuple: (u8, i16),
+    }
+
+    fn as_bytes<S: serde::Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(bytes)
+    }
+
+    #[test]
+    fn every_kind_of_value_is_written_as_the_tree_writes_it() {
+        let every = EveryKind {
+            i8: i8::MIN,
+            i16: i16::MIN,
+            i32: i32::MIN,
+            i64: i64::MIN,
+            i128: i128::from(i64::MIN),
+            u8: u8::MAX,
+            u16: u16::MAX,
+            u32: u32::MAX,
+            u64: u64::MAX,
+            u128: u128::from(u64::MAX),
+            f32: -0.5,
+            f64: 1e300,
+            bool: false,
+            char: '\u{10ffff}',
+            bytes: vec![0, 127, 255],
+            some: Some(Unit),
+            none: None,
+            unit: (),
+            unit_struct: Unit,
+            newtype: Newtype(7),
+            tuple_struct: Pair(-1, "p"),
+            tuple: (1, -2),
+        };
+        let direct = String::from_utf8(to_canonical_json("test", &every).unwrap()).unwrap();
+        assert_eq!(direct, String::from_utf8(through_a_tree(&every)).unwrap());
+        // And by hand, for the kinds whose form is easy to get wrong.
+        for field in [
+            r#""i8":-128"#,
+            r#""i16":-32768"#,
+            r#""i32":-2147483648"#,
+            r#""u16":65535"#,
+            r#""u128":18446744073709551615"#,
+            r#""bytes":[0,127,255]"#,
+            r#""unit_struct":null"#,
+            r#""newtype":7"#,
+            r#""tuple_struct":[-1,"p"]"#,
+        ] {
+            // Each member ends at a comma or the closing brace.
+            assert!(
+                direct.contains(&format!("{field},")) || direct.ends_with(&format!("{field}}}")),
+                "{field} in {direct}"
+            );
+        }
+    }
+
     #[test]
     fn escapes_strings_as_serde_json_does() {
         let json = to_canonical_json("test", &["quote\" backslash\\ nl\n"]).unwrap();

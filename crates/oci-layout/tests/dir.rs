@@ -170,3 +170,64 @@ fn a_pending_file_dropped_uncommitted_takes_the_folders_it_made_along() {
     pending.commit().unwrap();
     assert!(work.path().join("existing/kept/x.tar").is_file());
 }
+
+#[test]
+fn a_listed_manifest_is_a_blob_and_only_the_named_one_is_in_index_json() {
+    let work = tempfile::tempdir().unwrap();
+    let listed = BytesBlob::new(br#"{"schemaVersion":2,"listed":true}"#.to_vec());
+    let index = BytesBlob::new(br#"{"schemaVersion":2,"manifests":[]}"#.to_vec());
+    let reference: Reference = "localhost:5000/demo/app:v1".parse().unwrap();
+    let layout = work.path().join("layout");
+    let mut dir = LayoutDir::open(&layout).unwrap();
+    let mut tar = LayoutTar::new(Vec::new()).unwrap();
+    for sink in [&mut dir as &mut dyn ImageSink, &mut tar] {
+        sink.put_listed_manifest(&listed, MediaType::ImageManifest)
+            .unwrap();
+        sink.put_manifest(&index, MediaType::ImageIndex, &reference, None)
+            .unwrap();
+    }
+    dir.finish().unwrap();
+    let tar = tar.finish().unwrap();
+
+    let blob = |digest: Digest| format!("blobs/sha256/{}", digest.hex());
+    let listed_path = blob(digest_bytes(listed.bytes()));
+    assert_eq!(
+        std::fs::read(layout.join(&listed_path)).unwrap(),
+        listed.bytes()
+    );
+    let mut in_tar = Vec::new();
+    for entry in tar::Archive::new(&tar[..]).entries().unwrap() {
+        in_tar.push(entry.unwrap().path().unwrap().display().to_string());
+    }
+    assert!(in_tar.contains(&listed_path), "{in_tar:?}");
+
+    // index.json lists the index alone, named by the two annotations.
+    let index_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let manifests = index_json["manifests"].as_array().unwrap();
+    assert_eq!(manifests.len(), 1, "{index_json}");
+    assert_eq!(
+        manifests[0]["digest"],
+        digest_bytes(index.bytes()).to_string()
+    );
+    assert_eq!(
+        manifests[0]["annotations"],
+        serde_json::json!({
+            "io.containerd.image.name": "localhost:5000/demo/app:v1",
+            "org.opencontainers.image.ref.name": "v1",
+        })
+    );
+}
+
+#[test]
+fn each_layout_says_how_often_it_reads_a_file_input() {
+    let work = tempfile::tempdir().unwrap();
+    // Named after writing: one read. A stream must name a blob before its
+    // bytes: hashed first, then copied.
+    let dir = LayoutDir::open(work.path().join("layout")).unwrap();
+    assert_eq!(dir.reads_of_each_file(), 1);
+    let seekable = LayoutTar::seekable(std::io::Cursor::new(Vec::new())).unwrap();
+    assert_eq!(seekable.reads_of_each_file(), 1);
+    let stream = LayoutTar::new(Vec::new()).unwrap();
+    assert_eq!(stream.reads_of_each_file(), 2);
+}
