@@ -225,6 +225,8 @@ fn root_file_names_are_checked() {
             "{name:?}: {err}"
         );
     }
+    // 100 bytes fit a tar header's name field: the longest name allowed.
+    layout.write_file(&"a".repeat(100), b"").unwrap();
     layout.write_file("manifest.json", b"[]").unwrap();
     let err = layout.write_file("manifest.json", b"[]").unwrap_err();
     assert!(err.to_string().contains("written already"), "{err}");
