@@ -231,3 +231,28 @@ fn each_layout_says_how_often_it_reads_a_file_input() {
     let stream = LayoutTar::new(Vec::new()).unwrap();
     assert_eq!(stream.reads_of_each_file(), 2);
 }
+
+#[test]
+fn the_tar_tells_its_progress_through_each_file_input_up_to_its_size() {
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("big.wasm");
+    // Over the small-file size, so it is streamed in chunks.
+    let bytes = test_support::pattern(3 * 1024 * 1024 + 5, 7);
+    std::fs::write(&file, &bytes).unwrap();
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = told.clone();
+    let mut tar = LayoutTar::seekable(std::io::Cursor::new(Vec::new())).unwrap();
+    tar.on_progress(std::sync::Arc::new(move |origin: &str, done, total| {
+        seen.lock().unwrap().push((origin.to_owned(), done, total));
+    }));
+    let input: BlobInput = FileInput::open(&file).unwrap().into();
+    tar.put_inputs(&[&input]).unwrap();
+    let told = told.lock().unwrap();
+    let size = bytes.len() as u64;
+    assert!(!told.is_empty(), "no progress told");
+    assert!(told
+        .iter()
+        .all(|(origin, _, total)| { origin == &file.display().to_string() && *total == size }));
+    assert_eq!(told.last().unwrap().1, size, "{told:?}");
+    assert!(told.windows(2).all(|w| w[0].1 <= w[1].1), "{told:?}");
+}
