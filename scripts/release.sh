@@ -9,7 +9,9 @@
 #      [Unreleased] section in CHANGELOG.md;
 #   2. shows every snapshot change since the last release tag (v*), for
 #      review: a snapshot is the exact JSON a user's tools will read;
-#   3. runs all the tests (scripts/test.sh) and refuses if any fails;
+#   3. runs all the tests (scripts/test.sh) and refuses if any fails, then
+#      mutation testing of the code changed since the last tag
+#      (scripts/mutants.sh --in-diff), refusing a mutant no test catches;
 #   4. bumps the version in one place (the root Cargo.toml's
 #      [workspace.package] and the [workspace.dependencies] entries of our
 #      own crates), lets cargo rewrite Cargo.lock and fuzz/Cargo.lock, checks
@@ -23,8 +25,9 @@
 # --dry-run does steps 1-4 and the publish dry run on the working tree, then
 # restores the files it changed: nothing is committed or tagged.
 #
-# For the tests of this script only: RELEASE_TEST_CMD and
-# RELEASE_PUBLISH_CMD replace the test and publish-dry-run commands.
+# For the tests of this script only: RELEASE_TEST_CMD, RELEASE_MUTANTS_CMD
+# and RELEASE_PUBLISH_CMD replace the tests, the mutation testing and the
+# publish dry run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -102,6 +105,21 @@ fi
 echo "== tests =="
 if ! bash -c "${RELEASE_TEST_CMD:-bash scripts/test.sh}"; then
   die "the tests failed: no release"
+fi
+
+# 3b. Mutation testing of the code changed since the last release: a
+# mutant no test catches is a hole the release would ship (a timeout is a
+# test hanging on the mutant: caught, in effect).
+if [ -n "$last_tag" ]; then
+  echo "== mutants in the code changed since $last_tag =="
+  status=0
+  bash -c "${RELEASE_MUTANTS_CMD:-bash scripts/mutants.sh --in-diff $last_tag}" || status=$?
+  case $status in
+  0 | 3) ;;
+  *) die "mutation testing: mutants survived in the code changed since $last_tag (see missed.txt under target/mutants): add a test, or say in TESTING.md why the mutant is equivalent" ;;
+  esac
+else
+  echo "== no earlier release: the full mutation pass is in TESTING.md (bash scripts/mutants.sh) =="
 fi
 
 command -v jq >/dev/null || die "jq is missing (Debian: apt-get install -y jq)"

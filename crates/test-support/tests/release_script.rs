@@ -52,12 +52,25 @@ fn clone() -> tempfile::TempDir {
 /// Runs the script in `dir`; `tests` and `publish` stand in for the test
 /// suite and the publish dry run.
 fn release(dir: &Path, args: &[&str], tests: &str, publish: &str) -> Output {
+    release_with_mutants(dir, args, tests, "exit 3", publish)
+}
+
+/// [`release`], with `mutants` standing in for the mutation testing (whose
+/// exit code 3, a timeout, is caught in effect).
+fn release_with_mutants(
+    dir: &Path,
+    args: &[&str],
+    tests: &str,
+    mutants: &str,
+    publish: &str,
+) -> Output {
     Command::new("bash")
         .arg("scripts/release.sh")
         .args(args)
         .current_dir(dir)
         .env("RELEASE_TEST_CMD", tests)
         .env("RELEASE_PUBLISH_CMD", publish)
+        .env("RELEASE_MUTANTS_CMD", mutants)
         .env("GIT_AUTHOR_NAME", "release test")
         .env("GIT_AUTHOR_EMAIL", "release-test@localhost")
         .env("GIT_COMMITTER_NAME", "release test")
@@ -186,6 +199,16 @@ fn release_commits_one_version_everywhere_and_tags_it_then_shows_snapshot_change
     )
     .unwrap();
     git(dir.path(), &["commit", "-qam", "say so"]);
+    // With a tag, mutants missed in the code changed since it (cargo-mutants'
+    // exit code 2) refuse the release.
+    let out = release_with_mutants(dir.path(), &["patch"], "true", "exit 2", "true");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("mutants survived"), "{}", text(&out));
+    assert_eq!(
+        git(dir.path(), &["tag"]).trim(),
+        format!("v{next}"),
+        "no new tag"
+    );
     let out = release(dir.path(), &["--dry-run", "patch"], "true", "true");
     assert!(out.status.success(), "{}", text(&out));
     let shown = text(&out);
