@@ -15,6 +15,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy --manifest-path crates/test-shim/Cargo.toml --release --locked \
   --target-dir /var/cache/oci-tar-builder/test-shim-target -- -D warnings
 INSTA_UPDATE=no cargo test --workspace --locked
+# The API docs as docs.rs builds them: a broken link or bad markup fails.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 # Every published crate packages and builds from its .crate alone (needs the
 # crates.io index; nothing is uploaded). Cargo extracts the crates of its
 # temporary package registry under registry/src/-<hash of the workspace

@@ -465,7 +465,7 @@ pub fn hash_files(files: &[&FileInput], progress: Option<&ProgressFn>) -> Result
 
 impl<W: SeekableOutput> LayoutTar<W> {
     /// Starts a layout in a seekable `out` (a file, or a `Cursor<Vec<u8>>`),
-    /// where [`put_inputs`](ImageSink::put_inputs) writes each
+    /// where [`put_inputs`](crate::ImageSink::put_inputs) writes each
     /// [`FileInput`] in one read. Gives the same bytes as [`new`](Self::new)
     /// for the same calls.
     ///

@@ -5,6 +5,9 @@
 //! (or stdout) the tar goes to; [`progress`] draws a bar on a terminal for
 //! large inputs; [`verify`] and [`inspect`] read any image tar or layout directory back (through
 //! [`input`]); [`copy`] copies one to a registry (through [`push`]); [`failure`] is how errors reach the user.
+// The `///` comments of clap's structs are the command's help text, whose
+// `[:TAG]` and `[[image]]` are not links, and `<name>` is no HTML tag.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 mod build_file;
 mod cli;

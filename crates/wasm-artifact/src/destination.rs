@@ -140,7 +140,7 @@ impl Destination {
     }
 
     /// Writes `images`, the same wasm in several shapes, as one image
-    /// index under their reference (see [`write_index_to`]).
+    /// index under their reference (see [`write_index_to`](crate::write_index_to)).
     ///
     /// Docker's `manifest.json` lists one image of them under the
     /// reference, since a Docker-format reader sees one image per name:
