@@ -6,6 +6,8 @@
 //! name the same manifest.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -13,23 +15,10 @@ use serde_json::Value;
 use test_support::servers::{containerd17_binaries, Containerd, Registry, Shared};
 use test_support::{require_tool, tiny_module};
 
-const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
-
 static REGISTRY: Shared<Registry> = Shared::new(Registry::start);
 
 fn run(args: &[&str], dir: &Path) -> Output {
-    Command::new(BUILDER)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("DOCKER_CONFIG")
-        // No credentials of the host's: podman's files, docker's in HOME.
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env_remove("XDG_RUNTIME_DIR")
-        .env_remove("XDG_CONFIG_HOME")
-        .env("HOME", dir)
-        .output()
-        .unwrap()
+    common::run_without_host_credentials(args, dir, None, dir)
 }
 
 #[track_caller]

@@ -6,40 +6,19 @@
 //! no blob (the registry's own request log says so).
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 use test_support::servers::{Registry, RegistrySetup, Shared};
 use test_support::{filler_module, require_tool, tiny_module};
 
-const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
-
 static REGISTRY: Shared<Registry> = Shared::new(Registry::start);
 
 fn run(args: &[&str], dir: &Path, stdin: Option<&str>, home: &Path) -> Output {
-    let mut child = Command::new(BUILDER)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("DOCKER_CONFIG")
-        // No credentials of the host's: podman's files, docker's in HOME.
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env_remove("XDG_RUNTIME_DIR")
-        .env_remove("XDG_CONFIG_HOME")
-        .env("HOME", home)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
+    common::run_without_host_credentials(args, dir, stdin, home)
 }
 
 #[track_caller]

@@ -8,16 +8,16 @@
 //! token server.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 use test_support::servers::{Registry, RegistrySetup};
 use test_support::token_server::TokenServer;
 use test_support::{require_tool, tar_entry, tiny_module};
 
-const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
 const USER: &str = "tokenuser";
 const PASSWORD: &str = "token-pw-5e1d";
 const WRONG: &str = "wrong-pw-08b7";
@@ -36,26 +36,7 @@ fn start() -> (TokenServer, Registry) {
 /// Runs the builder in `dir` with `stdin`, no SOURCE_DATE_EPOCH and no
 /// credential files of the host's.
 fn run(args: &[&str], dir: &Path, stdin: Option<&str>) -> Output {
-    let mut child = Command::new(BUILDER)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("DOCKER_CONFIG")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env_remove("XDG_RUNTIME_DIR")
-        .env_remove("XDG_CONFIG_HOME")
-        .env("HOME", dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
+    common::run_without_host_credentials(args, dir, stdin, dir)
 }
 
 #[track_caller]

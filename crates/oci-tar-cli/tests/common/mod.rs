@@ -44,3 +44,36 @@ pub(crate) fn workdir_with_app_wasm() -> (tempfile::TempDir, PathBuf) {
 pub(crate) fn text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap()
 }
+
+/// Runs the command with `args` in `dir`, without `SOURCE_DATE_EPOCH` and
+/// without the host's registry credentials (docker's files are looked for
+/// in `home`; podman's variables are unset), writing `stdin` to it.
+pub(crate) fn run_without_host_credentials(
+    args: &[&str],
+    dir: &Path,
+    stdin: Option<&str>,
+    home: &Path,
+) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(BUILDER)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME")
+        .env("HOME", home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
