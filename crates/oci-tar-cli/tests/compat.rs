@@ -287,18 +287,7 @@ fn two_shapes_make_one_index_with_a_platform_each() {
         text(tar_entry(&tar, "manifest.json"))
     );
     let index = json(&index_bytes);
-    let platforms: Vec<String> = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            format!(
-                "{}/{}",
-                m["platform"]["os"].as_str().unwrap(),
-                m["platform"]["architecture"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let platforms: Vec<String> = test_support::index_platforms(&index);
     assert_eq!(platforms, ["wasip1/wasm", "wasi/wasm"]);
 
     // Each entry is what the one-shape run writes, byte for byte.

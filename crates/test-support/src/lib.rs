@@ -307,3 +307,21 @@ pub fn file_names(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// The `os/architecture` of each entry of an image index, in order.
+pub fn index_platforms(index: &serde_json::Value) -> Vec<String> {
+    index["manifests"]
+        .as_array()
+        .expect("an image index has manifests")
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().expect("a platform os"),
+                m["platform"]["architecture"]
+                    .as_str()
+                    .expect("a platform architecture")
+            )
+        })
+        .collect()
+}

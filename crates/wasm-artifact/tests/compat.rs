@@ -132,18 +132,7 @@ fn an_index_lists_each_image_with_its_platform() {
     let written = write_index_to(&[layers, artifact, compat], &mut layout).unwrap();
     let tar = layout.finish().unwrap();
     let index = json(&tar_entry(&tar, &written.index_digest.blob_path()));
-    let platforms: Vec<String> = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            format!(
-                "{}/{}",
-                m["platform"]["os"].as_str().unwrap(),
-                m["platform"]["architecture"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let platforms: Vec<String> = test_support::index_platforms(&index);
     assert_eq!(platforms, ["wasip1/wasm", "wasip1/wasm32", "wasi/wasm"]);
     let top = json(&tar_entry(&tar, "index.json"));
     assert_eq!(top["manifests"].as_array().unwrap().len(), 1);
