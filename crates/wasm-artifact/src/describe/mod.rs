@@ -1,7 +1,8 @@
 //! Describing a wasm binary: what it is and what it declares. A cheap
 //! structural pass over every section refuses truncated or malformed
-//! binaries and reads the metadata sections; for a component, its WIT world
-//! is then decoded with wit-parser (the decoder behind
+//! binaries, reads the metadata sections and a component's top-level
+//! imports and exports, the keys of its WIT world; a binary-encoded WIT
+//! package is then decoded with wit-parser (the decoder behind
 //! `wasm-tools component wit`).
 //!
 //! Both read the binary as a stream and hold one section at a time, so
@@ -97,13 +98,14 @@ impl std::fmt::Display for OversizedSection {
 }
 
 impl WasmDescription {
-    /// Reads `blob` (twice for a component: once for its sections, once to
-    /// decode its world) and describes it.
+    /// Reads `blob` (twice for a WIT package: once for its sections, once
+    /// to decode it) and describes it.
     ///
     /// Refuses, naming the blob's origin: what is not wasm, a binary cut
-    /// short or with malformed sections, and a component whose world cannot
-    /// be decoded (an invalid component, or one exporting what a WIT world
-    /// cannot hold, such as a core module).
+    /// short or with malformed sections, a component exporting what a WIT
+    /// world cannot hold (such as a core module), and a WIT package that
+    /// cannot be decoded. A component's types are not validated: its world
+    /// is the names of its top-level imports and exports.
     pub fn read(blob: &BlobInput) -> Result<WasmDescription, ArtifactError> {
         let origin = || blob.origin().into_owned();
         let open = || {
@@ -155,17 +157,17 @@ impl WasmDescription {
         let (kind, world) = match scan.kind {
             WasmKind::Module => (WasmKind::Module, None),
             WasmKind::Component | WasmKind::WitPackage => {
-                let decoded =
-                    world::decode(source()?).map_err(|message| ArtifactError::ComponentWorld {
-                        origin: origin(),
-                        message,
-                    })?;
-                match decoded {
-                    Decoded::Component(mut world) => {
-                        world.imports.extend(scan.imports_outside_world);
-                        (WasmKind::Component, Some(world.sorted()))
-                    }
-                    Decoded::WitPackage(world) => (WasmKind::WitPackage, Some(world.sorted())),
+                let world_error = |message| ArtifactError::ComponentWorld {
+                    origin: origin(),
+                    message,
+                };
+                match world::of_component(scan.imports, scan.exports).map_err(world_error)? {
+                    Some(world) => (WasmKind::Component, Some(world.sorted())),
+                    // Type exports only: a WIT package, most likely.
+                    None => match world::decode(source()?).map_err(world_error)? {
+                        Decoded::Component(world) => (WasmKind::Component, Some(world.sorted())),
+                        Decoded::WitPackage(world) => (WasmKind::WitPackage, Some(world.sorted())),
+                    },
                 }
             }
         };

@@ -3,13 +3,13 @@
 //! It refuses what is not wasm, is cut short or has malformed sections, holds
 //! one section at a time (custom sections it has no use for and a module's
 //! data are read past, see `skip`), and collects what the
-//! top-level sections say: the metadata annotations, and the component
-//! imports a WIT world cannot hold.
+//! top-level sections say: the metadata annotations, and a component's
+//! top-level imports and exports (its world's keys, see `world`).
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 
-use wasmparser::{Chunk, ComponentTypeRef, Parser, Payload};
+use wasmparser::{Chunk, ComponentExternalKind, Parser, Payload};
 
 use super::metadata;
 use super::skip::{read_up_to, FullReads, SkipCustomSections, Source};
@@ -21,9 +21,11 @@ pub(super) struct Scan {
     pub(super) kind: WasmKind,
     /// The annotations of the top-level metadata sections.
     pub(super) annotations: BTreeMap<String, String>,
-    /// Top-level component imports a WIT world cannot hold (core modules,
-    /// components, values), which decoding drops but the host must supply.
-    pub(super) imports_outside_world: Vec<String>,
+    /// A component's top-level imports, by full name (a versioned
+    /// interface name's version suffix applied), in order.
+    pub(super) imports: Vec<String>,
+    /// A component's top-level exports, by full name, with their kind.
+    pub(super) exports: Vec<(String, ComponentExternalKind)>,
     /// Metadata and name sections, and titles, left out for their size.
     pub(super) too_large: Vec<metadata::TooLarge>,
 }
@@ -92,7 +94,8 @@ fn scan_sections(reader: &mut impl Read) -> Result<Scan, ScanError> {
     let mut scan = Scan {
         kind: WasmKind::Module,
         annotations: BTreeMap::new(),
-        imports_outside_world: Vec::new(),
+        imports: Vec::new(),
+        exports: Vec::new(),
         too_large: Vec::new(),
     };
     // The preamble is checked first, for a clearer message than the parser's.
@@ -131,16 +134,14 @@ fn scan_sections(reader: &mut impl Read) -> Result<Scan, ScanError> {
             },
             Payload::ComponentImportSection(imports) if top_level => {
                 for import in imports {
-                    let import = import?;
-                    if matches!(
-                        import.ty,
-                        ComponentTypeRef::Module(_)
-                            | ComponentTypeRef::Component(_)
-                            | ComponentTypeRef::Value(_)
-                    ) {
-                        scan.imports_outside_world
-                            .push(import.name.full_name().into_owned());
-                    }
+                    scan.imports.push(import?.name.full_name().into_owned());
+                }
+            }
+            Payload::ComponentExportSection(exports) if top_level => {
+                for export in exports {
+                    let export = export?;
+                    scan.exports
+                        .push((export.name.full_name().into_owned(), export.kind));
                 }
             }
             Payload::CustomSection(section) if top_level => {

@@ -1,11 +1,18 @@
-//! The world mapping: a component's WIT world, decoded with wit-parser (the
-//! decoder behind `wasm-tools component wit`), as the world keys the CNCF
-//! config's `component` lists; a binary-encoded WIT package as the reference
-//! implementation (the oci-wasm crate) describes one.
+//! The world mapping: a component's WIT world as the world keys the CNCF
+//! config's `component` lists, and a binary-encoded WIT package as the
+//! reference implementation (the oci-wasm crate) describes one.
+//!
+//! A component's world keys are the names of its top-level imports and
+//! exports, which the structural pass collects as it goes: the names
+//! wit-parser (the decoder behind `wasm-tools component wit`) gives the
+//! world it decodes, without building that world's types, which for a
+//! large world takes many times the component's own size in memory. A WIT
+//! package, which is types only, is decoded with wit-parser.
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
+use wasmparser::ComponentExternalKind;
 use wit_parser::decoding::DecodedWasm;
 use wit_parser::{PackageId, Resolve, WorldId, WorldKey};
 
@@ -28,6 +35,48 @@ pub(super) enum Decoded {
     Component(ComponentWorld),
     /// A binary-encoded WIT package, described as [`wit_package_world`] says.
     WitPackage(ComponentWorld),
+}
+
+/// The world of a component from its top-level `imports` and `exports`
+/// (full names, as the structural pass collects them): every import is a
+/// world import (an interface, function or type; a core module, component
+/// or value import, which a world cannot hold, is listed all the same, as
+/// the host must supply it), and every export a world export. `Ok(None)`
+/// when the binary may be a WIT package instead (no imports, only type
+/// exports): [`decode`] tells. Fails for an export a WIT world cannot hold
+/// (anything but a function or an instance), naming it.
+pub(super) fn of_component(
+    imports: Vec<String>,
+    exports: Vec<(String, ComponentExternalKind)>,
+) -> Result<Option<ComponentWorld>, String> {
+    if imports.is_empty()
+        && !exports.is_empty()
+        && exports
+            .iter()
+            .all(|(_, kind)| *kind == ComponentExternalKind::Type)
+    {
+        return Ok(None);
+    }
+    let mut names = Vec::with_capacity(exports.len());
+    for (name, kind) in exports {
+        let what = match kind {
+            ComponentExternalKind::Func | ComponentExternalKind::Instance => {
+                names.push(name);
+                continue;
+            }
+            ComponentExternalKind::Module => "a core module",
+            ComponentExternalKind::Component => "a component",
+            ComponentExternalKind::Value => "a value",
+            ComponentExternalKind::Type => "a type",
+        };
+        return Err(format!(
+            "its export `{name}` is {what}, which a WIT world cannot hold (only functions and instances)"
+        ));
+    }
+    Ok(Some(ComponentWorld {
+        exports: names,
+        imports,
+    }))
 }
 
 /// Decodes the world of the component or WIT package `source` holds, its
@@ -127,5 +176,77 @@ fn world_key_name(resolve: &Resolve, key: &WorldKey) -> Option<String> {
     match key {
         WorldKey::Name(name) => Some(name.clone()),
         WorldKey::Interface(id) => resolve.id_of(*id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ComponentExternalKind::{Component, Func, Instance, Module, Type, Value};
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    #[test]
+    fn every_import_and_every_function_or_instance_export_is_a_world_key() {
+        let world = of_component(
+            names(&["wasi:cli/stdout@0.2.0", "plugin", "log"]),
+            vec![
+                ("run".to_owned(), Func),
+                ("wasi:http/incoming-handler@0.2.0".to_owned(), Instance),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("a component with imports is no WIT package"));
+        assert_eq!(
+            world.imports,
+            ["wasi:cli/stdout@0.2.0", "plugin", "log"],
+            "in order, unsorted"
+        );
+        assert_eq!(world.exports, ["run", "wasi:http/incoming-handler@0.2.0"]);
+    }
+
+    #[test]
+    fn an_export_a_world_cannot_hold_is_refused_naming_it() {
+        for (kind, what) in [
+            (Module, "a core module"),
+            (Component, "a component"),
+            (Value, "a value"),
+            (Type, "a type"),
+        ] {
+            let message = of_component(
+                names(&["wasi:cli/stdout@0.2.0"]),
+                vec![("run".to_owned(), Func), ("odd".to_owned(), kind)],
+            )
+            .expect_err("refused");
+            assert_eq!(
+                message,
+                format!(
+                    "its export `odd` is {what}, which a WIT world cannot hold (only functions and instances)"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn type_exports_alone_may_be_a_wit_package_for_the_decoder_to_tell() {
+        let only_types = vec![("a".to_owned(), Type), ("b".to_owned(), Type)];
+        assert_eq!(of_component(Vec::new(), only_types.clone()), Ok(None));
+        // With an import, or with another kind of export, it is a component.
+        assert!(of_component(names(&["x"]), only_types).is_err());
+        assert!(of_component(
+            Vec::new(),
+            vec![("a".to_owned(), Type), ("f".to_owned(), Func)]
+        )
+        .is_err());
+        // Nothing at all: a component with an empty world.
+        assert_eq!(
+            of_component(Vec::new(), Vec::new()),
+            Ok(Some(ComponentWorld {
+                exports: Vec::new(),
+                imports: Vec::new()
+            }))
+        );
     }
 }
