@@ -5,7 +5,7 @@
 # figures are medians of whole-process wall time. Peak resident memory comes
 # from /usr/bin/time -v. Prints every ratio beside its goal.
 #
-#   bash scripts/bench.sh                 # builds the release binary and runs all
+#   bash scripts/bench.sh                 # builds the release binary (scripts/build-release-binary.sh) and runs all
 #   BENCH_BUILDER=path/to/oci-tar-builder bash scripts/bench.sh   # another build
 #   BENCH_RUNS=10 BENCH_DIR=/some/disk bash scripts/bench.sh
 #   BENCH_ONLY="5 6" bash scripts/bench.sh   # only these sections
@@ -46,6 +46,7 @@ command -v strace >/dev/null 2>&1 || need+=(strace)
 command -v pigz >/dev/null 2>&1 || need+=(pigz)
 command -v gzip >/dev/null 2>&1 || need+=(gzip)
 command -v zstd >/dev/null 2>&1 || need+=(zstd)
+[ -n "${BENCH_BUILDER:-}" ] || command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
 [ -n "${BENCH_WASM:-}" ] || command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}" >&2
@@ -54,8 +55,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 if [ -z "${BENCH_BUILDER:-}" ]; then
-  cargo build --quiet --release --locked -p oci-tar-cli
-  BENCH_BUILDER=target/release/oci-tar-builder
+  # The binary a release ships (static, laid out for short runs).
+  BENCH_BUILDER=$(bash scripts/build-release-binary.sh | tail -n 1)
 fi
 builder=$(realpath "$BENCH_BUILDER")
 runs=${BENCH_RUNS:-10}

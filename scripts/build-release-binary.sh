@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The release binary of oci-tar-builder for x86_64 Linux: one static,
+# position-independent executable (glibc linked in; it runs on any x86_64
+# Linux), built with the `dist` profile (Cargo.toml), with the functions a
+# packaging run executes laid out together.
+#
+#   bash scripts/build-release-binary.sh      # prints the binary's path
+#
+# Why the layout: for a short run, most of the process's memory is the
+# pages of its own binary that it touches, and the kernel maps a binary's
+# pages 64 KiB around each one touched. Functions used by a run, scattered
+# among the 4 MB of code a run never needs (the registry client, TLS,
+# verify, shell completions, ...), touch most of it. So the binary is built
+# once, run under valgrind's callgrind on a set of packaging jobs (modules
+# small and large, a component, a WIT package, each shape, a tar file,
+# stdout, a layout directory, verify and inspect), and linked again with
+# the functions those runs executed first (lld's --symbol-ordering-file,
+# names sorted, so the same code gives the same order). A function the
+# training did not run still works, from its usual place.
+#
+# Needs: the Rust toolchain (lld is its default linker on this target),
+# valgrind and wasm-tools (scripts/install-test-deps.sh installs
+# wasm-tools; `apt-get install valgrind`), python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+triple=x86_64-unknown-linux-gnu
+for tool in valgrind wasm-tools python3; do
+  command -v "$tool" >/dev/null 2>&1 ||
+    { echo "build-release-binary: $tool is not installed (see the top of this script)" >&2; exit 1; }
+done
+
+# glibc linked in statically: no dynamic loader, no shared libc to map.
+# Only for the target (build scripts and proc macros stay dynamic).
+export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static"
+build=(--profile dist --locked --target "$triple" -p oci-tar-cli)
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+out=$target_dir/$triple/dist
+binary=$out/oci-tar-builder
+
+echo "build-release-binary: building (dist profile, static)" >&2
+cargo build --quiet "${build[@]}"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Training inputs: modules of exactly N bytes (the preamble, then one
+# custom section of pseudo-random bytes), a component and a WIT package.
+python3 - "$work" <<'PY'
+import os, random, sys
+work = sys.argv[1]
+def module(path, size):
+    section = size - 14
+    leb = bytes([(section & 0x7f) | 0x80, ((section >> 7) & 0x7f) | 0x80,
+                 ((section >> 14) & 0x7f) | 0x80, ((section >> 21) & 0x7f) | 0x80,
+                 (section >> 28) & 0x7f])
+    rng = random.Random(size)
+    with open(path, "wb") as f:
+        f.write(b"\0asm\x01\0\0\0\0" + leb + b"\x05train")
+        f.write(rng.randbytes(size - 20))
+module(f"{work}/m4k.wasm", 4096)
+module(f"{work}/m100k.wasm", 100 * 1024)
+module(f"{work}/m16m.wasm", 16 * 1024 * 1024)
+os.makedirs(f"{work}/many")
+for i in range(20):
+    module(f"{work}/many/m{i:02}.wasm", 4096 + i)
+os.makedirs(f"{work}/wit")
+with open(f"{work}/wit/app.wit", "w") as f:
+    f.write("package train:app@1.0.0;\n")
+    f.write("interface greet { hello: func(name: string) -> string; }\n")
+    f.write("interface log { write: func(line: string); }\n")
+    f.write("world app { import log; export greet; export run: func(); }\n")
+PY
+wasm-tools component embed --dummy "$work/wit" -o "$work/core.wasm"
+wasm-tools component new "$work/core.wasm" -o "$work/app.wasm"
+wasm-tools component wit --wasm "$work/wit" -o "$work/wit.wasm"
+
+train() {
+  valgrind --tool=callgrind --demangle=no --dump-instr=no \
+    --callgrind-out-file="$work/callgrind.%p" "$binary" "$@" >/dev/null 2>&1 ||
+    { echo "build-release-binary: training run failed: oci-tar-builder $*" >&2; exit 1; }
+}
+echo "build-release-binary: training runs under callgrind" >&2
+name=(-q -n train -r localhost:5000/train)
+(
+  cd "$work"
+  train "${name[@]}" -m m4k.wasm -o a.tar
+  train "${name[@]}" -m m100k.wasm -o b.tar
+  train "${name[@]}" -m m16m.wasm -o c.tar
+  train "${name[@]}" --components many -o d.tar
+  train "${name[@]}" -m app.wasm -o e.tar
+  train "${name[@]}" -m app.wasm --as-artifact -o f.tar
+  train "${name[@]}" -m wit.wasm --as-artifact -o g.tar
+  train "${name[@]}" -m m4k.wasm --shape compat -o h.tar
+  train "${name[@]}" -m m4k.wasm --shape wasm-layers --shape compat -o i.tar
+  train "${name[@]}" -m m4k.wasm -o -
+  train "${name[@]}" -m m4k.wasm -o oci:layout:v1
+  train verify a.tar
+  train inspect e.tar
+)
+
+# Every function the runs executed (callgrind names each once per file,
+# `fn=(id) name` or `cfn=(id) name`), sorted.
+order=$out/function-order.txt
+cat "$work"/callgrind.* | sed -n 's/^c\{0,1\}fn=([0-9]*) //p' | LC_ALL=C sort -u >"$order"
+echo "build-release-binary: $(wc -l <"$order") functions laid out first" >&2
+
+# Link again with those functions first: only the binary's own crate is
+# built again (the link-time optimisation runs again with it).
+cargo rustc --quiet "${build[@]}" --bin oci-tar-builder -- \
+  -C link-arg=-Wl,--symbol-ordering-file="$order" -C link-arg=-Wl,--no-warn-symbol-ordering
+echo "$binary"
