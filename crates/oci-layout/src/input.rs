@@ -14,7 +14,7 @@ use oci_digest::{
 
 use crate::blob::{open_nonblocking, open_regular_file};
 use crate::writer::{entry_header, padding};
-use crate::{BlobSource, LayoutError, LayoutTar};
+use crate::{BlobSource, BytesBlob, LayoutError, LayoutTar};
 
 /// Told how far the writer is through a blob: its origin (a path), the
 /// bytes done and the bytes in all. Called from whichever thread reads the
@@ -350,6 +350,34 @@ impl BlobInput {
             }
             BlobInput::File(_) | BlobInput::Source(_) => None,
         }
+    }
+
+    /// [`read_small`](Self::read_small), hashed: the bytes as a blob to put
+    /// anywhere. The [`FileInput`] keeps the blob's digest (and checksum)
+    /// as if a destination had hashed it, so a destination that holds the
+    /// blob by then (it was put there) does not read the file again when
+    /// the file is put: a small file described and put this way is read
+    /// once. `None` for a larger file or another source.
+    pub fn read_small_blob(&self) -> Option<io::Result<BytesBlob>> {
+        let BlobInput::File(file) = self else {
+            return None;
+        };
+        let bytes = self.read_small()?;
+        Some(bytes.and_then(|bytes| {
+            if bytes.len() as u64 != file.size {
+                return Err(without_origin(LayoutError::SizeMismatch {
+                    origin: file.origin(),
+                    expected: file.size,
+                    found: bytes.len() as u64,
+                }));
+            }
+            let mut fingerprint = Fingerprinter::new();
+            oci_digest::StreamHasher::update(&mut fingerprint, &bytes);
+            let blob = BytesBlob::new(bytes);
+            file.record_digest(blob.digest()).map_err(without_origin)?;
+            let _ = file.fingerprint.set(fingerprint.finish());
+            Ok(blob)
+        }))
     }
 
     /// The [`FileInput`]s among `inputs`, in order (for a destination that

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use oci_layout_reader::{CopyError, LayoutReport, LayoutSource};
 use wasm_artifact::{
-    ArtifactError, Descriptor, Destination, FileInput, ImageShape, LayoutError, Reference,
-    Timestamp, WasmImage, WrittenImage, WrittenIndex,
+    ArtifactError, Descriptor, Destination, FileInput, ImageShape, ImageSink, LayoutError,
+    Reference, Timestamp, WasmImage, WrittenImage, WrittenIndex,
 };
 
 use crate::cli::{OutputArg, PackageOpts, RegistryOpts};
@@ -50,10 +50,25 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
         }
     };
     let source_date_epoch = Timestamp::source_date_epoch().map_err(Failure::usage)?;
+    // A tar file (the usual output) is opened first, so that each small
+    // input goes into it from the very read that describes it: read once.
+    // On any failure it is dropped, and its temporary file with it.
+    let mut opened = None;
+    if !opts.dry_run && matches!(opts.out_path, OutputArg::TarFile(_)) {
+        opened = Some(Output::open(&opts.out_path, registry, &say)?);
+    }
     let mut groups = Vec::with_capacity(requests.len());
     let mut inputs = Vec::new();
-    for request in &requests {
-        let (images, image_inputs) = prepare(request, source_date_epoch, &say, &tell)?;
+    for (at, request) in requests.iter().enumerate() {
+        // Only where the blobs put now come first anyway: a later request's
+        // would go before the earlier one's config and manifest, and the
+        // tar's entries would be in another order than when writing the
+        // requests one after another.
+        let sink = opened
+            .as_mut()
+            .filter(|_| at == 0)
+            .map(|output| output.destination().sink());
+        let (images, image_inputs) = prepare(request, source_date_epoch, sink, &say, &tell)?;
         let added = added_images(request, &images)?;
         groups.push(Group { images, added });
         inputs.extend(image_inputs);
@@ -89,7 +104,10 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
         pushed = (!lines.is_empty()).then(|| lines.join("\n"));
         (written, None, "docker://".to_owned())
     } else {
-        let mut output = Output::open(&opts.out_path, registry, &say)?;
+        let mut output = match opened {
+            Some(output) => output,
+            None => Output::open(&opts.out_path, registry, &say)?,
+        };
         let destination = output.describe().to_owned();
         let written = write_with_progress(output.destination(), &groups, &inputs, quiet)
             .map_err(|e| write_failure(&destination, e))?;
@@ -242,10 +260,13 @@ fn platform_text(descriptor: &Descriptor) -> String {
 /// The images one request (the flags, or one image of a build file) makes:
 /// one per shape, all of one reference; and the inputs the destination
 /// reads for them (origin, size), for the progress bar. Everything the
-/// flags ask for is checked before anything is written.
+/// flags ask for is checked before any input is read; with a `sink` (the
+/// tar file being written), small inputs go into it as they are described,
+/// so that each is read once.
 fn prepare(
     opts: &PackageOpts,
     source_date_epoch: Timestamp,
+    mut sink: Option<&mut (dyn ImageSink + '_)>,
     say: &impl Fn(String),
     tell: &impl Fn(String),
 ) -> Result<(Vec<WasmImage>, Vec<InputSize>), Failure> {
@@ -327,8 +348,21 @@ fn prepare(
     for (at, &shape) in shapes.iter().enumerate() {
         // Notes on the inputs are said once, for the first image.
         let first = at == 0;
+        // A compat image's layer is made when it is written: the blobs of
+        // the images after it must not go in before it.
+        if shape == ImageShape::Compat {
+            sink = None;
+        }
         let mut image = WasmImage::new(reference.clone(), shape, created);
-        let image_inputs = describe_image(&mut image, opts, &shapes, &wasm_paths, first, say)?;
+        let image_inputs = describe_image(
+            &mut image,
+            opts,
+            &shapes,
+            &wasm_paths,
+            first,
+            sink.as_deref_mut(),
+            say,
+        )?;
         inputs.extend(image_inputs);
         images.push(image);
     }
@@ -452,13 +486,16 @@ fn image_shapes(opts: &PackageOpts) -> Vec<ImageShape> {
 /// `first`); returns the inputs it reads through the destination (origin,
 /// size), for the progress bar. With several `shapes`, the flags that only
 /// one kind of config has (--target; --env, --arg, --entrypoint, --label,
-/// --workdir) go to the images that have it.
+/// --workdir) go to the images that have it. With a `sink`, a small input
+/// goes into it from the read that describes it
+/// ([`WasmImage::add_wasm_into`]).
 fn describe_image(
     image: &mut WasmImage,
     opts: &PackageOpts,
     shapes: &[ImageShape],
     wasm_paths: &[PathBuf],
     first: bool,
+    mut sink: Option<&mut (dyn ImageSink + '_)>,
     say: &impl Fn(String),
 ) -> Result<Vec<(String, u64)>, Failure> {
     let shape = image.shape();
@@ -490,7 +527,11 @@ fn describe_image(
         if shape != ImageShape::Compat {
             inputs.push((blob.path().display().to_string(), size));
         }
-        let description = image.add_wasm(blob).map_err(Failure::failed)?;
+        let description = match sink.as_deref_mut() {
+            Some(sink) => image.add_wasm_into(blob, sink),
+            None => image.add_wasm(blob),
+        }
+        .map_err(Failure::failed)?;
         crate::output::check_signals();
         if first {
             say(format!(

@@ -106,6 +106,40 @@ fn each_input_is_read_once_into_a_file_or_a_directory_and_twice_to_stdout() {
     );
 }
 
+/// Regression: a small input (read whole to be described) was read again
+/// to be written into a tar file, so 1,000 small modules cost two reads
+/// each. Now each goes into the tar from the read that describes it.
+#[test]
+fn small_inputs_are_read_once_into_a_tar_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("many");
+    std::fs::create_dir(&folder).unwrap();
+    let (count, size) = (160, 200 * 1024);
+    for i in 0..count {
+        // Distinct bytes: a duplicate would be written once.
+        let path = folder.join(format!("m{i:03}.wasm"));
+        sparse_module(&path, size);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|mut file| {
+                use std::io::{Seek, SeekFrom, Write};
+                file.seek(SeekFrom::Start(size - 8))?;
+                file.write_all(&i.to_le_bytes())
+            })
+            .unwrap();
+    }
+    let inputs = count * size;
+    let into_file = bytes_read(
+        &["--name", "many", "--components", "many", "-o", "many.tar"],
+        dir.path(),
+    );
+    assert!(
+        (inputs..inputs + SLACK).contains(&into_file),
+        "into a tar file: {into_file} bytes read for {inputs} of small inputs"
+    );
+}
+
 /// GNU time, which reports a child's peak resident set (`%M`, KiB).
 fn peak_rss_kib(args: &[&str], dir: &Path) -> u64 {
     let out = Command::new("/usr/bin/time")

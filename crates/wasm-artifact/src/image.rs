@@ -322,6 +322,33 @@ impl WasmImage {
         Ok(description)
     }
 
+    /// [`add_wasm`](Self::add_wasm), and a small file's bytes, as read to
+    /// describe it, put into `sink` as its layer's blob at once: the image
+    /// written into the same `sink` later does not read the file again, so
+    /// each small input is read once. Nothing is put for a compat image,
+    /// whose layer is a tar made when the image is written, nor for a large
+    /// file (read as the image is written) or another source.
+    pub fn add_wasm_into(
+        &mut self,
+        blob: impl Into<BlobInput>,
+        sink: &mut dyn ImageSink,
+    ) -> Result<&WasmDescription, ArtifactError> {
+        let blob = blob.into();
+        let (description, bytes) = WasmDescription::read_keeping_blob(&blob)?;
+        match (self.shape, bytes) {
+            (ImageShape::WasmLayers | ImageShape::Artifact, Some(bytes)) => {
+                sink.put_blob(&bytes)?;
+            }
+            (ImageShape::WasmLayers | ImageShape::Artifact | ImageShape::Compat, _) => {}
+        }
+        self.wasm.push((blob, description));
+        let (_, description) = self
+            .wasm
+            .last()
+            .unwrap_or_else(|| unreachable!("one was just pushed"));
+        Ok(description)
+    }
+
     /// Sets the author: the config's `author` in every shape (written as
     /// `null` in a CNCF config when unset).
     pub fn set_author(&mut self, author: &str) {

@@ -29,7 +29,7 @@ mod world;
 
 use std::collections::BTreeMap;
 
-use oci_layout::BlobInput;
+use oci_layout::{BlobInput, BytesBlob};
 
 use crate::{ArtifactError, NotWasm, WasmKind};
 pub(crate) use metadata::TITLE;
@@ -107,6 +107,36 @@ impl WasmDescription {
     /// cannot be decoded. A component's types are not validated: its world
     /// is the names of its top-level imports and exports.
     pub fn read(blob: &BlobInput) -> Result<WasmDescription, ArtifactError> {
+        // A small file is read whole, once, and both passes parse the bytes.
+        let small = blob
+            .read_small()
+            .transpose()
+            .map_err(|source| ArtifactError::ReadWasm {
+                origin: blob.origin().into_owned(),
+                source,
+            })?;
+        Self::read_from(blob, small.as_deref())
+    }
+
+    /// [`read`](Self::read), and for a small file the bytes it read, as a
+    /// hashed blob to put into a destination (the file then need not be
+    /// read again: [`BlobInput::read_small_blob`]).
+    pub(crate) fn read_keeping_blob(
+        blob: &BlobInput,
+    ) -> Result<(WasmDescription, Option<BytesBlob>), ArtifactError> {
+        let small =
+            blob.read_small_blob()
+                .transpose()
+                .map_err(|source| ArtifactError::ReadWasm {
+                    origin: blob.origin().into_owned(),
+                    source,
+                })?;
+        let description = Self::read_from(blob, small.as_ref().map(BytesBlob::bytes))?;
+        Ok((description, small))
+    }
+
+    /// Describes `blob`, from `small` (its bytes, read whole) if given.
+    fn read_from(blob: &BlobInput, small: Option<&[u8]>) -> Result<WasmDescription, ArtifactError> {
         let origin = || blob.origin().into_owned();
         let open = || {
             blob.open().map_err(|source| ArtifactError::ReadWasm {
@@ -114,17 +144,9 @@ impl WasmDescription {
                 source,
             })
         };
-        // A small file is read whole, once, and both passes parse the bytes.
-        let small = blob
-            .read_small()
-            .transpose()
-            .map_err(|source| ArtifactError::ReadWasm {
-                origin: origin(),
-                source,
-            })?;
         let source = || -> Result<Source<'_>, ArtifactError> {
-            if let Some(bytes) = &small {
-                return Ok(Source::Stream(Box::new(bytes.as_slice())));
+            if let Some(bytes) = small {
+                return Ok(Source::Stream(Box::new(bytes)));
             }
             match blob.open_file() {
                 Some(file) => {
