@@ -75,9 +75,11 @@ wasm-tools component embed --dummy "$work/wit" -o "$work/core.wasm"
 wasm-tools component new "$work/core.wasm" -o "$work/app.wasm"
 wasm-tools component wit --wasm "$work/wit" -o "$work/wit.wasm"
 
-train() {
+runs=0
+train() { # one run under callgrind; its output numbered in the order of the runs
+  runs=$((runs + 1))
   valgrind --tool=callgrind --demangle=no --dump-instr=no \
-    --callgrind-out-file="$work/callgrind.%p" "$binary" "$@" >/dev/null 2>&1 ||
+    --callgrind-out-file="$work/callgrind.$(printf %02d $runs).%p" "$binary" "$@" >/dev/null 2>&1 ||
     { echo "build-release-binary: training run failed: oci-tar-builder $*" >&2; exit 1; }
 }
 echo "build-release-binary: training runs under callgrind" >&2
@@ -99,10 +101,19 @@ name=(-q -n train -r localhost:5000/train)
   train inspect e.tar
 )
 
-# Every function the runs executed (callgrind names each once per file,
-# `fn=(id) name` or `cfn=(id) name`), sorted.
+# The functions the runs executed (callgrind names each once per file,
+# `fn=(id) name` or `cfn=(id) name`): those of the first run (the most
+# common job: a small module into a tar file), then those each later run
+# adds, each run's sorted by name. A run's code then sits in as few pages
+# as its place in the list allows, and the same code gives the same order.
 order=$out/function-order.txt
-cat "$work"/callgrind.* | sed -n 's/^c\{0,1\}fn=([0-9]*) //p' | LC_ALL=C sort -u >"$order"
+: >"$order"
+for run in "$work"/callgrind.*; do
+  sed -n 's/^c\{0,1\}fn=([0-9]*) //p' "$run" | LC_ALL=C sort -u |
+    LC_ALL=C comm -23 - <(LC_ALL=C sort -u "$order") >>"$order.new"
+  cat "$order.new" >>"$order"
+  rm "$order.new"
+done
 echo "build-release-binary: $(wc -l <"$order") functions laid out first" >&2
 
 # Link again with those functions first: only the binary's own crate is
