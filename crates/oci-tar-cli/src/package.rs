@@ -50,7 +50,13 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
         }
     };
     let source_date_epoch = Timestamp::source_date_epoch().map_err(Failure::usage)?;
-    // A tar file (the usual output) is opened first, so that each small
+    // Every request is checked (and its folders listed) before any input is
+    // read or the output opened.
+    let plans = requests
+        .iter()
+        .map(|request| plan(request, source_date_epoch, &say, &tell))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Then a tar file (the usual output) is opened, so that each small
     // input goes into it from the very read that describes it: read once.
     // On any failure it is dropped, and its temporary file with it.
     let mut opened = None;
@@ -59,7 +65,7 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     }
     let mut groups = Vec::with_capacity(requests.len());
     let mut inputs = Vec::new();
-    for (at, request) in requests.iter().enumerate() {
+    for (at, (request, plan)) in requests.iter().zip(&plans).enumerate() {
         // Only where the blobs put now come first anyway: a later request's
         // would go before the earlier one's config and manifest, and the
         // tar's entries would be in another order than when writing the
@@ -68,7 +74,7 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
             .as_mut()
             .filter(|_| at == 0)
             .map(|output| output.destination().sink());
-        let (images, image_inputs) = prepare(request, source_date_epoch, sink, &say, &tell)?;
+        let (images, image_inputs) = describe(request, plan, sink, &say)?;
         let added = added_images(request, &images)?;
         groups.push(Group { images, added });
         inputs.extend(image_inputs);
@@ -257,19 +263,16 @@ fn platform_text(descriptor: &Descriptor) -> String {
     )
 }
 
-/// The images one request (the flags, or one image of a build file) makes:
-/// one per shape, all of one reference; and the inputs the destination
-/// reads for them (origin, size), for the progress bar. Everything the
-/// flags ask for is checked before any input is read; with a `sink` (the
-/// tar file being written), small inputs go into it as they are described,
-/// so that each is read once.
-fn prepare(
+/// What one request (the flags, or one image of a build file) makes: its
+/// reference, shapes (one image each), `created` and wasm inputs (a
+/// `--components` folder listed). Everything the flags ask for is checked
+/// here, before any input is read.
+fn plan(
     opts: &PackageOpts,
     source_date_epoch: Timestamp,
-    mut sink: Option<&mut (dyn ImageSink + '_)>,
     say: &impl Fn(String),
     tell: &impl Fn(String),
-) -> Result<(Vec<WasmImage>, Vec<InputSize>), Failure> {
+) -> Result<Plan, Failure> {
     let tag = image_tag(opts)?;
     let name = opts
         .name
@@ -342,7 +345,40 @@ fn prepare(
     if !opts.dry_run {
         crate::output::check_before_reading(&opts.out_path, &named_inputs)?;
     }
+    Ok(Plan {
+        reference,
+        shapes,
+        created,
+        wasm_paths,
+    })
+}
 
+/// What a request makes, checked, before any input is read.
+struct Plan {
+    reference: Reference,
+    shapes: Vec<ImageShape>,
+    created: Timestamp,
+    wasm_paths: Vec<PathBuf>,
+}
+
+/// The images of a request's `plan`, their inputs described (said, for
+/// the first), and the inputs the destination reads for them (origin,
+/// size), for the progress bar. With a `sink` (the tar file being
+/// written), small inputs go into it as they are described, so that each
+/// is read once.
+fn describe(
+    opts: &PackageOpts,
+    plan: &Plan,
+    mut sink: Option<&mut (dyn ImageSink + '_)>,
+    say: &impl Fn(String),
+) -> Result<(Vec<WasmImage>, Vec<InputSize>), Failure> {
+    let Plan {
+        reference,
+        shapes,
+        created,
+        wasm_paths,
+    } = plan;
+    let (shapes, created) = (shapes.as_slice(), *created);
     let mut images = Vec::with_capacity(shapes.len());
     let mut inputs = Vec::new();
     for (at, &shape) in shapes.iter().enumerate() {
@@ -357,8 +393,8 @@ fn prepare(
         let image_inputs = describe_image(
             &mut image,
             opts,
-            &shapes,
-            &wasm_paths,
+            shapes,
+            wasm_paths,
             first,
             sink.as_deref_mut(),
             say,

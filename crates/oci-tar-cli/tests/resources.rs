@@ -114,7 +114,7 @@ fn small_inputs_are_read_once_into_a_tar_file() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("many");
     std::fs::create_dir(&folder).unwrap();
-    let (count, size) = (160, 200 * 1024);
+    let (count, size): (u64, u64) = (160, 200 * 1024);
     for i in 0..count {
         // Distinct bytes: a duplicate would be written once.
         let path = folder.join(format!("m{i:03}.wasm"));

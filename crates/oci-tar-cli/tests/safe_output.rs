@@ -60,8 +60,10 @@ fn partial_files(dir: &Path) -> Vec<PathBuf> {
 const SLOW_INPUT_LEN: u64 = 1 << 30;
 
 /// Starts packaging a module and a sparse 1 GiB layer `big.bin` in `dir`
-/// into `out.tar` (which holds "old"); returns once hashing is done and the
-/// temporary output file exists, while the layer is being copied.
+/// into `out.tar` (which holds "old"); returns once the temporary output
+/// file has bytes on disk, while the layer is being copied. (The file is
+/// created before the inputs are read, and the module's few KiB stay in
+/// the output's buffer: bytes on disk are the layer's.)
 fn start_packaging_slowly(dir: &Path) -> KillOnDrop {
     fs::write(dir.join("app.wasm"), test_support::tiny_module(3)).unwrap();
     File::create(dir.join("big.bin"))
@@ -80,8 +82,13 @@ fn start_packaging_slowly(dir: &Path) -> KillOnDrop {
             .unwrap(),
     );
     let deadline = Instant::now() + PATIENCE;
-    while partial_files(dir).is_empty() {
-        assert!(Instant::now() < deadline, "no temporary output appeared");
+    let writing = || {
+        partial_files(dir)
+            .iter()
+            .any(|path| fs::metadata(path).is_ok_and(|m| m.len() > 0))
+    };
+    while !writing() {
+        assert!(Instant::now() < deadline, "no temporary output was written");
         std::thread::sleep(Duration::from_millis(2));
     }
     child

@@ -127,6 +127,9 @@ pub struct WasmImage {
     shape: ImageShape,
     created: Timestamp,
     wasm: Vec<(BlobInput, WasmDescription)>,
+    /// How many of the first wasm inputs were put into a sink as they were
+    /// added ([`add_wasm_into`](Self::add_wasm_into)).
+    put_when_added: usize,
     extra_layers: Vec<(String, BlobInput)>,
     annotations: BTreeMap<String, String>,
     entrypoint_layer_annotations: BTreeMap<String, String>,
@@ -193,6 +196,7 @@ impl WasmImage {
             shape,
             created,
             wasm: Vec::new(),
+            put_when_added: 0,
             extra_layers: Vec::new(),
             annotations: BTreeMap::new(),
             entrypoint_layer_annotations: BTreeMap::new(),
@@ -325,9 +329,11 @@ impl WasmImage {
     /// [`add_wasm`](Self::add_wasm), and a small file's bytes, as read to
     /// describe it, put into `sink` as its layer's blob at once: the image
     /// written into the same `sink` later does not read the file again, so
-    /// each small input is read once. Nothing is put for a compat image,
-    /// whose layer is a tar made when the image is written, nor for a large
-    /// file (read as the image is written) or another source.
+    /// each small input is read once. The sink's blobs come in the same
+    /// order as when the image is written, so only while every wasm before
+    /// it went in this way: nothing is put after a large file (read as the
+    /// image is written) or another source, nor for a compat image, whose
+    /// layer is a tar made when the image is written.
     pub fn add_wasm_into(
         &mut self,
         blob: impl Into<BlobInput>,
@@ -335,9 +341,11 @@ impl WasmImage {
     ) -> Result<&WasmDescription, ArtifactError> {
         let blob = blob.into();
         let (description, bytes) = WasmDescription::read_keeping_blob(&blob)?;
+        let in_order = self.put_when_added == self.wasm.len();
         match (self.shape, bytes) {
-            (ImageShape::WasmLayers | ImageShape::Artifact, Some(bytes)) => {
+            (ImageShape::WasmLayers | ImageShape::Artifact, Some(bytes)) if in_order => {
                 sink.put_blob(&bytes)?;
+                self.put_when_added += 1;
             }
             (ImageShape::WasmLayers | ImageShape::Artifact | ImageShape::Compat, _) => {}
         }
