@@ -318,12 +318,7 @@ impl WasmImage {
     ) -> Result<&WasmDescription, ArtifactError> {
         let blob = blob.into();
         let description = WasmDescription::read(&blob)?;
-        self.wasm.push((blob, description));
-        let (_, description) = self
-            .wasm
-            .last()
-            .unwrap_or_else(|| unreachable!("one was just pushed"));
-        Ok(description)
+        Ok(self.push_wasm(blob, description))
     }
 
     /// [`add_wasm`](Self::add_wasm), and a small file's bytes, as read to
@@ -349,12 +344,17 @@ impl WasmImage {
             }
             (ImageShape::WasmLayers | ImageShape::Artifact | ImageShape::Compat, _) => {}
         }
+        Ok(self.push_wasm(blob, description))
+    }
+
+    /// Keeps `blob` as the next wasm layer, with its description.
+    fn push_wasm(&mut self, blob: BlobInput, description: WasmDescription) -> &WasmDescription {
         self.wasm.push((blob, description));
         let (_, description) = self
             .wasm
             .last()
             .unwrap_or_else(|| unreachable!("one was just pushed"));
-        Ok(description)
+        description
     }
 
     /// Sets the author: the config's `author` in every shape (written as
