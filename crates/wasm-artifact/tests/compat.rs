@@ -141,3 +141,87 @@ fn an_index_lists_each_image_with_its_platform() {
         "application/vnd.oci.image.index.v1+json"
     );
 }
+
+/// A wasm input whose bytes are the described ones at the first read and
+/// then `changed` (the second read makes the compat layer).
+struct ChangingSource {
+    wasm: Vec<u8>,
+    changed: Vec<u8>,
+    opened: std::cell::Cell<u32>,
+}
+
+impl oci_layout::BlobSource for ChangingSource {
+    fn digest(&self) -> oci_digest::Digest {
+        oci_digest::digest_bytes(&self.wasm)
+    }
+    fn size(&self) -> u64 {
+        self.wasm.len() as u64
+    }
+    fn origin(&self) -> std::borrow::Cow<'_, str> {
+        "changing.wasm".into()
+    }
+    fn open(&self) -> std::io::Result<Box<dyn Read + '_>> {
+        let opened = self.opened.get();
+        self.opened.set(opened + 1);
+        Ok(Box::new(if opened == 0 {
+            &self.wasm[..]
+        } else {
+            &self.changed[..]
+        }))
+    }
+}
+
+/// The compat layer holds the bytes that were described or nothing: an
+/// input that comes back shorter, longer or with other bytes of the same
+/// length is refused, naming it.
+#[test]
+fn a_wasm_input_that_changes_before_the_layer_is_made_is_refused() {
+    let wasm = tiny_module(7);
+    let mut longer = wasm.clone();
+    longer.push(0);
+    let mut other = wasm.clone();
+    *other.last_mut().unwrap() ^= 1;
+    for (changed, says) in [
+        (wasm[..wasm.len() - 1].to_vec(), "bytes, then "),
+        (longer, "then more than"),
+        (other, "hash to"),
+    ] {
+        let mut compat = WasmImage::new(
+            "app:v1".parse().unwrap(),
+            ImageShape::Compat,
+            Timestamp::UNIX_EPOCH,
+        );
+        compat
+            .add_wasm(ChangingSource {
+                wasm: wasm.clone(),
+                changed,
+                opened: std::cell::Cell::new(0),
+            })
+            .unwrap();
+        let mut layout = LayoutTar::new(Vec::new()).unwrap();
+        match compat.write_to(&mut layout) {
+            Err(error @ ArtifactError::CompatLayer { .. }) => {
+                let message = error.to_string();
+                assert!(message.contains("changing.wasm"), "{message}");
+                assert!(message.contains(says), "{says}: {message}");
+            }
+            other => panic!("{says}: {other:?}"),
+        }
+    }
+    // Unchanged, the same source makes the image.
+    let mut compat = WasmImage::new(
+        "app:v1".parse().unwrap(),
+        ImageShape::Compat,
+        Timestamp::UNIX_EPOCH,
+    );
+    compat
+        .add_wasm(ChangingSource {
+            wasm: wasm.clone(),
+            changed: wasm.clone(),
+            opened: std::cell::Cell::new(0),
+        })
+        .unwrap();
+    compat
+        .write_to(&mut LayoutTar::new(Vec::new()).unwrap())
+        .unwrap();
+}
