@@ -229,6 +229,13 @@ fn a_wasm_layer_image_config_and_manifest_hold_what_was_set_and_derived() {
         "wasip1"
     );
     let listed = &out.index_json["manifests"][0];
+    // The manifest's descriptor is its `index.json` entry, naming
+    // annotations and all.
+    assert_eq!(serde_json::to_value(&written.manifest).unwrap(), *listed);
+    assert_eq!(
+        listed["annotations"]["io.containerd.image.name"],
+        "ghcr.io/example/app:v1"
+    );
     assert_eq!(listed["digest"], written.manifest_digest.to_string());
     assert_eq!(
         listed["platform"],
