@@ -342,3 +342,35 @@ fn listed_manifests_are_checked() {
         "app:v1"
     );
 }
+
+/// The compat layer is named after its wasm input where blobs are named
+/// (the progress of a write, errors).
+#[test]
+fn the_compat_layer_is_named_after_its_input() {
+    use oci_layout::ImageSink;
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.wasm");
+    std::fs::write(&path, tiny_module(8)).unwrap();
+    let mut compat = WasmImage::new(
+        "app:v1".parse().unwrap(),
+        ImageShape::Compat,
+        Timestamp::UNIX_EPOCH,
+    );
+    compat
+        .add_wasm(oci_layout::FileBlob::hash(&path).unwrap())
+        .unwrap();
+    let names = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&names);
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    layout.on_progress(Arc::new(move |name: &str, _, _| {
+        seen.lock().unwrap().push(name.to_owned());
+    }));
+    compat.write_to(&mut layout).unwrap();
+    let expected = format!("the compat layer of {}", path.display());
+    assert!(
+        names.lock().unwrap().contains(&expected),
+        "{expected} not in {:?}",
+        names.lock().unwrap()
+    );
+}
