@@ -11,7 +11,9 @@ use test_support::{sha256sum, tar_entry, tiny_module};
 use wasm_artifact::media_types::{
     DOCKER_TAR_LAYER, OCI_TAR_GZIP_LAYER, OCI_TAR_LAYER, OCI_TAR_ZSTD_LAYER, WASM, WASM_LAYER,
 };
-use wasm_artifact::{ArtifactError, ImageShape, Timestamp, WasmImage, WrittenImage};
+use wasm_artifact::{
+    ArtifactError, ImageShape, LayerCompression, Timestamp, WasmImage, WrittenImage,
+};
 
 /// 2023-11-14T22:13:20Z as Unix seconds (`date -u -d @1700000000`).
 const CREATED: i64 = 1_700_000_000;
@@ -296,6 +298,52 @@ fn a_compat_image_config_has_the_set_labels_and_entrypoint_and_no_runwasi_label(
         out.manifest["layers"][0]["annotations"],
         json!({"org.opencontainers.image.title": "main.wasm"})
     );
+}
+
+/// A compat image's one layer per compression: its media type, its
+/// digest (`sha256sum` of the blob), and its diff ID in the config (of the
+/// tar, decompressed here by the gzip and zstd crates' decoders).
+#[test]
+fn a_compat_layer_has_the_media_type_and_diff_id_of_its_compression() {
+    use std::io::Read;
+    for (compression, media_type) in [
+        (LayerCompression::Gzip, OCI_TAR_GZIP_LAYER),
+        (LayerCompression::Zstd, OCI_TAR_ZSTD_LAYER),
+        (LayerCompression::None, OCI_TAR_LAYER),
+    ] {
+        let mut image = WasmImage::new(reference(), ImageShape::Compat, Timestamp::UNIX_EPOCH);
+        image.add_wasm(BytesBlob::new(tiny_module(32))).unwrap();
+        image.set_compression(compression);
+        let mut layout = LayoutTar::new(Vec::new()).unwrap();
+        let written = image.write_to(&mut layout).unwrap();
+        let tar = layout.finish().unwrap();
+        let manifest: Value =
+            serde_json::from_slice(&tar_entry(&tar, &written.manifest_digest.blob_path())).unwrap();
+        let config: Value =
+            serde_json::from_slice(&tar_entry(&tar, &written.config.blob_path())).unwrap();
+        let layer = &manifest["layers"][0];
+        assert_eq!(layer["mediaType"], media_type, "{compression}");
+        let digest: oci_digest::Digest = layer["digest"].as_str().unwrap().parse().unwrap();
+        let blob = tar_entry(&tar, &digest.blob_path());
+        assert_eq!(layer["digest"], sha256(&blob), "{compression}");
+        assert_eq!(layer["size"], blob.len(), "{compression}");
+        let mut uncompressed = Vec::new();
+        match compression {
+            LayerCompression::Gzip => {
+                flate2::read::GzDecoder::new(&blob[..])
+                    .read_to_end(&mut uncompressed)
+                    .unwrap();
+            }
+            LayerCompression::Zstd => uncompressed = zstd::decode_all(&blob[..]).unwrap(),
+            _ => uncompressed = blob.clone(),
+        }
+        assert_eq!(
+            config["rootfs"]["diff_ids"],
+            json!([sha256(&uncompressed)]),
+            "{compression}"
+        );
+        assert_eq!(written.layers, [digest]);
+    }
 }
 
 /// A set entrypoint replaces `<name>.wasm` in a wasm-layer image too; a
