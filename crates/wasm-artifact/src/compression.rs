@@ -472,6 +472,18 @@ mod tests {
         }
     }
 
+    /// Each compression is named as its media type's suffix names it.
+    #[test]
+    fn compressions_are_named() {
+        for (compression, name) in [
+            (LayerCompression::None, "none"),
+            (LayerCompression::Gzip, "gzip"),
+            (LayerCompression::Zstd, "zstd"),
+        ] {
+            assert_eq!(compression.to_string(), name);
+        }
+    }
+
     #[test]
     fn one_block_starts_no_thread_and_more_do() {
         let mut small = ParallelGzip::new(Vec::new(), NonZeroUsize::new(4).unwrap()).unwrap();
