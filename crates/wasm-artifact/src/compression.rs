@@ -472,7 +472,7 @@ mod tests {
         }
     }
 
-    /// Each compression is named as its media type's suffix names it.
+    /// Each compression's name, as messages and summaries show it.
     #[test]
     fn compressions_are_named() {
         for (compression, name) in [
