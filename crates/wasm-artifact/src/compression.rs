@@ -418,6 +418,72 @@ mod tests {
         }
     }
 
+    /// The format docs/formats.md defines, written out plainly on one
+    /// thread: the RFC 1952 header (mtime 0, OS 255), the input cut into
+    /// 131072-byte blocks, each deflated at level 6 with the previous
+    /// block's last 32768 bytes as its dictionary; every full block ended
+    /// by a sync flush, the rest (empty when the input fills its last
+    /// block) by the end of the stream; then the CRC-32 (flate2's, not
+    /// crc32fast) and the length.
+    fn reference_gzip(input: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        let full = input.len() / 131_072;
+        let mut blocks: Vec<&[u8]> = input.chunks(131_072).take(full).collect();
+        blocks.push(&input[full * 131_072..]);
+        for (i, block) in blocks.iter().enumerate() {
+            let mut deflate = Compress::new(Compression::new(6), false);
+            if i > 0 {
+                let previous = blocks[i - 1];
+                deflate
+                    .set_dictionary(&previous[previous.len().saturating_sub(32_768)..])
+                    .unwrap();
+            }
+            let last = i + 1 == blocks.len();
+            let mut deflated = Vec::with_capacity(block.len() * 2 + 1024);
+            deflate
+                .compress_vec(
+                    block,
+                    &mut deflated,
+                    if last {
+                        FlushCompress::Finish
+                    } else {
+                        FlushCompress::Sync
+                    },
+                )
+                .unwrap();
+            assert_eq!(deflate.total_in(), block.len() as u64);
+            out.extend(deflated);
+        }
+        let mut crc = flate2::Crc::new();
+        crc.update(input);
+        out.extend(crc.sum().to_le_bytes());
+        out.extend((input.len() as u32).to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn gzip_bytes_are_the_documented_block_format() {
+        for len in [0, 1, 131_071, 131_072, 131_073, 3 * 131_072 + 40_000] {
+            let input = sample(len);
+            assert!(
+                gzip(&input, 2, 10_000) == reference_gzip(&input),
+                "{len} bytes"
+            );
+        }
+    }
+
+    /// Each compression's name, as messages and summaries show it.
+    #[test]
+    fn compressions_are_named() {
+        for (compression, name) in [
+            (LayerCompression::None, "none"),
+            (LayerCompression::Gzip, "gzip"),
+            (LayerCompression::Zstd, "zstd"),
+        ] {
+            assert_eq!(compression.to_string(), name);
+        }
+    }
+
     #[test]
     fn one_block_starts_no_thread_and_more_do() {
         let mut small = ParallelGzip::new(Vec::new(), NonZeroUsize::new(4).unwrap()).unwrap();

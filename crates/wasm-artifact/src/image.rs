@@ -839,11 +839,31 @@ mod tests {
             (artifact.set_label("a", "b"), ConfigField::Labels),
             (artifact.set_workdir("/srv"), ConfigField::WorkingDir),
         ];
-        for (result, expected) in refused {
+        // The message names the field as the OCI config spells it.
+        let names = ["Env", "Cmd", "Entrypoint", "Labels", "WorkingDir"];
+        for ((result, expected), name) in refused.into_iter().zip(names) {
             match result {
-                Err(ArtifactError::ConfigFieldNeedsImage { field }) => assert_eq!(field, expected),
+                Err(error @ ArtifactError::ConfigFieldNeedsImage { field }) => {
+                    assert_eq!(field, expected);
+                    assert!(
+                        error.to_string().contains(&format!(" no {name} field")),
+                        "{error}"
+                    );
+                }
                 other => panic!("{expected}: {other:?}"),
             }
+        }
+    }
+
+    /// Messages name each shape as the README does.
+    #[test]
+    fn shapes_are_named_in_messages() {
+        for (shape, name) in [
+            (ImageShape::WasmLayers, "wasm-layer image"),
+            (ImageShape::Artifact, "CNCF Wasm OCI Artifact"),
+            (ImageShape::Compat, "compat image"),
+        ] {
+            assert_eq!(shape.to_string(), name);
         }
     }
 

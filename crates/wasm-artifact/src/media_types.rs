@@ -79,5 +79,40 @@ mod tests {
         ] {
             assert!(!is_valid(bad), "{bad}");
         }
+        // 127 characters a side at most; a letter or digit first; then
+        // also `!#$&^_.+-`.
+        let long = "x".repeat(127);
+        assert!(is_valid(&format!("{long}/{long}")));
+        assert!(!is_valid(&format!("{long}x/b")));
+        assert!(!is_valid(&format!("a/{long}x")));
+        assert!(is_valid("0a/9b!#$&^_.+-"));
+        assert!(!is_valid("-a/b"));
+        assert!(!is_valid("a/.b"));
+        assert!(!is_valid("a/b*"));
+    }
+
+    #[test]
+    fn tar_layer_kinds() {
+        for uncompressed in [
+            OCI_TAR_LAYER,
+            DOCKER_TAR_LAYER,
+            "application/vnd.oci.image.layer.nondistributable.v1.tar",
+        ] {
+            assert!(is_uncompressed_tar(uncompressed), "{uncompressed}");
+            assert!(!is_compressed_tar(uncompressed), "{uncompressed}");
+        }
+        for compressed in [
+            OCI_TAR_GZIP_LAYER,
+            OCI_TAR_ZSTD_LAYER,
+            "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+            "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        ] {
+            assert!(is_compressed_tar(compressed), "{compressed}");
+            assert!(!is_uncompressed_tar(compressed), "{compressed}");
+        }
+        for neither in [WASM, WASM_LAYER, "application/x+gzip", "text/plain"] {
+            assert!(!is_compressed_tar(neither), "{neither}");
+            assert!(!is_uncompressed_tar(neither), "{neither}");
+        }
     }
 }

@@ -131,6 +131,42 @@ mod tests {
         );
     }
 
+    /// A parser's complaint about input that ends early says "truncated";
+    /// any other, "malformed"; both name the offset.
+    #[test]
+    fn malformed_input_is_told_from_truncated_input() {
+        for (message, says) in [
+            (
+                "unexpected end-of-file",
+                "it is truncated (unexpected end-of-file at byte 7)",
+            ),
+            (
+                "unexpected end",
+                "it is truncated (unexpected end at byte 7)",
+            ),
+            (
+                "invalid section id",
+                "it is malformed (invalid section id at byte 7)",
+            ),
+        ] {
+            assert_eq!(NotWasm::malformed(7, message).to_string(), says);
+        }
+    }
+
+    /// The kinds as messages and summaries name them, and the WASI
+    /// version each runs as.
+    #[test]
+    fn kinds_are_named_and_have_a_wasi_os() {
+        for (kind, name, os) in [
+            (WasmKind::Module, "core module", "wasip1"),
+            (WasmKind::Component, "component", "wasip2"),
+            (WasmKind::WitPackage, "WIT package", "wasip2"),
+        ] {
+            assert_eq!(kind.to_string(), name);
+            assert_eq!(kind.wasi_os(), os);
+        }
+    }
+
     #[test]
     fn names_what_is_not_wasm() {
         for (bytes, reason) in [
@@ -139,6 +175,8 @@ mod tests {
             (b"\0asm\x01\0", "truncated"),
             (b"\x7fELF\x02\x01\x01\0", "ELF"),
             (b"(module)\n", "WAT"),
+            (b"(component)", "WAT"),
+            (b"\0asm\x01\0\0", "truncated: 7 bytes"),
             (b"hello world\n", "text file"),
             (b"\0asm\x02\0\0\0", "version/layer bytes 02 00 00 00"),
             (b"\xff\xfe\0\x01\x02\x03\x04\x05", "starts with ff fe 00 01"),

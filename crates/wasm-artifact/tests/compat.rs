@@ -1,6 +1,7 @@
 //! The compat image and several shapes in one index, through the library:
-//! a long file name in the layer, and the checks an index makes before it
-//! writes anything.
+//! a long file name in the layer, an input that changes before its layer is
+//! made, manifests already in the sink listed after the images, and the
+//! checks an index makes before it writes anything.
 #![allow(clippy::unwrap_used)]
 
 use std::io::Read;
@@ -139,5 +140,237 @@ fn an_index_lists_each_image_with_its_platform() {
     assert_eq!(
         top["manifests"][0]["mediaType"],
         "application/vnd.oci.image.index.v1+json"
+    );
+}
+
+/// A wasm input whose bytes are the described ones at the first read and
+/// then `changed` (the second read makes the compat layer).
+struct ChangingSource {
+    wasm: Vec<u8>,
+    changed: Vec<u8>,
+    opened: std::cell::Cell<u32>,
+}
+
+impl oci_layout::BlobSource for ChangingSource {
+    fn digest(&self) -> oci_digest::Digest {
+        oci_digest::digest_bytes(&self.wasm)
+    }
+    fn size(&self) -> u64 {
+        self.wasm.len() as u64
+    }
+    fn origin(&self) -> std::borrow::Cow<'_, str> {
+        "changing.wasm".into()
+    }
+    fn open(&self) -> std::io::Result<Box<dyn Read + '_>> {
+        let opened = self.opened.get();
+        self.opened.set(opened + 1);
+        Ok(Box::new(if opened == 0 {
+            &self.wasm[..]
+        } else {
+            &self.changed[..]
+        }))
+    }
+}
+
+/// The compat layer holds the bytes that were described or nothing: an
+/// input that comes back shorter, longer or with other bytes of the same
+/// length is refused, naming it.
+#[test]
+fn a_wasm_input_that_changes_before_the_layer_is_made_is_refused() {
+    let wasm = tiny_module(7);
+    let mut longer = wasm.clone();
+    longer.push(0);
+    let mut other = wasm.clone();
+    *other.last_mut().unwrap() ^= 1;
+    for (changed, says) in [
+        (wasm[..wasm.len() - 1].to_vec(), "bytes, then "),
+        (longer, "then more than"),
+        (other, "hash to"),
+    ] {
+        let mut compat = WasmImage::new(
+            "app:v1".parse().unwrap(),
+            ImageShape::Compat,
+            Timestamp::UNIX_EPOCH,
+        );
+        compat
+            .add_wasm(ChangingSource {
+                wasm: wasm.clone(),
+                changed,
+                opened: std::cell::Cell::new(0),
+            })
+            .unwrap();
+        let mut layout = LayoutTar::new(Vec::new()).unwrap();
+        match compat.write_to(&mut layout) {
+            Err(error @ ArtifactError::CompatLayer { .. }) => {
+                let message = error.to_string();
+                assert!(message.contains("changing.wasm"), "{message}");
+                assert!(message.contains(says), "{says}: {message}");
+            }
+            other => panic!("{says}: {other:?}"),
+        }
+    }
+    // Unchanged, the same source makes the image.
+    let mut compat = WasmImage::new(
+        "app:v1".parse().unwrap(),
+        ImageShape::Compat,
+        Timestamp::UNIX_EPOCH,
+    );
+    compat
+        .add_wasm(ChangingSource {
+            wasm: wasm.clone(),
+            changed: wasm.clone(),
+            opened: std::cell::Cell::new(0),
+        })
+        .unwrap();
+    compat
+        .write_to(&mut LayoutTar::new(Vec::new()).unwrap())
+        .unwrap();
+}
+
+/// A descriptor of a manifest already put in `layout`, with `platform`.
+fn listed(
+    layout: &mut LayoutTar<Vec<u8>>,
+    seed: u8,
+    platform: Option<(&str, &str)>,
+) -> wasm_artifact::Descriptor {
+    use oci_layout::{BlobSource, ImageSink};
+    let manifest = BytesBlob::new(format!("{{\"listed\":{seed}}}").into_bytes());
+    layout
+        .put_listed_manifest(&manifest, oci_spec::image::MediaType::ImageManifest)
+        .unwrap();
+    let mut descriptor = manifest.descriptor(oci_spec::image::MediaType::ImageManifest);
+    descriptor.set_platform(platform.map(|(os, architecture)| {
+        oci_spec::image::PlatformBuilder::default()
+            .os(os)
+            .architecture(architecture)
+            .build()
+            .unwrap()
+    }));
+    descriptor
+}
+
+/// Manifests already in the sink join the index after the images, with
+/// their platforms; the index descriptor returned is the index's own.
+#[test]
+fn listed_manifests_follow_the_images_in_the_index() {
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    let amd64 = listed(&mut layout, 1, Some(("linux", "amd64")));
+    let arm64 = listed(&mut layout, 2, Some(("linux", "arm64")));
+    let images = [image("app:v1", ImageShape::WasmLayers, tiny_module(3))];
+    let written =
+        wasm_artifact::write_index_with(&images, &[amd64.clone(), arm64.clone()], &mut layout)
+            .unwrap();
+    let tar = layout.finish().unwrap();
+    let index_bytes = tar_entry(&tar, &written.index_digest.blob_path());
+    assert_eq!(
+        written.index_digest.to_string(),
+        format!("sha256:{}", test_support::sha256sum(&index_bytes))
+    );
+    let index = json(&index_bytes);
+    assert_eq!(index["schemaVersion"], 2);
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    assert_eq!(
+        test_support::index_platforms(&index),
+        ["wasip1/wasm", "linux/amd64", "linux/arm64"]
+    );
+    assert_eq!(
+        index["manifests"][0]["digest"],
+        written.images[0].manifest_digest.to_string()
+    );
+    assert_eq!(index["manifests"][1]["digest"], amd64.digest().to_string());
+    assert_eq!(index["manifests"][2]["digest"], arm64.digest().to_string());
+    assert_eq!(written.images.len(), 1);
+    assert_eq!(written.reference.to_string(), "app:v1");
+    let top = json(&tar_entry(&tar, "index.json"));
+    assert_eq!(
+        top["manifests"][0]["digest"],
+        written.index.digest().to_string()
+    );
+    assert_eq!(
+        top["manifests"][0]["digest"],
+        written.index_digest.to_string()
+    );
+    assert!(top["manifests"][0].get("platform").is_none());
+}
+
+/// A listed manifest needs a platform no other entry has; an empty list of
+/// images is refused.
+#[test]
+fn listed_manifests_are_checked() {
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    let images = [image("app:v1", ImageShape::WasmLayers, tiny_module(4))];
+    let without = listed(&mut layout, 1, None);
+    assert!(matches!(
+        wasm_artifact::check_index_with(&images, &[without]),
+        Err(ArtifactError::ListedWithoutPlatform { .. })
+    ));
+    let same_as_image = listed(&mut layout, 2, Some(("wasip1", "wasm")));
+    match wasm_artifact::check_index_with(&images, &[same_as_image]) {
+        Err(ArtifactError::PlatformTaken { platform, by, .. }) => {
+            assert_eq!(platform, "wasip1/wasm");
+            assert_eq!(by, Some(ImageShape::WasmLayers));
+        }
+        other => panic!("{other:?}"),
+    }
+    let linux = listed(&mut layout, 3, Some(("linux", "amd64")));
+    let linux_again = listed(&mut layout, 4, Some(("linux", "amd64")));
+    match wasm_artifact::check_index_with(&images, &[linux.clone(), linux_again]) {
+        Err(ArtifactError::PlatformTaken { platform, by, .. }) => {
+            assert_eq!(platform, "linux/amd64");
+            assert_eq!(by, None);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Another OS on the same architecture, or the reverse, is another platform.
+    let wasi = listed(&mut layout, 5, Some(("wasi", "wasm")));
+    let arm = listed(&mut layout, 6, Some(("linux", "arm64")));
+    assert_eq!(
+        wasm_artifact::check_index_with(&images, &[linux, wasi, arm])
+            .unwrap()
+            .to_string(),
+        "app:v1"
+    );
+    assert!(matches!(
+        wasm_artifact::check_index(&[]),
+        Err(ArtifactError::NoWasm)
+    ));
+    assert_eq!(
+        wasm_artifact::check_index(&images).unwrap().to_string(),
+        "app:v1"
+    );
+}
+
+/// The compat layer is named after its wasm input where blobs are named
+/// (the progress of a write, errors).
+#[test]
+fn the_compat_layer_is_named_after_its_input() {
+    use oci_layout::ImageSink;
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.wasm");
+    std::fs::write(&path, tiny_module(8)).unwrap();
+    let mut compat = WasmImage::new(
+        "app:v1".parse().unwrap(),
+        ImageShape::Compat,
+        Timestamp::UNIX_EPOCH,
+    );
+    compat
+        .add_wasm(oci_layout::FileBlob::hash(&path).unwrap())
+        .unwrap();
+    let names = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&names);
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    layout.on_progress(Arc::new(move |name: &str, _, _| {
+        seen.lock().unwrap().push(name.to_owned());
+    }));
+    compat.write_to(&mut layout).unwrap();
+    let expected = format!("the compat layer of {}", path.display());
+    assert!(
+        names.lock().unwrap().contains(&expected),
+        "{expected} not in {:?}",
+        names.lock().unwrap()
     );
 }

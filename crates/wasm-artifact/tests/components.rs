@@ -393,6 +393,24 @@ fn a_core_module_import_which_the_world_drops_is_still_listed() {
     assert!(world.exports.is_empty());
 }
 
+/// Only the component's own imports are the world's: a component nested in
+/// it imports from its parent, not from the host.
+#[test]
+fn a_nested_components_core_module_import_is_not_listed() {
+    let bytes = wat::parse_str(
+        r#"(component
+             (import "plugin" (core module))
+             (component $inner
+               (import "inner-plugin" (core module))))"#,
+    )
+    .unwrap();
+    let world = WasmDescription::read(&BlobInput::from(BytesBlob::new(bytes)))
+        .unwrap()
+        .world
+        .unwrap();
+    assert_eq!(world.imports, ["plugin"]);
+}
+
 #[test]
 fn a_large_custom_section_is_decoded_through() {
     // 64 MiB of custom section after the component's own sections; the

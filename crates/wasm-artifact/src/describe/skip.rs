@@ -393,6 +393,39 @@ mod tests {
     use crate::describe::test_inputs::{filtered, read_through, OneByte};
     use wasmparser::{Parser, Payload};
 
+    /// Gives `errors` in turn, then `data`.
+    struct Failing {
+        errors: Vec<io::ErrorKind>,
+        data: &'static [u8],
+    }
+
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if let Some(kind) = self.errors.pop() {
+                return Err(io::Error::from(kind));
+            }
+            self.data.read(buf)
+        }
+    }
+
+    /// An interrupted read is retried; any other error ends the read.
+    #[test]
+    fn read_up_to_retries_an_interruption_and_stops_at_an_error() {
+        let mut buf = [0u8; 4];
+        let mut interrupted = Failing {
+            errors: vec![io::ErrorKind::Interrupted],
+            data: b"wasm",
+        };
+        assert_eq!(read_up_to(&mut interrupted, &mut buf).unwrap(), 4);
+        assert_eq!(&buf, b"wasm");
+        let mut failing = Failing {
+            errors: vec![io::ErrorKind::Other; 1000],
+            data: b"wasm",
+        };
+        let error = read_up_to(&mut failing, &mut buf).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::Other);
+    }
+
     fn custom_section_names(wasm: &[u8]) -> Vec<String> {
         Parser::new(0)
             .parse_all(wasm)
