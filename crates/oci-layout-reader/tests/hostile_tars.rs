@@ -315,3 +315,66 @@ fn a_header_whose_checksum_does_not_match_is_reported() {
         );
     }
 }
+
+/// Regression (found by mutation testing): nothing reached the budget for
+/// remembered entry names, so a budget of 1 MiB or of 9 KiB passed. Names
+/// adding up to exactly the documented 8 MiB are read; one byte more stops
+/// the reading as too many entries.
+#[test]
+fn entry_names_are_remembered_up_to_8_mib() {
+    const BUDGET: usize = 8 * 1024 * 1024; // the documented MAX_NAMES_TOTAL
+    let name_len = 4096; // the longest name accepted
+    let mut tar = Vec::new();
+    for (name, bytes) in files() {
+        raw::entry(&mut tar, name.as_bytes(), b'0', &bytes);
+    }
+    let mut total: usize = files().iter().map(|(name, _)| name.len()).sum();
+    let mut i = 0;
+    while total + name_len <= BUDGET {
+        let name = format!("{i:0>name_len$}");
+        raw::pax(&mut tar, b'x', &[("path", name.as_bytes())]);
+        raw::entry(&mut tar, name.as_bytes(), b'0', b"");
+        total += name_len;
+        i += 1;
+    }
+    let filler = "f".repeat(BUDGET - total);
+    raw::pax(&mut tar, b'x', &[("path", filler.as_bytes())]);
+    raw::entry(&mut tar, filler.as_bytes(), b'0', b"");
+    let mut at_budget = tar.clone();
+    raw::end(&mut at_budget);
+    assert_eq!(read(&at_budget).problems, []);
+
+    raw::entry(&mut tar, b"g", b'0', b"");
+    raw::end(&mut tar);
+    let problems = read(&tar).problems;
+    assert!(
+        problems
+            .iter()
+            .any(|p| matches!(p, Problem::TooManyEntries { .. })),
+        "{problems:?}"
+    );
+}
+
+/// Regression (found by mutation testing): no test had more entries than
+/// the limit, so the count and its bound went untested. The documented
+/// 100,000 entries are read (the image's own files last, still checked:
+/// with a lower limit index.json would be missing); the next one stops
+/// the reading, said once.
+#[test]
+fn a_tar_is_read_up_to_100_000_entries() {
+    const LIMIT: usize = 100_000; // the documented MAX_ENTRIES
+    let mut tar = Vec::new();
+    for i in 0..LIMIT - files().len() {
+        raw::entry(&mut tar, format!("e/{i}").as_bytes(), b'0', b"");
+    }
+    for (name, bytes) in files() {
+        raw::entry(&mut tar, name.as_bytes(), b'0', &bytes);
+    }
+    raw::entry(&mut tar, b"one-more", b'0', b"");
+    raw::entry(&mut tar, b"and-another", b'0', b"");
+    raw::end(&mut tar);
+    assert_eq!(
+        read(&tar).problems,
+        [Problem::TooManyEntries { limit: LIMIT }]
+    );
+}

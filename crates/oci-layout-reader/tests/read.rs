@@ -375,3 +375,131 @@ fn an_index_reaching_the_same_documents_over_and_over_is_cut_short() {
         }]
     );
 }
+
+/// `image.index` wrapped in `depth` - 1 more image indexes, the outermost
+/// as index.json: the tar, and the nested indexes from outside in.
+fn nested_indexes(depth: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let image = image();
+    let mut nested = vec![image.index.clone()];
+    for _ in 1..depth {
+        let inner = nested.last().unwrap();
+        let outer = format!(
+            r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+            descriptor("application/vnd.oci.image.index.v1+json", inner)
+        );
+        nested.push(outer.into_bytes());
+    }
+    let outer = nested.pop().unwrap();
+    nested.reverse();
+    let mut entries = entries_of(&image);
+    entries.retain(|e| e.name != "index.json" && e.name != "manifest.json");
+    entries.extend(nested.iter().map(|index| blob(index)));
+    entries.push(file("index.json", outer));
+    (tar_of(&entries), nested)
+}
+
+/// Regression (found by mutation testing): no test nested indexes deeper
+/// than one, so neither the depth limit nor its check was tested. Eight
+/// nested indexes under index.json are followed; a ninth is reported.
+#[test]
+fn nested_indexes_are_followed_eight_deep_and_no_deeper() {
+    let (tar, nested) = nested_indexes(9);
+    let report = read(&tar);
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images.len(), 1);
+    let via: Vec<_> = nested.iter().map(|index| digest_bytes(index)).collect();
+    assert_eq!(report.images[0].via, via);
+
+    let (tar, nested) = nested_indexes(10);
+    let report = read(&tar);
+    assert_eq!(
+        report.problems,
+        [Problem::NestingTooDeep {
+            digest: digest_bytes(nested.last().unwrap())
+        }]
+    );
+    // The manifest under the ninth index is not reached.
+    assert_eq!(report.images, []);
+}
+
+/// Regression (found by mutation testing): no test gave an index entry a
+/// platform other than its config's, so the check that consumers pick the
+/// image they run went untested. The operating system and the architecture
+/// are each compared.
+#[test]
+fn a_platform_other_than_the_configs_is_reported() {
+    let image = image();
+    let manifest = digest_bytes(&image.manifest);
+    for (platform, listed) in [
+        (r#""architecture":"wasm","os":"linux""#, "linux/wasm"),
+        (r#""architecture":"amd64","os":"wasip1""#, "wasip1/amd64"),
+    ] {
+        let index = String::from_utf8(image.index.clone())
+            .unwrap()
+            .replace(r#""architecture":"wasm","os":"wasip1""#, platform);
+        assert_ne!(index.as_bytes(), image.index);
+        let mut entries = entries_of(&image);
+        entries.retain(|e| e.name != "index.json" && e.name != "manifest.json");
+        entries.push(file("index.json", index));
+        let problems = read(&tar_of(&entries)).problems;
+        assert_eq!(
+            problems,
+            [Problem::PlatformMismatch {
+                manifest,
+                listed: listed.to_owned(),
+                config: "wasip1/wasm".to_owned(),
+            }]
+        );
+    }
+}
+
+/// Regression (found by mutation testing): the caps on JSON documents were
+/// only tested from far above, so a cap that also refused a document of
+/// exactly the limit passed. index.json of exactly the documented 4 MiB is
+/// read; kept documents adding up to exactly the documented 16 MiB are all
+/// read, and one byte more leaves the last one (index.json) unread.
+#[test]
+fn json_documents_are_kept_up_to_exactly_their_caps() {
+    const DOCUMENT_CAP: usize = 4 * 1024 * 1024; // MAX_DOCUMENT_LEN
+    const TOTAL_CAP: usize = 16 * 1024 * 1024; // MAX_DOCUMENTS_TOTAL
+    let image = image();
+    let padded = |bytes: &[u8], len: usize| {
+        let mut padded = bytes.to_vec();
+        padded.resize(len, b' ');
+        padded
+    };
+
+    let mut entries = entries_of(&image);
+    entries.retain(|e| e.name != "index.json");
+    entries.push(file("index.json", padded(&image.index, DOCUMENT_CAP)));
+    assert_eq!(read(&tar_of(&entries)).problems, []);
+
+    // Every entry starting with `{` is kept: the documents, and unreferenced
+    // blobs that fill the rest of the budget (the layer starts with NUL).
+    let kept: usize = entries_of(&image)
+        .iter()
+        .filter(|e| e.bytes.starts_with(b"{") || e.bytes.starts_with(b"["))
+        .map(|e| e.bytes.len())
+        .sum();
+    let with_fillers = |extra: usize| {
+        let mut rest = TOTAL_CAP - kept + extra;
+        let mut entries = entries_of(&image);
+        let index = entries.pop().unwrap();
+        assert_eq!(index.name, "index.json");
+        let mut i = 0;
+        while rest > 0 {
+            let len = rest.min(DOCUMENT_CAP);
+            entries.push(blob(&padded(format!("{{\"{i}\":0}}").as_bytes(), len)));
+            rest -= len;
+            i += 1;
+        }
+        entries.push(index);
+        tar_of(&entries)
+    };
+    assert_eq!(read(&with_fillers(0)).problems, []);
+    let problems = read(&with_fillers(1)).problems;
+    assert!(
+        matches!(&problems[..], [Problem::DocumentBudgetExceeded { name, .. }, ..] if name == "index.json"),
+        "{problems:?}"
+    );
+}
