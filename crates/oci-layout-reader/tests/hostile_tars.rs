@@ -378,3 +378,23 @@ fn a_tar_is_read_up_to_100_000_entries() {
         [Problem::TooManyEntries { limit: LIMIT }]
     );
 }
+
+/// Regression (found by mutation testing): no name was over the 4096-byte
+/// limit without also being unsafe for another reason. A name of 4096
+/// bytes is read (`entry_names_are_remembered_up_to_8_mib`); 4097 is not.
+#[test]
+fn a_name_longer_than_4096_bytes_is_unsafe() {
+    let long = "a".repeat(4097);
+    let mut tar = Vec::new();
+    for (name, bytes) in files() {
+        raw::entry(&mut tar, name.as_bytes(), b'0', &bytes);
+    }
+    raw::pax(&mut tar, b'x', &[("path", long.as_bytes())]);
+    raw::entry(&mut tar, b"x", b'0', b"");
+    raw::end(&mut tar);
+    let problems = read(&tar).problems;
+    assert!(
+        matches!(&problems[..], [Problem::UnsafeEntry { name, reason }] if name.ends_with("(4097 bytes)") && reason.contains("4096")),
+        "{problems:?}"
+    );
+}

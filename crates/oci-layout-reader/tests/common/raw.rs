@@ -18,10 +18,16 @@ pub(crate) fn header(name: &[u8], kind: u8, size: u64) -> [u8; 512] {
     block[156] = kind;
     block[257..263].copy_from_slice(b"ustar\0");
     block[263..265].copy_from_slice(b"00");
+    set_checksum(&mut block);
+    block
+}
+
+/// Writes a header block's checksum as POSIX defines it: the sum of its
+/// bytes as unsigned numbers, the checksum field counted as spaces.
+pub(crate) fn set_checksum(block: &mut [u8; 512]) {
     block[148..156].copy_from_slice(b"        ");
     let sum: u32 = block.iter().map(|&b| u32::from(b)).sum();
     block[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    block
 }
 
 /// Appends a header and its data, padded to a block.
