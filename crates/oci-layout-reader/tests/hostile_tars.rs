@@ -263,6 +263,9 @@ fn repeated_problems_are_counted_not_repeated() {
         .filter(|p| matches!(p, Problem::DockerTagMismatch { .. }))
         .count();
     assert_eq!(listed as u64, MAX_PROBLEMS_PER_KIND);
+    // Said once (found by mutation testing: a kind noted as over the limit
+    // at every problem past it ended with the same last line).
+    assert_eq!(problems.len() as u64, MAX_PROBLEMS_PER_KIND + 1);
     assert_eq!(
         problems.last(),
         Some(&Problem::MoreOfTheSame {
