@@ -5,7 +5,7 @@ mod common;
 
 use common::{blob, descriptor, entries_of, file, image, tar_of, Entry, LAYOUT, NAME};
 use oci_digest::digest_bytes;
-use oci_layout_reader::{read_layout, LayoutReport, Problem, MAX_DOCUMENT_LEN};
+use oci_layout_reader::{read_layout, LayoutFormat, LayoutReport, Problem, MAX_DOCUMENT_LEN};
 
 fn read(tar: &[u8]) -> LayoutReport {
     read_layout(tar).unwrap()
@@ -502,4 +502,192 @@ fn json_documents_are_kept_up_to_exactly_their_caps() {
         matches!(&problems[..], [Problem::DocumentBudgetExceeded { name, .. }, ..] if name == "index.json"),
         "{problems:?}"
     );
+}
+
+/// Regression (found by mutation testing): which tars are OCI layouts and
+/// which Docker archives was tested only from both ends. A manifest.json
+/// beside any one of `oci-layout`, `index.json` or a blob makes a (broken)
+/// OCI layout, reported as one, not a Docker archive.
+#[test]
+fn any_oci_part_beside_manifest_json_makes_an_oci_layout() {
+    let image = image();
+    let manifest_json = || file("manifest.json", image.docker.clone());
+    let cases = [
+        ("blobs only", vec![blob(&image.config), manifest_json()]),
+        (
+            "oci-layout only",
+            vec![file("oci-layout", LAYOUT), manifest_json()],
+        ),
+        (
+            "index.json only",
+            vec![file("index.json", image.index.clone()), manifest_json()],
+        ),
+    ];
+    for (what, entries) in cases {
+        let report = read(&tar_of(&entries));
+        assert_eq!(report.format, LayoutFormat::OciLayout, "{what}");
+        let missing = |wanted: &Problem| report.problems.contains(wanted);
+        assert!(
+            missing(&Problem::MissingIndex) || missing(&Problem::MissingLayoutFile),
+            "{what}: {:?}",
+            report.problems
+        );
+    }
+}
+
+/// A manifest with `layers` copies of the fixture's layer, and the tar of
+/// an index listing it `times` times.
+fn index_listing_manifest(layers: usize, times: usize) -> Vec<u8> {
+    let image = image();
+    let layer = descriptor(
+        "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",
+        &image.layer,
+    );
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[{}]}}"#,
+        descriptor("application/vnd.oci.image.config.v1+json", &image.config),
+        vec![layer; layers].join(",")
+    );
+    let entry = descriptor(
+        "application/vnd.oci.image.manifest.v1+json",
+        manifest.as_bytes(),
+    );
+    let index = format!(
+        r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+        vec![entry; times].join(",")
+    );
+    tar_of(&[
+        file("oci-layout", LAYOUT),
+        blob(&image.layer),
+        blob(&image.config),
+        blob(manifest.as_bytes()),
+        file("index.json", index),
+    ])
+}
+
+/// Regression (found by mutation testing): a manifest listed again counts
+/// its descriptors again (its layers and itself) against the documented
+/// 50,000, and no test came near that. With 9 layers each repeat counts
+/// 10: 4,500 listings (index.json's 4,501 objects, the manifest's 11 and
+/// the config's 3 read once, 4,499 repeats of 10: 49,505) are listed;
+/// 4,800 (52,805) are cut short, as they would not be counting one less a
+/// repeat (48,006).
+#[test]
+fn a_manifest_listed_again_counts_its_descriptors_again() {
+    let report = read(&index_listing_manifest(9, 4_500));
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images.len(), 4_500);
+    let problems = read(&index_listing_manifest(9, 4_800)).problems;
+    assert_eq!(
+        problems,
+        [Problem::TooMuchToCheck {
+            limit: oci_layout_reader::MAX_PARSED_TOTAL
+        }]
+    );
+}
+
+/// Regression (found by mutation testing): a manifest that does not parse
+/// is reported, and its bytes are still handed out (`inspect --raw`).
+#[test]
+fn a_manifest_that_does_not_parse_keeps_its_raw_bytes() {
+    let image = image();
+    let broken = br#"{"schemaVersion":2,"config":"not a descriptor"}"#;
+    let index = String::from_utf8(image.index.clone()).unwrap().replace(
+        &format!(
+            r#""digest":"{}","size":{}"#,
+            digest_bytes(&image.manifest),
+            image.manifest.len()
+        ),
+        &format!(
+            r#""digest":"{}","size":{}"#,
+            digest_bytes(broken),
+            broken.len()
+        ),
+    );
+    let report = read(&tar_of(&[
+        file("oci-layout", LAYOUT),
+        blob(broken),
+        file("index.json", index),
+    ]));
+    assert!(
+        matches!(
+            &report.problems[..],
+            [Problem::InvalidDocument {
+                kind: "image manifest",
+                ..
+            }]
+        ),
+        "{:?}",
+        report.problems
+    );
+    assert_eq!(report.images.len(), 1);
+    assert_eq!(report.images[0].raw_manifest.as_deref(), Some(&broken[..]));
+    assert_eq!(report.images[0].manifest, None);
+}
+
+/// Regression (found by mutation testing): a config whose media type is
+/// not JSON (an artifact's) is only checked present, never parsed; a
+/// manifest listed by Docker's media type is an image too; a descriptor of
+/// any other type in index.json is a blob to check, not an image.
+#[test]
+fn only_json_configs_are_read_and_only_manifests_are_images() {
+    let image = image();
+    let config = b"\x00\x01 binary config";
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}}"#,
+        descriptor("application/octet-stream", config)
+    );
+    let entry = descriptor(
+        "application/vnd.oci.image.manifest.v1+json",
+        manifest.as_bytes(),
+    );
+    let report = read(&tar_of(&[
+        file("oci-layout", LAYOUT),
+        blob(config),
+        blob(manifest.as_bytes()),
+        file(
+            "index.json",
+            format!(r#"{{"schemaVersion":2,"manifests":[{entry}]}}"#),
+        ),
+    ]));
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images.len(), 1);
+    assert_eq!(report.images[0].config, None);
+    assert_eq!(report.images[0].raw_config, None);
+
+    let docker_v2 = descriptor(
+        "application/vnd.docker.distribution.manifest.v2+json",
+        &image.manifest,
+    );
+    let layer = descriptor("application/wasm", &image.layer);
+    let report = read(&tar_of(&[
+        file("oci-layout", LAYOUT),
+        blob(&image.layer),
+        blob(&image.config),
+        blob(&image.manifest),
+        file(
+            "index.json",
+            format!(r#"{{"schemaVersion":2,"manifests":[{docker_v2},{layer}]}}"#),
+        ),
+    ]));
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images.len(), 1);
+    assert_eq!(
+        report.images[0].descriptor.digest,
+        digest_bytes(&image.manifest).to_string()
+    );
+}
+
+/// Regression (found by mutation testing): only entries that start like a
+/// JSON object are kept, so binary blobs (however many) leave the JSON
+/// budget alone: four 4 MiB layers of bytes that are not whitespace.
+#[test]
+fn binary_blobs_do_not_spend_the_json_budget() {
+    let mut entries = entries_of(&image());
+    let index = entries.pop().unwrap();
+    for i in 0..4u8 {
+        entries.push(blob(&vec![i; 4 * 1024 * 1024]));
+    }
+    entries.push(index);
+    assert_eq!(read(&tar_of(&entries)).problems, []);
 }
