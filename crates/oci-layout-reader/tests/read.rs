@@ -691,3 +691,57 @@ fn binary_blobs_do_not_spend_the_json_budget() {
     entries.push(index);
     assert_eq!(read(&tar_of(&entries)).problems, []);
 }
+
+/// Regression (found by mutation testing): the budget of JSON parsed while
+/// following references (the documented 8 MiB) was only reached through
+/// the count of objects, never through bytes. index.json, two manifests
+/// and their config adding up to exactly 8 MiB are all read; one byte more
+/// and the last manifest is not.
+#[test]
+fn json_is_parsed_up_to_exactly_8_mib() {
+    const BUDGET: usize = 8 * 1024 * 1024; // MAX_PARSED_TOTAL
+    let image = image();
+    let manifests: Vec<Vec<u8>> = (0..2)
+        .map(|i| {
+            let mut manifest = String::from_utf8(image.manifest.clone())
+                .unwrap()
+                .replace(
+                    r#""schemaVersion":2"#,
+                    &format!(r#""schemaVersion":2,"x":{i}"#),
+                )
+                .into_bytes();
+            manifest.resize(4 * 1024 * 1024 - 1000, b' ');
+            manifest
+        })
+        .collect();
+    let tar = |extra: usize| {
+        let entries: Vec<String> = manifests
+            .iter()
+            .map(|m| descriptor("application/vnd.oci.image.manifest.v1+json", m))
+            .collect();
+        let mut index = format!(
+            r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+            entries.join(",")
+        )
+        .into_bytes();
+        let parsed = manifests.iter().map(Vec::len).sum::<usize>() + image.config.len();
+        index.resize(BUDGET - parsed + extra, b' ');
+        let mut entries = vec![
+            file("oci-layout", LAYOUT),
+            blob(&image.layer),
+            blob(&image.config),
+        ];
+        entries.extend(manifests.iter().map(|m| blob(m)));
+        entries.push(file("index.json", index));
+        tar_of(&entries)
+    };
+    let report = read(&tar(0));
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images.len(), 2);
+    assert_eq!(
+        read(&tar(1)).problems,
+        [Problem::TooMuchToCheck {
+            limit: oci_layout_reader::MAX_PARSED_TOTAL
+        }]
+    );
+}
