@@ -272,6 +272,26 @@ fn links_only_where_the_format_puts_them_and_only_to_regular_files() {
         assert!(!report.is_valid());
     }
 
+    // A link under a name the format gives meaning to, or ending in '/',
+    // is unsafe as it is read, never kept aside to be resolved (found by
+    // mutation testing).
+    let plain_reason = "a symbolic link (links are not followed)";
+    let mut entries = docker_archive();
+    replace(
+        &mut entries,
+        "repositories",
+        link("repositories", &format!("{ID_ONE}/json")),
+    );
+    entries.push(link("extra.tar/", &format!("{ID_ONE}/layer.tar")));
+    let report = read(&entries);
+    assert_eq!(
+        unsafe_names(&report),
+        [
+            ("repositories".to_owned(), plain_reason),
+            ("extra.tar/".to_owned(), plain_reason)
+        ]
+    );
+
     // A hard link is never allowed.
     let mut entries = docker_archive();
     replace(
