@@ -589,3 +589,33 @@ fn a_docker_archive_is_read_up_to_its_caps() {
     assert_eq!(report.images.len(), 1);
     assert!(cut_short(&read(&archive_of(0, 1, 50_000))));
 }
+
+/// Regression (found by mutation testing): Docker links the `layer.tar` of
+/// a layer ID that manifest.json does not list (a parent's) to the layer
+/// stored once: allowed. A `repositories` layer ID with a '/' is refused
+/// even when its `layer.tar` path comes out as the top layer's.
+#[test]
+fn a_legacy_layer_link_is_allowed_and_a_layer_id_is_one_name() {
+    let mut entries = docker_archive();
+    let parent = "4".repeat(64);
+    entries.push(link(
+        &format!("{parent}/layer.tar"),
+        &format!("../{ID_ONE}/layer.tar"),
+    ));
+    assert_eq!(read(&entries).problems, []);
+
+    let mut entries = docker_archive();
+    let repositories = format!(
+        r#"{{"app":{{"v1":"{ID_ONE}/."}},"localhost:5000/other":{{"v2":"{ID_TWO}"}},"other":{{"latest":"{ID_TWO}"}}}}"#
+    );
+    replace(
+        &mut entries,
+        "repositories",
+        file("repositories", repositories),
+    );
+    let problems = read(&entries).problems;
+    assert!(
+        matches!(&problems[..], [Problem::DockerRepositoriesDisagree { tag, .. }] if tag == "app:v1"),
+        "{problems:?}"
+    );
+}
