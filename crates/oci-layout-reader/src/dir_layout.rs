@@ -259,6 +259,12 @@ mod tests {
         assert!(open_no_follow(&fifo).is_ok());
     }
 
+    #[test]
+    fn a_character_device_is_a_device() {
+        let null = fs::symlink_metadata("/dev/null").unwrap();
+        assert_eq!(entry_kind(&null), EntryKind::Device);
+    }
+
     /// Reads `name` under `root` as if it had been listed with `listed`.
     fn read_as_listed(root: &Path, name: &str, listed: Metadata) -> Vec<Problem> {
         let mut walk = DirWalk {
@@ -294,6 +300,14 @@ mod tests {
         fs::create_dir(&sub).unwrap();
         let problems = read_as_listed(dir.path(), "sub", fs::symlink_metadata(&sub).unwrap());
         assert!(replaced(&problems), "{problems:?}");
+        // A link swapped in: not opened, the entry unreadable.
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&a, &link).unwrap();
+        let problems = read_as_listed(dir.path(), "link", fs::symlink_metadata(&a).unwrap());
+        assert!(
+            matches!(&problems[..], [Problem::UnreadableEntry { name, .. }] if name == "link"),
+            "{problems:?}"
+        );
         // The file listed: read.
         let problems = read_as_listed(dir.path(), "a", fs::symlink_metadata(&a).unwrap());
         assert_eq!(problems, []);

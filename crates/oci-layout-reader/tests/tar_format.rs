@@ -372,3 +372,19 @@ fn a_ustar_prefix_is_joined_and_a_gnu_header_has_none() {
     raw::end(&mut tar);
     assert_eq!(read(&tar).problems, []);
 }
+
+/// Found by mutation testing: a tar cut inside an entry's zero padding was
+/// only seen as truncated at the next header; it is truncated in that
+/// entry, which the problem names.
+#[test]
+fn a_tar_cut_in_an_entrys_padding_names_the_entry() {
+    let mut tar = Vec::new();
+    raw::entry(&mut tar, b"oci-layout", b'0', b"{}");
+    let cut = 512 + 2 + 100; // header, data, part of the padding
+    assert_eq!(
+        read(&tar[..cut]).problems[0],
+        Problem::Truncated {
+            entry: Some("oci-layout".to_owned())
+        }
+    );
+}
