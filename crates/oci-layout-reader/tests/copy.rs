@@ -11,13 +11,12 @@ use oci_layout_reader::{
 use oci_spec::image::MediaType;
 
 const LAYER: &[u8] = b"\0asm\x01\0\0\0 layer bytes to copy";
+const CONFIG: &[u8] =
+    br#"{"architecture":"wasm","os":"wasip1","rootfs":{"type":"layers","diff_ids":[]}}"#;
 
 /// Writes a tar holding one image tagged `v1`; returns its manifest.
 fn source_tar(path: &Path) -> BytesBlob {
-    let config = BytesBlob::new(
-        br#"{"architecture":"wasm","os":"wasip1","rootfs":{"type":"layers","diff_ids":[]}}"#
-            .to_vec(),
-    );
+    let config = BytesBlob::new(CONFIG.to_vec());
     let layer = BytesBlob::new(LAYER.to_vec());
     let manifest = BytesBlob::new(
         format!(
@@ -229,4 +228,31 @@ fn an_image_copies_out_of_a_directory_and_a_grown_blob_is_caught() {
     let mut sink = LayoutTar::new(Vec::new()).unwrap();
     let error = copy_checked(&source, report, None, &mut sink, None).unwrap_err();
     assert!(matches!(error, CopyError::Sink(_)), "{error}");
+}
+
+/// Regression (found by mutation testing): a manifest of exactly the
+/// documented 4 MiB (MAX_DOCUMENT_LEN) is read and copied.
+#[test]
+fn a_manifest_of_exactly_4_mib_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("src.tar");
+    let small = source_tar(&path);
+    let mut bytes = small.bytes().to_vec();
+    bytes.resize(4 * 1024 * 1024, b' ');
+    let manifest = BytesBlob::new(bytes);
+    let mut tar = LayoutTar::new(Vec::new()).unwrap();
+    for blob in [
+        BytesBlob::new(CONFIG.to_vec()),
+        BytesBlob::new(LAYER.to_vec()),
+    ] {
+        tar.put_blob(&blob).unwrap();
+    }
+    let reference: Reference = "example.com/copy/app:v1".parse().unwrap();
+    tar.put_manifest(&manifest, MediaType::ImageManifest, &reference, None)
+        .unwrap();
+    std::fs::write(&path, tar.finish().unwrap()).unwrap();
+
+    let mut sink = LayoutTar::new(Vec::new()).unwrap();
+    let copied = copy_image(&LayoutSource::Tar(path), None, &mut sink, None).unwrap();
+    assert_eq!(copied.manifest_digest, manifest.digest());
 }
