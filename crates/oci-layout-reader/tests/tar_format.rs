@@ -28,13 +28,16 @@ fn image_entries() -> Vec<u8> {
     tar
 }
 
+/// What a case appends to a tar, named.
+type Case<'a> = (&'a str, &'a dyn Fn(&mut Vec<u8>));
+
 fn is_bad_header(problem: &Problem, text: &str) -> bool {
     matches!(problem, Problem::BadHeader { reason, .. } if reason.contains(text))
 }
 
 #[test]
 fn an_extended_header_with_no_entry_after_it_is_refused() {
-    let cases: [(&str, &dyn Fn(&mut Vec<u8>)); 6] = [
+    let cases: [Case; 6] = [
         ("long name", &|tar| raw::long_name(tar, b"index.json")),
         ("long link", &|tar| {
             raw::entry(tar, b"././@LongLink", b'K', b"target\0");
@@ -64,7 +67,7 @@ fn an_extended_header_with_no_entry_after_it_is_refused() {
 
 #[test]
 fn extension_records_that_agree_or_do_not_rename_are_not_ambiguous() {
-    let cases: [(&str, &dyn Fn(&mut Vec<u8>)); 3] = [
+    let cases: [Case; 3] = [
         ("one PAX path twice", &|tar| {
             raw::pax(tar, b'x', &[("path", b"extra"), ("path", b"extra")]);
         }),
