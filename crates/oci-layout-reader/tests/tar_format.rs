@@ -114,9 +114,8 @@ fn a_pax_size_overrides_the_header_size() {
         if entry.bytes == image.layer {
             let size = entry.bytes.len().to_string();
             raw::pax(&mut tar, b'x', &[("size", size.as_bytes())]);
-            tar.extend_from_slice(&raw::header(entry.name.as_bytes(), b'0', 0));
-            tar.extend_from_slice(&entry.bytes);
-            tar.resize(tar.len().div_ceil(512) * 512, 0);
+            let header = raw::header(entry.name.as_bytes(), b'0', 0);
+            raw::entry_with(&mut tar, &header, &entry.bytes);
         } else {
             raw::entry(&mut tar, entry.name.as_bytes(), b'0', &entry.bytes);
         }
@@ -350,9 +349,7 @@ fn a_ustar_prefix_is_joined_and_a_gnu_header_has_none() {
                 let mut header = raw::header(name.as_bytes(), b'0', entry.bytes.len() as u64);
                 header[345..345 + prefix.len()].copy_from_slice(prefix.as_bytes());
                 raw::set_checksum(&mut header);
-                tar.extend_from_slice(&header);
-                tar.extend_from_slice(&entry.bytes);
-                tar.resize(tar.len().div_ceil(512) * 512, 0);
+                raw::entry_with(&mut tar, &header, &entry.bytes);
             }
             None => raw::entry(&mut tar, entry.name.as_bytes(), b'0', &entry.bytes),
         }
@@ -368,9 +365,7 @@ fn a_ustar_prefix_is_joined_and_a_gnu_header_has_none() {
         header[257..265].copy_from_slice(b"ustar  \0");
         header[345..357].copy_from_slice(b"14000000000\0"); // atime
         raw::set_checksum(&mut header);
-        tar.extend_from_slice(&header);
-        tar.extend_from_slice(&entry.bytes);
-        tar.resize(tar.len().div_ceil(512) * 512, 0);
+        raw::entry_with(&mut tar, &header, &entry.bytes);
     }
     raw::end(&mut tar);
     assert_eq!(read(&tar).problems, []);

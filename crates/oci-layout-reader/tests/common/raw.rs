@@ -32,7 +32,12 @@ pub(crate) fn set_checksum(block: &mut [u8; 512]) {
 
 /// Appends a header and its data, padded to a block.
 pub(crate) fn entry(out: &mut Vec<u8>, name: &[u8], kind: u8, data: &[u8]) {
-    out.extend_from_slice(&header(name, kind, data.len() as u64));
+    entry_with(out, &header(name, kind, data.len() as u64), data);
+}
+
+/// Appends `header` (made or edited by hand) and `data`, padded to a block.
+pub(crate) fn entry_with(out: &mut Vec<u8>, header: &[u8; 512], data: &[u8]) {
+    out.extend_from_slice(header);
     out.extend_from_slice(data);
     out.resize(out.len().div_ceil(512) * 512, 0);
 }
