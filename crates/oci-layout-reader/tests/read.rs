@@ -738,10 +738,15 @@ fn json_is_parsed_up_to_exactly_8_mib() {
     let report = read(&tar(0));
     assert_eq!(report.problems, []);
     assert_eq!(report.images.len(), 2);
+    let report = read(&tar(1));
     assert_eq!(
-        read(&tar(1)).problems,
+        report.problems,
         [Problem::TooMuchToCheck {
             limit: oci_layout_reader::MAX_PARSED_TOTAL
         }]
     );
+    // The manifest over the budget is listed, not parsed.
+    assert_eq!(report.images.len(), 2);
+    assert!(report.images[0].manifest.is_some());
+    assert_eq!(report.images[1].manifest, None);
 }
