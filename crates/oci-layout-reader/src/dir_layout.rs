@@ -218,7 +218,7 @@ fn same_file(opened: &Metadata, listed: &Metadata) -> bool {
 mod tests {
     //! What guards a file swapped between listing and reading: a race no
     //! test can time, so the parts are tested here on files set up to be
-    //! what a swap would leave (found by mutation testing).
+    //! what a swap would leave.
     #![allow(clippy::unwrap_used)] // tests: a panic is a failure
 
     use super::*;

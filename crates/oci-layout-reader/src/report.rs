@@ -440,9 +440,9 @@ mod tests {
         ));
     }
 
-    /// Found by mutation testing: the JSON form (`inspect --json`), the
-    /// format names, the name fallback and the conversion of a bare
-    /// descriptor had no test in this crate.
+    /// The JSON form (`inspect --json`), the format names, the name
+    /// fallback and the conversion of a bare descriptor (no test in this
+    /// crate had them).
     #[test]
     fn a_report_serialises_with_its_problems_and_paths_as_text() {
         let digest = digest_bytes(b"nested index");

@@ -157,8 +157,7 @@ impl ImageSink for Recorder {
     }
 }
 
-/// Regression (found by mutation testing): `copy_listed` and
-/// `listed_descriptor` had no test in this crate. The blobs arrive with
+/// `copy_listed` and `listed_descriptor` (they had no test in this crate). The blobs arrive with
 /// their bytes from the tar (each blob's origin names the file and the
 /// digest), the manifest is put by digest, and the descriptor returned
 /// lists it with the config's platform (the index entry gives none).
@@ -201,7 +200,7 @@ fn a_listed_copy_puts_the_blobs_then_the_manifest_by_digest() {
     );
 }
 
-/// Regression (found by mutation testing): no copy read a directory. Its
+/// A copy out of a directory (none had a test in this crate). Its
 /// blobs are whole files: one grown in place after the check is read one
 /// byte past its size, so the sink sees it changed.
 #[test]
@@ -230,8 +229,8 @@ fn an_image_copies_out_of_a_directory_and_a_grown_blob_is_caught() {
     assert!(matches!(error, CopyError::Sink(_)), "{error}");
 }
 
-/// Regression (found by mutation testing): a manifest of exactly the
-/// documented 4 MiB (MAX_DOCUMENT_LEN) is read and copied.
+/// A manifest of exactly the documented 4 MiB (MAX_DOCUMENT_LEN) is read
+/// and copied: the copy's own cap, at its limit.
 #[test]
 fn a_manifest_of_exactly_4_mib_copies() {
     let dir = tempfile::tempdir().unwrap();

@@ -274,7 +274,7 @@ fn links_only_where_the_format_puts_them_and_only_to_regular_files() {
 
     // A link under a name the format gives meaning to, or ending in '/',
     // is unsafe as it is read, never kept aside to be resolved (found by
-    // mutation testing).
+    // mutation testing of check.rs).
     let plain_reason = "a symbolic link (links are not followed)";
     let mut entries = docker_archive();
     replace(
@@ -556,12 +556,12 @@ fn archive_of(tags: usize, layers: usize, padding: usize) -> Vec<Entry> {
     ]
 }
 
-/// Regression (found by mutation testing): the caps on a Docker archive's
-/// images (the documented 10,000) and descriptors (50,000, counting every
-/// string of manifest.json and each image's layers and config) were never
-/// reached. The counts: manifest.json's 1 object and its strings (4 keys,
-/// the config, the tags, the layers, the padding), each image's layers and
-/// config, and the config's 3 objects.
+/// The caps on a Docker archive's images (the documented 10,000) and
+/// descriptors (50,000, counting every string of manifest.json and each
+/// image's layers and config), which no test reached. The counts:
+/// manifest.json's 1 object and its strings (4 keys, the config, the
+/// tags, the layers, the padding), each image's layers and config, and the
+/// config's 3 objects.
 #[test]
 fn a_docker_archive_is_read_up_to_its_caps() {
     let cut_short = |report: &LayoutReport| {
@@ -590,10 +590,10 @@ fn a_docker_archive_is_read_up_to_its_caps() {
     assert!(cut_short(&read(&archive_of(0, 1, 50_000))));
 }
 
-/// Regression (found by mutation testing): Docker links the `layer.tar` of
-/// a layer ID that manifest.json does not list (a parent's) to the layer
-/// stored once: allowed. A `repositories` layer ID with a '/' is refused
-/// even when its `layer.tar` path comes out as the top layer's.
+/// Docker links the `layer.tar` of a layer ID that manifest.json does not
+/// list (a parent's) to the layer stored once: allowed. A `repositories`
+/// layer ID with a '/' is refused even when its `layer.tar` path comes out
+/// as the top layer's.
 #[test]
 fn a_legacy_layer_link_is_allowed_and_a_layer_id_is_one_name() {
     let mut entries = docker_archive();

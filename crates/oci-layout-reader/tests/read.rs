@@ -504,8 +504,8 @@ fn json_documents_are_kept_up_to_exactly_their_caps() {
     );
 }
 
-/// Regression (found by mutation testing): which tars are OCI layouts and
-/// which Docker archives was tested only from both ends. A manifest.json
+/// Which tars are OCI layouts and which Docker archives, from each OCI
+/// part alone. A manifest.json
 /// beside any one of `oci-layout`, `index.json` or a blob makes a (broken)
 /// OCI layout, reported as one, not a Docker archive.
 #[test]
@@ -625,8 +625,7 @@ fn a_manifest_that_does_not_parse_keeps_its_raw_bytes() {
     assert_eq!(report.images[0].manifest, None);
 }
 
-/// Regression (found by mutation testing): a config whose media type is
-/// not JSON (an artifact's) is only checked present, never parsed; a
+/// A config whose media type is not JSON (an artifact's) is only checked present, never parsed; a
 /// manifest listed by Docker's media type is an image too; a descriptor of
 /// any other type in index.json is a blob to check, not an image.
 #[test]

@@ -214,10 +214,10 @@ fn a_manifest_json_in_a_directory_is_checked_against_index_json() {
     );
 }
 
-/// Regression (found by mutation testing): no directory had more entries
-/// than the limit, so a listing cut at the limit (which would leave the
-/// rest unseen and unreported) passed. A root directory of 100,001 entries
-/// (the documented 100,000 and one) is reported as too many.
+/// No test had a directory of more entries than the limit: a listing cut
+/// at the limit would leave the rest unseen and unreported. A root
+/// directory of 100,001 entries (the documented 100,000 and one) is
+/// reported as too many.
 #[test]
 fn a_directory_of_more_than_100_000_entries_is_reported() {
     const LIMIT: usize = 100_000; // the documented MAX_ENTRIES
