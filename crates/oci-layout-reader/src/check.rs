@@ -1237,4 +1237,42 @@ mod tests {
         assert_eq!(resolve_link("layer.tar", ".."), None);
         assert_eq!(resolve_link("abc/layer.tar", ""), None);
     }
+
+    /// Found by mutation testing: a file read from a directory may hold
+    /// more than its listed size, so the caps hold for the bytes that
+    /// arrive; only the announced size was tested.
+    #[test]
+    fn a_document_growing_past_a_cap_while_read_is_refused() {
+        const DOCUMENT_CAP: usize = 4 * 1024 * 1024; // MAX_DOCUMENT_LEN
+        let half = vec![b' '; DOCUMENT_CAP / 2];
+        let mut keeper = Keeper::new(1, MAX_DOCUMENTS_TOTAL, true);
+        keeper.feed(&half);
+        keeper.feed(&half);
+        assert!(matches!(keeper.finish(), Kept::Bytes(bytes) if bytes.len() == DOCUMENT_CAP));
+        let mut keeper = Keeper::new(1, MAX_DOCUMENTS_TOTAL, true);
+        keeper.feed(&half);
+        keeper.feed(&half);
+        keeper.feed(b" ");
+        assert!(matches!(keeper.finish(), Kept::TooLarge));
+
+        let mut keeper = Keeper::new(1, 10, true);
+        keeper.feed(b"{}");
+        keeper.feed(b"        ");
+        assert!(matches!(keeper.finish(), Kept::Bytes(bytes) if bytes.len() == 10));
+        let mut keeper = Keeper::new(1, 10, true);
+        keeper.feed(b"{}        ");
+        keeper.feed(b" ");
+        assert!(matches!(keeper.finish(), Kept::OverBudget));
+    }
+
+    /// Found by mutation testing: a name cut inside a multi-byte character
+    /// is cut before it, never past the limit.
+    #[test]
+    fn a_long_name_is_cut_at_a_character_boundary() {
+        // 255 bytes, then a two-byte character across the 256-byte limit.
+        let name = format!("{}\u{e9}{}", "a".repeat(255), "b".repeat(100));
+        let shown = shorten(&name);
+        assert_eq!(shown, format!("{}... (357 bytes)", "a".repeat(255)));
+        assert_eq!(shorten("short"), "short");
+    }
 }

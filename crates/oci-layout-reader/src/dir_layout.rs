@@ -213,3 +213,103 @@ fn same_file(opened: &Metadata, listed: &Metadata) -> bool {
 fn same_file(opened: &Metadata, listed: &Metadata) -> bool {
     opened.len() == listed.len()
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    //! What guards a file swapped between listing and reading: a race no
+    //! test can time, so the parts are tested here on files set up to be
+    //! what a swap would leave.
+    #![allow(clippy::unwrap_used)] // tests: a panic is a failure
+
+    use super::*;
+
+    fn mkfifo(path: &Path) {
+        let status = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .expect("mkfifo (coreutils) must be installed");
+        assert!(status.success());
+    }
+
+    #[test]
+    fn same_file_is_the_same_device_and_inode() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&a, b"x").unwrap();
+        fs::write(&b, b"x").unwrap();
+        let listed = fs::symlink_metadata(&a).unwrap();
+        assert!(same_file(
+            &File::open(&a).unwrap().metadata().unwrap(),
+            &listed
+        ));
+        assert!(!same_file(&fs::metadata(&b).unwrap(), &listed));
+    }
+
+    #[test]
+    fn opening_refuses_a_final_link_and_does_not_wait_on_a_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        fs::write(&file, b"x").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert!(open_no_follow(&link).is_err());
+        let fifo = dir.path().join("fifo");
+        mkfifo(&fifo);
+        // Without O_NONBLOCK this blocks until a writer comes.
+        assert!(open_no_follow(&fifo).is_ok());
+    }
+
+    #[test]
+    fn a_character_device_is_a_device() {
+        let null = fs::symlink_metadata("/dev/null").unwrap();
+        assert_eq!(entry_kind(&null), EntryKind::Device);
+    }
+
+    /// Reads `name` under `root` as if it had been listed with `listed`.
+    fn read_as_listed(root: &Path, name: &str, listed: Metadata) -> Vec<Problem> {
+        let mut walk = DirWalk {
+            root,
+            collector: Collector::default(),
+            buffer: vec![0; CHUNK_LEN],
+        };
+        let Target::Take(sink) = walk.collector.classify(name, EntryKind::File, 1, None) else {
+            panic!("{name} is not read");
+        };
+        walk.read_file(
+            Listed {
+                name: name.to_owned(),
+                metadata: listed,
+            },
+            sink,
+        );
+        walk.collector.problems().to_vec()
+    }
+
+    #[test]
+    fn a_file_swapped_after_listing_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&a, b"x").unwrap();
+        fs::write(&b, b"x").unwrap();
+        let replaced = |problems: &[Problem]| matches!(problems, [Problem::UnsafeEntry { reason, .. }] if reason.contains("replaced"));
+        // Listed as `a`, now another regular file.
+        let problems = read_as_listed(dir.path(), "b", fs::symlink_metadata(&a).unwrap());
+        assert!(replaced(&problems), "{problems:?}");
+        // A directory, listed as itself (only its kind is wrong).
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        let problems = read_as_listed(dir.path(), "sub", fs::symlink_metadata(&sub).unwrap());
+        assert!(replaced(&problems), "{problems:?}");
+        // A link swapped in: not opened, the entry unreadable.
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&a, &link).unwrap();
+        let problems = read_as_listed(dir.path(), "link", fs::symlink_metadata(&a).unwrap());
+        assert!(
+            matches!(&problems[..], [Problem::UnreadableEntry { name, .. }] if name == "link"),
+            "{problems:?}"
+        );
+        // The file listed: read.
+        let problems = read_as_listed(dir.path(), "a", fs::symlink_metadata(&a).unwrap());
+        assert_eq!(problems, []);
+    }
+}

@@ -439,4 +439,67 @@ mod tests {
             Err(DigestError::UnsupportedAlgorithm { input }) if input == "sha512:abc"
         ));
     }
+
+    /// The JSON form (`inspect --json`), the format names, the name
+    /// fallback and the conversion of a bare descriptor (no test in this
+    /// crate had them).
+    #[test]
+    fn a_report_serialises_with_its_problems_and_paths_as_text() {
+        let digest = digest_bytes(b"nested index");
+        let descriptor = Descriptor {
+            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            digest: digest_bytes(b"manifest").to_string(),
+            size: 8,
+            artifact_type: None,
+            platform: None,
+            annotations: BTreeMap::from([(annotations::REF_NAME.to_owned(), "v1".to_owned())]),
+            urls: Vec::new(),
+        };
+        let image = Image {
+            via: vec![digest],
+            descriptor: descriptor.clone(),
+            manifest: None,
+            config: None,
+            raw_manifest: None,
+            raw_config: None,
+            docker_files: None,
+        };
+        assert_eq!(image.name(), Some("v1"));
+        let report = LayoutReport {
+            format: LayoutFormat::DockerArchive,
+            images: vec![image],
+            problems: vec![Problem::MissingIndex],
+            ..LayoutReport::default()
+        };
+        assert!(!report.is_valid());
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["format"], "docker-archive");
+        assert_eq!(
+            json["problems"],
+            serde_json::json!([Problem::MissingIndex.to_string()])
+        );
+        assert_eq!(
+            json["images"][0]["via"],
+            serde_json::json!([digest.to_string()])
+        );
+        assert_eq!(LayoutFormat::OciLayout.to_string(), "oci-layout");
+        assert_eq!(LayoutFormat::DockerArchive.to_string(), "docker-archive");
+
+        // No annotations and no urls: none in oci-spec's form either.
+        let bare = Descriptor {
+            annotations: BTreeMap::new(),
+            ..descriptor
+        };
+        let converted = bare.to_oci_spec().unwrap();
+        assert_eq!(converted.annotations(), &None);
+        assert_eq!(converted.urls(), &None);
+        let with_urls = Descriptor {
+            urls: vec!["https://example.com/layer".into()],
+            ..bare
+        };
+        assert_eq!(
+            with_urls.to_oci_spec().unwrap().urls(),
+            &Some(vec!["https://example.com/layer".to_owned()])
+        );
+    }
 }

@@ -272,6 +272,26 @@ fn links_only_where_the_format_puts_them_and_only_to_regular_files() {
         assert!(!report.is_valid());
     }
 
+    // A link under a name the format gives meaning to, or ending in '/',
+    // is unsafe as it is read, never kept aside to be resolved (found by
+    // mutation testing of check.rs).
+    let plain_reason = "a symbolic link (links are not followed)";
+    let mut entries = docker_archive();
+    replace(
+        &mut entries,
+        "repositories",
+        link("repositories", &format!("{ID_ONE}/json")),
+    );
+    entries.push(link("extra.tar/", &format!("{ID_ONE}/layer.tar")));
+    let report = read(&entries);
+    assert_eq!(
+        unsafe_names(&report),
+        [
+            ("repositories".to_owned(), plain_reason),
+            ("extra.tar/".to_owned(), plain_reason)
+        ]
+    );
+
     // A hard link is never allowed.
     let mut entries = docker_archive();
     replace(
@@ -508,4 +528,94 @@ fn test_entry(tar: &[u8], name: &str) -> Vec<u8> {
         }
     }
     panic!("no entry {name}")
+}
+
+/// An archive of one image: `tags` tags (none: no RepoTags), `layers`
+/// times layer one, and `padding` strings in a field nothing reads.
+fn archive_of(tags: usize, layers: usize, padding: usize) -> Vec<Entry> {
+    let config = config(&vec![LAYER_ONE; layers]);
+    let quoted = |items: Vec<String>| {
+        let quoted: Vec<String> = items.iter().map(|item| format!("\"{item}\"")).collect();
+        format!("[{}]", quoted.join(","))
+    };
+    let tags = if tags == 0 {
+        "null".to_owned()
+    } else {
+        quoted((0..tags).map(|i| format!("app:t{i}")).collect())
+    };
+    let manifest = format!(
+        r#"[{{"Config":"{}","RepoTags":{tags},"Layers":{},"Padding":{}}}]"#,
+        config_name(&config),
+        quoted(vec![format!("{ID_ONE}/layer.tar"); layers]),
+        quoted(vec!["aaaa".to_owned(); padding]),
+    );
+    vec![
+        file(&format!("{ID_ONE}/layer.tar"), LAYER_ONE),
+        file(&config_name(&config), config),
+        file("manifest.json", manifest),
+    ]
+}
+
+/// The caps on a Docker archive's images (the documented 10,000) and
+/// descriptors (50,000, counting every string of manifest.json and each
+/// image's layers and config), which no test reached. The counts:
+/// manifest.json's 1 object and its strings (4 keys, the config, the
+/// tags, the layers, the padding), each image's layers and config, and the
+/// config's 3 objects.
+#[test]
+fn a_docker_archive_is_read_up_to_its_caps() {
+    let cut_short = |report: &LayoutReport| {
+        report.problems
+            == [Problem::TooMuchToCheck {
+                limit: oci_layout_reader::MAX_PARSED_TOTAL,
+            }]
+            && report.images.is_empty()
+    };
+    // 10,000 tags: 10,000 images (1 + 5 + 10,000 + 10,000 + 3 = 20,009).
+    let report = read(&archive_of(10_000, 0, 0));
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images.len(), 10_000);
+    assert!(cut_short(&read(&archive_of(10_001, 0, 0))));
+    // 8,000 tags of 4 layers: 1 + 5 + 8,000 + 4 + 40,000 + 3 = 48,013.
+    let report = read(&archive_of(8_000, 4, 0));
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images.len(), 8_000);
+    // 9,000 tags of 4 layers: 54,013; 45,013 if an image's config were
+    // not counted.
+    assert!(cut_short(&read(&archive_of(9_000, 4, 0))));
+    // One untagged image, 49,000 strings of padding: 49,012; 50,000: 50,012.
+    let report = read(&archive_of(0, 1, 49_000));
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images.len(), 1);
+    assert!(cut_short(&read(&archive_of(0, 1, 50_000))));
+}
+
+/// Docker links the `layer.tar` of a layer ID that manifest.json does not
+/// list (a parent's) to the layer stored once: allowed. A `repositories`
+/// layer ID with a '/' is refused even when its `layer.tar` path comes out
+/// as the top layer's.
+#[test]
+fn a_legacy_layer_link_is_allowed_and_a_layer_id_is_one_name() {
+    let mut entries = docker_archive();
+    let parent = "4".repeat(64);
+    entries.push(link(
+        &format!("{parent}/layer.tar"),
+        &format!("../{ID_ONE}/layer.tar"),
+    ));
+    assert_eq!(read(&entries).problems, []);
+
+    let mut entries = docker_archive();
+    let repositories = format!(
+        r#"{{"app":{{"v1":"{ID_ONE}/."}},"localhost:5000/other":{{"v2":"{ID_TWO}"}},"other":{{"latest":"{ID_TWO}"}}}}"#
+    );
+    replace(
+        &mut entries,
+        "repositories",
+        file("repositories", repositories),
+    );
+    let problems = read(&entries).problems;
+    assert!(
+        matches!(&problems[..], [Problem::DockerRepositoriesDisagree { tag, .. }] if tag == "app:v1"),
+        "{problems:?}"
+    );
 }

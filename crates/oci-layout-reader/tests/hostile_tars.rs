@@ -128,12 +128,33 @@ fn a_gzip_or_zstd_tar_is_reported_as_compressed() {
     }
 }
 
+/// The name's first bytes are gzip's magic number itself (found by
+/// mutation testing: the name was "\u{1f}\u{8b}junk", whose UTF-8 is
+/// 1f c2 8b, so the test never started like gzip).
 #[test]
 fn a_tar_whose_first_name_starts_like_gzip_is_still_a_tar() {
-    let image = image();
-    let mut entries = vec![file("\u{1f}\u{8b}junk", b"x".to_vec())];
-    entries.extend(entries_of(&image));
-    assert_eq!(read(&tar_of(&entries)).problems, []);
+    let mut tar = Vec::new();
+    raw::entry(&mut tar, b"\x1f\x8bjunk", b'0', b"x");
+    assert_eq!(&tar[..2], [0x1f, 0x8b]);
+    for (name, bytes) in files() {
+        raw::entry(&mut tar, name.as_bytes(), b'0', &bytes);
+    }
+    raw::end(&mut tar);
+    assert_eq!(read(&tar).problems, []);
+}
+
+/// Found by mutation testing: a file shorter than a header is looked at
+/// for compression even when its bytes, zero-filled, would checksum as a
+/// header (a real header's bytes past the name, mode, sizes and magic are
+/// often all zero).
+#[test]
+fn a_short_file_starting_like_gzip_is_compressed_even_if_it_checksums() {
+    let header = raw::header(b"\x1f\x8bjunk", b'0', 0);
+    assert!(header[345..].iter().all(|&b| b == 0));
+    assert_eq!(
+        read(&header[..345]).problems,
+        [Problem::Compressed { format: "gzip" }]
+    );
 }
 
 /// A layout whose index lists `index_entries` (JSON descriptors) and holds `blobs`.
@@ -263,6 +284,9 @@ fn repeated_problems_are_counted_not_repeated() {
         .filter(|p| matches!(p, Problem::DockerTagMismatch { .. }))
         .count();
     assert_eq!(listed as u64, MAX_PROBLEMS_PER_KIND);
+    // Said once (found by mutation testing: a kind noted as over the limit
+    // at every problem past it ended with the same last line).
+    assert_eq!(problems.len() as u64, MAX_PROBLEMS_PER_KIND + 1);
     assert_eq!(
         problems.last(),
         Some(&Problem::MoreOfTheSame {
@@ -314,4 +338,87 @@ fn a_header_whose_checksum_does_not_match_is_reported() {
             "header at {offset}: {problems:?}"
         );
     }
+}
+
+/// Regression (found by mutation testing): nothing reached the budget for
+/// remembered entry names, so a budget of 1 MiB or of 9 KiB passed. Names
+/// adding up to exactly the documented 8 MiB are read; one byte more stops
+/// the reading as too many entries.
+#[test]
+fn entry_names_are_remembered_up_to_8_mib() {
+    const BUDGET: usize = 8 * 1024 * 1024; // the documented MAX_NAMES_TOTAL
+    let name_len = 4096; // the longest name accepted
+    let mut tar = Vec::new();
+    for (name, bytes) in files() {
+        raw::entry(&mut tar, name.as_bytes(), b'0', &bytes);
+    }
+    let mut total: usize = files().iter().map(|(name, _)| name.len()).sum();
+    let mut i = 0;
+    while total + name_len <= BUDGET {
+        let name = format!("{i:0>name_len$}");
+        raw::pax(&mut tar, b'x', &[("path", name.as_bytes())]);
+        raw::entry(&mut tar, name.as_bytes(), b'0', b"");
+        total += name_len;
+        i += 1;
+    }
+    let filler = "f".repeat(BUDGET - total);
+    raw::pax(&mut tar, b'x', &[("path", filler.as_bytes())]);
+    raw::entry(&mut tar, filler.as_bytes(), b'0', b"");
+    let mut at_budget = tar.clone();
+    raw::end(&mut at_budget);
+    assert_eq!(read(&at_budget).problems, []);
+
+    raw::entry(&mut tar, b"g", b'0', b"");
+    raw::end(&mut tar);
+    let problems = read(&tar).problems;
+    assert!(
+        problems
+            .iter()
+            .any(|p| matches!(p, Problem::TooManyEntries { .. })),
+        "{problems:?}"
+    );
+}
+
+/// Regression (found by mutation testing): no test had more entries than
+/// the limit, so the count and its bound went untested. The documented
+/// 100,000 entries are read (the image's own files last, still checked:
+/// with a lower limit index.json would be missing); the next one stops
+/// the reading, said once.
+#[test]
+fn a_tar_is_read_up_to_100_000_entries() {
+    const LIMIT: usize = 100_000; // the documented MAX_ENTRIES
+    let mut tar = Vec::new();
+    for i in 0..LIMIT - files().len() {
+        raw::entry(&mut tar, format!("e/{i}").as_bytes(), b'0', b"");
+    }
+    for (name, bytes) in files() {
+        raw::entry(&mut tar, name.as_bytes(), b'0', &bytes);
+    }
+    raw::entry(&mut tar, b"one-more", b'0', b"");
+    raw::entry(&mut tar, b"and-another", b'0', b"");
+    raw::end(&mut tar);
+    assert_eq!(
+        read(&tar).problems,
+        [Problem::TooManyEntries { limit: LIMIT }]
+    );
+}
+
+/// Regression (found by mutation testing): no name was over the 4096-byte
+/// limit without also being unsafe for another reason. A name of 4096
+/// bytes is read (`entry_names_are_remembered_up_to_8_mib`); 4097 is not.
+#[test]
+fn a_name_longer_than_4096_bytes_is_unsafe() {
+    let long = "a".repeat(4097);
+    let mut tar = Vec::new();
+    for (name, bytes) in files() {
+        raw::entry(&mut tar, name.as_bytes(), b'0', &bytes);
+    }
+    raw::pax(&mut tar, b'x', &[("path", long.as_bytes())]);
+    raw::entry(&mut tar, b"x", b'0', b"");
+    raw::end(&mut tar);
+    let problems = read(&tar).problems;
+    assert!(
+        matches!(&problems[..], [Problem::UnsafeEntry { name, reason }] if name.ends_with("(4097 bytes)") && reason.contains("4096")),
+        "{problems:?}"
+    );
 }

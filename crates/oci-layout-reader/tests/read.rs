@@ -5,7 +5,7 @@ mod common;
 
 use common::{blob, descriptor, entries_of, file, image, tar_of, Entry, LAYOUT, NAME};
 use oci_digest::digest_bytes;
-use oci_layout_reader::{read_layout, LayoutReport, Problem, MAX_DOCUMENT_LEN};
+use oci_layout_reader::{read_layout, LayoutFormat, LayoutReport, Problem, MAX_DOCUMENT_LEN};
 
 fn read(tar: &[u8]) -> LayoutReport {
     read_layout(tar).unwrap()
@@ -374,4 +374,378 @@ fn an_index_reaching_the_same_documents_over_and_over_is_cut_short() {
             limit: oci_layout_reader::MAX_PARSED_TOTAL
         }]
     );
+}
+
+/// `image.index` wrapped in `depth` - 1 more image indexes, the outermost
+/// as index.json: the tar, and the nested indexes from outside in.
+fn nested_indexes(depth: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let image = image();
+    let mut nested = vec![image.index.clone()];
+    for _ in 1..depth {
+        let inner = nested.last().unwrap();
+        let outer = format!(
+            r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+            descriptor("application/vnd.oci.image.index.v1+json", inner)
+        );
+        nested.push(outer.into_bytes());
+    }
+    let outer = nested.pop().unwrap();
+    nested.reverse();
+    let mut entries = entries_of(&image);
+    entries.retain(|e| e.name != "index.json" && e.name != "manifest.json");
+    entries.extend(nested.iter().map(|index| blob(index)));
+    entries.push(file("index.json", outer));
+    (tar_of(&entries), nested)
+}
+
+/// Regression (found by mutation testing): no test nested indexes deeper
+/// than one, so neither the depth limit nor its check was tested. Eight
+/// nested indexes under index.json are followed; a ninth is reported.
+#[test]
+fn nested_indexes_are_followed_eight_deep_and_no_deeper() {
+    let (tar, nested) = nested_indexes(9);
+    let report = read(&tar);
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images.len(), 1);
+    let via: Vec<_> = nested.iter().map(|index| digest_bytes(index)).collect();
+    assert_eq!(report.images[0].via, via);
+
+    let (tar, nested) = nested_indexes(10);
+    let report = read(&tar);
+    assert_eq!(
+        report.problems,
+        [Problem::NestingTooDeep {
+            digest: digest_bytes(nested.last().unwrap())
+        }]
+    );
+    // The manifest under the ninth index is not reached.
+    assert_eq!(report.images, []);
+}
+
+/// Regression (found by mutation testing): no test gave an index entry a
+/// platform other than its config's, so the check that consumers pick the
+/// image they run went untested. The operating system and the architecture
+/// are each compared.
+#[test]
+fn a_platform_other_than_the_configs_is_reported() {
+    let image = image();
+    let manifest = digest_bytes(&image.manifest);
+    for (platform, listed) in [
+        (r#""architecture":"wasm","os":"linux""#, "linux/wasm"),
+        (r#""architecture":"amd64","os":"wasip1""#, "wasip1/amd64"),
+    ] {
+        let index = String::from_utf8(image.index.clone())
+            .unwrap()
+            .replace(r#""architecture":"wasm","os":"wasip1""#, platform);
+        assert_ne!(index.as_bytes(), image.index);
+        let mut entries = entries_of(&image);
+        entries.retain(|e| e.name != "index.json" && e.name != "manifest.json");
+        entries.push(file("index.json", index));
+        let problems = read(&tar_of(&entries)).problems;
+        assert_eq!(
+            problems,
+            [Problem::PlatformMismatch {
+                manifest,
+                listed: listed.to_owned(),
+                config: "wasip1/wasm".to_owned(),
+            }]
+        );
+    }
+}
+
+/// Regression (found by mutation testing): the caps on JSON documents were
+/// only tested from far above, so a cap that also refused a document of
+/// exactly the limit passed. index.json of exactly the documented 4 MiB is
+/// read; kept documents adding up to exactly the documented 16 MiB are all
+/// read, and one byte more leaves the last one (index.json) unread.
+#[test]
+fn json_documents_are_kept_up_to_exactly_their_caps() {
+    const DOCUMENT_CAP: usize = 4 * 1024 * 1024; // MAX_DOCUMENT_LEN
+    const TOTAL_CAP: usize = 16 * 1024 * 1024; // MAX_DOCUMENTS_TOTAL
+    let image = image();
+    let padded = |bytes: &[u8], len: usize| {
+        let mut padded = bytes.to_vec();
+        padded.resize(len, b' ');
+        padded
+    };
+
+    let mut entries = entries_of(&image);
+    entries.retain(|e| e.name != "index.json");
+    entries.push(file("index.json", padded(&image.index, DOCUMENT_CAP)));
+    assert_eq!(read(&tar_of(&entries)).problems, []);
+
+    // Every entry starting with `{` is kept: the documents, and unreferenced
+    // blobs that fill the rest of the budget (the layer starts with NUL).
+    let kept: usize = entries_of(&image)
+        .iter()
+        .filter(|e| e.bytes.starts_with(b"{") || e.bytes.starts_with(b"["))
+        .map(|e| e.bytes.len())
+        .sum();
+    let with_fillers = |extra: usize| {
+        let mut rest = TOTAL_CAP - kept + extra;
+        let mut entries = entries_of(&image);
+        let index = entries.pop().unwrap();
+        assert_eq!(index.name, "index.json");
+        let mut i = 0;
+        while rest > 0 {
+            let len = rest.min(DOCUMENT_CAP);
+            entries.push(blob(&padded(format!("{{\"{i}\":0}}").as_bytes(), len)));
+            rest -= len;
+            i += 1;
+        }
+        entries.push(index);
+        tar_of(&entries)
+    };
+    assert_eq!(read(&with_fillers(0)).problems, []);
+    let problems = read(&with_fillers(1)).problems;
+    assert!(
+        matches!(&problems[..], [Problem::DocumentBudgetExceeded { name, .. }, ..] if name == "index.json"),
+        "{problems:?}"
+    );
+}
+
+/// Which tars are OCI layouts and which Docker archives, from each OCI
+/// part alone. A manifest.json
+/// beside any one of `oci-layout`, `index.json` or a blob makes a (broken)
+/// OCI layout, reported as one, not a Docker archive.
+#[test]
+fn any_oci_part_beside_manifest_json_makes_an_oci_layout() {
+    let image = image();
+    let manifest_json = || file("manifest.json", image.docker.clone());
+    let cases = [
+        ("blobs only", vec![blob(&image.config), manifest_json()]),
+        (
+            "oci-layout only",
+            vec![file("oci-layout", LAYOUT), manifest_json()],
+        ),
+        (
+            "index.json only",
+            vec![file("index.json", image.index.clone()), manifest_json()],
+        ),
+    ];
+    for (what, entries) in cases {
+        let report = read(&tar_of(&entries));
+        assert_eq!(report.format, LayoutFormat::OciLayout, "{what}");
+        let missing = |wanted: &Problem| report.problems.contains(wanted);
+        assert!(
+            missing(&Problem::MissingIndex) || missing(&Problem::MissingLayoutFile),
+            "{what}: {:?}",
+            report.problems
+        );
+    }
+}
+
+/// A manifest with `layers` copies of the fixture's layer, and the tar of
+/// an index listing it `times` times.
+fn index_listing_manifest(layers: usize, times: usize) -> Vec<u8> {
+    let image = image();
+    let layer = descriptor(
+        "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",
+        &image.layer,
+    );
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[{}]}}"#,
+        descriptor("application/vnd.oci.image.config.v1+json", &image.config),
+        vec![layer; layers].join(",")
+    );
+    let entry = descriptor(
+        "application/vnd.oci.image.manifest.v1+json",
+        manifest.as_bytes(),
+    );
+    let index = format!(
+        r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+        vec![entry; times].join(",")
+    );
+    tar_of(&[
+        file("oci-layout", LAYOUT),
+        blob(&image.layer),
+        blob(&image.config),
+        blob(manifest.as_bytes()),
+        file("index.json", index),
+    ])
+}
+
+/// Regression (found by mutation testing): a manifest listed again counts
+/// its descriptors again (its layers and itself) against the documented
+/// 50,000, and no test came near that. With 9 layers each repeat counts
+/// 10: 4,500 listings (index.json's 4,501 objects, the manifest's 11 and
+/// the config's 3 read once, 4,499 repeats of 10: 49,505) are listed;
+/// 4,800 (52,805) are cut short, as they would not be counting one less a
+/// repeat (48,006).
+#[test]
+fn a_manifest_listed_again_counts_its_descriptors_again() {
+    let report = read(&index_listing_manifest(9, 4_500));
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images.len(), 4_500);
+    let problems = read(&index_listing_manifest(9, 4_800)).problems;
+    assert_eq!(
+        problems,
+        [Problem::TooMuchToCheck {
+            limit: oci_layout_reader::MAX_PARSED_TOTAL
+        }]
+    );
+}
+
+/// Regression (found by mutation testing): a manifest that does not parse
+/// is reported, and its bytes are still handed out (`inspect --raw`).
+#[test]
+fn a_manifest_that_does_not_parse_keeps_its_raw_bytes() {
+    let image = image();
+    let broken = br#"{"schemaVersion":2,"config":"not a descriptor"}"#;
+    let index = String::from_utf8(image.index.clone()).unwrap().replace(
+        &format!(
+            r#""digest":"{}","size":{}"#,
+            digest_bytes(&image.manifest),
+            image.manifest.len()
+        ),
+        &format!(
+            r#""digest":"{}","size":{}"#,
+            digest_bytes(broken),
+            broken.len()
+        ),
+    );
+    let report = read(&tar_of(&[
+        file("oci-layout", LAYOUT),
+        blob(broken),
+        file("index.json", index),
+    ]));
+    assert!(
+        matches!(
+            &report.problems[..],
+            [Problem::InvalidDocument {
+                kind: "image manifest",
+                ..
+            }]
+        ),
+        "{:?}",
+        report.problems
+    );
+    assert_eq!(report.images.len(), 1);
+    assert_eq!(report.images[0].raw_manifest.as_deref(), Some(&broken[..]));
+    assert_eq!(report.images[0].manifest, None);
+}
+
+/// A config whose media type is not JSON (an artifact's) is only checked present, never parsed; a
+/// manifest listed by Docker's media type is an image too; a descriptor of
+/// any other type in index.json is a blob to check, not an image.
+#[test]
+fn only_json_configs_are_read_and_only_manifests_are_images() {
+    let image = image();
+    let config = b"\x00\x01 binary config";
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}}"#,
+        descriptor("application/octet-stream", config)
+    );
+    let entry = descriptor(
+        "application/vnd.oci.image.manifest.v1+json",
+        manifest.as_bytes(),
+    );
+    let report = read(&tar_of(&[
+        file("oci-layout", LAYOUT),
+        blob(config),
+        blob(manifest.as_bytes()),
+        file(
+            "index.json",
+            format!(r#"{{"schemaVersion":2,"manifests":[{entry}]}}"#),
+        ),
+    ]));
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images.len(), 1);
+    assert_eq!(report.images[0].config, None);
+    assert_eq!(report.images[0].raw_config, None);
+
+    let docker_v2 = descriptor(
+        "application/vnd.docker.distribution.manifest.v2+json",
+        &image.manifest,
+    );
+    let layer = descriptor("application/wasm", &image.layer);
+    let report = read(&tar_of(&[
+        file("oci-layout", LAYOUT),
+        blob(&image.layer),
+        blob(&image.config),
+        blob(&image.manifest),
+        file(
+            "index.json",
+            format!(r#"{{"schemaVersion":2,"manifests":[{docker_v2},{layer}]}}"#),
+        ),
+    ]));
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images.len(), 1);
+    assert_eq!(
+        report.images[0].descriptor.digest,
+        digest_bytes(&image.manifest).to_string()
+    );
+}
+
+/// Regression (found by mutation testing): only entries that start like a
+/// JSON object are kept, so binary blobs (however many) leave the JSON
+/// budget alone: four 4 MiB layers of bytes that are not whitespace.
+#[test]
+fn binary_blobs_do_not_spend_the_json_budget() {
+    let mut entries = entries_of(&image());
+    let index = entries.pop().unwrap();
+    for i in 0..4u8 {
+        entries.push(blob(&vec![i; 4 * 1024 * 1024]));
+    }
+    entries.push(index);
+    assert_eq!(read(&tar_of(&entries)).problems, []);
+}
+
+/// Regression (found by mutation testing): the budget of JSON parsed while
+/// following references (the documented 8 MiB) was only reached through
+/// the count of objects, never through bytes. index.json, two manifests
+/// and their config adding up to exactly 8 MiB are all read; one byte more
+/// and the last manifest is not.
+#[test]
+fn json_is_parsed_up_to_exactly_8_mib() {
+    const BUDGET: usize = 8 * 1024 * 1024; // MAX_PARSED_TOTAL
+    let image = image();
+    let manifests: Vec<Vec<u8>> = (0..2)
+        .map(|i| {
+            let mut manifest = String::from_utf8(image.manifest.clone())
+                .unwrap()
+                .replace(
+                    r#""schemaVersion":2"#,
+                    &format!(r#""schemaVersion":2,"x":{i}"#),
+                )
+                .into_bytes();
+            manifest.resize(4 * 1024 * 1024 - 1000, b' ');
+            manifest
+        })
+        .collect();
+    let tar = |extra: usize| {
+        let entries: Vec<String> = manifests
+            .iter()
+            .map(|m| descriptor("application/vnd.oci.image.manifest.v1+json", m))
+            .collect();
+        let mut index = format!(
+            r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+            entries.join(",")
+        )
+        .into_bytes();
+        let parsed = manifests.iter().map(Vec::len).sum::<usize>() + image.config.len();
+        index.resize(BUDGET - parsed + extra, b' ');
+        let mut entries = vec![
+            file("oci-layout", LAYOUT),
+            blob(&image.layer),
+            blob(&image.config),
+        ];
+        entries.extend(manifests.iter().map(|m| blob(m)));
+        entries.push(file("index.json", index));
+        tar_of(&entries)
+    };
+    let report = read(&tar(0));
+    assert_eq!(report.problems, []);
+    assert_eq!(report.images.len(), 2);
+    let report = read(&tar(1));
+    assert_eq!(
+        report.problems,
+        [Problem::TooMuchToCheck {
+            limit: oci_layout_reader::MAX_PARSED_TOTAL
+        }]
+    );
+    // The manifest over the budget is listed, not parsed.
+    assert_eq!(report.images.len(), 2);
+    assert!(report.images[0].manifest.is_some());
+    assert_eq!(report.images[1].manifest, None);
 }

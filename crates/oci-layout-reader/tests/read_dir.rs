@@ -213,3 +213,30 @@ fn a_manifest_json_in_a_directory_is_checked_against_index_json() {
         "{problems:?}"
     );
 }
+
+/// No test had a directory of more entries than the limit: a listing cut
+/// at the limit would leave the rest unseen and unreported. A root
+/// directory of 100,001 entries (the documented 100,000 and one) is
+/// reported as too many.
+#[test]
+fn a_directory_of_more_than_100_000_entries_is_reported() {
+    const LIMIT: usize = 100_000; // the documented MAX_ENTRIES
+                                  // In memory where there is a tmpfs: a hundred thousand files on disk
+                                  // take tens of seconds to make and remove.
+    let shm = Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        tempfile::tempdir_in(shm).unwrap()
+    } else {
+        tempfile::tempdir().unwrap()
+    };
+    let first = dir.path().join("e0");
+    std::fs::File::create(&first).unwrap();
+    for i in 1..=LIMIT {
+        std::fs::hard_link(&first, dir.path().join(format!("e{i}"))).unwrap();
+    }
+    let problems = read(dir.path()).problems;
+    assert!(
+        problems.contains(&Problem::TooManyEntries { limit: LIMIT }),
+        "{problems:?}"
+    );
+}

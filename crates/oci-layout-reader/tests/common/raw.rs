@@ -18,15 +18,26 @@ pub(crate) fn header(name: &[u8], kind: u8, size: u64) -> [u8; 512] {
     block[156] = kind;
     block[257..263].copy_from_slice(b"ustar\0");
     block[263..265].copy_from_slice(b"00");
+    set_checksum(&mut block);
+    block
+}
+
+/// Writes a header block's checksum as POSIX defines it: the sum of its
+/// bytes as unsigned numbers, the checksum field counted as spaces.
+pub(crate) fn set_checksum(block: &mut [u8; 512]) {
     block[148..156].copy_from_slice(b"        ");
     let sum: u32 = block.iter().map(|&b| u32::from(b)).sum();
     block[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    block
 }
 
 /// Appends a header and its data, padded to a block.
 pub(crate) fn entry(out: &mut Vec<u8>, name: &[u8], kind: u8, data: &[u8]) {
-    out.extend_from_slice(&header(name, kind, data.len() as u64));
+    entry_with(out, &header(name, kind, data.len() as u64), data);
+}
+
+/// Appends `header` (made or edited by hand) and `data`, padded to a block.
+pub(crate) fn entry_with(out: &mut Vec<u8>, header: &[u8; 512], data: &[u8]) {
+    out.extend_from_slice(header);
     out.extend_from_slice(data);
     out.resize(out.len().div_ceil(512) * 512, 0);
 }
