@@ -389,7 +389,7 @@ impl Read for SkipCustomSections<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::describe::scan::scan;
+    use crate::describe::scan::{scan, ScanError};
     use crate::describe::test_inputs::{filtered, read_through, OneByte};
     use wasmparser::{Parser, Payload};
 
@@ -526,5 +526,109 @@ mod tests {
                 .skipping_module_data(),
         );
         assert_eq!((out, skipped), (component, 0));
+    }
+
+    /// A module (preamble only) and then one custom section named `name`
+    /// holding `data`, its size as the section says it.
+    fn with_custom(name: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut body = Vec::new();
+        push_leb128(&mut body, name.len() as u64);
+        body.extend_from_slice(name);
+        body.extend_from_slice(data);
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.push(0);
+        push_leb128(&mut wasm, body.len() as u64);
+        wasm.extend_from_slice(&body);
+        wasm
+    }
+
+    /// Found by mutation testing: a name of 128 bytes or more takes two
+    /// bytes of LEB128, and the rest of the section is what follows it.
+    #[test]
+    fn a_custom_section_with_a_long_name_is_left_out_whole() {
+        for len in [127, 128, 300, 1024] {
+            let mut wasm = with_custom(&vec![b'n'; len], b"data");
+            let tail = wat::parse_str(r#"(module (func))"#).unwrap_or_else(|e| panic!("{e}"));
+            wasm.extend_from_slice(&tail[8..]);
+            let (out, skipped) = filtered(wasm.as_slice(), |_| None);
+            assert_eq!(out, tail, "name of {len} bytes");
+            assert_eq!(skipped, (wasm.len() - tail.len()) as u64);
+            assert!(scan(wasm.as_slice()).is_ok());
+        }
+    }
+
+    /// A name over 1024 bytes, or longer than its section, is not read
+    /// through: the section goes to the parser as it is (which refuses the
+    /// second).
+    #[test]
+    fn an_odd_custom_section_name_goes_to_the_parser() {
+        let long = with_custom(&vec![b'n'; 1025], b"data");
+        assert_eq!(filtered(long.as_slice(), |_| None), (long.clone(), 0));
+        assert!(scan(long.as_slice()).is_ok());
+        // The section says 3 bytes; its name says 5.
+        let mut short = b"\0asm\x01\0\0\0".to_vec();
+        short.extend_from_slice(&[0, 3, 5]);
+        short.extend_from_slice(b"named");
+        assert_eq!(filtered(short.as_slice(), |_| None), (short.clone(), 0));
+        assert!(scan(short.as_slice()).is_err());
+        // Exactly as long as its section (no data): left out.
+        let mut exact = b"\0asm\x01\0\0\0".to_vec();
+        exact.extend_from_slice(&[0, 6, 5]);
+        exact.extend_from_slice(b"named");
+        assert_eq!(
+            filtered(exact.as_slice(), |_| None),
+            (exact[..8].to_vec(), (exact.len() - 8) as u64)
+        );
+    }
+
+    /// Found by mutation testing: a data section of 128 segments or more
+    /// has a two-byte count, and its stand-in keeps the count.
+    #[test]
+    fn a_data_section_of_many_segments_is_replaced_with_its_count() {
+        for count in [127, 128, 200] {
+            let segments = r#"(data "ab")"#.repeat(count);
+            let wasm =
+                wat::parse_str(format!("(module {segments})")).unwrap_or_else(|e| panic!("{e}"));
+            let result = scan(wasm.as_slice());
+            if let Err(ScanError::Malformed { offset, message }) = &result {
+                panic!("{count} segments: malformed at {offset}: {message}");
+            }
+            assert!(result.is_ok(), "{count} segments");
+        }
+    }
+
+    /// A data section whose count cannot fit its bytes, or whose count
+    /// alone is longer than the section, is malformed: it goes to the
+    /// parser as it is, never as a stand-in of that many items (a count
+    /// of four billion would be a stand-in of 8 GiB).
+    #[test]
+    fn a_data_section_count_that_does_not_fit_goes_to_the_parser() {
+        let passed = |wasm: &[u8]| {
+            read_through(SkipCustomSections::new(wasm, |_| None).skipping_module_data())
+        };
+        // 2^32 - 1 segments said in 6 bytes.
+        let mut many = b"\0asm\x01\0\0\0".to_vec();
+        many.extend_from_slice(&[11, 6, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]);
+        assert_eq!(passed(&many), (many.clone(), 0));
+        // 1,000 said in 3 bytes.
+        let mut thousand = b"\0asm\x01\0\0\0".to_vec();
+        thousand.extend_from_slice(&[11, 3, 0xe8, 0x07, 0x00]);
+        assert_eq!(passed(&thousand), (thousand.clone(), 0));
+        // A count of two bytes in a section of one.
+        let mut over = b"\0asm\x01\0\0\0".to_vec();
+        over.extend_from_slice(&[11, 1, 0xc8, 0x01]);
+        assert_eq!(passed(&over), (over.clone(), 0));
+    }
+
+    /// Found by mutation testing: input cut short inside a section left
+    /// out is reported where the input ends.
+    #[test]
+    fn a_cut_inside_a_section_left_out_is_reported_where_the_input_ends() {
+        let wasm = with_custom(b"big", &[7u8; 1000]);
+        let cut = &wasm[..600];
+        match scan(cut) {
+            Err(ScanError::Malformed { offset, .. }) => assert_eq!(offset, 600),
+            _ => panic!("a cut section was accepted"),
+        }
     }
 }
