@@ -68,6 +68,19 @@ fn build(args: &[&str]) {
     assert_ok(&output, &format!("oci-tar-builder {args:?}"));
 }
 
+/// The manifest or index `skopeo inspect --raw` fetches from a plain-HTTP
+/// registry for `reference` (`HOST/REPO:TAG` or `HOST/REPO@DIGEST`).
+fn registry_raw(reference: &str) -> Vec<u8> {
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{reference}"),
+    ]);
+    assert_ok(&raw, &format!("skopeo inspect --raw docker://{reference}"));
+    raw.stdout
+}
+
 fn skopeo(args: &[&str]) -> Output {
     Command::new(require_tool("skopeo", "the Debian package `skopeo`"))
         .args(args)
@@ -560,29 +573,17 @@ fn pushed_index_is_the_tag_and_each_platform_resolves() {
         "-o",
         &format!("docker://{remote}"),
     ]);
-    let raw = skopeo(&[
-        "inspect",
-        "--raw",
-        "--tls-verify=false",
-        &format!("docker://{remote}"),
-    ]);
-    assert_ok(&raw, "skopeo inspect --raw docker://");
+    let raw = registry_raw(&remote);
     assert!(
-        raw.stdout == image.index,
+        raw == image.index,
         "the registry's index is not ours: {}",
-        stdout(&raw)
+        String::from_utf8_lossy(&raw)
     );
     // Each entry's manifest is in the repository under its digest.
     let repository = format!("{repo}/push-shapes");
     for digest in [&image.wasm_layers, &image.compat] {
-        let raw = skopeo(&[
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            &format!("docker://{repository}@{digest}"),
-        ]);
-        assert_ok(&raw, &format!("skopeo inspect --raw {repository}@{digest}"));
-        assert_eq!(format!("sha256:{}", sha256sum(&raw.stdout)), *digest);
+        let raw = registry_raw(&format!("{repository}@{digest}"));
+        assert_eq!(format!("sha256:{}", sha256sum(&raw)), *digest);
     }
     // skopeo's view of a platform is that entry's config and layers (its
     // `Digest` stays the index's).
@@ -715,17 +716,11 @@ fn a_build_file_pushes_each_image_to_its_reference() {
     let bytes = std::fs::read(&tar).unwrap();
     let entries = json(&tar_entry(&bytes, "index.json"))["manifests"].clone();
     for (at, name) in ["both", "compat"].iter().enumerate() {
-        let raw = skopeo(&[
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            &format!("docker://{repo}/{name}:v1"),
-        ]);
-        assert_ok(&raw, &format!("skopeo inspect --raw {repo}/{name}:v1"));
+        let raw = registry_raw(&format!("{repo}/{name}:v1"));
         assert!(
-            raw.stdout == blob(&bytes, &entries[at]["digest"]),
+            raw == blob(&bytes, &entries[at]["digest"]),
             "{name}: the registry's document is not the tar's: {}",
-            stdout(&raw)
+            String::from_utf8_lossy(&raw)
         );
     }
 }

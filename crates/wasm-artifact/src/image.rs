@@ -335,14 +335,16 @@ impl WasmImage {
         sink: &mut dyn ImageSink,
     ) -> Result<&WasmDescription, ArtifactError> {
         let blob = blob.into();
+        let may_put = self.put_when_added == self.wasm.len()
+            && matches!(self.shape, ImageShape::WasmLayers | ImageShape::Artifact);
+        if !may_put {
+            let description = WasmDescription::read(&blob)?;
+            return Ok(self.push_wasm(blob, description));
+        }
         let (description, bytes) = WasmDescription::read_keeping_blob(&blob)?;
-        let in_order = self.put_when_added == self.wasm.len();
-        match (self.shape, bytes) {
-            (ImageShape::WasmLayers | ImageShape::Artifact, Some(bytes)) if in_order => {
-                sink.put_blob(&bytes)?;
-                self.put_when_added += 1;
-            }
-            (ImageShape::WasmLayers | ImageShape::Artifact | ImageShape::Compat, _) => {}
+        if let Some(bytes) = bytes {
+            sink.put_blob(&bytes)?;
+            self.put_when_added += 1;
         }
         Ok(self.push_wasm(blob, description))
     }

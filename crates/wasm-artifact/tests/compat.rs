@@ -187,18 +187,7 @@ fn a_wasm_input_that_changes_before_the_layer_is_made_is_refused() {
         (longer, "then more than"),
         (other, "hash to"),
     ] {
-        let mut compat = WasmImage::new(
-            "app:v1".parse().unwrap(),
-            ImageShape::Compat,
-            Timestamp::UNIX_EPOCH,
-        );
-        compat
-            .add_wasm(ChangingSource {
-                wasm: wasm.clone(),
-                changed,
-                opened: std::cell::Cell::new(0),
-            })
-            .unwrap();
+        let compat = compat_reading(&wasm, changed);
         let mut layout = LayoutTar::new(Vec::new()).unwrap();
         match compat.write_to(&mut layout) {
             Err(error @ ArtifactError::CompatLayer { .. }) => {
@@ -210,6 +199,14 @@ fn a_wasm_input_that_changes_before_the_layer_is_made_is_refused() {
         }
     }
     // Unchanged, the same source makes the image.
+    compat_reading(&wasm, wasm.clone())
+        .write_to(&mut LayoutTar::new(Vec::new()).unwrap())
+        .unwrap();
+}
+
+/// A compat image of a source that gives `wasm` when described and
+/// `changed` when read again to make the layer.
+fn compat_reading(wasm: &[u8], changed: Vec<u8>) -> WasmImage {
     let mut compat = WasmImage::new(
         "app:v1".parse().unwrap(),
         ImageShape::Compat,
@@ -217,14 +214,12 @@ fn a_wasm_input_that_changes_before_the_layer_is_made_is_refused() {
     );
     compat
         .add_wasm(ChangingSource {
-            wasm: wasm.clone(),
-            changed: wasm.clone(),
+            wasm: wasm.to_vec(),
+            changed,
             opened: std::cell::Cell::new(0),
         })
         .unwrap();
     compat
-        .write_to(&mut LayoutTar::new(Vec::new()).unwrap())
-        .unwrap();
 }
 
 /// A descriptor of a manifest already put in `layout`, with `platform`.

@@ -7,7 +7,7 @@
 
 use oci_layout::{BlobInput, BytesBlob};
 use test_support::{custom_section_header, leb128, tiny_module, wat_module};
-use wasm_artifact::{WasmDescription, MAX_METADATA_SECTION, MAX_NAME_SECTION};
+use wasm_artifact::{OversizedSection, WasmDescription, MAX_METADATA_SECTION, MAX_NAME_SECTION};
 
 const TITLE: &str = "org.opencontainers.image.title";
 const DESCRIPTION: &str = "org.opencontainers.image.description";
@@ -51,6 +51,14 @@ fn limits_are_what_the_crate_documents() {
     assert_eq!(MAX_NAME_SECTION, 4_194_304);
 }
 
+/// The one section `description` left out for its size.
+fn only_oversized(description: &WasmDescription) -> &OversizedSection {
+    let [oversized] = description.oversized_sections.as_slice() else {
+        panic!("{:?}", description.oversized_sections);
+    };
+    oversized
+}
+
 #[test]
 fn a_metadata_section_of_the_limit_is_read_and_one_byte_more_is_left_out_and_reported() {
     let limit = MAX_METADATA_SECTION as usize;
@@ -68,9 +76,7 @@ fn a_metadata_section_of_the_limit_is_read_and_one_byte_more_is_left_out_and_rep
         &vec![b'd'; limit + 1],
     ));
     assert!(!over.annotations.contains_key(DESCRIPTION));
-    let [oversized] = over.oversized_sections.as_slice() else {
-        panic!("{:?}", over.oversized_sections);
-    };
+    let oversized = only_oversized(&over);
     assert_eq!(
         (
             oversized.name.as_str(),
@@ -120,9 +126,7 @@ fn a_title_of_the_limit_is_kept_and_one_byte_more_is_left_out_and_reported() {
         &name_section(&vec![b'n'; limit + 1], 0),
     ));
     assert!(!over.annotations.contains_key(TITLE));
-    let [oversized] = over.oversized_sections.as_slice() else {
-        panic!("{:?}", over.oversized_sections);
-    };
+    let oversized = only_oversized(&over);
     assert_eq!(
         (
             oversized.name.as_str(),
