@@ -29,6 +29,15 @@ pub trait BlobSource {
     /// A reader over the bytes, from the start.
     fn open(&self) -> io::Result<Box<dyn Read + '_>>;
 
+    /// The bytes themselves, for a blob that holds them in memory, unchanged
+    /// since they were hashed into [`digest`](Self::digest): a destination
+    /// may write them as they are, without hashing them again. `None` (the
+    /// default) for bytes read from elsewhere, which a destination hashes as
+    /// it reads them, to catch a source that changed.
+    fn held_bytes(&self) -> Option<&[u8]> {
+        None
+    }
+
     /// A descriptor for this blob with `media_type`.
     fn descriptor(&self, media_type: MediaType) -> Descriptor {
         Descriptor::new(media_type, self.size(), oci_spec_digest(&self.digest()))
@@ -80,6 +89,11 @@ impl BlobSource for BytesBlob {
 
     fn open(&self) -> io::Result<Box<dyn Read + '_>> {
         Ok(Box::new(&self.bytes[..]))
+    }
+
+    /// The bytes, hashed when the blob was made and never changed since.
+    fn held_bytes(&self) -> Option<&[u8]> {
+        Some(&self.bytes)
     }
 }
 
