@@ -146,7 +146,7 @@ impl WasmDescription {
         };
         let source = || -> Result<Source<'_>, ArtifactError> {
             if let Some(bytes) = small {
-                return Ok(Source::Stream(Box::new(bytes)));
+                return Ok(Source::Bytes(bytes));
             }
             match blob.open_file() {
                 Some(file) => {

@@ -51,12 +51,14 @@ impl<R: Read> Read for FullReads<R> {
     }
 }
 
-/// Where the bytes of a binary come from: any reader, or an open file, which
-/// can be read past by seeking instead of reading (so a large custom or data
-/// section costs nothing to skip).
+/// Where the bytes of a binary come from: any reader, bytes in memory, or
+/// an open file, which can be read past by seeking instead of reading (so a
+/// large custom or data section costs nothing to skip).
 pub(super) enum Source<'a> {
     /// Any reader: skipping reads and drops.
     Stream(Box<dyn Read + 'a>),
+    /// The whole binary, already read (a small file): skipping moves on.
+    Bytes(&'a [u8]),
     /// A file at its start, and its length.
     File { file: File, len: u64 },
 }
@@ -71,6 +73,12 @@ impl<'a> Source<'a> {
     fn skip(&mut self, n: u64) -> io::Result<u64> {
         match self {
             Source::Stream(reader) => io::copy(&mut reader.take(n), &mut io::sink()),
+            Source::Bytes(bytes) => {
+                // At most the slice's length, which is a usize.
+                let step = n.min(bytes.len() as u64) as usize;
+                *bytes = &bytes[step..];
+                Ok(step as u64)
+            }
             Source::File { file, len } => {
                 let position = file.stream_position()?;
                 let step = n.min(len.saturating_sub(position));
@@ -87,6 +95,7 @@ impl Read for Source<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Source::Stream(reader) => reader.read(buf),
+            Source::Bytes(bytes) => bytes.read(buf),
             Source::File { file, .. } => file.read(buf),
         }
     }
@@ -143,8 +152,16 @@ impl<'a> SkipCustomSections<'a> {
     }
 
     pub(super) fn from_source(source: Source<'a>, keep: fn(&str) -> Option<u64>) -> Self {
+        // Bytes in memory need no buffer of their own: a small one for the
+        // one-byte reads of section headers (reads larger than it go
+        // straight to the bytes). A new buffer costs its size in memory
+        // and in zeroing, for every input.
+        let capacity = match source {
+            Source::Bytes(_) => 256,
+            Source::Stream(_) | Source::File { .. } => 64 * 1024,
+        };
         SkipCustomSections {
-            inner: io::BufReader::with_capacity(64 * 1024, source),
+            inner: io::BufReader::with_capacity(capacity, source),
             keep,
             pending: Vec::new(),
             pending_at: 0,
