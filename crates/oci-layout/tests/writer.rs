@@ -8,7 +8,7 @@ use oci_layout::{BlobSource, BytesBlob, FileBlob, ImageSink, LayoutError, Layout
 use oci_spec::image::MediaType;
 
 mod common;
-use common::LyingSource;
+use common::{HeldSource, LyingSource};
 
 fn entries(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut archive = tar::Archive::new(tar);
@@ -230,4 +230,58 @@ fn root_file_names_are_checked() {
     layout.write_file("manifest.json", b"[]").unwrap();
     let err = layout.write_file("manifest.json", b"[]").unwrap_err();
     assert!(err.to_string().contains("written already"), "{err}");
+}
+
+#[test]
+fn held_bytes_go_into_the_tar_as_they_are_without_a_second_read() {
+    // 1000 bytes: a block and a part, so the padding shows too.
+    let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let hex = test_support::sha256sum(&bytes);
+    let source = HeldSource {
+        announced_digest: format!("sha256:{hex}").parse().unwrap(),
+        announced_size: 1000,
+        held: bytes.clone(),
+        opened: Default::default(),
+    };
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    assert!(layout.put_blob(&source).unwrap());
+    let tar = layout.finish().unwrap();
+    assert_eq!(
+        source.opened.get(),
+        0,
+        "held bytes are not read through open"
+    );
+    let blob = entries(&tar)
+        .into_iter()
+        .find(|(name, _)| *name == format!("blobs/sha256/{hex}"))
+        .unwrap();
+    assert_eq!(blob.1, bytes);
+    // oci-layout (1024 bytes with its header), the blob (512 + 1024),
+    // index.json, and the end blocks: every entry padded to 512 bytes.
+    assert_eq!(tar.len() % 512, 0);
+    assert_eq!(&tar[1024 + 512 + 1000..1024 + 512 + 1024], &[0u8; 24]);
+}
+
+#[test]
+fn held_bytes_of_another_size_than_announced_are_refused() {
+    let source = HeldSource {
+        announced_digest: digest_bytes(b"abcdef"),
+        announced_size: 6,
+        held: b"abc".to_vec(),
+        opened: Default::default(),
+    };
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    let err = layout.put_blob(&source).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LayoutError::SizeMismatch {
+                expected: 6,
+                found: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(matches!(layout.finish(), Err(LayoutError::Poisoned)));
 }

@@ -484,6 +484,32 @@ mod tests {
         assert_eq!(out, wasm);
     }
 
+    /// Bytes in memory (a small file) give what a stream of them gives,
+    /// whole or cut inside a section left out; skipping stops at their end.
+    #[test]
+    fn bytes_in_memory_are_read_and_skipped_as_a_stream_of_them() {
+        let big = "x".repeat(5000);
+        let wasm = wat::parse_str(format!(
+            r#"(module (@custom "big" "{big}") (@custom "version" "1.0") (func (export "f")))"#
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let keep = |name: &str| (name == "version").then_some(u64::MAX);
+        for cut in [wasm.len(), wasm.len() - 40, 100] {
+            let input = &wasm[..cut];
+            let from_bytes =
+                read_through(SkipCustomSections::from_source(Source::Bytes(input), keep));
+            let from_stream = read_through(SkipCustomSections::new(input, keep));
+            assert_eq!(from_bytes, from_stream, "cut at {cut}");
+        }
+        let mut source = Source::Bytes(b"0123456789");
+        assert_eq!(source.skip(4).unwrap_or_else(|e| panic!("{e}")), 4);
+        let mut rest = [0u8; 2];
+        assert_eq!(source.read(&mut rest).unwrap_or_else(|e| panic!("{e}")), 2);
+        assert_eq!(&rest, b"45");
+        assert_eq!(source.skip(100).unwrap_or_else(|e| panic!("{e}")), 4);
+        assert_eq!(source.read(&mut rest).unwrap_or_else(|e| panic!("{e}")), 0);
+    }
+
     #[test]
     fn a_module_code_section_is_replaced_by_empty_bodies_of_the_same_count() {
         let wasm = wat::parse_str(
