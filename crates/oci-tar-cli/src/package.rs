@@ -531,7 +531,7 @@ fn describe_image(
     shapes: &[ImageShape],
     wasm_paths: &[PathBuf],
     first: bool,
-    mut sink: Option<&mut (dyn ImageSink + '_)>,
+    sink: Option<&mut (dyn ImageSink + '_)>,
     say: &impl Fn(String),
 ) -> Result<Vec<(String, u64)>, Failure> {
     let shape = image.shape();
@@ -555,31 +555,27 @@ fn describe_image(
     }
     image.set_compression(opts.compression.into());
     let mut inputs = Vec::new();
-    for path in wasm_paths {
-        let blob = FileInput::open(path).map_err(Failure::failed)?;
-        let size = blob.size();
-        note_input(size);
-        // A compat image's wasm is read into its layer, not by the destination.
-        if shape != ImageShape::Compat {
-            inputs.push((blob.path().display().to_string(), size));
-        }
-        let description = match sink.as_deref_mut() {
-            Some(sink) => image.add_wasm_into(blob, sink),
-            None => image.add_wasm(blob),
-        }
-        .map_err(Failure::failed)?;
-        crate::output::check_signals();
-        if first {
-            say(format!(
-                "{}: {}, {size} bytes",
-                path.display(),
-                description.kind
-            ));
-            for oversized in &description.oversized_sections {
-                say(format!("note: {}: {oversized}", path.display()));
+    image
+        .add_wasm_files(wasm_paths, sink, |wasm| {
+            note_input(wasm.size);
+            // A compat image's wasm is read into its layer, not by the destination.
+            if shape != ImageShape::Compat {
+                inputs.push((wasm.path.display().to_string(), wasm.size));
             }
-        }
-    }
+            crate::output::check_signals();
+            if first {
+                say(format!(
+                    "{}: {}, {} bytes",
+                    wasm.path.display(),
+                    wasm.description.kind,
+                    wasm.size
+                ));
+                for oversized in &wasm.description.oversized_sections {
+                    say(format!("note: {}: {oversized}", wasm.path.display()));
+                }
+            }
+        })
+        .map_err(Failure::failed)?;
     for layer in &opts.layers {
         let blob = FileInput::open(&layer.path).map_err(Failure::failed)?;
         note_input(blob.size());

@@ -335,22 +335,38 @@ impl WasmImage {
         sink: &mut dyn ImageSink,
     ) -> Result<&WasmDescription, ArtifactError> {
         let blob = blob.into();
-        let may_put = self.put_when_added == self.wasm.len()
-            && matches!(self.shape, ImageShape::WasmLayers | ImageShape::Artifact);
-        if !may_put {
+        if !self.may_put_when_added() {
             let description = WasmDescription::read(&blob)?;
             return Ok(self.push_wasm(blob, description));
         }
         let (description, bytes) = WasmDescription::read_keeping_blob(&blob)?;
         if let Some(bytes) = bytes {
             sink.put_blob(&bytes)?;
-            self.put_when_added += 1;
+            self.note_put_when_added();
         }
         Ok(self.push_wasm(blob, description))
     }
 
+    /// Whether the next wasm's blob may go into a sink as it is added: the
+    /// image's blobs are then put in the order it writes them (every wasm
+    /// before it went in so; not a compat image, whose layer is made when
+    /// it is written).
+    pub(crate) fn may_put_when_added(&self) -> bool {
+        self.put_when_added == self.wasm.len()
+            && matches!(self.shape, ImageShape::WasmLayers | ImageShape::Artifact)
+    }
+
+    /// Counts the next wasm as put into a sink as it was added.
+    pub(crate) fn note_put_when_added(&mut self) {
+        self.put_when_added += 1;
+    }
+
     /// Keeps `blob` as the next wasm layer, with its description.
-    fn push_wasm(&mut self, blob: BlobInput, description: WasmDescription) -> &WasmDescription {
+    pub(crate) fn push_wasm(
+        &mut self,
+        blob: BlobInput,
+        description: WasmDescription,
+    ) -> &WasmDescription {
         self.wasm.push((blob, description));
         let (_, description) = self
             .wasm
@@ -614,9 +630,10 @@ impl WasmImage {
             ImageShape::Compat => 0,
             ImageShape::WasmLayers | ImageShape::Artifact => self.wasm.len(),
         };
-        let mut layer_descriptors: Vec<Descriptor> = Vec::new();
+        let layer_count = layers.len() + usize::from(compat_layer.is_some());
+        let mut layer_descriptors: Vec<Descriptor> = Vec::with_capacity(layer_count);
         // (media type, blob digest, diff ID for a tar layer)
-        let mut layer_list: Vec<(&str, Digest, Option<Digest>)> = Vec::new();
+        let mut layer_list: Vec<(&str, Digest, Option<Digest>)> = Vec::with_capacity(layer_count);
         if let Some(layer) = &compat_layer {
             let mut descriptor = layer.descriptor(MediaType::from(layer.media_type()));
             if !self.entrypoint_layer_annotations.is_empty() {
@@ -668,15 +685,20 @@ impl WasmImage {
         let mut manifest_annotations = naming_annotations(&self.reference);
         manifest_annotations.extend(entry.annotations.clone());
         manifest_annotations.extend(self.annotations.clone());
-        let manifest = ImageManifestBuilder::default()
+        // The layers' descriptors move into the manifest and back out once
+        // it is written: one image of thousands of layers holds them once.
+        let mut manifest = ImageManifestBuilder::default()
             .schema_version(SCHEMA_VERSION)
             .media_type(MediaType::ImageManifest)
             .config(config_descriptor.clone())
-            .layers(layer_descriptors.clone())
+            .layers(layer_descriptors)
             .annotations(manifest_annotations)
             .build()
             .unwrap_or_else(|_| unreachable!("config and layers are set"));
-        let manifest = BytesBlob::new(to_canonical_json("image manifest", &manifest)?);
+        let manifest_json = to_canonical_json("image manifest", &manifest)?;
+        let layer_descriptors = std::mem::take(manifest.layers_mut());
+        drop(manifest);
+        let manifest = BytesBlob::new(manifest_json);
         let mut manifest_descriptor = manifest.descriptor(MediaType::ImageManifest);
         manifest_descriptor.set_platform(Some(platform(&os, &architecture)));
 

@@ -67,6 +67,7 @@ mod image;
 mod index;
 pub mod media_types;
 mod timestamp;
+mod wasm_files;
 mod wasm_kind;
 
 pub use compression::LayerCompression;
@@ -84,4 +85,5 @@ pub use oci_layout::{
 /// The OCI descriptor type [`WrittenImage`] and [`Completed`] hold.
 pub use oci_spec::image::Descriptor;
 pub use timestamp::{SourceDateEpochError, SystemTimeOutOfRange, Timestamp, TimestampError};
+pub use wasm_files::AddedWasm;
 pub use wasm_kind::{NotWasm, WasmKind};
