@@ -6,6 +6,9 @@
 //! bytes) at every depth and no whitespace is written, whatever map type the
 //! value used and whether serde_json's `preserve_order` feature is on.
 
+use std::borrow::Cow;
+use std::ops::Range;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -26,8 +29,10 @@ pub struct JsonError {
 ///
 /// Written straight from `value`, never through a `serde_json::Value` tree
 /// (a manifest of thousands of layers would take megabytes as a tree): an
-/// object's members are written each into its own bytes, then sorted by key
-/// and joined, so what is held is about twice the document's bytes.
+/// object's members are written one after the other into the output, then
+/// put in key order there, with the largest member moved in place and only
+/// the others copied aside, so what is held beside the document is about
+/// the size of its small members (not its array of layers).
 pub fn to_canonical_json<T: Serialize + ?Sized>(
     document: &'static str,
     value: &T,
@@ -53,19 +58,13 @@ impl<'a> Canonical<'a> {
 
     fn object(self) -> Members<'a> {
         Members {
+            start: self.out.len(),
             out: self.out,
-            entries: Vec::new(),
+            members: Vec::new(),
             key: None,
             close: 1,
         }
     }
-}
-
-/// The bytes of `value` in canonical form, for an object's member.
-fn member_bytes<V: Serialize + ?Sized>(value: &V) -> Result<Vec<u8>, serde_json::Error> {
-    let mut bytes = Vec::new();
-    value.serialize(Canonical { out: &mut bytes })?;
-    Ok(bytes)
 }
 
 /// The string a map key becomes, as serde_json makes it (strings, numbers
@@ -111,42 +110,105 @@ impl Items<'_> {
     }
 }
 
-/// An object being written: its members (key, canonical bytes) collected,
-/// then sorted by key and written on `end` (with `close` closing braces:
-/// 2 for a struct variant, `{"Variant":{…}}`).
+/// An object being written: each member goes into the output as
+/// `,"key":value` as it comes, its key and start remembered; on `end` the
+/// members are put in key order in place, the first comma becomes `{`, and
+/// `close` closing braces follow (2 for a struct variant, `{"Variant":{…}}`).
 struct Members<'a> {
     out: &'a mut Vec<u8>,
-    entries: Vec<(String, Vec<u8>)>,
+    /// Where the first member starts in `out`.
+    start: usize,
+    /// Each member's key and where it starts in `out`, in the order written.
+    members: Vec<(Cow<'static, str>, usize)>,
     key: Option<String>,
     close: usize,
 }
 
 impl Members<'_> {
+    fn member<V: Serialize + ?Sized>(
+        &mut self,
+        key: Cow<'static, str>,
+        value: &V,
+    ) -> Result<(), serde_json::Error> {
+        let at = self.out.len();
+        self.out.push(b',');
+        serde_json::to_writer(&mut *self.out, key.as_ref())?;
+        self.out.push(b':');
+        value.serialize(Canonical {
+            out: &mut *self.out,
+        })?;
+        self.members.push((key, at));
+        Ok(())
+    }
+
     fn finish(mut self) -> Result<(), serde_json::Error> {
+        let end = self.out.len();
+        let bounds: Vec<Range<usize>> = (0..self.members.len())
+            .map(|i| {
+                let next = self.members.get(i + 1).map_or(end, |(_, at)| *at);
+                self.members[i].1..next
+            })
+            .collect();
+        let key = |i: usize| self.members[i].0.as_bytes();
+        let mut order: Vec<usize> = (0..self.members.len()).collect();
         // Stable: of two members with one key, the later stays later.
-        self.entries
-            .sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        order.sort_by(|&a, &b| key(a).cmp(key(b)));
         // serde_json's objects hold each key once: the last value wins.
-        self.entries.dedup_by(|later, earlier| {
-            let same = later.0 == earlier.0;
+        order.dedup_by(|later, earlier| {
+            let same = key(*later) == key(*earlier);
             if same {
                 std::mem::swap(later, earlier);
             }
             same
         });
-        self.out.push(b'{');
-        for (i, (key, bytes)) in self.entries.iter().enumerate() {
-            if i > 0 {
-                self.out.push(b',');
-            }
-            serde_json::to_writer(&mut *self.out, key)?;
-            self.out.push(b':');
-            self.out.extend_from_slice(bytes);
+        if !order.iter().copied().eq(0..self.members.len()) {
+            self.rearrange(&bounds, &order);
+        }
+        if order.is_empty() {
+            self.out.push(b'{');
+        } else {
+            // The first member's comma.
+            self.out[self.start] = b'{';
         }
         for _ in 0..self.close {
             self.out.push(b'}');
         }
         Ok(())
+    }
+
+    /// Puts the members at `bounds` in `order` (some may be left out),
+    /// from `start` on: the largest moves within the output, the others are
+    /// copied aside first, then into place.
+    fn rearrange(&mut self, bounds: &[Range<usize>], order: &[usize]) {
+        let Some(&largest) = order.iter().max_by_key(|&&i| bounds[i].len()) else {
+            self.out.truncate(self.start);
+            return;
+        };
+        let mut aside = Vec::new();
+        let mut placed = Vec::with_capacity(order.len());
+        let mut at = self.start;
+        for &i in order {
+            let kept_at = if i == largest {
+                None
+            } else {
+                aside.extend_from_slice(&self.out[bounds[i].clone()]);
+                Some(aside.len() - bounds[i].len())
+            };
+            placed.push((i, at, kept_at));
+            at += bounds[i].len();
+        }
+        for &(i, to, kept_at) in &placed {
+            if kept_at.is_none() {
+                self.out.copy_within(bounds[i].clone(), to);
+            }
+        }
+        for &(i, to, kept_at) in &placed {
+            if let Some(from) = kept_at {
+                let len = bounds[i].len();
+                self.out[to..to + len].copy_from_slice(&aside[from..from + len]);
+            }
+        }
+        self.out.truncate(at);
     }
 }
 
@@ -368,8 +430,7 @@ impl serde::ser::SerializeMap for Members<'_> {
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Self::Error> {
         let key = self.key.take().unwrap_or_default();
-        self.entries.push((key, member_bytes(value)?));
-        Ok(())
+        self.member(Cow::Owned(key), value)
     }
     fn end(self) -> Result<(), Self::Error> {
         self.finish()
@@ -384,8 +445,7 @@ impl serde::ser::SerializeStruct for Members<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Self::Error> {
-        self.entries.push((key.to_owned(), member_bytes(value)?));
-        Ok(())
+        self.member(Cow::Borrowed(key), value)
     }
     fn end(self) -> Result<(), Self::Error> {
         self.finish()
@@ -400,8 +460,7 @@ impl serde::ser::SerializeStructVariant for Members<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Self::Error> {
-        self.entries.push((key.to_owned(), member_bytes(value)?));
-        Ok(())
+        self.member(Cow::Borrowed(key), value)
     }
     fn end(self) -> Result<(), Self::Error> {
         self.finish()
@@ -485,6 +544,82 @@ mod tests {
         #[serde(flatten)]
         flat: HashMap<String, i128>,
         unit: (),
+    }
+
+    /// A map that hands serde its entries in the order given, repeats
+    /// included (as a `#[serde(flatten)]` can).
+    struct Entries(Vec<(String, Vec<u32>)>);
+
+    impl Serialize for Entries {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut map = serializer.serialize_map(None)?;
+            for (key, value) in &self.0 {
+                map.serialize_entry(key, value)?;
+            }
+            map.end()
+        }
+    }
+
+    /// Objects of 0 to 11 members in every order, one member often far
+    /// larger than the rest (it is moved in place, the others aside), keys
+    /// repeated (the last value wins), nested in an array and an object:
+    /// compared with the form written here from the definition.
+    #[test]
+    fn members_in_any_order_are_sorted_in_place_and_a_repeated_key_keeps_its_last_value() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |bound: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % bound
+        };
+        for case in 0..2000 {
+            let count = next(12) as usize;
+            let entries: Vec<(String, Vec<u32>)> = (0..count)
+                .map(|_| {
+                    // Few distinct keys, so that some repeat; some share a prefix.
+                    let key = ["b", "a", "ab", "é", "B", "a\"", ""][next(7) as usize].to_owned();
+                    let len = if next(4) == 0 {
+                        300 + next(700)
+                    } else {
+                        next(4)
+                    };
+                    (key, (0..len).map(|_| next(1_000_000) as u32).collect())
+                })
+                .collect();
+            // The last value of each key, keys sorted by their UTF-8 bytes.
+            let mut last: Vec<(String, Vec<u32>)> = Vec::new();
+            for (key, value) in &entries {
+                last.retain(|(k, _)| k != key);
+                last.push((key.clone(), value.clone()));
+            }
+            last.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            let object = format!(
+                "{{{}}}",
+                last.iter()
+                    .map(|(k, v)| format!(
+                        "{}:{}",
+                        serde_json::to_string(k).unwrap(),
+                        serde_json::to_string(v).unwrap()
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let entries = Entries(entries);
+            let written = to_canonical_json("test", &entries).unwrap();
+            assert_eq!(String::from_utf8(written).unwrap(), object, "case {case}");
+            let nested = (
+                vec![&entries, &entries],
+                std::collections::BTreeMap::from([("z", &entries), ("y", &entries)]),
+            );
+            let written = to_canonical_json("test", &nested).unwrap();
+            assert_eq!(
+                String::from_utf8(written).unwrap(),
+                format!("[[{object},{object}],{{\"y\":{object},\"z\":{object}}}]"),
+                "case {case}, nested"
+            );
+        }
     }
 
     #[test]
