@@ -13,13 +13,13 @@ pub const PIPELINE_THRESHOLD: u64 = 4 * 1024 * 1024;
 
 /// Size of each buffer of the pipeline (and of the inline buffer for
 /// streams at least this long): large enough that handing one over costs
-/// nothing next to hashing it (about 60 µs), small enough that the buffers
+/// nothing next to hashing it (about 30 µs), small enough that the buffers
 /// in flight are a fraction of the process's memory.
-const CHUNK_LEN: usize = 128 * 1024;
+const CHUNK_LEN: usize = 64 * 1024;
 
 /// Buffers in flight between the reading thread and the hashing thread:
 /// one being filled, one being hashed, one spare so neither waits on a
-/// hand-over. Bounds memory at `CHUNKS * CHUNK_LEN` (384 KiB) whatever the
+/// hand-over. Bounds memory at `CHUNKS * CHUNK_LEN` (192 KiB) whatever the
 /// stream length.
 const CHUNKS: usize = 3;
 

@@ -11,9 +11,10 @@ use oci_spec::image::{Descriptor, MediaType};
 
 use crate::{write_index_with, ArtifactError, ImageShape, WasmImage, WrittenImage, WrittenIndex};
 
-/// Buffer between a tar and its file or stream: large enough that blob
-/// copies pass through in big writes, small against the memory goal.
-const OUTPUT_BUFFER_LEN: usize = 256 * 1024;
+/// Buffer between a tar and its file or stream: gathers the headers and
+/// small blobs into writes of this size, while a large blob's chunks (as
+/// large) go straight through, uncopied; small against the memory goal.
+const OUTPUT_BUFFER_LEN: usize = 64 * 1024;
 
 /// A finished image destination: an image tar file, a tar stream, or an OCI
 /// image layout directory. [`write`](Self::write) puts images there and
