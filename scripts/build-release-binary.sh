@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The release binary of oci-tar-builder for x86_64 Linux: one static,
-# position-independent executable (glibc linked in; it runs on any x86_64
+# The release binary of oci-tar-builder for x86_64 Linux: one static
+# executable at a fixed address (glibc linked in; it runs on any x86_64
 # Linux), built with the `dist` profile (Cargo.toml), with the functions a
 # packaging run executes laid out together.
 #
@@ -30,9 +30,11 @@ for tool in valgrind wasm-tools python3; do
     { echo "build-release-binary: $tool is not installed (see the top of this script)" >&2; exit 1; }
 done
 
-# glibc linked in statically: no dynamic loader, no shared libc to map.
+# glibc linked in statically: no dynamic loader, no shared libc to map; at
+# a fixed address (not position-independent): no relocations to apply at
+# start, so the pages of tables they would touch and dirty stay untouched.
 # Only for the target (build scripts and proc macros stay dynamic).
-export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static"
+export RUSTFLAGS="${RUSTFLAGS:-}${RUSTFLAGS:+ }-C relocation-model=static -C target-feature=+crt-static"
 build=(--profile dist --locked --target "$triple" -p oci-tar-cli)
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 out=$target_dir/$triple/dist
@@ -123,25 +125,27 @@ name=(-q -n train -r localhost:5000/train)
 # and valgrind's CPU has neither AVX-512 nor the SHA extensions, so the
 # training met other variants than a real run does. Every variant of each
 # such family the first run met goes with the first run's functions.
-variants() { # the binary's symbols of the families of the names on stdin
-  python3 -c '
+cat >"$work/variants.py" <<'PY'
 import re, subprocess, sys
 names = sys.stdin.read().split()
-families = set()
+# glibc's startup compares strings with the CPU's own strcmp.
+families = {"__strcmp_"}
 for name in names:
     c = re.match(r"(__(?:mem|str|stp|wmem|wcs|rawmem)[a-z0-9]*)_", name)
-    # glibc's startup compares strings with the CPU's own strcmp.
-    families.add("__strcmp_")
     if c:
         families.add(c.group(1) + "_")
     if name.startswith("_ZN4sha26sha256"):
         families.add("_ZN4sha26sha256")
-nm = subprocess.run(["nm", "--defined-only", sys.argv[1]], capture_output=True, text=True, check=True).stdout
-for line in nm.splitlines():
-    symbol = line.split()[-1]
-    if symbol.startswith(tuple(families)):
-        print(symbol)
-' "$binary"
+nm = subprocess.run(["nm", "--defined-only", sys.argv[1]],
+                    capture_output=True, text=True, check=True).stdout
+found = [line.split()[-1] for line in nm.splitlines()
+         if line.split()[-1].startswith(tuple(families))]
+if not any("avx512" in f or "evex" in f for f in found):
+    sys.exit("build-release-binary: no AVX-512 variant of glibc's string functions found")
+print("\n".join(found))
+PY
+variants() { # the binary's symbols of the families of the names on stdin
+  python3 "$work/variants.py" "$binary"
 }
 order=$out/function-order.txt
 : >"$order"
@@ -159,6 +163,10 @@ echo "build-release-binary: $(wc -l <"$order") functions laid out first" >&2
 
 # Link again with those functions first: only the binary's own crate is
 # built again (the link-time optimisation runs again with it).
+# The file's name carries its content's hash: cargo relinks only when its
+# arguments change, and a new order in a file of the same name would not.
+named_order=$out/function-order-$(sha256sum "$order" | cut -c1-16).txt
+cp "$order" "$named_order"
 cargo rustc --quiet "${build[@]}" --bin oci-tar-builder -- \
-  -C link-arg=-Wl,--symbol-ordering-file="$order" -C link-arg=-Wl,--no-warn-symbol-ordering
+  -C link-arg=-Wl,--symbol-ordering-file="$named_order" -C link-arg=-Wl,--no-warn-symbol-ordering
 echo "$binary"
