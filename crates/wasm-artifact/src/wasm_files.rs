@@ -1,8 +1,9 @@
 //! Adding many wasm files to an image: described on every core, added in
 //! order.
 
+use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use oci_layout::{BlobInput, BytesBlob, FileInput, ImageSink};
 
@@ -16,9 +17,16 @@ const PARALLEL_FROM: usize = 32;
 /// At most this many threads describe files.
 const MAX_WORKERS: usize = 4;
 
-/// Files each describing thread may have ready ahead of the one being
-/// added: memory stays flat (each holds at most a small file's bytes).
-const READY_AHEAD: usize = 1;
+/// Files (and bytes of them held) each describing thread may have ready
+/// ahead of the one being added: memory stays flat, a few small files.
+const READY_FILES: usize = 16;
+const READY_BYTES: usize = 512 * 1024;
+
+/// A thread waiting for files is woken once this many are ready (or the
+/// describing thread is done), and a describing thread that waits for room
+/// once its files are down to this many: one wake-up (a system call) for
+/// several files, not one per file.
+const WAKE_AT: usize = READY_FILES / 2;
 
 /// A wasm file [`WasmImage::add_wasm_files`] has just added.
 #[derive(Debug, Clone, Copy)]
@@ -64,29 +72,28 @@ impl WasmImage {
             }
             return Ok(());
         }
+        let queues: Vec<Ready> = (0..workers).map(|_| Ready::default()).collect();
         std::thread::scope(|scope| {
+            // However adding ends (an error, a panic), the threads stop at
+            // their next file, before the scope waits for them.
+            let _stop = Stop(&queues, Ready::stop);
             // Worker `w` describes files w, w + workers, w + 2 × workers, …
-            // and hands each over on its own channel, so that this thread
-            // takes them in order by turns.
-            let mut ready = Vec::with_capacity(workers);
-            for first in 0..workers {
-                let (send, receive) = mpsc::sync_channel(READY_AHEAD);
-                ready.push(receive);
+            // into its own queue, so that this thread takes them in order
+            // by turns.
+            for (first, queue) in queues.iter().enumerate() {
                 scope.spawn(move || {
+                    let _finish = Stop(std::slice::from_ref(queue), Ready::finish);
                     for path in paths.iter().skip(first).step_by(workers) {
                         let described = describe_file(path.as_ref(), hash_small);
                         let failed = described.is_err();
-                        // Stopped early (an error): nobody takes it.
-                        if send.send(described).is_err() || failed {
-                            return;
+                        if !queue.push(described) || failed {
+                            break;
                         }
                     }
                 });
             }
             for (at, path) in paths.iter().enumerate() {
-                let described = ready[at % workers]
-                    .recv()
-                    .unwrap_or_else(|_| unreachable!("a worker sends every file it is given"))?;
+                let described = queues[at % workers].pop()?;
                 self.add_described(path.as_ref(), described, sink.as_deref_mut(), &mut added)?;
             }
             Ok(())
@@ -144,4 +151,116 @@ fn describing_threads(files: usize) -> usize {
     std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(MAX_WORKERS)
+}
+
+/// The files one describing thread has ready, in order, for the adding
+/// thread.
+#[derive(Default)]
+struct Ready {
+    state: Mutex<ReadyState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct ReadyState {
+    files: VecDeque<Result<Described, ArtifactError>>,
+    /// Bytes held by `files`.
+    bytes: usize,
+    /// The describing thread has no more files (done, or failed).
+    finished: bool,
+    /// The adding thread stopped taking files.
+    stopped: bool,
+    /// The adding thread waits for files; the describing thread waits for room.
+    taker_waits: bool,
+    giver_waits: bool,
+}
+
+impl ReadyState {
+    fn full(&self) -> bool {
+        self.files.len() >= READY_FILES || self.bytes >= READY_BYTES
+    }
+}
+
+impl Ready {
+    fn lock(&self) -> MutexGuard<'_, ReadyState> {
+        // Plain data, meaningful whatever a holder did (none panics).
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn wait<'a>(&self, state: MutexGuard<'a, ReadyState>) -> MutexGuard<'a, ReadyState> {
+        self.changed
+            .wait(state)
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues a described file, waiting while the queue is full; `false`
+    /// once the adding thread has stopped taking files.
+    fn push(&self, file: Result<Described, ArtifactError>) -> bool {
+        let held = file.as_ref().map_or(0, |(_, _, bytes)| {
+            bytes.as_ref().map_or(0, |b| b.bytes().len())
+        });
+        let mut state = self.lock();
+        while state.full() && !state.stopped {
+            state.giver_waits = true;
+            state = self.wait(state);
+        }
+        if state.stopped {
+            return false;
+        }
+        state.files.push_back(file);
+        state.bytes += held;
+        if state.taker_waits && (state.files.len() >= WAKE_AT || state.full()) {
+            state.taker_waits = false;
+            self.changed.notify_all();
+        }
+        true
+    }
+
+    /// No more files from the describing thread.
+    fn finish(&self) {
+        let mut state = self.lock();
+        state.finished = true;
+        self.changed.notify_all();
+    }
+
+    /// The adding thread takes no more files.
+    fn stop(&self) {
+        let mut state = self.lock();
+        state.stopped = true;
+        self.changed.notify_all();
+    }
+
+    /// The next described file, waiting for it.
+    fn pop(&self) -> Result<Described, ArtifactError> {
+        let mut state = self.lock();
+        loop {
+            if let Some(file) = state.files.pop_front() {
+                if let Ok((_, _, Some(bytes))) = &file {
+                    state.bytes -= bytes.bytes().len();
+                }
+                if state.giver_waits && state.files.len() <= WAKE_AT && !state.full() {
+                    state.giver_waits = false;
+                    self.changed.notify_all();
+                }
+                return file;
+            }
+            if state.finished {
+                unreachable!("a describing thread queues every file it is given, or an error");
+            }
+            state.taker_waits = true;
+            state = self.wait(state);
+        }
+    }
+}
+
+/// Calls `.1` on each queue when dropped (on a panic too): the adding
+/// thread stopping, or a describing thread finishing.
+struct Stop<'a>(&'a [Ready], fn(&Ready));
+
+impl Drop for Stop<'_> {
+    fn drop(&mut self) {
+        for queue in self.0 {
+            (self.1)(queue);
+        }
+    }
 }

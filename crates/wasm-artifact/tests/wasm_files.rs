@@ -143,3 +143,34 @@ fn the_first_file_refused_stops_the_adding_and_is_named() {
     assert!(error.to_string().contains("missing.wasm"), "{error}");
     assert_eq!(told, 52);
 }
+
+#[test]
+fn files_near_the_small_file_limit_are_handed_over_a_few_at_a_time() {
+    // Each nearly a small file's limit, so a few fill a thread's queue.
+    let dir = tempfile::tempdir().unwrap();
+    let paths: Vec<PathBuf> = (0..40)
+        .map(|at| {
+            let path = dir.path().join(format!("big{at:02}.wasm"));
+            std::fs::write(&path, filler_module(200 * 1024, at)).unwrap();
+            path
+        })
+        .collect();
+    let one_at_a_time = tar_of(ImageShape::WasmLayers, |image, _| {
+        for path in &paths {
+            image.add_wasm(FileInput::open(path).unwrap()).unwrap();
+        }
+    });
+    // A hand-over that waits for more files than fit would hang: fail instead.
+    let (done, finished) = std::sync::mpsc::channel();
+    let to_add = paths.clone();
+    std::thread::spawn(move || {
+        let tar = tar_of(ImageShape::WasmLayers, |image, tar| {
+            image.add_wasm_files(&to_add, Some(tar), |_| {}).unwrap();
+        });
+        let _ = done.send(tar);
+    });
+    let all_at_once = finished
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("adding 40 files of 200 KiB did not end within 120 s");
+    assert!(one_at_a_time == all_at_once);
+}
