@@ -1,14 +1,45 @@
 //! Behaviour of `LayoutTar` on good and bad blob sources.
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a test failure
 
-use std::io::Read;
+use std::borrow::Cow;
+use std::io::{self, Read};
+
+use oci_digest::Digest;
 
 use oci_digest::digest_bytes;
 use oci_layout::{BlobSource, BytesBlob, FileBlob, ImageSink, LayoutError, LayoutTar};
 use oci_spec::image::MediaType;
 
 mod common;
-use common::{HeldSource, LyingSource};
+use common::LyingSource;
+
+/// A source that holds its bytes in memory, counting how often it is
+/// opened (a writer given held bytes should not read them again).
+struct HeldSource {
+    announced_digest: Digest,
+    announced_size: u64,
+    held: Vec<u8>,
+    opened: std::cell::Cell<u32>,
+}
+
+impl BlobSource for HeldSource {
+    fn digest(&self) -> Digest {
+        self.announced_digest
+    }
+    fn size(&self) -> u64 {
+        self.announced_size
+    }
+    fn origin(&self) -> Cow<'_, str> {
+        Cow::Borrowed("held source")
+    }
+    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
+        self.opened.set(self.opened.get() + 1);
+        Ok(Box::new(&self.held[..]))
+    }
+    fn held_bytes(&self) -> Option<&[u8]> {
+        Some(&self.held)
+    }
+}
 
 fn entries(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut archive = tar::Archive::new(tar);

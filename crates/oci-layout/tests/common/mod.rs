@@ -27,31 +27,3 @@ impl BlobSource for LyingSource {
         Ok(Box::new(&self.actual[..]))
     }
 }
-
-/// A source that holds its bytes in memory, counting how often it is
-/// opened (a writer given held bytes should not read them again).
-pub(crate) struct HeldSource {
-    pub(crate) announced_digest: Digest,
-    pub(crate) announced_size: u64,
-    pub(crate) held: Vec<u8>,
-    pub(crate) opened: std::cell::Cell<u32>,
-}
-
-impl BlobSource for HeldSource {
-    fn digest(&self) -> Digest {
-        self.announced_digest
-    }
-    fn size(&self) -> u64 {
-        self.announced_size
-    }
-    fn origin(&self) -> Cow<'_, str> {
-        Cow::Borrowed("held source")
-    }
-    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
-        self.opened.set(self.opened.get() + 1);
-        Ok(Box::new(&self.held[..]))
-    }
-    fn held_bytes(&self) -> Option<&[u8]> {
-        Some(&self.held)
-    }
-}
