@@ -4,9 +4,7 @@
 use std::borrow::Cow;
 use std::io::{self, Read};
 
-use oci_digest::Digest;
-
-use oci_digest::digest_bytes;
+use oci_digest::{digest_bytes, Digest};
 use oci_layout::{BlobSource, BytesBlob, FileBlob, ImageSink, LayoutError, LayoutTar};
 use oci_spec::image::MediaType;
 
