@@ -175,6 +175,33 @@ impl FileInput {
         })
     }
 
+    /// [`open`](Self::open), for a file that is likely small, and its bytes
+    /// if it is: the file is opened at once and its metadata read from the
+    /// open file (one lookup of its path, not two), and a [`SMALL_FILE`] is
+    /// read whole in the same go and checked unchanged, as
+    /// [`BlobInput::read_small`] reads it. `None` for a larger file, read when
+    /// it is written. Hash the bytes with [`hashed_blob`](Self::hashed_blob)
+    /// to put them anywhere without reading the file again.
+    pub fn open_reading_small(
+        path: impl Into<PathBuf>,
+    ) -> Result<(Self, Option<Vec<u8>>), LayoutError> {
+        let path = path.into();
+        let (mut file, metadata) = open_regular_file(&path)?;
+        let input = FileInput {
+            size: metadata.len(),
+            stamp: Stamp::of(&metadata),
+            path,
+            digest: OnceLock::new(),
+            fingerprint: OnceLock::new(),
+        };
+        if input.size > SMALL_FILE {
+            return Ok((input, None));
+        }
+        let mut bytes = Vec::new();
+        input.read_open_into(&mut file, &mut bytes)?;
+        Ok((input, Some(bytes)))
+    }
+
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -217,8 +244,13 @@ impl FileInput {
     /// so the `fstat` of the very file read differs from the first one. A
     /// read that fails is reported as that change when there is one.
     fn read_into(&self, buffer: &mut Vec<u8>) -> Result<(), LayoutError> {
-        let size = usize::try_from(self.size).map_err(|e| self.read_error(io::Error::other(e)))?;
         let mut file = open_nonblocking(&self.path)?;
+        self.read_open_into(&mut file, buffer)
+    }
+
+    /// [`read_into`](Self::read_into) from `file`, this input opened.
+    fn read_open_into(&self, file: &mut File, buffer: &mut Vec<u8>) -> Result<(), LayoutError> {
+        let size = usize::try_from(self.size).map_err(|e| self.read_error(io::Error::other(e)))?;
         buffer.clear();
         buffer.resize(size.saturating_add(1), 0);
         let mut filled = 0;
@@ -228,13 +260,13 @@ impl FileInput {
                 Ok(read) => filled += read,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.check_unchanged(&file)?;
+                    self.check_unchanged(file)?;
                     return Err(self.read_error(e));
                 }
             }
         }
         buffer.truncate(filled);
-        self.check_unchanged(&file)
+        self.check_unchanged(file)
     }
 
     pub(crate) fn read_error(&self, source: io::Error) -> LayoutError {
@@ -242,6 +274,27 @@ impl FileInput {
             origin: self.origin(),
             source,
         }
+    }
+
+    /// `bytes`, read whole from this file and checked unchanged (as
+    /// [`open_reading_small`](Self::open_reading_small) gives them), as a
+    /// hashed blob to put anywhere. The input keeps the blob's digest (and
+    /// checksum) as if a destination had hashed it, so a destination that
+    /// holds the blob by then does not read the file again.
+    pub fn hashed_blob(&self, bytes: Vec<u8>) -> Result<BytesBlob, LayoutError> {
+        if bytes.len() as u64 != self.size {
+            return Err(LayoutError::SizeMismatch {
+                origin: self.origin(),
+                expected: self.size,
+                found: bytes.len() as u64,
+            });
+        }
+        let mut fingerprint = Fingerprinter::new();
+        oci_digest::StreamHasher::update(&mut fingerprint, &bytes);
+        let blob = BytesBlob::new(bytes);
+        self.record_digest(blob.digest())?;
+        let _ = self.fingerprint.set(fingerprint.finish());
+        Ok(blob)
     }
 
     /// Keeps `digest`, just computed from the file's bytes, failing
@@ -363,21 +416,7 @@ impl BlobInput {
             return None;
         };
         let bytes = self.read_small()?;
-        Some(bytes.and_then(|bytes| {
-            if bytes.len() as u64 != file.size {
-                return Err(without_origin(LayoutError::SizeMismatch {
-                    origin: file.origin(),
-                    expected: file.size,
-                    found: bytes.len() as u64,
-                }));
-            }
-            let mut fingerprint = Fingerprinter::new();
-            oci_digest::StreamHasher::update(&mut fingerprint, &bytes);
-            let blob = BytesBlob::new(bytes);
-            file.record_digest(blob.digest()).map_err(without_origin)?;
-            let _ = file.fingerprint.set(fingerprint.finish());
-            Ok(blob)
-        }))
+        Some(bytes.and_then(|bytes| file.hashed_blob(bytes).map_err(without_origin)))
     }
 
     /// The [`FileInput`]s among `inputs`, in order (for a destination that

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use oci_digest::{digest_bytes, PIPELINE_THRESHOLD};
 use oci_layout::{
-    BlobInput, BytesBlob, FileBlob, FileInput, ImageSink, LayoutError, LayoutTar, SMALL_FILE,
+    BlobInput, BlobSource, BytesBlob, FileBlob, FileInput, ImageSink, LayoutError, LayoutTar,
+    SMALL_FILE,
 };
 use test_support::{pattern, tar_entries};
 
@@ -281,4 +282,72 @@ fn file_input_refuses_directories_and_reads_its_start() {
         assert_eq!(&start, b"\0asm\x01\0\0\0");
     }
     assert_eq!(input.size(), 12);
+}
+
+/// `FileInput::open_reading_small`: a small file's bytes with it (the same
+/// as reading the file), none for a larger one; what is not a regular file
+/// refused as `open` refuses it; the bytes hashed into a blob the input
+/// remembers, a blob of the wrong size refused.
+#[test]
+fn a_small_file_is_opened_and_read_in_one_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small.wasm");
+    let limit = dir.path().join("limit.wasm");
+    let large = dir.path().join("large.wasm");
+    std::fs::write(&small, pattern(5000, 1)).unwrap();
+    std::fs::write(&limit, pattern(SMALL_FILE as usize, 2)).unwrap();
+    std::fs::write(&large, pattern(SMALL_FILE as usize + 1, 3)).unwrap();
+
+    for path in [&small, &limit] {
+        let (input, bytes) = FileInput::open_reading_small(path).unwrap();
+        let bytes = bytes.unwrap();
+        assert_eq!(bytes, std::fs::read(path).unwrap());
+        assert_eq!(input.size(), bytes.len() as u64);
+        assert_eq!(input.digest(), None, "not hashed until asked");
+        let blob = input.hashed_blob(bytes).unwrap();
+        let expected = format!("sha256:{}", test_support::sha256sum(blob.bytes()));
+        assert_eq!(blob.digest().to_string(), expected);
+        assert_eq!(
+            input.digest(),
+            Some(blob.digest()),
+            "the input remembers it"
+        );
+    }
+    let (input, bytes) = FileInput::open_reading_small(&large).unwrap();
+    assert_eq!(bytes, None);
+    assert_eq!(input.size(), SMALL_FILE + 1);
+
+    let (input, _) = FileInput::open_reading_small(&small).unwrap();
+    let error = input.hashed_blob(vec![0; 10]).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            LayoutError::SizeMismatch {
+                expected: 5000,
+                found: 10,
+                ..
+            }
+        ),
+        "{error}"
+    );
+
+    let error = FileInput::open_reading_small(dir.path()).unwrap_err();
+    assert!(matches!(error, LayoutError::NotAFile { .. }), "{error}");
+    let missing = FileInput::open_reading_small(dir.path().join("missing.wasm")).unwrap_err();
+    assert!(
+        matches!(&missing, LayoutError::ReadSource { source, .. } if source.kind() == std::io::ErrorKind::NotFound),
+        "{missing}"
+    );
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("fifo.wasm");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo failed");
+        // Opened without blocking (no writer), then refused.
+        let error = FileInput::open_reading_small(&fifo).unwrap_err();
+        assert!(matches!(error, LayoutError::NotAFile { .. }), "{error}");
+    }
 }

@@ -330,3 +330,89 @@ fn a_small_module_is_packaged_without_a_worker_thread() {
     let started = threads_started(&large, dir.path());
     assert!(started.len() >= 2, "a 64 MiB module: {started:#?}");
 }
+
+/// Many small inputs into a tar file: each one's path is looked up once (it
+/// is opened; its metadata comes from the open file), and it costs five
+/// file system calls (open, `fstat`, read, `fstat`, close), whatever the
+/// threads that describe them.
+#[test]
+fn each_small_input_is_opened_by_its_path_once_for_five_file_system_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = 300;
+    std::fs::create_dir(dir.path().join("many")).unwrap();
+    for at in 0..inputs {
+        sparse_module(&dir.path().join(format!("many/m{at:03}.wasm")), 4096 + at);
+    }
+    let trace = dir.path().join("trace");
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-o"])
+        .arg(&trace)
+        .arg(BUILDER)
+        .args([
+            "-q",
+            "--name",
+            "many",
+            "--components",
+            "many",
+            "-o",
+            "many.tar",
+        ])
+        .current_dir(dir.path())
+        // cargo's library path would have the loader look for each shared
+        // library in a dozen folders first: calls that are not ours.
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap_or_else(|e| panic!("strace could not run ({e}): install Debian's package strace"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    let calls: Vec<&str> = trace
+        .lines()
+        .filter(|line| !line.contains("+++") && !line.contains("resumed>"))
+        .collect();
+    for at in 0..inputs {
+        let name = format!("m{at:03}.wasm\"");
+        let naming: Vec<&&str> = calls.iter().filter(|line| line.contains(&name)).collect();
+        assert!(
+            naming.len() == 1 && naming[0].contains("openat("),
+            "m{at:03}.wasm: {naming:#?}"
+        );
+    }
+    // What opens, reads and asks about files, by kind (the output is
+    // written in a few large writes, not counted): per input one open, one
+    // read, one close and two `fstat`s; a few more for the program itself,
+    // the folder and the output.
+    let count = |names: &[&str]| {
+        calls
+            .iter()
+            .filter(|line| {
+                let call = line
+                    .split_once(' ')
+                    .map_or(**line, |(_, rest)| rest.trim_start());
+                names
+                    .iter()
+                    .any(|name| call.starts_with(&format!("{name}(")))
+            })
+            .count()
+    };
+    let per_input = [
+        (count(&["openat", "open"]), 1),
+        (count(&["read", "pread64"]), 1),
+        (count(&["close"]), 1),
+        (count(&["statx", "newfstatat", "fstat", "stat", "lstat"]), 2),
+        (count(&["lseek"]), 0),
+    ];
+    for (kind, (found, each)) in ["open", "read", "close", "stat", "lseek"]
+        .iter()
+        .zip(per_input)
+    {
+        assert!(
+            found <= each * inputs as usize + 20,
+            "{found} {kind} calls for {inputs} inputs ({each} each expected); the calls naming no input: {:#?}",
+            calls.iter().filter(|line| !line.contains("many/m")).collect::<Vec<_>>()
+        );
+    }
+}

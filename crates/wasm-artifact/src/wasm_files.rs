@@ -128,16 +128,21 @@ impl WasmImage {
 }
 
 /// Opens the file at `path` and describes it; a small one's bytes too,
-/// hashed, when `hash_small`.
+/// hashed, when `hash_small`. A small file is opened and read once, with
+/// one lookup of its path.
 fn describe_file(path: &Path, hash_small: bool) -> Result<Described, ArtifactError> {
-    let blob = BlobInput::from(FileInput::open(path)?);
-    let (description, bytes) = if hash_small {
-        WasmDescription::read_keeping_blob(&blob)?
-    } else {
-        (WasmDescription::read(&blob)?, None)
+    let (file, small) = FileInput::open_reading_small(path)?;
+    let blob = BlobInput::from(file);
+    let description = match &small {
+        Some(bytes) => WasmDescription::read_bytes(&blob, bytes)?,
+        None => WasmDescription::read(&blob)?,
     };
     let BlobInput::File(file) = blob else {
         unreachable!("made from a file just above")
+    };
+    let bytes = match small {
+        Some(bytes) if hash_small => Some(file.hashed_blob(bytes)?),
+        _ => None,
     };
     Ok((file, description, bytes))
 }

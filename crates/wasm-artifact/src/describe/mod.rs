@@ -135,6 +135,15 @@ impl WasmDescription {
         Ok((description, small))
     }
 
+    /// [`read`](Self::read) of a file whose `bytes` were read whole
+    /// already ([`FileInput::open_reading_small`](oci_layout::FileInput::open_reading_small)).
+    pub(crate) fn read_bytes(
+        blob: &BlobInput,
+        bytes: &[u8],
+    ) -> Result<WasmDescription, ArtifactError> {
+        Self::read_from(blob, Some(bytes))
+    }
+
     /// Describes `blob`, from `small` (its bytes, read whole) if given.
     fn read_from(blob: &BlobInput, small: Option<&[u8]>) -> Result<WasmDescription, ArtifactError> {
         let origin = || blob.origin().into_owned();
