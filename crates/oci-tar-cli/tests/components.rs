@@ -376,3 +376,45 @@ fn a_module_with_one_large_function_is_packaged() {
         stderr(&cut)
     );
 }
+
+/// The layers follow the byte order of the file names (`B` before `a`,
+/// `-` before `.`, `a10` before `a9`), here for more files than are
+/// described on one thread.
+#[test]
+fn a_folder_of_many_files_is_packaged_in_the_byte_order_of_their_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("wasm");
+    std::fs::create_dir(&wasm).unwrap();
+    let mut names: Vec<String> = (0..40).map(|i| format!("a{i}.wasm")).collect();
+    names.extend(["B.wasm", "a-1.wasm", "a.wasm", "Z.wasm", "é.wasm", "_.wasm"].map(String::from));
+    for (seed, name) in names.iter().enumerate() {
+        std::fs::write(wasm.join(name), tiny_module(seed as u32 + 100)).unwrap();
+    }
+    let output = run(
+        &[
+            "-q",
+            "--name",
+            "app",
+            "--components",
+            "wasm",
+            "-o",
+            "img.tar",
+        ],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let (_, manifest, _) = documents(&dir.path().join("img.tar"));
+    let layers: Vec<String> = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|layer| layer["digest"].as_str().unwrap().to_owned())
+        .collect();
+    let mut by_bytes: Vec<(usize, &String)> = names.iter().enumerate().collect();
+    by_bytes.sort_by(|a, b| a.1.as_bytes().cmp(b.1.as_bytes()));
+    let expected: Vec<String> = by_bytes
+        .iter()
+        .map(|(seed, _)| oci_digest::digest_bytes(&tiny_module(*seed as u32 + 100)).to_string())
+        .collect();
+    assert_eq!(layers, expected);
+}
