@@ -674,21 +674,21 @@ fn add_registry_tags(opts: &mut PackageOpts) -> Result<(), Failure> {
 /// device.
 fn wasm_files_in(dir: &Path, say: &impl Fn(String)) -> Result<Vec<PathBuf>, Failure> {
     let read_error = |e: std::io::Error| Failure::failed(format!("{}: {e}", dir.display()));
+    // Each with its name, to sort by.
     let mut files = Vec::new();
     for entry in fs::read_dir(dir).map_err(read_error)? {
         let entry = entry.map_err(read_error)?;
+        let name = entry.file_name();
         let path = entry.path();
         let shown = path.display();
-        let hidden = path
-            .file_name()
-            .is_some_and(|name| name.to_string_lossy().starts_with('.'));
-        if path.extension().is_none_or(|ext| ext != "wasm") {
+        let hidden = name.as_encoded_bytes().starts_with(b".");
+        if Path::new(&name).extension().is_none_or(|ext| ext != "wasm") {
             say(format!("{shown}: skipped, not a .wasm file"));
         } else if hidden {
             say(format!("{shown}: skipped, a hidden file"));
         } else if entry.file_type().is_ok_and(|kind| kind.is_file()) {
             // The directory listing says so: no need to ask again.
-            files.push(path);
+            files.push((name, path));
         } else {
             match fs::metadata(&path) {
                 Ok(metadata) if metadata.is_dir() => {
@@ -700,7 +700,7 @@ fn wasm_files_in(dir: &Path, say: &impl Fn(String)) -> Result<Vec<PathBuf>, Fail
                     )));
                 }
                 Err(e) => return Err(Failure::failed(format!("{shown}: {e}"))),
-                Ok(_) => files.push(path),
+                Ok(_) => files.push((name, path)),
             }
         }
     }
@@ -710,8 +710,7 @@ fn wasm_files_in(dir: &Path, say: &impl Fn(String)) -> Result<Vec<PathBuf>, Fail
             dir.display()
         )));
     }
-    // All are `dir` joined with one name: the paths sort as their names
-    // do, without taking each name apart again at every comparison.
-    files.sort_unstable();
+    files.sort_unstable_by(|(a, _), (b, _)| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+    let files = files.into_iter().map(|(_, path)| path).collect();
     Ok(files)
 }
