@@ -314,3 +314,13 @@ fn held_bytes_of_another_size_than_announced_are_refused() {
     );
     assert!(matches!(layout.finish(), Err(LayoutError::Poisoned)));
 }
+
+#[test]
+fn a_bytes_blob_offers_its_bytes_as_held_and_a_file_blob_does_not() {
+    let blob = BytesBlob::new(b"in memory".to_vec());
+    assert_eq!(blob.held_bytes(), Some(&b"in memory"[..]));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blob");
+    std::fs::write(&path, b"on disk").unwrap();
+    assert_eq!(FileBlob::hash(&path).unwrap().held_bytes(), None);
+}
