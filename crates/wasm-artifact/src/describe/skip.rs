@@ -620,6 +620,50 @@ mod tests {
         assert_eq!(passed(&over), (over.clone(), 0));
     }
 
+    /// Found by mutation testing: a code or data section whose items are
+    /// each exactly as small as their stand-ins (bodies of no locals and no
+    /// code, empty passive segments), or which holds none, is replaced like
+    /// any other, and the sections after it are still read past by the same
+    /// rules: here a `description` over its 64 KiB limit, which must be
+    /// reported and never become an annotation.
+    #[test]
+    fn sections_after_a_code_or_data_section_of_smallest_items_are_still_left_out() {
+        let preamble = b"\0asm\x01\0\0\0".to_vec();
+        let module = |text: &str| wat::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
+        let mut no_bodies = preamble.clone();
+        no_bodies.extend_from_slice(&[10, 1, 0]);
+        let mut no_segments = preamble.clone();
+        no_segments.extend_from_slice(&[11, 1, 0]);
+        let description = vec![b'd'; 64 * 1024 + 1];
+        let section = with_custom(b"description", &description);
+        for (label, mut wasm) in [
+            ("two empty bodies", module("(module (func) (func))")),
+            (
+                "two empty segments",
+                module(r#"(module (data "") (data ""))"#),
+            ),
+            ("a code section of no bodies", no_bodies),
+            ("a data section of no segments", no_segments),
+        ] {
+            wasm.extend_from_slice(&section[preamble.len()..]);
+            let scanned = match scan(wasm.as_slice()) {
+                Ok(scanned) => scanned,
+                Err(_) => panic!("{label}: refused"),
+            };
+            assert!(
+                scanned.annotations.is_empty(),
+                "{label}: {:?}",
+                scanned.annotations.keys()
+            );
+            let too_large: Vec<(&str, u64)> = scanned
+                .too_large
+                .iter()
+                .map(|t| (t.section.as_str(), t.size))
+                .collect();
+            assert_eq!(too_large, [("description", 64 * 1024 + 1)], "{label}");
+        }
+    }
+
     /// Found by mutation testing: input cut short inside a section left
     /// out is reported where the input ends.
     #[test]
