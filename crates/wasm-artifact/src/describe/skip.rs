@@ -597,7 +597,7 @@ mod tests {
         }
     }
 
-    /// A data section whose count cannot fit its bytes, or whose count
+    /// A data or code section whose count cannot fit its bytes, or whose count
     /// alone is longer than the section, is malformed: it goes to the
     /// parser as it is, never as a stand-in of that many items (a count
     /// of four billion would be a stand-in of 8 GiB).
@@ -618,6 +618,15 @@ mod tests {
         let mut over = b"\0asm\x01\0\0\0".to_vec();
         over.extend_from_slice(&[11, 1, 0xc8, 0x01]);
         assert_eq!(passed(&over), (over.clone(), 0));
+        // Found by mutation testing: one function body said in a code
+        // section of three bytes, the count's and two more, which no body
+        // fits in (the smallest, no locals and `end`, takes three with its
+        // size). The parser refuses it (a body of no bytes, then a byte
+        // left over); as a stand-in it would have been a valid empty body.
+        let mut one_short = b"\0asm\x01\0\0\0".to_vec();
+        one_short.extend_from_slice(&[10, 3, 0x01, 0x00, 0x0b]);
+        assert_eq!(passed(&one_short), (one_short.clone(), 0));
+        assert!(scan(one_short.as_slice()).is_err());
     }
 
     /// Found by mutation testing: a code or data section whose items are
