@@ -399,6 +399,16 @@ mod tests {
             "2024-06-25T15:58:49Zjunk",
             "0000-01-01T00:00:00+01:00",
             "２０24-06-25T15:58:49Z",
+            // Each separator wrong on its own (found by mutation testing:
+            // only the `T` was).
+            "2024/06-25T15:58:49Z",
+            "2024-06/25T15:58:49Z",
+            "2024-06-25T15/58:49Z",
+            "2024-06-25T15:58/49Z",
+            // Day and month 0, an offset of 60 minutes.
+            "2024-00-25T15:58:49Z",
+            "2024-06-00T15:58:49Z",
+            "2024-06-25T15:58:49+00:60",
         ] {
             assert!(
                 Timestamp::parse_rfc3339(input).is_err(),

@@ -640,7 +640,7 @@ mod tests {
         }
     }
 
-    /// A data section whose count cannot fit its bytes, or whose count
+    /// A data or code section whose count cannot fit its bytes, or whose count
     /// alone is longer than the section, is malformed: it goes to the
     /// parser as it is, never as a stand-in of that many items (a count
     /// of four billion would be a stand-in of 8 GiB).
@@ -661,6 +661,59 @@ mod tests {
         let mut over = b"\0asm\x01\0\0\0".to_vec();
         over.extend_from_slice(&[11, 1, 0xc8, 0x01]);
         assert_eq!(passed(&over), (over.clone(), 0));
+        // Found by mutation testing: one function body said in a code
+        // section of three bytes, the count's and two more, which no body
+        // fits in (the smallest, no locals and `end`, takes three with its
+        // size). The parser refuses it (a body of no bytes, then a byte
+        // left over); as a stand-in it would have been a valid empty body.
+        let mut one_short = b"\0asm\x01\0\0\0".to_vec();
+        one_short.extend_from_slice(&[10, 3, 0x01, 0x00, 0x0b]);
+        assert_eq!(passed(&one_short), (one_short.clone(), 0));
+        assert!(scan(one_short.as_slice()).is_err());
+    }
+
+    /// Found by mutation testing: a code or data section whose items are
+    /// each exactly as small as their stand-ins (bodies of no locals and no
+    /// code, empty passive segments), or which holds none, is replaced like
+    /// any other, and the sections after it are still read past by the same
+    /// rules: here a `description` over its 64 KiB limit, which must be
+    /// reported and never become an annotation.
+    #[test]
+    fn sections_after_a_code_or_data_section_of_smallest_items_are_still_left_out() {
+        let preamble = b"\0asm\x01\0\0\0".to_vec();
+        let module = |text: &str| wat::parse_str(text).unwrap_or_else(|e| panic!("{e}"));
+        let mut no_bodies = preamble.clone();
+        no_bodies.extend_from_slice(&[10, 1, 0]);
+        let mut no_segments = preamble.clone();
+        no_segments.extend_from_slice(&[11, 1, 0]);
+        let description = vec![b'd'; 64 * 1024 + 1];
+        let section = with_custom(b"description", &description);
+        for (label, mut wasm) in [
+            ("two empty bodies", module("(module (func) (func))")),
+            (
+                "two empty segments",
+                module(r#"(module (data "") (data ""))"#),
+            ),
+            ("a code section of no bodies", no_bodies),
+            ("a data section of no segments", no_segments),
+        ] {
+            wasm.extend_from_slice(&section[preamble.len()..]);
+            let scanned = match scan(wasm.as_slice()) {
+                Ok(scanned) => scanned,
+                Err(_) => panic!("{label}: refused"),
+            };
+            assert!(
+                scanned.annotations.is_empty(),
+                "{label}: {:?}",
+                scanned.annotations.keys()
+            );
+            let too_large: Vec<(&str, u64)> = scanned
+                .too_large
+                .iter()
+                .map(|t| (t.section.as_str(), t.size))
+                .collect();
+            assert_eq!(too_large, [("description", 64 * 1024 + 1)], "{label}");
+        }
     }
 
     /// Found by mutation testing: input cut short inside a section left
