@@ -826,3 +826,423 @@ fn a_whole_blob_cut_off_midway_by_a_proxy_goes_again_in_chunks() {
         "the whole blob is tried once, then chunks: {seen:#?}"
     );
 }
+
+/// The registry error inside a sink's error.
+fn registry_error(error: &LayoutError) -> &RegistryError {
+    let LayoutError::Sink(inner) = error else {
+        panic!("not a registry error: {error}")
+    };
+    inner.downcast_ref::<RegistryError>().unwrap()
+}
+
+/// `(method, path, body length)` of each request but the ping and the HEADs.
+fn steps(fake: &Fake) -> Vec<(String, String, usize)> {
+    fake.seen()
+        .into_iter()
+        .filter(|r| r.method != "HEAD" && r.path != "/v2/")
+        .map(|r| (r.method, r.path, r.body_len))
+        .collect()
+}
+
+#[test]
+fn a_mount_answered_with_202_by_each_repository_cancels_all_but_the_last_upload() {
+    let blob = BytesBlob::new(b"a layer neither repository mounts".to_vec());
+    let digest = blob.digest().to_string().replace(':', "%3A");
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v2/") => ok(),
+            ("HEAD", _) => (404, vec![], vec![]),
+            ("POST", path) if path.contains("&from=fault%2Fone") => {
+                (202, vec![header("Location", "/uploads/one")], vec![])
+            }
+            ("POST", path) if path.contains("&from=fault%2Ftwo") => {
+                (202, vec![header("Location", "/uploads/two")], vec![])
+            }
+            ("DELETE", "/uploads/one") => (204, vec![], vec![]),
+            ("PUT", path) if path.starts_with("/uploads/two?digest=") => (201, vec![], vec![]),
+            _ => (400, vec![], vec![]),
+        }
+    }));
+    let mut pushing = sink(fake.port, None).unwrap();
+    pushing.mount_from(vec!["fault/one".to_owned(), "fault/two".to_owned()]);
+    assert!(pushing.put_blob(&blob).unwrap());
+    let mount =
+        |from: &str| format!("/v2/fault/app/blobs/uploads/?mount={digest}&from=fault%2F{from}");
+    assert_eq!(
+        steps(&fake),
+        [
+            ("POST".to_owned(), mount("one"), 0),
+            ("DELETE".to_owned(), "/uploads/one".to_owned(), 0),
+            ("POST".to_owned(), mount("two"), 0),
+            (
+                "PUT".to_owned(),
+                format!("/uploads/two?digest={digest}"),
+                blob.bytes().len()
+            ),
+        ]
+    );
+}
+
+fn chunked_sink(port: u16, max_chunk_size: u64) -> RegistrySink {
+    let target: RegistryRef = format!("127.0.0.1:{port}/fault/app:v1").parse().unwrap();
+    RegistrySink::connect(
+        target,
+        ClientOptions {
+            retry: fast_retries(),
+            max_chunk_size: Some(max_chunk_size),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_chunk_refused_as_too_large_is_halved_down_to_the_registrys_minimum() {
+    let bytes = pseudo_random(5 * MIB + 3);
+    let blob = BytesBlob::new(bytes.clone());
+    let (fake, stored) = chunk_registry(3 * MIB, None, false, |_| None);
+    let mut pushing = chunked_sink(fake.port, 8 * MIB as u64);
+    assert!(pushing.put_blob(&blob).unwrap());
+    assert!(*stored.lock().unwrap() == bytes);
+    let sent: Vec<(String, usize)> = steps(&fake)
+        .into_iter()
+        .map(|(method, _, len)| (method, len))
+        .collect();
+    let step = |method: &str, len: usize| (method.to_owned(), len);
+    assert_eq!(
+        sent,
+        [
+            step("POST", 0),
+            step("PATCH", 5 * MIB + 3), // 413
+            step("GET", 0),
+            step("PATCH", 4 * MIB), // 413
+            step("GET", 0),
+            step("PATCH", 2 * MIB),
+            step("PATCH", 2 * MIB),
+            step("PATCH", MIB + 3),
+            step("PUT", 0),
+        ]
+    );
+
+    // A registry whose minimum chunk is 3 MiB: 4 MiB is tried, 2 MiB is
+    // not, and the 413 is the error.
+    let (fake, _) = chunk_registry(3 * MIB, Some(3 * MIB as u64), false, |_| None);
+    let mut pushing = chunked_sink(fake.port, 8 * MIB as u64);
+    let error = pushing.put_blob(&blob).unwrap_err();
+    assert!(
+        matches!(
+            registry_error(&error),
+            RegistryError::Status { status: 413, .. }
+        ),
+        "{error}"
+    );
+    let patches: Vec<usize> = steps(&fake)
+        .into_iter()
+        .filter(|(method, _, _)| method == "PATCH")
+        .map(|(_, _, len)| len)
+        .collect();
+    assert_eq!(patches, [5 * MIB + 3, 4 * MIB]);
+}
+
+/// A registry taking whole uploads at `/upload/1`, whose n-th `PUT` (from
+/// 0) is answered by `put(n)`; chunks are refused.
+fn whole_upload_registry(put: impl Fn(usize) -> Answer + Send + Sync + 'static) -> Fake {
+    let puts = Mutex::new(0usize);
+    Fake::start(Arc::new(move |request: &Seen, _| {
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v2/") => ok(),
+            ("HEAD", _) => (404, vec![], vec![]),
+            ("POST", "/v2/fault/app/blobs/uploads/") => {
+                (202, vec![header("Location", "/upload/1")], vec![])
+            }
+            ("PUT", path) if path.starts_with("/upload/1?digest=") => {
+                let mut count = puts.lock().unwrap();
+                *count += 1;
+                put(*count - 1)
+            }
+            _ => (400, vec![], vec![]),
+        }
+    }))
+}
+
+#[test]
+fn a_small_blob_broken_off_or_refused_is_sent_whole_again_never_in_chunks() {
+    let blob = BytesBlob::new(pseudo_random(100_000));
+    // Broken once (no answer): sent whole again, into a new upload.
+    let fake = whole_upload_registry(|n| {
+        if n == 0 {
+            (0, vec![], vec![])
+        } else {
+            (201, vec![], vec![])
+        }
+    });
+    let mut pushing = sink(fake.port, None).unwrap();
+    assert!(pushing.put_blob(&blob).unwrap());
+    let methods: Vec<(String, usize)> = steps(&fake)
+        .into_iter()
+        .map(|(method, _, len)| (method, len))
+        .collect();
+    let step = |method: &str, len: usize| (method.to_owned(), len);
+    assert_eq!(
+        methods,
+        [
+            step("POST", 0),
+            step("PUT", 100_000),
+            step("POST", 0),
+            step("PUT", 100_000)
+        ]
+    );
+
+    // Refused with 500 each time: retried whole, then the PUT's error.
+    let fake = whole_upload_registry(|_| (500, vec![], vec![]));
+    let mut pushing = sink(fake.port, None).unwrap();
+    let error = pushing.put_blob(&blob).unwrap_err();
+    let shown = error.to_string();
+    assert!(
+        shown.contains("PUT answered HTTP 500 (gave up after 4 attempts"),
+        "{shown}"
+    );
+    assert!(
+        steps(&fake)
+            .iter()
+            .all(|(method, _, _)| method == "POST" || method == "PUT"),
+        "{:?}",
+        steps(&fake)
+    );
+}
+
+/// A source whose first open yields `bytes` and every later one only the
+/// first `short` of them.
+struct ShrinkingSource {
+    blob: BytesBlob,
+    short: usize,
+    opened: Mutex<usize>,
+}
+
+impl BlobSource for ShrinkingSource {
+    fn digest(&self) -> oci_digest::Digest {
+        self.blob.digest()
+    }
+    fn size(&self) -> u64 {
+        self.blob.size()
+    }
+    fn origin(&self) -> std::borrow::Cow<'_, str> {
+        "a shrinking source".into()
+    }
+    fn open(&self) -> std::io::Result<Box<dyn Read + '_>> {
+        let mut opened = self.opened.lock().unwrap();
+        *opened += 1;
+        let bytes = self.blob.bytes();
+        Ok(Box::new(if *opened == 1 {
+            bytes
+        } else {
+            &bytes[..self.short]
+        }))
+    }
+}
+
+#[test]
+fn a_source_shorter_than_what_the_registry_holds_when_a_chunk_resumes_is_an_error() {
+    let bytes = pseudo_random(4_000_000);
+    let source = ShrinkingSource {
+        blob: BytesBlob::new(bytes),
+        short: 1_000_000,
+        opened: Mutex::new(0),
+    };
+    // The second chunk breaks after 750,000 of its bytes: the upload resumes
+    // at 2,250,000, past the end of the source as opened again.
+    let (fake, _) = chunk_registry(usize::MAX, Some(1_500_000), false, |n| {
+        (n == 1).then_some(750_000)
+    });
+    let mut pushing = chunked_sink(fake.port, MIB as u64);
+    match pushing.put_blob(&source).unwrap_err() {
+        LayoutError::SizeMismatch {
+            origin,
+            expected,
+            found,
+        } => assert_eq!(
+            (origin.as_str(), expected, found),
+            ("a shrinking source", 4_000_000, 1_000_000)
+        ),
+        other => panic!("{other}"),
+    }
+}
+
+/// A source whose reads, after `at` bytes, fail each time (`fail`) or are
+/// interrupted once in all.
+struct Stumbling {
+    blob: BytesBlob,
+    at: usize,
+    fail: bool,
+    stumbled: std::sync::atomic::AtomicBool,
+}
+
+struct StumblingReader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    done: usize,
+    fail: bool,
+    stumbled: &'a std::sync::atomic::AtomicBool,
+}
+
+impl Read for StumblingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.done == self.at && !self.stumbled.load(Ordering::SeqCst) {
+            self.stumbled.store(!self.fail, Ordering::SeqCst);
+            return Err(if self.fail {
+                std::io::Error::other("the disk is gone")
+            } else {
+                std::io::ErrorKind::Interrupted.into()
+            });
+        }
+        let end = if self.done < self.at {
+            self.at
+        } else {
+            self.bytes.len()
+        };
+        let n = buf.len().min(end - self.done);
+        buf[..n].copy_from_slice(&self.bytes[self.done..self.done + n]);
+        self.done += n;
+        Ok(n)
+    }
+}
+
+impl BlobSource for Stumbling {
+    fn digest(&self) -> oci_digest::Digest {
+        self.blob.digest()
+    }
+    fn size(&self) -> u64 {
+        self.blob.size()
+    }
+    fn origin(&self) -> std::borrow::Cow<'_, str> {
+        "a stumbling source".into()
+    }
+    fn open(&self) -> std::io::Result<Box<dyn Read + '_>> {
+        Ok(Box::new(StumblingReader {
+            bytes: self.blob.bytes(),
+            at: self.at,
+            done: 0,
+            fail: self.fail,
+            stumbled: &self.stumbled,
+        }))
+    }
+}
+
+#[test]
+fn an_interrupted_read_of_the_source_is_retried_and_a_failed_one_is_the_sources_error() {
+    let bytes = pseudo_random(300_000);
+    let fake = whole_upload_registry(|_| (201, vec![], vec![]));
+    let mut pushing = sink(fake.port, None).unwrap();
+    let interrupted = Stumbling {
+        blob: BytesBlob::new(bytes.clone()),
+        at: 100_000,
+        fail: false,
+        stumbled: Default::default(),
+    };
+    // Passed on to the HTTP client, which does not retry it: that attempt
+    // fails (a transport error, retried), and the next sends the blob whole.
+    assert!(pushing.put_blob(&interrupted).unwrap());
+    let put: Vec<Seen> = fake
+        .seen()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert!(put.last().unwrap().body == bytes);
+
+    let fake = whole_upload_registry(|_| (201, vec![], vec![]));
+    let mut pushing = sink(fake.port, None).unwrap();
+    let failing = Stumbling {
+        blob: BytesBlob::new(bytes),
+        at: 100_000,
+        fail: true,
+        stumbled: Default::default(),
+    };
+    match pushing.put_blob(&failing).unwrap_err() {
+        LayoutError::ReadSource { origin, source } => {
+            assert_eq!(origin, "a stumbling source");
+            assert_eq!(source.to_string(), "the disk is gone");
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn a_file_changed_while_it_is_sent_is_refused_at_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.wasm");
+    std::fs::write(&path, pseudo_random(MIB)).unwrap();
+    let file = oci_layout::FileInput::open(&path).unwrap();
+    oci_layout::hash_files(&[&file], None).unwrap();
+    let fake = whole_upload_registry(|_| (201, vec![], vec![]));
+    let mut pushing = sink(fake.port, None).unwrap();
+    // Touched (same bytes, a new modification time) after the first chunk
+    // went: only the check at the end of the file can see it.
+    let touched = std::sync::atomic::AtomicBool::new(false);
+    let touch_path = path.clone();
+    pushing.on_progress(Arc::new(move |_: &str, _, _| {
+        if !touched.swap(true, Ordering::SeqCst) {
+            std::fs::File::options()
+                .write(true)
+                .open(&touch_path)
+                .unwrap()
+                .set_modified(std::time::SystemTime::now() + Duration::from_secs(10))
+                .unwrap();
+        }
+    }));
+    match pushing.put_file(&file).unwrap_err() {
+        LayoutError::FileChanged { what, .. } => assert_eq!(what, "it was written to or touched"),
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn progress_is_told_up_to_the_blobs_size_and_each_file_is_read_twice() {
+    let blob = BytesBlob::new(pseudo_random(MIB + 7));
+    let fake = whole_upload_registry(|_| (201, vec![], vec![]));
+    let mut pushing = sink(fake.port, None).unwrap();
+    assert_eq!(pushing.reads_of_each_file(), 2);
+    let told: Arc<Mutex<Vec<(String, u64, u64)>>> = Arc::default();
+    let seen = Arc::clone(&told);
+    pushing.on_progress(Arc::new(move |origin: &str, done, total| {
+        seen.lock().unwrap().push((origin.to_owned(), done, total));
+    }));
+    assert!(pushing.put_blob(&blob).unwrap());
+    let told = told.lock().unwrap();
+    let size = (MIB + 7) as u64;
+    assert_eq!(
+        told.last().cloned(),
+        Some((blob.origin().into_owned(), size, size)),
+        "{told:?}"
+    );
+    assert!(told.windows(2).all(|w| w[0].1 < w[1].1), "{told:?}");
+}
+
+#[test]
+fn a_listed_manifest_is_put_under_its_digest_with_its_media_type() {
+    let manifest = BytesBlob::new(br#"{"schemaVersion":2,"listed":true}"#.to_vec());
+    let digest = manifest.digest().to_string();
+    let answer = digest.clone();
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        match request.method.as_str() {
+            "GET" => ok(),
+            _ => manifest_answer(&answer),
+        }
+    }));
+    let mut pushing = sink(fake.port, None).unwrap();
+    pushing
+        .put_listed_manifest(&manifest, MediaType::ImageManifest)
+        .unwrap();
+    assert_eq!(pushing.stats().manifests_put.load(Ordering::Relaxed), 1);
+    let put: Vec<Seen> = fake
+        .seen()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert_eq!(put.len(), 1);
+    assert_eq!(put[0].path, format!("/v2/fault/app/manifests/{digest}"));
+    assert_eq!(
+        put[0].header("Content-Type"),
+        Some("application/vnd.oci.image.manifest.v1+json")
+    );
+    assert_eq!(put[0].body, manifest.bytes());
+}
