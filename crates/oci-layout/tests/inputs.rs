@@ -395,3 +395,28 @@ fn files_picks_the_file_inputs_in_order() {
         [paths[1].as_path(), paths[0].as_path(), paths[1].as_path()]
     );
 }
+
+#[test]
+fn hash_files_hashes_each_file_once_and_a_hashed_file_never_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let size = 3 * 1024 * 1024 + 1;
+    let paths = write_files(dir.path(), &[pattern(size, 1)]);
+    let file = FileInput::open(&paths[0]).unwrap();
+    let ends = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = ends.clone();
+    let progress: oci_layout::ProgressFn = std::sync::Arc::new(move |_: &str, done, total| {
+        if done == total {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    // Given twice: read to its end once.
+    oci_layout::hash_files(&[&file, &file], Some(&progress)).unwrap();
+    assert_eq!(ends.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(
+        file.digest().map(|d| d.hex()),
+        Some(test_support::sha256sum(&std::fs::read(&paths[0]).unwrap()))
+    );
+    // Hashed already: not read again.
+    oci_layout::hash_files(&[&file], Some(&progress)).unwrap();
+    assert_eq!(ends.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
