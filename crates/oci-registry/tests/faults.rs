@@ -966,8 +966,9 @@ fn whole_upload_registry(put: impl Fn(usize) -> Answer + Send + Sync + 'static) 
 }
 
 #[test]
-fn a_small_blob_broken_off_or_refused_is_sent_whole_again_never_in_chunks() {
-    let blob = BytesBlob::new(pseudo_random(100_000));
+fn a_blob_of_up_to_4_mib_broken_off_or_refused_is_sent_whole_again_never_in_chunks() {
+    // 4 MiB, the chunk size: chunks would be the same request.
+    let blob = BytesBlob::new(pseudo_random(4 * MIB));
     // Broken once (no answer): sent whole again, into a new upload.
     let fake = whole_upload_registry(|n| {
         if n == 0 {
@@ -987,9 +988,9 @@ fn a_small_blob_broken_off_or_refused_is_sent_whole_again_never_in_chunks() {
         methods,
         [
             step("POST", 0),
-            step("PUT", 100_000),
+            step("PUT", 4 * MIB),
             step("POST", 0),
-            step("PUT", 100_000)
+            step("PUT", 4 * MIB)
         ]
     );
 
@@ -1245,4 +1246,43 @@ fn a_listed_manifest_is_put_under_its_digest_with_its_media_type() {
         Some("application/vnd.oci.image.manifest.v1+json")
     );
     assert_eq!(put[0].body, manifest.bytes());
+}
+
+#[test]
+fn a_large_blob_whose_upload_cannot_even_connect_is_retried_whole_not_in_chunks() {
+    // The registry sends the upload to a port where nothing listens: the
+    // connection fails before any of the body is read.
+    let dead_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v2/") => ok(),
+            ("HEAD", _) => (404, vec![], vec![]),
+            ("POST", "/v2/fault/app/blobs/uploads/") => (
+                202,
+                vec![header(
+                    "Location",
+                    &format!("http://127.0.0.1:{dead_port}/upload/1"),
+                )],
+                vec![],
+            ),
+            _ => (400, vec![], vec![]),
+        }
+    }));
+    let mut pushing = sink(fake.port, None).unwrap();
+    let blob = BytesBlob::new(pseudo_random(5 * MIB));
+    let error = pushing.put_blob(&blob).unwrap_err();
+    assert!(
+        error.to_string().contains("gave up after 4 attempts"),
+        "{error}"
+    );
+    // One upload started per attempt, each meant for the whole blob.
+    let posts = steps(&fake)
+        .iter()
+        .filter(|(method, _, _)| method == "POST")
+        .count();
+    assert_eq!(posts, 4, "{:?}", steps(&fake));
 }
