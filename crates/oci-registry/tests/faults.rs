@@ -1286,3 +1286,66 @@ fn a_large_blob_whose_upload_cannot_even_connect_is_retried_whole_not_in_chunks(
         .count();
     assert_eq!(posts, 4, "{:?}", steps(&fake));
 }
+
+#[test]
+fn a_registry_that_says_it_holds_less_than_was_sent_is_asked_and_resumed_from_there() {
+    let bytes = pseudo_random(3_000_000);
+    let blob = BytesBlob::new(bytes.clone());
+    let stored: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let upload = Arc::clone(&stored);
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        let mut stored = upload.lock().unwrap();
+        let range = |len: usize| header("Range", &format!("0-{}", len.saturating_sub(1)));
+        let location = header("Location", "/upload/1");
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v2/") => ok(),
+            ("HEAD", _) => (404, vec![], vec![]),
+            ("POST", _) => (202, vec![location], vec![]),
+            ("GET", "/upload/1") => (204, vec![location, range(stored.len())], vec![]),
+            ("PATCH", "/upload/1") => {
+                let start = request
+                    .header("Content-Range")
+                    .and_then(|r| r.split_once('-'))
+                    .and_then(|(start, _)| start.parse::<usize>().ok());
+                if start != Some(stored.len()) {
+                    return (416, vec![range(stored.len())], vec![]);
+                }
+                // The first chunk: half kept, and the answer says so.
+                let kept = if stored.is_empty() {
+                    request.body.len() / 2
+                } else {
+                    request.body.len()
+                };
+                stored.extend_from_slice(&request.body[..kept]);
+                (202, vec![location, range(stored.len())], vec![])
+            }
+            ("PUT", path) if path.starts_with("/upload/1?digest=") => (201, vec![], vec![]),
+            _ => (400, vec![], vec![]),
+        }
+    }));
+    let mut pushing = chunked_sink(fake.port, MIB as u64);
+    assert!(pushing.put_blob(&blob).unwrap());
+    assert!(*stored.lock().unwrap() == bytes);
+    let ranges: Vec<(String, Option<String>)> = fake
+        .seen()
+        .into_iter()
+        .filter(|r| r.method == "PATCH" || r.method == "GET" && r.path == "/upload/1")
+        .map(|r| {
+            (
+                r.method.clone(),
+                r.header("Content-Range").map(str::to_owned),
+            )
+        })
+        .collect();
+    let step = |method: &str, range: Option<&str>| (method.to_owned(), range.map(str::to_owned));
+    assert_eq!(
+        ranges,
+        [
+            step("PATCH", Some("0-1048575")),
+            step("GET", None),
+            step("PATCH", Some("524288-1572863")),
+            step("PATCH", Some("1572864-2621439")),
+            step("PATCH", Some("2621440-2999999")),
+        ]
+    );
+}
