@@ -766,6 +766,19 @@ mod tests {
         assert!(empty.failure.is_none());
     }
 
+    #[test]
+    fn a_read_into_an_empty_buffer_is_not_the_end_of_the_source() {
+        let good = b"hello world";
+        let mut reader = checked(good, 11, digest_bytes(good));
+        let mut start = [0u8; 5];
+        assert_eq!(reader.read(&mut start).unwrap(), 5);
+        assert_eq!(reader.read(&mut []).unwrap(), 0);
+        assert!(reader.failure.is_none());
+        let mut rest = Vec::new();
+        reader.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b" world");
+    }
+
     /// Yields at most 4 bytes a read.
     struct Trickle<'a>(&'a [u8]);
 
