@@ -843,6 +843,22 @@ mod tests {
             }
         }
 
+        /// A first component that looks like a host is refused only when
+        /// it would be read as one: without a registry, and before a '/'.
+        #[test]
+        fn a_host_like_first_component_is_a_path_under_a_registry_or_alone() {
+            let tagged = |registry: &str, repository: &str| {
+                Distribution::with_tag(registry.into(), repository.into(), "v1".into())
+            };
+            for (reference, shown) in [
+                (tagged("ghcr.io", "a.b/c"), "ghcr.io/a.b/c:v1"),
+                (tagged("", "a.b"), "a.b:v1"),
+            ] {
+                let converted = Reference::try_from(reference).unwrap();
+                assert_eq!(converted.to_string(), shown);
+            }
+        }
+
         #[test]
         fn an_empty_registry_built_by_hand_means_none() {
             let hand_made = Distribution::with_tag(String::new(), "demo/app".into(), "v1".into());
