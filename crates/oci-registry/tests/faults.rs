@@ -569,6 +569,14 @@ fn pseudo_random(len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// Where a `PATCH`'s `Content-Range` says its bytes start.
+fn range_start(request: &Seen) -> Option<usize> {
+    request
+        .header("Content-Range")
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(start, _)| start.parse::<usize>().ok())
+}
+
 /// A registry that keeps one upload (`/upload/1`) in memory: `PATCH`es
 /// must start where it stands (their `Content-Range`), `GET` says where it
 /// stands, and `PUT ?digest=` completes it; a request body larger than
@@ -608,11 +616,7 @@ fn chunk_registry(
             }
             ("GET", "/upload/1") => (204, vec![location, range(stored.len())], vec![]),
             ("PATCH", "/upload/1") => {
-                let start = request
-                    .header("Content-Range")
-                    .and_then(|r| r.split_once('-'))
-                    .and_then(|(start, _)| start.parse::<usize>().ok());
-                if start != Some(stored.len()) {
+                if range_start(request) != Some(stored.len()) {
                     return (416, vec![range(stored.len())], vec![]);
                 }
                 let mut count = patches.lock().unwrap();
@@ -844,6 +848,19 @@ fn steps(fake: &Fake) -> Vec<(String, String, usize)> {
         .collect()
 }
 
+/// [`steps`] without their paths.
+fn methods_and_lengths(fake: &Fake) -> Vec<(String, usize)> {
+    steps(fake)
+        .into_iter()
+        .map(|(method, _, len)| (method, len))
+        .collect()
+}
+
+/// A step as [`methods_and_lengths`] gives it.
+fn step(method: &str, len: usize) -> (String, usize) {
+    (method.to_owned(), len)
+}
+
 #[test]
 fn a_mount_answered_with_202_by_each_repository_cancels_all_but_the_last_upload() {
     let blob = BytesBlob::new(b"a layer neither repository mounts".to_vec());
@@ -904,11 +921,7 @@ fn a_chunk_refused_as_too_large_is_halved_down_to_the_registrys_minimum() {
     let mut pushing = chunked_sink(fake.port, 8 * MIB as u64);
     assert!(pushing.put_blob(&blob).unwrap());
     assert!(*stored.lock().unwrap() == bytes);
-    let sent: Vec<(String, usize)> = steps(&fake)
-        .into_iter()
-        .map(|(method, _, len)| (method, len))
-        .collect();
-    let step = |method: &str, len: usize| (method.to_owned(), len);
+    let sent = methods_and_lengths(&fake);
     assert_eq!(
         sent,
         [
@@ -979,11 +992,7 @@ fn a_blob_of_up_to_4_mib_broken_off_or_refused_is_sent_whole_again_never_in_chun
     });
     let mut pushing = sink(fake.port, None).unwrap();
     assert!(pushing.put_blob(&blob).unwrap());
-    let methods: Vec<(String, usize)> = steps(&fake)
-        .into_iter()
-        .map(|(method, _, len)| (method, len))
-        .collect();
-    let step = |method: &str, len: usize| (method.to_owned(), len);
+    let methods = methods_and_lengths(&fake);
     assert_eq!(
         methods,
         [
@@ -1012,15 +1021,34 @@ fn a_blob_of_up_to_4_mib_broken_off_or_refused_is_sent_whole_again_never_in_chun
     );
 }
 
-/// A source whose first open yields `bytes` and every later one only the
-/// first `short` of them.
-struct ShrinkingSource {
+/// A source that announces `blob` and whose reader, at its n-th opening
+/// (from 0), is `reader(blob's bytes, n)`.
+struct OddSource {
     blob: BytesBlob,
-    short: usize,
+    origin: &'static str,
     opened: Mutex<usize>,
+    reader: Box<OpenReader>,
 }
 
-impl BlobSource for ShrinkingSource {
+/// How an [`OddSource`] makes its reader.
+type OpenReader = dyn Fn(&[u8], usize) -> Box<dyn Read>;
+
+impl OddSource {
+    fn new(
+        bytes: Vec<u8>,
+        origin: &'static str,
+        reader: impl Fn(&[u8], usize) -> Box<dyn Read> + 'static,
+    ) -> Self {
+        OddSource {
+            blob: BytesBlob::new(bytes),
+            origin,
+            opened: Mutex::new(0),
+            reader: Box::new(reader),
+        }
+    }
+}
+
+impl BlobSource for OddSource {
     fn digest(&self) -> oci_digest::Digest {
         self.blob.digest()
     }
@@ -1028,28 +1056,23 @@ impl BlobSource for ShrinkingSource {
         self.blob.size()
     }
     fn origin(&self) -> std::borrow::Cow<'_, str> {
-        "a shrinking source".into()
+        self.origin.into()
     }
     fn open(&self) -> std::io::Result<Box<dyn Read + '_>> {
         let mut opened = self.opened.lock().unwrap();
         *opened += 1;
-        let bytes = self.blob.bytes();
-        Ok(Box::new(if *opened == 1 {
-            bytes
-        } else {
-            &bytes[..self.short]
-        }))
+        Ok((self.reader)(self.blob.bytes(), *opened - 1))
     }
 }
 
 #[test]
 fn a_source_shorter_than_what_the_registry_holds_when_a_chunk_resumes_is_an_error() {
     let bytes = pseudo_random(4_000_000);
-    let source = ShrinkingSource {
-        blob: BytesBlob::new(bytes),
-        short: 1_000_000,
-        opened: Mutex::new(0),
-    };
+    // Whole at its first opening, its first 1,000,000 bytes after.
+    let source = OddSource::new(bytes, "a shrinking source", |bytes, opened| {
+        let kept = if opened == 0 { bytes.len() } else { 1_000_000 };
+        Box::new(std::io::Cursor::new(bytes[..kept].to_vec()))
+    });
     // The second chunk breaks after 750,000 of its bytes: the upload resumes
     // at 2,250,000, past the end of the source as opened again.
     let (fake, _) = chunk_registry(usize::MAX, Some(1_500_000), false, |n| {
@@ -1069,24 +1092,17 @@ fn a_source_shorter_than_what_the_registry_holds_when_a_chunk_resumes_is_an_erro
     }
 }
 
-/// A source whose reads, after `at` bytes, fail each time (`fail`) or are
-/// interrupted once in all.
-struct Stumbling {
-    blob: BytesBlob,
-    at: usize,
-    fail: bool,
-    stumbled: std::sync::atomic::AtomicBool,
-}
-
-struct StumblingReader<'a> {
-    bytes: &'a [u8],
+/// Reads `bytes`, except that the read at `at` fails (`fail`), or is
+/// interrupted if `stumbled` is not yet set (which it then sets).
+struct StumblingReader {
+    bytes: Vec<u8>,
     at: usize,
     done: usize,
     fail: bool,
-    stumbled: &'a std::sync::atomic::AtomicBool,
+    stumbled: Arc<std::sync::atomic::AtomicBool>,
 }
 
-impl Read for StumblingReader<'_> {
+impl Read for StumblingReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.done == self.at && !self.stumbled.load(Ordering::SeqCst) {
             self.stumbled.store(!self.fail, Ordering::SeqCst);
@@ -1108,25 +1124,19 @@ impl Read for StumblingReader<'_> {
     }
 }
 
-impl BlobSource for Stumbling {
-    fn digest(&self) -> oci_digest::Digest {
-        self.blob.digest()
-    }
-    fn size(&self) -> u64 {
-        self.blob.size()
-    }
-    fn origin(&self) -> std::borrow::Cow<'_, str> {
-        "a stumbling source".into()
-    }
-    fn open(&self) -> std::io::Result<Box<dyn Read + '_>> {
-        Ok(Box::new(StumblingReader {
-            bytes: self.blob.bytes(),
-            at: self.at,
+/// A source whose reads stumble after 100,000 bytes: each fails (`fail`),
+/// or the first of all is interrupted.
+fn stumbling(bytes: Vec<u8>, fail: bool) -> OddSource {
+    let stumbled: Arc<std::sync::atomic::AtomicBool> = Arc::default();
+    OddSource::new(bytes, "a stumbling source", move |bytes, _| {
+        Box::new(StumblingReader {
+            bytes: bytes.to_vec(),
+            at: 100_000,
             done: 0,
-            fail: self.fail,
-            stumbled: &self.stumbled,
-        }))
-    }
+            fail,
+            stumbled: Arc::clone(&stumbled),
+        })
+    })
 }
 
 #[test]
@@ -1134,12 +1144,7 @@ fn an_interrupted_read_of_the_source_is_retried_and_a_failed_one_is_the_sources_
     let bytes = pseudo_random(300_000);
     let fake = whole_upload_registry(|_| (201, vec![], vec![]));
     let mut pushing = sink(fake.port, None).unwrap();
-    let interrupted = Stumbling {
-        blob: BytesBlob::new(bytes.clone()),
-        at: 100_000,
-        fail: false,
-        stumbled: Default::default(),
-    };
+    let interrupted = stumbling(bytes.clone(), false);
     // Passed on to the HTTP client, which does not retry it: that attempt
     // fails (a transport error, retried), and the next sends the blob whole.
     assert!(pushing.put_blob(&interrupted).unwrap());
@@ -1152,12 +1157,7 @@ fn an_interrupted_read_of_the_source_is_retried_and_a_failed_one_is_the_sources_
 
     let fake = whole_upload_registry(|_| (201, vec![], vec![]));
     let mut pushing = sink(fake.port, None).unwrap();
-    let failing = Stumbling {
-        blob: BytesBlob::new(bytes),
-        at: 100_000,
-        fail: true,
-        stumbled: Default::default(),
-    };
+    let failing = stumbling(bytes, true);
     match pushing.put_blob(&failing).unwrap_err() {
         LayoutError::ReadSource { origin, source } => {
             assert_eq!(origin, "a stumbling source");
@@ -1303,11 +1303,7 @@ fn a_registry_that_says_it_holds_less_than_was_sent_is_asked_and_resumed_from_th
             ("POST", _) => (202, vec![location], vec![]),
             ("GET", "/upload/1") => (204, vec![location, range(stored.len())], vec![]),
             ("PATCH", "/upload/1") => {
-                let start = request
-                    .header("Content-Range")
-                    .and_then(|r| r.split_once('-'))
-                    .and_then(|(start, _)| start.parse::<usize>().ok());
-                if start != Some(stored.len()) {
+                if range_start(request) != Some(stored.len()) {
                     return (416, vec![range(stored.len())], vec![]);
                 }
                 // The first chunk: half kept, and the answer says so.
