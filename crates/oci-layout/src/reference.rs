@@ -687,6 +687,79 @@ mod tests {
         assert!(parts(Some("é.io"), "a", "v1").is_err());
     }
 
+    #[test]
+    fn errors_name_the_part_in_words() {
+        for (repo, name, tag, start) in [
+            (
+                Some("-bad.io/x"),
+                "app",
+                "v1",
+                "invalid image registry \"-bad.io\": ",
+            ),
+            (
+                Some("ghcr.io/App"),
+                "app",
+                "v1",
+                "invalid image repository \"ghcr.io/App\": ",
+            ),
+            (None, "App", "v1", "invalid image name \"App\": "),
+            (None, "app", ".v1", "invalid image tag \".v1\": "),
+        ] {
+            let err = parts(repo, name, tag).unwrap_err();
+            assert!(err.to_string().starts_with(start), "{err}");
+        }
+        let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let err = format!("app@{digest}").parse::<Reference>().unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("invalid image digest \"{digest}\": ")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_port_is_digits_only() {
+        for port in ["", "+5000", "50a", " 5000"] {
+            let err = parts(Some(&format!("localhost:{port}")), "app", "v1").unwrap_err();
+            assert_eq!(err.part, ReferencePart::Registry);
+            assert_eq!(err.reason, format!("port {port:?} is not a number"));
+        }
+    }
+
+    #[test]
+    fn host_labels_are_letters_and_digits_with_inner_dashes() {
+        for (host, label) in [
+            ("bad_host.io", "bad_host"),
+            ("a..io", ""),
+            ("a-.io", "a-"),
+            ("-a.io", "-a"),
+            ("a.b@c.io", "b@c"),
+        ] {
+            let err = parts(Some(&format!("{host}/x")), "app", "v1").unwrap_err();
+            assert_eq!(err.part, ReferencePart::Registry, "{host}");
+            assert_eq!(
+                err.reason,
+                format!("host label {label:?} is not letters and digits with inner '-'"),
+                "{host}"
+            );
+        }
+        for host in ["a-b.io", "a--b.io", "A1.io", "x.y-z.io:5000"] {
+            assert!(parts(Some(host), "app", "v1").is_ok(), "{host}");
+        }
+    }
+
+    #[test]
+    fn the_tag_is_looked_for_after_the_last_slash_only() {
+        // The colon before the slash is the registry's, not a tag's.
+        let err = "x:/y".parse::<Reference>().unwrap_err();
+        assert_eq!(err.part, ReferencePart::Tag);
+        assert_eq!(err.reason, "\"x:/y\" has no \":tag\"");
+        // A leading slash is an empty repository, not a panic.
+        let err = "/app:v1".parse::<Reference>().unwrap_err();
+        assert_eq!(err.part, ReferencePart::Repository);
+        assert_eq!(err.reason, "it cannot be empty");
+    }
+
     mod distribution {
         use super::*;
         use oci_spec::distribution::Reference as Distribution;
@@ -767,6 +840,22 @@ mod tests {
                 assert_eq!(converted.to_string(), text);
                 assert_eq!(Distribution::from(&converted), theirs(text));
                 assert_eq!(ours(text), converted);
+            }
+        }
+
+        /// A first component that looks like a host is refused only when
+        /// it would be read as one: without a registry, and before a '/'.
+        #[test]
+        fn a_host_like_first_component_is_a_path_under_a_registry_or_alone() {
+            let tagged = |registry: &str, repository: &str| {
+                Distribution::with_tag(registry.into(), repository.into(), "v1".into())
+            };
+            for (reference, shown) in [
+                (tagged("ghcr.io", "a.b/c"), "ghcr.io/a.b/c:v1"),
+                (tagged("", "a.b"), "a.b:v1"),
+            ] {
+                let converted = Reference::try_from(reference).unwrap();
+                assert_eq!(converted.to_string(), shown);
             }
         }
 

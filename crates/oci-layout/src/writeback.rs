@@ -326,6 +326,43 @@ mod tests {
         out.sync_all().unwrap();
     }
 
+    /// How many times [`counting_sync`] ran (one test uses it).
+    static SYNCS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn counting_sync(file: &File) -> io::Result<()> {
+        SYNCS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        file.sync_data()
+    }
+
+    #[test]
+    fn the_thread_syncs_once_a_request_and_waits_between_requests() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let mut out = WritebackFile::with_step(tempfile::tempfile().unwrap(), 4096, counting_sync);
+        out.write_all(&[1; 4096]).unwrap();
+        while SYNCS.load(SeqCst) == 0 {
+            std::thread::yield_now();
+        }
+        // No other request: the thread waits, it does not sync again.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert_eq!(SYNCS.load(SeqCst), 1);
+        out.sync_all().unwrap();
+        assert_eq!(SYNCS.load(SeqCst), 1, "the final sync is the caller's own");
+    }
+
+    #[test]
+    fn truncate_cuts_the_file() {
+        let mut file = tempfile::tempfile().unwrap();
+        let mut out = WritebackFile::new(file.try_clone().unwrap());
+        out.write_all(b"0123456789").unwrap();
+        SeekableOutput::truncate(&mut out, 4).unwrap();
+        out.flush().unwrap();
+        out.sync_all().unwrap();
+        file.rewind().unwrap();
+        let mut back = Vec::new();
+        file.read_to_end(&mut back).unwrap();
+        assert_eq!(back, b"0123");
+    }
+
     #[test]
     fn dropped_unsynced_it_stops_the_thread() {
         let (out, shared) = failing_after_a_step();

@@ -233,26 +233,218 @@ fn each_layout_says_how_often_it_reads_a_file_input() {
 }
 
 #[test]
-fn the_tar_tells_its_progress_through_each_file_input_up_to_its_size() {
+fn each_layout_tells_its_progress_through_a_file_input_in_chunks_up_to_its_size() {
     let work = tempfile::tempdir().unwrap();
     let file = work.path().join("big.wasm");
     // Over the small-file size, so it is streamed in chunks.
     let bytes = test_support::pattern(3 * 1024 * 1024 + 5, 7);
     std::fs::write(&file, &bytes).unwrap();
-    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = told.clone();
     let mut tar = LayoutTar::seekable(std::io::Cursor::new(Vec::new())).unwrap();
-    tar.on_progress(std::sync::Arc::new(move |origin: &str, done, total| {
-        seen.lock().unwrap().push((origin.to_owned(), done, total));
-    }));
-    let input: BlobInput = FileInput::open(&file).unwrap().into();
-    tar.put_inputs(&[&input]).unwrap();
-    let told = told.lock().unwrap();
-    let size = bytes.len() as u64;
-    assert!(!told.is_empty(), "no progress told");
-    assert!(told
-        .iter()
-        .all(|(origin, _, total)| { origin == &file.display().to_string() && *total == size }));
-    assert_eq!(told.last().unwrap().1, size, "{told:?}");
-    assert!(told.windows(2).all(|w| w[0].1 <= w[1].1), "{told:?}");
+    let mut dir = LayoutDir::open(work.path().join("layout")).unwrap();
+    for (name, sink) in [
+        ("tar", &mut tar as &mut dyn ImageSink),
+        ("directory", &mut dir),
+    ] {
+        let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = told.clone();
+        sink.on_progress(std::sync::Arc::new(move |origin: &str, done, total| {
+            seen.lock().unwrap().push((origin.to_owned(), done, total));
+        }));
+        let input: BlobInput = FileInput::open(&file).unwrap().into();
+        sink.put_inputs(&[&input]).unwrap();
+        let told = told.lock().unwrap();
+        let size = bytes.len() as u64;
+        // Streamed in chunks (a file over 256 KiB is not read whole): told
+        // after each, not once at the end.
+        assert!(told.len() >= 3, "{name}: {told:?}");
+        assert!(
+            told.iter()
+                .all(|(origin, _, total)| origin == &file.display().to_string() && *total == size),
+            "{name}: {told:?}"
+        );
+        assert_eq!(told.last().unwrap().1, size, "{name}: {told:?}");
+        assert!(
+            told.windows(2).all(|w| w[0].1 <= w[1].1),
+            "{name}: {told:?}"
+        );
+    }
+}
+
+/// Puts `manifest` as the image named `reference`; returns its digest.
+fn put_named_manifest(dir: &mut LayoutDir, manifest: &[u8], reference: &str) -> Digest {
+    let manifest = BytesBlob::new(manifest.to_vec());
+    let reference: Reference = reference.parse().unwrap();
+    dir.put_manifest(&manifest, MediaType::ImageManifest, &reference, None)
+        .unwrap();
+    digest_bytes(manifest.bytes())
+}
+
+#[test]
+fn finish_replaces_the_entry_of_the_same_ref_name_and_keeps_every_other_entry_and_field() {
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    drop(LayoutDir::open(&layout).unwrap());
+    let old = |tag: Option<&str>, byte: char| {
+        let mut entry = serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": format!("sha256:{}", byte.to_string().repeat(64)),
+            "size": 10,
+        });
+        if let Some(tag) = tag {
+            entry["annotations"] = serde_json::json!({ "org.opencontainers.image.ref.name": tag });
+        }
+        entry
+    };
+    let existing = serde_json::json!({
+        "schemaVersion": 2,
+        "annotations": { "kept": "yes" },
+        "manifests": [old(None, 'a'), old(Some("v1"), 'b'), old(Some("v2"), 'c')],
+    });
+    std::fs::write(
+        layout.join("index.json"),
+        serde_json::to_vec_pretty(&existing).unwrap(),
+    )
+    .unwrap();
+
+    let mut dir = LayoutDir::open(&layout).unwrap();
+    let digest = put_named_manifest(&mut dir, br#"{"schemaVersion":2}"#, "demo/app:v1");
+    let written = dir.finish().unwrap();
+    assert_eq!(written, std::fs::read(layout.join("index.json")).unwrap());
+
+    let index: serde_json::Value = serde_json::from_slice(&written).unwrap();
+    let manifests = index["manifests"].as_array().unwrap();
+    assert_eq!(manifests.len(), 3, "{index}");
+    assert_eq!(manifests[0], old(None, 'a'), "the unnamed entry stays");
+    assert_eq!(manifests[1], old(Some("v2"), 'c'), "another name stays");
+    assert_eq!(manifests[2]["digest"], digest.to_string(), "v1 is replaced");
+    assert_eq!(
+        manifests[2]["annotations"]["org.opencontainers.image.ref.name"],
+        "v1"
+    );
+    assert_eq!(index["annotations"], serde_json::json!({ "kept": "yes" }));
+    assert_eq!(index["schemaVersion"], 2);
+}
+
+#[test]
+fn an_existing_oci_layout_file_must_declare_version_1_0_0() {
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    std::fs::create_dir(&layout).unwrap();
+    for (marker, refused) in [
+        (r#"{"imageLayoutVersion":"2.0.0"}"#, true),
+        (r#"{"imageLayoutVersion":1}"#, true),
+        (r#"{}"#, true),
+        ("not json", true),
+        ("{ \"imageLayoutVersion\" : \"1.0.0\" }\n", false),
+    ] {
+        std::fs::write(layout.join("oci-layout"), marker).unwrap();
+        match LayoutDir::open(&layout) {
+            Err(LayoutError::InvalidExisting { path, .. }) if refused => {
+                assert!(path.ends_with("oci-layout"), "{marker}: {path}");
+            }
+            Ok(_) if !refused => {}
+            Err(e) => panic!("{marker}: {e}"),
+            Ok(_) => panic!("{marker}: accepted"),
+        }
+        // The marker is never rewritten.
+        assert_eq!(
+            std::fs::read_to_string(layout.join("oci-layout")).unwrap(),
+            marker
+        );
+    }
+}
+
+#[test]
+fn a_new_layout_gets_the_oci_layout_file() {
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    drop(LayoutDir::open(&layout).unwrap());
+    assert_eq!(
+        std::fs::read(layout.join("oci-layout")).unwrap(),
+        br#"{"imageLayoutVersion":"1.0.0"}"#
+    );
+}
+
+#[test]
+fn links_in_place_of_layout_files_or_blobs_are_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let target = work.path().join("target");
+    std::fs::write(&target, r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+
+    // oci-layout as a link, read at open.
+    let layout = work.path().join("linked-marker");
+    std::fs::create_dir(&layout).unwrap();
+    std::os::unix::fs::symlink(&target, layout.join("oci-layout")).unwrap();
+    assert!(matches!(
+        LayoutDir::open(&layout),
+        Err(LayoutError::InvalidExisting { .. })
+    ));
+
+    // index.json as a link, read at finish.
+    let layout = work.path().join("linked-index");
+    drop(LayoutDir::open(&layout).unwrap());
+    std::fs::write(&target, r#"{"schemaVersion":2,"manifests":[]}"#).unwrap();
+    std::os::unix::fs::symlink(&target, layout.join("index.json")).unwrap();
+    let mut dir = LayoutDir::open(&layout).unwrap();
+    put_named_manifest(&mut dir, br#"{"schemaVersion":2}"#, "demo/app:v1");
+    match dir.finish() {
+        Err(LayoutError::InvalidExisting { path, .. }) => assert!(path.ends_with("index.json")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        br#"{"schemaVersion":2,"manifests":[]}"#
+    );
+
+    // A blob as a link to a file of the right size.
+    let layout = work.path().join("linked-blob");
+    let mut dir = LayoutDir::open(&layout).unwrap();
+    let blob = BytesBlob::new(b"0123456789".to_vec());
+    std::fs::write(&target, b"9876543210").unwrap();
+    std::os::unix::fs::symlink(&target, layout.join(blob.digest().blob_path())).unwrap();
+    assert!(matches!(
+        dir.has_blob(&blob.digest(), 10),
+        Err(LayoutError::InvalidExisting { .. })
+    ));
+}
+
+#[test]
+fn a_blob_looked_up_where_it_cannot_be_is_an_error_not_a_missing_blob() {
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    let mut dir = LayoutDir::open(&layout).unwrap();
+    // blobs/sha256 turned into a file: looking up a blob in it fails with
+    // "not a directory", not "not found".
+    std::fs::remove_dir(layout.join("blobs/sha256")).unwrap();
+    std::fs::write(layout.join("blobs/sha256"), b"").unwrap();
+    let digest = digest_bytes(b"x");
+    match dir.has_blob(&digest, 1) {
+        Err(LayoutError::Destination { source, .. }) => {
+            assert_eq!(source.kind(), std::io::ErrorKind::NotADirectory);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_existing_oci_layout_file_of_up_to_64_mib_is_read_and_one_byte_more_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    std::fs::create_dir(&layout).unwrap();
+    let marker = br#"{"imageLayoutVersion":"1.0.0"}"#;
+    let limit = 64 * 1024 * 1024;
+    for (len, refused) in [(limit, false), (limit + 1, true)] {
+        // Valid JSON of exactly `len` bytes: the marker, then spaces.
+        let mut bytes = marker.to_vec();
+        bytes.resize(len, b' ');
+        std::fs::write(layout.join("oci-layout"), &bytes).unwrap();
+        match LayoutDir::open(&layout) {
+            Ok(_) if !refused => {}
+            Err(LayoutError::InvalidExisting { reason, .. }) if refused => {
+                assert_eq!(reason, "it is larger than 67108864 bytes");
+            }
+            Err(e) => panic!("{len} bytes: {e}"),
+            Ok(_) => panic!("{len} bytes: accepted"),
+        }
+    }
 }

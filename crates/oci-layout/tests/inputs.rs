@@ -351,3 +351,140 @@ fn a_small_file_is_opened_and_read_in_one_go() {
         assert!(matches!(error, LayoutError::NotAFile { .. }), "{error}");
     }
 }
+
+/// `SMALL_FILE`'s value, written out: 256 KiB.
+const SMALL: usize = 262_144;
+
+#[test]
+fn read_small_reads_a_file_of_up_to_256_kib_whole_and_nothing_larger() {
+    assert_eq!(SMALL_FILE, SMALL as u64);
+    let dir = tempfile::tempdir().unwrap();
+    let contents = [pattern(SMALL, 1), pattern(SMALL + 1, 2), pattern(1, 3)];
+    let paths = write_files(dir.path(), &contents);
+    for (path, bytes) in paths.iter().zip(&contents) {
+        let input: BlobInput = FileInput::open(path).unwrap().into();
+        match input.read_small() {
+            Some(read) if bytes.len() <= SMALL => assert!(read.unwrap() == *bytes),
+            None if bytes.len() > SMALL => {}
+            other => panic!(
+                "{} bytes: {:?}",
+                bytes.len(),
+                other.map(|r| r.map(|b| b.len()))
+            ),
+        }
+        assert_eq!(input.read_small_blob().is_some(), bytes.len() <= SMALL);
+    }
+    let source: BlobInput = BytesBlob::new(b"in memory".to_vec()).into();
+    assert!(source.read_small().is_none());
+    assert!(source.read_small_blob().is_none());
+}
+
+#[test]
+fn read_small_blob_hashes_the_file_and_the_input_keeps_its_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = pattern(5000, 4);
+    let paths = write_files(dir.path(), std::slice::from_ref(&bytes));
+    let input: BlobInput = FileInput::open(&paths[0]).unwrap().into();
+    let blob = input.read_small_blob().unwrap().unwrap();
+    assert!(blob.bytes() == &bytes[..]);
+    assert_eq!(blob.digest().hex(), test_support::sha256sum(&bytes));
+    let BlobInput::File(file) = &input else {
+        unreachable!("made from a FileInput");
+    };
+    assert_eq!(file.digest(), Some(blob.digest()));
+    // Its digest and checksum known, a stream (which would otherwise hash
+    // it first) gets the same tar as from a fresh input.
+    let mut stream = LayoutTar::new(Vec::new()).unwrap();
+    assert_eq!(stream.put_inputs(&[&input]).unwrap(), [blob.digest()]);
+    let fresh: BlobInput = FileInput::open(&paths[0]).unwrap().into();
+    let mut again = LayoutTar::new(Vec::new()).unwrap();
+    again.put_inputs(&[&fresh]).unwrap();
+    assert!(stream.finish().unwrap() == again.finish().unwrap());
+}
+
+#[test]
+fn read_small_of_a_file_changed_since_it_was_opened_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_files(dir.path(), &[pattern(10_000, 1)]);
+    let input: BlobInput = FileInput::open(&paths[0]).unwrap().into();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&paths[0])
+        .unwrap()
+        .set_len(4_000)
+        .unwrap();
+    let error = input.read_small().unwrap().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "changed while being packaged (its size changed); package it again once it is complete"
+    );
+    assert!(input.read_small_blob().unwrap().is_err());
+}
+
+#[test]
+fn open_file_and_origin_say_where_the_bytes_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_files(dir.path(), &[b"\0asm\x01\0\0\0file".to_vec()]);
+    let input: BlobInput = FileInput::open(&paths[0]).unwrap().into();
+    let mut read = Vec::new();
+    input
+        .open_file()
+        .unwrap()
+        .unwrap()
+        .read_to_end(&mut read)
+        .unwrap();
+    assert_eq!(read, b"\0asm\x01\0\0\0file");
+    assert_eq!(input.origin(), paths[0].display().to_string());
+
+    let blob = BytesBlob::new(b"in memory".to_vec());
+    let source: BlobInput = blob.clone().into();
+    assert!(source.open_file().is_none());
+    assert_eq!(
+        source.origin(),
+        format!(
+            "in-memory blob sha256:{}",
+            test_support::sha256sum(b"in memory")
+        )
+    );
+    assert_eq!(source.size(), 9);
+}
+
+#[test]
+fn files_picks_the_file_inputs_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_files(dir.path(), &[pattern(10, 1), pattern(20, 2)]);
+    let first: BlobInput = FileInput::open(&paths[0]).unwrap().into();
+    let second: BlobInput = FileInput::open(&paths[1]).unwrap().into();
+    let source: BlobInput = BytesBlob::new(b"x".to_vec()).into();
+    let files = BlobInput::files(&[&second, &source, &first, &second]);
+    let picked: Vec<&Path> = files.iter().map(|file| file.path()).collect();
+    assert_eq!(
+        picked,
+        [paths[1].as_path(), paths[0].as_path(), paths[1].as_path()]
+    );
+}
+
+#[test]
+fn hash_files_hashes_each_file_once_and_a_hashed_file_never_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let size = 3 * 1024 * 1024 + 1;
+    let paths = write_files(dir.path(), &[pattern(size, 1)]);
+    let file = FileInput::open(&paths[0]).unwrap();
+    let ends = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = ends.clone();
+    let progress: oci_layout::ProgressFn = std::sync::Arc::new(move |_: &str, done, total| {
+        if done == total {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    // Given twice: read to its end once.
+    oci_layout::hash_files(&[&file, &file], Some(&progress)).unwrap();
+    assert_eq!(ends.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(
+        file.digest().map(|d| d.hex()),
+        Some(test_support::sha256sum(&std::fs::read(&paths[0]).unwrap()))
+    );
+    // Hashed already: not read again.
+    oci_layout::hash_files(&[&file], Some(&progress)).unwrap();
+    assert_eq!(ends.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

@@ -765,4 +765,49 @@ mod tests {
         assert_eq!(empty.read(&mut buf).unwrap(), 0);
         assert!(empty.failure.is_none());
     }
+
+    #[test]
+    fn a_read_into_an_empty_buffer_is_not_the_end_of_the_source() {
+        let good = b"hello world";
+        let mut reader = checked(good, 11, digest_bytes(good));
+        let mut start = [0u8; 5];
+        assert_eq!(reader.read(&mut start).unwrap(), 5);
+        assert_eq!(reader.read(&mut []).unwrap(), 0);
+        assert!(reader.failure.is_none());
+        let mut rest = Vec::new();
+        reader.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b" world");
+    }
+
+    /// Yields at most 4 bytes a read.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(4).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn no_more_than_the_size_passes_from_a_longer_source_read_in_pieces() {
+        let good = b"hello world";
+        let mut reader = checked(b"", 11, digest_bytes(good));
+        reader.inner = Box::new(Trickle(b"hello world!"));
+        let mut passed = 0;
+        let mut buf = [0u8; 64];
+        while let Ok(n) = reader.read(&mut buf) {
+            assert!(n > 0, "the end of a longer source must be an error");
+            passed += n;
+        }
+        // 4 + 4, then the read that would complete the 11 bytes fails: the
+        // body is never whole, let alone longer.
+        assert_eq!(passed, 8);
+        assert!(matches!(
+            reader.failure,
+            Some(LayoutError::SizeMismatch { found: 12, .. })
+        ));
+    }
 }

@@ -166,6 +166,22 @@ mod tests {
     }
 
     #[test]
+    fn no_registry_and_index_docker_io_mean_docker_hub() {
+        for (text, registry, repository) in [
+            ("app:v1", "docker.io", "library/app"),
+            ("index.docker.io/app:v1", "docker.io", "library/app"),
+            ("index.docker.io/org/app:v1", "docker.io", "org/app"),
+        ] {
+            let r: RegistryRef = text.parse().unwrap();
+            assert_eq!(
+                (r.registry(), r.repository()),
+                (registry, repository),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn loopback_hosts() {
         for yes in [
             "localhost",

@@ -569,6 +569,14 @@ fn pseudo_random(len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// Where a `PATCH`'s `Content-Range` says its bytes start.
+fn range_start(request: &Seen) -> Option<usize> {
+    request
+        .header("Content-Range")
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(start, _)| start.parse::<usize>().ok())
+}
+
 /// A registry that keeps one upload (`/upload/1`) in memory: `PATCH`es
 /// must start where it stands (their `Content-Range`), `GET` says where it
 /// stands, and `PUT ?digest=` completes it; a request body larger than
@@ -608,11 +616,7 @@ fn chunk_registry(
             }
             ("GET", "/upload/1") => (204, vec![location, range(stored.len())], vec![]),
             ("PATCH", "/upload/1") => {
-                let start = request
-                    .header("Content-Range")
-                    .and_then(|r| r.split_once('-'))
-                    .and_then(|(start, _)| start.parse::<usize>().ok());
-                if start != Some(stored.len()) {
+                if range_start(request) != Some(stored.len()) {
                     return (416, vec![range(stored.len())], vec![]);
                 }
                 let mut count = patches.lock().unwrap();
@@ -824,5 +828,520 @@ fn a_whole_blob_cut_off_midway_by_a_proxy_goes_again_in_chunks() {
             ("PUT", 0),
         ],
         "the whole blob is tried once, then chunks: {seen:#?}"
+    );
+}
+
+/// The registry error inside a sink's error.
+fn registry_error(error: &LayoutError) -> &RegistryError {
+    let LayoutError::Sink(inner) = error else {
+        panic!("not a registry error: {error}")
+    };
+    inner.downcast_ref::<RegistryError>().unwrap()
+}
+
+/// `(method, path, body length)` of each request but the ping and the HEADs.
+fn steps(fake: &Fake) -> Vec<(String, String, usize)> {
+    fake.seen()
+        .into_iter()
+        .filter(|r| r.method != "HEAD" && r.path != "/v2/")
+        .map(|r| (r.method, r.path, r.body_len))
+        .collect()
+}
+
+/// [`steps`] without their paths.
+fn methods_and_lengths(fake: &Fake) -> Vec<(String, usize)> {
+    steps(fake)
+        .into_iter()
+        .map(|(method, _, len)| (method, len))
+        .collect()
+}
+
+/// A step as [`methods_and_lengths`] gives it.
+fn step(method: &str, len: usize) -> (String, usize) {
+    (method.to_owned(), len)
+}
+
+#[test]
+fn a_mount_answered_with_202_by_each_repository_cancels_all_but_the_last_upload() {
+    let blob = BytesBlob::new(b"a layer neither repository mounts".to_vec());
+    let digest = blob.digest().to_string().replace(':', "%3A");
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v2/") => ok(),
+            ("HEAD", _) => (404, vec![], vec![]),
+            ("POST", path) if path.contains("&from=fault%2Fone") => {
+                (202, vec![header("Location", "/uploads/one")], vec![])
+            }
+            ("POST", path) if path.contains("&from=fault%2Ftwo") => {
+                (202, vec![header("Location", "/uploads/two")], vec![])
+            }
+            ("DELETE", "/uploads/one") => (204, vec![], vec![]),
+            ("PUT", path) if path.starts_with("/uploads/two?digest=") => (201, vec![], vec![]),
+            _ => (400, vec![], vec![]),
+        }
+    }));
+    let mut pushing = sink(fake.port, None).unwrap();
+    pushing.mount_from(vec!["fault/one".to_owned(), "fault/two".to_owned()]);
+    assert!(pushing.put_blob(&blob).unwrap());
+    let mount =
+        |from: &str| format!("/v2/fault/app/blobs/uploads/?mount={digest}&from=fault%2F{from}");
+    assert_eq!(
+        steps(&fake),
+        [
+            ("POST".to_owned(), mount("one"), 0),
+            ("DELETE".to_owned(), "/uploads/one".to_owned(), 0),
+            ("POST".to_owned(), mount("two"), 0),
+            (
+                "PUT".to_owned(),
+                format!("/uploads/two?digest={digest}"),
+                blob.bytes().len()
+            ),
+        ]
+    );
+}
+
+fn chunked_sink(port: u16, max_chunk_size: u64) -> RegistrySink {
+    let target: RegistryRef = format!("127.0.0.1:{port}/fault/app:v1").parse().unwrap();
+    RegistrySink::connect(
+        target,
+        ClientOptions {
+            retry: fast_retries(),
+            max_chunk_size: Some(max_chunk_size),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_chunk_refused_as_too_large_is_halved_down_to_the_registrys_minimum() {
+    let bytes = pseudo_random(5 * MIB + 3);
+    let blob = BytesBlob::new(bytes.clone());
+    let (fake, stored) = chunk_registry(3 * MIB, None, false, |_| None);
+    let mut pushing = chunked_sink(fake.port, 8 * MIB as u64);
+    assert!(pushing.put_blob(&blob).unwrap());
+    assert!(*stored.lock().unwrap() == bytes);
+    let sent = methods_and_lengths(&fake);
+    assert_eq!(
+        sent,
+        [
+            step("POST", 0),
+            step("PATCH", 5 * MIB + 3), // 413
+            step("GET", 0),
+            step("PATCH", 4 * MIB), // 413
+            step("GET", 0),
+            step("PATCH", 2 * MIB),
+            step("PATCH", 2 * MIB),
+            step("PATCH", MIB + 3),
+            step("PUT", 0),
+        ]
+    );
+
+    // A registry whose minimum chunk is 3 MiB: 4 MiB is tried, 2 MiB is
+    // not, and the 413 is the error.
+    let (fake, _) = chunk_registry(3 * MIB, Some(3 * MIB as u64), false, |_| None);
+    let mut pushing = chunked_sink(fake.port, 8 * MIB as u64);
+    let error = pushing.put_blob(&blob).unwrap_err();
+    assert!(
+        matches!(
+            registry_error(&error),
+            RegistryError::Status { status: 413, .. }
+        ),
+        "{error}"
+    );
+    let patches: Vec<usize> = steps(&fake)
+        .into_iter()
+        .filter(|(method, _, _)| method == "PATCH")
+        .map(|(_, _, len)| len)
+        .collect();
+    assert_eq!(patches, [5 * MIB + 3, 4 * MIB]);
+}
+
+/// A registry taking whole uploads at `/upload/1`, whose n-th `PUT` (from
+/// 0) is answered by `put(n)`; chunks are refused.
+fn whole_upload_registry(put: impl Fn(usize) -> Answer + Send + Sync + 'static) -> Fake {
+    let puts = Mutex::new(0usize);
+    Fake::start(Arc::new(move |request: &Seen, _| {
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v2/") => ok(),
+            ("HEAD", _) => (404, vec![], vec![]),
+            ("POST", "/v2/fault/app/blobs/uploads/") => {
+                (202, vec![header("Location", "/upload/1")], vec![])
+            }
+            ("PUT", path) if path.starts_with("/upload/1?digest=") => {
+                let mut count = puts.lock().unwrap();
+                *count += 1;
+                put(*count - 1)
+            }
+            _ => (400, vec![], vec![]),
+        }
+    }))
+}
+
+#[test]
+fn a_blob_of_up_to_4_mib_broken_off_or_refused_is_sent_whole_again_never_in_chunks() {
+    // 4 MiB, the chunk size: chunks would be the same request.
+    let blob = BytesBlob::new(pseudo_random(4 * MIB));
+    // Broken once (no answer): sent whole again, into a new upload.
+    let fake = whole_upload_registry(|n| {
+        if n == 0 {
+            (0, vec![], vec![])
+        } else {
+            (201, vec![], vec![])
+        }
+    });
+    let mut pushing = sink(fake.port, None).unwrap();
+    assert!(pushing.put_blob(&blob).unwrap());
+    let methods = methods_and_lengths(&fake);
+    assert_eq!(
+        methods,
+        [
+            step("POST", 0),
+            step("PUT", 4 * MIB),
+            step("POST", 0),
+            step("PUT", 4 * MIB)
+        ]
+    );
+
+    // Refused with 500 each time: retried whole, then the PUT's error.
+    let fake = whole_upload_registry(|_| (500, vec![], vec![]));
+    let mut pushing = sink(fake.port, None).unwrap();
+    let error = pushing.put_blob(&blob).unwrap_err();
+    let shown = error.to_string();
+    assert!(
+        shown.contains("PUT answered HTTP 500 (gave up after 4 attempts"),
+        "{shown}"
+    );
+    assert!(
+        steps(&fake)
+            .iter()
+            .all(|(method, _, _)| method == "POST" || method == "PUT"),
+        "{:?}",
+        steps(&fake)
+    );
+}
+
+/// A source that announces `blob` and whose reader, at its n-th opening
+/// (from 0), is `reader(blob's bytes, n)`.
+struct OddSource {
+    blob: BytesBlob,
+    origin: &'static str,
+    opened: Mutex<usize>,
+    reader: Box<OpenReader>,
+}
+
+/// How an [`OddSource`] makes its reader.
+type OpenReader = dyn Fn(&[u8], usize) -> Box<dyn Read>;
+
+impl OddSource {
+    fn new(
+        bytes: Vec<u8>,
+        origin: &'static str,
+        reader: impl Fn(&[u8], usize) -> Box<dyn Read> + 'static,
+    ) -> Self {
+        OddSource {
+            blob: BytesBlob::new(bytes),
+            origin,
+            opened: Mutex::new(0),
+            reader: Box::new(reader),
+        }
+    }
+}
+
+impl BlobSource for OddSource {
+    fn digest(&self) -> oci_digest::Digest {
+        self.blob.digest()
+    }
+    fn size(&self) -> u64 {
+        self.blob.size()
+    }
+    fn origin(&self) -> std::borrow::Cow<'_, str> {
+        self.origin.into()
+    }
+    fn open(&self) -> std::io::Result<Box<dyn Read + '_>> {
+        let mut opened = self.opened.lock().unwrap();
+        *opened += 1;
+        Ok((self.reader)(self.blob.bytes(), *opened - 1))
+    }
+}
+
+#[test]
+fn a_source_shorter_than_what_the_registry_holds_when_a_chunk_resumes_is_an_error() {
+    let bytes = pseudo_random(4_000_000);
+    // Whole at its first opening, its first 1,000,000 bytes after.
+    let source = OddSource::new(bytes, "a shrinking source", |bytes, opened| {
+        let kept = if opened == 0 { bytes.len() } else { 1_000_000 };
+        Box::new(std::io::Cursor::new(bytes[..kept].to_vec()))
+    });
+    // The second chunk breaks after 750,000 of its bytes: the upload resumes
+    // at 2,250,000, past the end of the source as opened again.
+    let (fake, _) = chunk_registry(usize::MAX, Some(1_500_000), false, |n| {
+        (n == 1).then_some(750_000)
+    });
+    let mut pushing = chunked_sink(fake.port, MIB as u64);
+    match pushing.put_blob(&source).unwrap_err() {
+        LayoutError::SizeMismatch {
+            origin,
+            expected,
+            found,
+        } => assert_eq!(
+            (origin.as_str(), expected, found),
+            ("a shrinking source", 4_000_000, 1_000_000)
+        ),
+        other => panic!("{other}"),
+    }
+}
+
+/// Reads `bytes`, except that the read at `at` fails (`fail`), or is
+/// interrupted if `stumbled` is not yet set (which it then sets).
+struct StumblingReader {
+    bytes: Vec<u8>,
+    at: usize,
+    done: usize,
+    fail: bool,
+    stumbled: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Read for StumblingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.done == self.at && !self.stumbled.load(Ordering::SeqCst) {
+            self.stumbled.store(!self.fail, Ordering::SeqCst);
+            return Err(if self.fail {
+                std::io::Error::other("the disk is gone")
+            } else {
+                std::io::ErrorKind::Interrupted.into()
+            });
+        }
+        let end = if self.done < self.at {
+            self.at
+        } else {
+            self.bytes.len()
+        };
+        let n = buf.len().min(end - self.done);
+        buf[..n].copy_from_slice(&self.bytes[self.done..self.done + n]);
+        self.done += n;
+        Ok(n)
+    }
+}
+
+/// A source whose reads stumble after 100,000 bytes: each fails (`fail`),
+/// or the first of all is interrupted.
+fn stumbling(bytes: Vec<u8>, fail: bool) -> OddSource {
+    let stumbled: Arc<std::sync::atomic::AtomicBool> = Arc::default();
+    OddSource::new(bytes, "a stumbling source", move |bytes, _| {
+        Box::new(StumblingReader {
+            bytes: bytes.to_vec(),
+            at: 100_000,
+            done: 0,
+            fail,
+            stumbled: Arc::clone(&stumbled),
+        })
+    })
+}
+
+#[test]
+fn an_interrupted_read_of_the_source_is_retried_and_a_failed_one_is_the_sources_error() {
+    let bytes = pseudo_random(300_000);
+    let fake = whole_upload_registry(|_| (201, vec![], vec![]));
+    let mut pushing = sink(fake.port, None).unwrap();
+    let interrupted = stumbling(bytes.clone(), false);
+    // Passed on to the HTTP client, which does not retry it: that attempt
+    // fails (a transport error, retried), and the next sends the blob whole.
+    assert!(pushing.put_blob(&interrupted).unwrap());
+    let put: Vec<Seen> = fake
+        .seen()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert!(put.last().unwrap().body == bytes);
+
+    let fake = whole_upload_registry(|_| (201, vec![], vec![]));
+    let mut pushing = sink(fake.port, None).unwrap();
+    let failing = stumbling(bytes, true);
+    match pushing.put_blob(&failing).unwrap_err() {
+        LayoutError::ReadSource { origin, source } => {
+            assert_eq!(origin, "a stumbling source");
+            assert_eq!(source.to_string(), "the disk is gone");
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn a_file_changed_while_it_is_sent_is_refused_at_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.wasm");
+    std::fs::write(&path, pseudo_random(MIB)).unwrap();
+    let file = oci_layout::FileInput::open(&path).unwrap();
+    oci_layout::hash_files(&[&file], None).unwrap();
+    let fake = whole_upload_registry(|_| (201, vec![], vec![]));
+    let mut pushing = sink(fake.port, None).unwrap();
+    // Touched (same bytes, a new modification time) after the first chunk
+    // went: only the check at the end of the file can see it.
+    let touched = std::sync::atomic::AtomicBool::new(false);
+    let touch_path = path.clone();
+    pushing.on_progress(Arc::new(move |_: &str, _, _| {
+        if !touched.swap(true, Ordering::SeqCst) {
+            std::fs::File::options()
+                .write(true)
+                .open(&touch_path)
+                .unwrap()
+                .set_modified(std::time::SystemTime::now() + Duration::from_secs(10))
+                .unwrap();
+        }
+    }));
+    match pushing.put_file(&file).unwrap_err() {
+        LayoutError::FileChanged { what, .. } => assert_eq!(what, "it was written to or touched"),
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn progress_is_told_up_to_the_blobs_size_and_each_file_is_read_twice() {
+    let blob = BytesBlob::new(pseudo_random(MIB + 7));
+    let fake = whole_upload_registry(|_| (201, vec![], vec![]));
+    let mut pushing = sink(fake.port, None).unwrap();
+    assert_eq!(pushing.reads_of_each_file(), 2);
+    let told: Arc<Mutex<Vec<(String, u64, u64)>>> = Arc::default();
+    let seen = Arc::clone(&told);
+    pushing.on_progress(Arc::new(move |origin: &str, done, total| {
+        seen.lock().unwrap().push((origin.to_owned(), done, total));
+    }));
+    assert!(pushing.put_blob(&blob).unwrap());
+    let told = told.lock().unwrap();
+    let size = (MIB + 7) as u64;
+    assert_eq!(
+        told.last().cloned(),
+        Some((blob.origin().into_owned(), size, size)),
+        "{told:?}"
+    );
+    assert!(told.windows(2).all(|w| w[0].1 < w[1].1), "{told:?}");
+}
+
+#[test]
+fn a_listed_manifest_is_put_under_its_digest_with_its_media_type() {
+    let manifest = BytesBlob::new(br#"{"schemaVersion":2,"listed":true}"#.to_vec());
+    let digest = manifest.digest().to_string();
+    let answer = digest.clone();
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        match request.method.as_str() {
+            "GET" => ok(),
+            _ => manifest_answer(&answer),
+        }
+    }));
+    let mut pushing = sink(fake.port, None).unwrap();
+    pushing
+        .put_listed_manifest(&manifest, MediaType::ImageManifest)
+        .unwrap();
+    assert_eq!(pushing.stats().manifests_put.load(Ordering::Relaxed), 1);
+    let put: Vec<Seen> = fake
+        .seen()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert_eq!(put.len(), 1);
+    assert_eq!(put[0].path, format!("/v2/fault/app/manifests/{digest}"));
+    assert_eq!(
+        put[0].header("Content-Type"),
+        Some("application/vnd.oci.image.manifest.v1+json")
+    );
+    assert_eq!(put[0].body, manifest.bytes());
+}
+
+#[test]
+fn a_large_blob_whose_upload_cannot_even_connect_is_retried_whole_not_in_chunks() {
+    // The registry sends the upload to a port where nothing listens: the
+    // connection fails before any of the body is read.
+    let dead_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v2/") => ok(),
+            ("HEAD", _) => (404, vec![], vec![]),
+            ("POST", "/v2/fault/app/blobs/uploads/") => (
+                202,
+                vec![header(
+                    "Location",
+                    &format!("http://127.0.0.1:{dead_port}/upload/1"),
+                )],
+                vec![],
+            ),
+            _ => (400, vec![], vec![]),
+        }
+    }));
+    let mut pushing = sink(fake.port, None).unwrap();
+    let blob = BytesBlob::new(pseudo_random(5 * MIB));
+    let error = pushing.put_blob(&blob).unwrap_err();
+    assert!(
+        error.to_string().contains("gave up after 4 attempts"),
+        "{error}"
+    );
+    // One upload started per attempt, each meant for the whole blob.
+    let posts = steps(&fake)
+        .iter()
+        .filter(|(method, _, _)| method == "POST")
+        .count();
+    assert_eq!(posts, 4, "{:?}", steps(&fake));
+}
+
+#[test]
+fn a_registry_that_says_it_holds_less_than_was_sent_is_asked_and_resumed_from_there() {
+    let bytes = pseudo_random(3_000_000);
+    let blob = BytesBlob::new(bytes.clone());
+    let stored: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let upload = Arc::clone(&stored);
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        let mut stored = upload.lock().unwrap();
+        let range = |len: usize| header("Range", &format!("0-{}", len.saturating_sub(1)));
+        let location = header("Location", "/upload/1");
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v2/") => ok(),
+            ("HEAD", _) => (404, vec![], vec![]),
+            ("POST", _) => (202, vec![location], vec![]),
+            ("GET", "/upload/1") => (204, vec![location, range(stored.len())], vec![]),
+            ("PATCH", "/upload/1") => {
+                if range_start(request) != Some(stored.len()) {
+                    return (416, vec![range(stored.len())], vec![]);
+                }
+                // The first chunk: half kept, and the answer says so.
+                let kept = if stored.is_empty() {
+                    request.body.len() / 2
+                } else {
+                    request.body.len()
+                };
+                stored.extend_from_slice(&request.body[..kept]);
+                (202, vec![location, range(stored.len())], vec![])
+            }
+            ("PUT", path) if path.starts_with("/upload/1?digest=") => (201, vec![], vec![]),
+            _ => (400, vec![], vec![]),
+        }
+    }));
+    let mut pushing = chunked_sink(fake.port, MIB as u64);
+    assert!(pushing.put_blob(&blob).unwrap());
+    assert!(*stored.lock().unwrap() == bytes);
+    let ranges: Vec<(String, Option<String>)> = fake
+        .seen()
+        .into_iter()
+        .filter(|r| r.method == "PATCH" || r.method == "GET" && r.path == "/upload/1")
+        .map(|r| {
+            (
+                r.method.clone(),
+                r.header("Content-Range").map(str::to_owned),
+            )
+        })
+        .collect();
+    let step = |method: &str, range: Option<&str>| (method.to_owned(), range.map(str::to_owned));
+    assert_eq!(
+        ranges,
+        [
+            step("PATCH", Some("0-1048575")),
+            step("GET", None),
+            step("PATCH", Some("524288-1572863")),
+            step("PATCH", Some("1572864-2621439")),
+            step("PATCH", Some("2621440-2999999")),
+        ]
     );
 }
