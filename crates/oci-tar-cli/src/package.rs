@@ -558,8 +558,9 @@ fn describe_image(
     image
         .add_wasm_files(wasm_paths, sink, |wasm| {
             note_input(wasm.size);
-            // A compat image's wasm is read into its layer, not by the destination.
-            if shape != ImageShape::Compat {
+            // A compat image's wasm is read into its layer, not by the
+            // destination; with --quiet there is no progress bar to size.
+            if shape != ImageShape::Compat && !opts.quiet {
                 inputs.push((wasm.path.display().to_string(), wasm.size));
             }
             crate::output::check_signals();
