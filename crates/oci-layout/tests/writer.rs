@@ -324,3 +324,24 @@ fn a_bytes_blob_offers_its_bytes_as_held_and_a_file_blob_does_not() {
     std::fs::write(&path, b"on disk").unwrap();
     assert_eq!(FileBlob::hash(&path).unwrap().held_bytes(), None);
 }
+
+#[test]
+fn a_held_blob_is_told_to_progress_once_whole_and_an_empty_one_not_at_all() {
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut layout = LayoutTar::new(Vec::new()).unwrap();
+    let record = std::sync::Arc::clone(&told);
+    layout.on_progress(std::sync::Arc::new(move |origin: &str, done, total| {
+        record
+            .lock()
+            .unwrap()
+            .push((origin.to_owned(), done, total));
+    }));
+    let blob = BytesBlob::new(vec![5; 3000]);
+    layout.put_blob(&blob).unwrap();
+    layout.put_blob(&BytesBlob::new(Vec::new())).unwrap();
+    let told = told.lock().unwrap().clone();
+    assert_eq!(
+        told,
+        [(format!("in-memory blob {}", blob.digest()), 3000, 3000)]
+    );
+}

@@ -174,3 +174,50 @@ fn files_near_the_small_file_limit_are_handed_over_a_few_at_a_time() {
         .expect("adding 40 files of 200 KiB did not end within 120 s");
     assert!(one_at_a_time == all_at_once);
 }
+
+/// Small files go into the sink as they are added, while every one before
+/// went in so: all of them for a wasm-layer image, none for a compat image
+/// (its layer is a tar made when it is written), none after a large file.
+#[test]
+fn small_files_go_into_the_sink_as_they_are_added_only_where_the_order_allows() {
+    use oci_layout::ImageSink;
+    let dir = tempfile::tempdir().unwrap();
+    // (Five: the sixth would be a copy of the first, held as it is.)
+    let paths = module_files(dir.path(), 5, 3);
+    let digest = |path: &PathBuf| oci_digest::digest_bytes(&std::fs::read(path).unwrap());
+    let size = |path: &PathBuf| std::fs::metadata(path).unwrap().len();
+
+    // One at a time (add_wasm_into) and all at once (add_wasm_files).
+    for all_at_once in [false, true] {
+        let mut layers = image(ImageShape::WasmLayers);
+        let mut tar = LayoutTar::new(Vec::new()).unwrap();
+        if all_at_once {
+            layers
+                .add_wasm_files(&paths, Some(&mut tar), |_| {})
+                .unwrap();
+        } else {
+            for path in &paths {
+                layers
+                    .add_wasm_into(FileInput::open(path).unwrap(), &mut tar)
+                    .unwrap();
+            }
+        }
+        let held: Vec<bool> = paths
+            .iter()
+            .map(|path| tar.has_blob(&digest(path), size(path)).unwrap())
+            .collect();
+        // Files 0 to 2 in; 3 is large (read when written), so 4 waits.
+        assert_eq!(
+            held,
+            [true, true, true, false, false],
+            "all at once: {all_at_once}"
+        );
+    }
+
+    let mut compat = image(ImageShape::Compat);
+    let mut tar = LayoutTar::new(Vec::new()).unwrap();
+    compat
+        .add_wasm_into(FileInput::open(&paths[0]).unwrap(), &mut tar)
+        .unwrap();
+    assert!(!tar.has_blob(&digest(&paths[0]), size(&paths[0])).unwrap());
+}
