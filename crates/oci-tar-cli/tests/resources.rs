@@ -273,15 +273,21 @@ fn a_component_with_a_large_world_costs_about_what_a_module_does() {
     );
 }
 
-/// The threads and processes the command starts, as strace sees them.
-fn threads_started(args: &[&str], dir: &Path) -> Vec<String> {
+/// The command with `args`, run in `dir` under `strace -f` with
+/// `strace_args`: the trace. cargo's library path is left out of its
+/// environment (the loader would look for each shared library in a dozen
+/// folders first: calls that are not the command's).
+fn traced(strace_args: &[&str], args: &[&str], dir: &Path) -> String {
     let trace = dir.join("trace");
     let out = Command::new("strace")
-        .args(["-f", "-qq", "-e", "trace=clone,clone3,fork,vfork", "-o"])
+        .args(["-f", "-qq"])
+        .args(strace_args)
+        .arg("-o")
         .arg(&trace)
         .arg(BUILDER)
         .args(args)
         .current_dir(dir)
+        .env_remove("LD_LIBRARY_PATH")
         .stdout(std::process::Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("strace could not run ({e}): install Debian's package strace"));
@@ -290,7 +296,12 @@ fn threads_started(args: &[&str], dir: &Path) -> Vec<String> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let trace = std::fs::read_to_string(&trace).unwrap();
+    std::fs::read_to_string(&trace).unwrap()
+}
+
+/// The threads and processes the command starts, as strace sees them.
+fn threads_started(args: &[&str], dir: &Path) -> Vec<String> {
+    let trace = traced(&["-e", "trace=clone,clone3,fork,vfork"], args, dir);
     trace
         .lines()
         .filter(|line| {
@@ -343,12 +354,9 @@ fn each_small_input_is_opened_by_its_path_once_for_five_file_system_calls() {
     for at in 0..inputs {
         sparse_module(&dir.path().join(format!("many/m{at:03}.wasm")), 4096 + at);
     }
-    let trace = dir.path().join("trace");
-    let out = Command::new("strace")
-        .args(["-f", "-qq", "-o"])
-        .arg(&trace)
-        .arg(BUILDER)
-        .args([
+    let trace = traced(
+        &[],
+        &[
             "-q",
             "--name",
             "many",
@@ -356,19 +364,9 @@ fn each_small_input_is_opened_by_its_path_once_for_five_file_system_calls() {
             "many",
             "-o",
             "many.tar",
-        ])
-        .current_dir(dir.path())
-        // cargo's library path would have the loader look for each shared
-        // library in a dozen folders first: calls that are not ours.
-        .env_remove("LD_LIBRARY_PATH")
-        .output()
-        .unwrap_or_else(|e| panic!("strace could not run ({e}): install Debian's package strace"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        dir.path(),
     );
-    let trace = std::fs::read_to_string(&trace).unwrap();
     let calls: Vec<&str> = trace
         .lines()
         .filter(|line| !line.contains("+++") && !line.contains("resumed>"))
