@@ -13,8 +13,11 @@
 # an image (digests, tar headers, canonical JSON, configs, manifests,
 # index, labels, annotations, Docker's manifest.json) and the reader's
 # checks: oci-digest, docker-compat, oci-layout, wasm-artifact,
-# oci-layout-reader. Each mutant runs its own crate's tests (fast, no
-# external tools), two at a time, each bounded by --timeout 300 s. On this
+# oci-layout-reader, and oci-registry (what a push sends is what a
+# registry stores). Each mutant runs its own crate's tests (fast; the
+# registry's start the distribution registry that
+# scripts/install-test-deps.sh installs, and an in-process one), two at a
+# time, each bounded by --timeout 300 s. On this
 # 2-core machine: about 3 s a mutant for oci-digest, more where a crate's
 # tests take longer (TESTING.md has the times).
 #
@@ -50,7 +53,7 @@ while [ $# -gt 0 ]; do
     ;;
   esac
 done
-[ ${#packages[@]} -gt 0 ] || packages=(oci-digest docker-compat oci-layout wasm-artifact oci-layout-reader)
+[ ${#packages[@]} -gt 0 ] || packages=(oci-digest docker-compat oci-layout wasm-artifact oci-layout-reader oci-registry)
 
 args=(--timeout 300 --jobs 2)
 for package in "${packages[@]}"; do args+=(--package "$package"); done
