@@ -349,6 +349,11 @@ fn a_small_file_is_opened_and_read_in_one_go() {
         // Opened without blocking (no writer), then refused.
         let error = FileInput::open_reading_small(&fifo).unwrap_err();
         assert!(matches!(error, LayoutError::NotAFile { .. }), "{error}");
+        // A socket cannot be opened at all (ENXIO): said to be no file too.
+        let socket = dir.path().join("socket.wasm");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let error = FileInput::open_reading_small(&socket).unwrap_err();
+        assert!(matches!(error, LayoutError::NotAFile { .. }), "{error}");
     }
 }
 
