@@ -201,3 +201,46 @@ pub(crate) fn new_temp_file(folder: &Path, file_name: &str) -> io::Result<NamedT
     }
     builder.tempfile_in(folder)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a panic is a test failure
+
+    use super::*;
+
+    /// The temporary file's name keeps at most 200 bytes of the final
+    /// one, cut before a character rather than inside it.
+    #[test]
+    fn a_long_name_is_cut_at_200_bytes_before_a_character() {
+        let dir = tempfile::tempdir().unwrap();
+        // 199 ASCII bytes, then "é" (2 bytes) across the 200th byte.
+        let name = format!("{}é{}.tar", "a".repeat(199), "b".repeat(20));
+        let temp = new_temp_file(dir.path(), &name).unwrap();
+        let temp_name = temp
+            .path()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            temp_name.starts_with(&format!(".{}.", "a".repeat(199))),
+            "{temp_name}"
+        );
+        // Exactly 200 ASCII bytes are kept whole.
+        let name = format!("{}.tar", "c".repeat(250));
+        let temp = new_temp_file(dir.path(), &name).unwrap();
+        let temp_name = temp
+            .path()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            temp_name.starts_with(&format!(".{}.", "c".repeat(200))),
+            "{temp_name}"
+        );
+        assert!(temp_name.ends_with(".partial"), "{temp_name}");
+    }
+}

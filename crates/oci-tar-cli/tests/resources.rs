@@ -414,3 +414,32 @@ fn each_small_input_is_opened_by_its_path_once_for_five_file_system_calls() {
         );
     }
 }
+
+/// The tar file is made durable before it takes its name: its data synced
+/// (`fsync`) before the rename, for a small job (one sync at the end) and
+/// for one over the 1 MiB writeback step.
+#[test]
+fn the_tar_file_is_synced_before_it_is_renamed_into_place() {
+    let dir = tempfile::tempdir().unwrap();
+    sparse_module(&dir.path().join("small.wasm"), 4096);
+    sparse_module(&dir.path().join("large.wasm"), 3 * MIB);
+    for input in ["small.wasm", "large.wasm"] {
+        let trace = traced(
+            &["-e", "trace=fsync,fdatasync,rename,renameat,renameat2"],
+            &["-q", "--name", "app", "--module", input, "-o", "app.tar"],
+            dir.path(),
+        );
+        let calls: Vec<&str> = trace
+            .lines()
+            .filter(|line| !line.contains("resumed>"))
+            .collect();
+        let rename = calls
+            .iter()
+            .position(|line| line.contains("rename") && line.contains("app.tar"))
+            .unwrap_or_else(|| panic!("{input}: no rename into app.tar: {calls:#?}"));
+        assert!(
+            calls[..rename].iter().any(|line| line.contains("fsync(")),
+            "{input}: no fsync before the rename: {calls:#?}"
+        );
+    }
+}
