@@ -166,13 +166,18 @@ impl FileInput {
                 path: path.display().to_string(),
             });
         }
-        Ok(FileInput {
+        Ok(Self::with_metadata(path, &metadata))
+    }
+
+    /// The input at `path`, whose `metadata` was just read, not yet hashed.
+    fn with_metadata(path: PathBuf, metadata: &Metadata) -> Self {
+        FileInput {
             size: metadata.len(),
-            stamp: Stamp::of(&metadata),
+            stamp: Stamp::of(metadata),
             path,
             digest: OnceLock::new(),
             fingerprint: OnceLock::new(),
-        })
+        }
     }
 
     /// [`open`](Self::open), for a file that is likely small, and its bytes
@@ -187,13 +192,7 @@ impl FileInput {
     ) -> Result<(Self, Option<Vec<u8>>), LayoutError> {
         let path = path.into();
         let (mut file, metadata) = open_regular_file(&path)?;
-        let input = FileInput {
-            size: metadata.len(),
-            stamp: Stamp::of(&metadata),
-            path,
-            digest: OnceLock::new(),
-            fingerprint: OnceLock::new(),
-        };
+        let input = Self::with_metadata(path, &metadata);
         if input.size > SMALL_FILE {
             return Ok((input, None));
         }

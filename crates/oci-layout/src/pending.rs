@@ -213,34 +213,24 @@ mod tests {
     #[test]
     fn a_long_name_is_cut_at_200_bytes_before_a_character() {
         let dir = tempfile::tempdir().unwrap();
+        let temp_name = |name: &str| {
+            let temp = new_temp_file(dir.path(), name).unwrap();
+            temp.path()
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
         // 199 ASCII bytes, then "é" (2 bytes) across the 200th byte.
-        let name = format!("{}é{}.tar", "a".repeat(199), "b".repeat(20));
-        let temp = new_temp_file(dir.path(), &name).unwrap();
-        let temp_name = temp
-            .path()
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert!(
-            temp_name.starts_with(&format!(".{}.", "a".repeat(199))),
-            "{temp_name}"
-        );
+        let cut = temp_name(&format!("{}é{}.tar", "a".repeat(199), "b".repeat(20)));
+        assert!(cut.starts_with(&format!(".{}.", "a".repeat(199))), "{cut}");
         // Exactly 200 ASCII bytes are kept whole.
-        let name = format!("{}.tar", "c".repeat(250));
-        let temp = new_temp_file(dir.path(), &name).unwrap();
-        let temp_name = temp
-            .path()
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let whole = temp_name(&format!("{}.tar", "c".repeat(250)));
         assert!(
-            temp_name.starts_with(&format!(".{}.", "c".repeat(200))),
-            "{temp_name}"
+            whole.starts_with(&format!(".{}.", "c".repeat(200))),
+            "{whole}"
         );
-        assert!(temp_name.ends_with(".partial"), "{temp_name}");
+        assert!(whole.ends_with(".partial"), "{whole}");
     }
 }

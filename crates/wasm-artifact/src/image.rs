@@ -341,8 +341,7 @@ impl WasmImage {
         }
         let (description, bytes) = WasmDescription::read_keeping_blob(&blob)?;
         if let Some(bytes) = bytes {
-            sink.put_blob(&bytes)?;
-            self.note_put_when_added();
+            self.put_in_order(&bytes, sink)?;
         }
         Ok(self.push_wasm(blob, description))
     }
@@ -351,14 +350,23 @@ impl WasmImage {
     /// image's blobs are then put in the order it writes them (every wasm
     /// before it went in so; not a compat image, whose layer is made when
     /// it is written).
-    pub(crate) fn may_put_when_added(&self) -> bool {
+    fn may_put_when_added(&self) -> bool {
         self.put_when_added == self.wasm.len()
             && matches!(self.shape, ImageShape::WasmLayers | ImageShape::Artifact)
     }
 
-    /// Counts the next wasm as put into a sink as it was added.
-    pub(crate) fn note_put_when_added(&mut self) {
-        self.put_when_added += 1;
+    /// Puts `bytes`, the next wasm's blob, into `sink` when it
+    /// [may be put](Self::may_put_when_added) as it is added, and counts it.
+    pub(crate) fn put_in_order(
+        &mut self,
+        bytes: &BytesBlob,
+        sink: &mut (dyn ImageSink + '_),
+    ) -> Result<(), ArtifactError> {
+        if self.may_put_when_added() {
+            sink.put_blob(bytes)?;
+            self.put_when_added += 1;
+        }
+        Ok(())
     }
 
     /// Keeps `blob` as the next wasm layer, with its description.

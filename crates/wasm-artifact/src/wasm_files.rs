@@ -110,12 +110,8 @@ impl WasmImage {
         added: &mut impl FnMut(AddedWasm<'_>),
     ) -> Result<(), ArtifactError> {
         let size = file.size();
-        match (sink, bytes) {
-            (Some(sink), Some(bytes)) if self.may_put_when_added() => {
-                sink.put_blob(&bytes)?;
-                self.note_put_when_added();
-            }
-            _ => {}
+        if let (Some(sink), Some(bytes)) = (sink, bytes) {
+            self.put_in_order(&bytes, sink)?;
         }
         let description = self.push_wasm(BlobInput::from(file), description);
         added(AddedWasm {

@@ -7,7 +7,7 @@
 
 use oci_layout::{BlobInput, BytesBlob};
 use test_support::{custom_section_header, leb128, tiny_module, wat_module};
-use wasm_artifact::{OversizedSection, WasmDescription, MAX_METADATA_SECTION, MAX_NAME_SECTION};
+use wasm_artifact::{WasmDescription, MAX_METADATA_SECTION, MAX_NAME_SECTION};
 
 const TITLE: &str = "org.opencontainers.image.title";
 const DESCRIPTION: &str = "org.opencontainers.image.description";
@@ -52,11 +52,21 @@ fn limits_are_what_the_crate_documents() {
 }
 
 /// The one section `description` left out for its size.
-fn only_oversized(description: &WasmDescription) -> &OversizedSection {
+/// The one section left out for its size, as (name, size, limit, whether
+/// it held the title), and its message.
+fn only_oversized(description: &WasmDescription) -> ((&str, u64, u64, bool), String) {
     let [oversized] = description.oversized_sections.as_slice() else {
         panic!("{:?}", description.oversized_sections);
     };
-    oversized
+    (
+        (
+            oversized.name.as_str(),
+            oversized.size,
+            oversized.limit,
+            oversized.title,
+        ),
+        oversized.to_string(),
+    )
 }
 
 #[test]
@@ -76,18 +86,13 @@ fn a_metadata_section_of_the_limit_is_read_and_one_byte_more_is_left_out_and_rep
         &vec![b'd'; limit + 1],
     ));
     assert!(!over.annotations.contains_key(DESCRIPTION));
-    let oversized = only_oversized(&over);
+    let (oversized, message) = only_oversized(&over);
     assert_eq!(
-        (
-            oversized.name.as_str(),
-            oversized.size,
-            oversized.limit,
-            oversized.title
-        ),
+        oversized,
         ("description", limit as u64 + 1, MAX_METADATA_SECTION, false)
     );
     assert_eq!(
-        oversized.to_string(),
+        message,
         "its \"description\" custom section (65537 bytes) is larger than the 65536 bytes read for an annotation; left out"
     );
 }
@@ -126,18 +131,13 @@ fn a_title_of_the_limit_is_kept_and_one_byte_more_is_left_out_and_reported() {
         &name_section(&vec![b'n'; limit + 1], 0),
     ));
     assert!(!over.annotations.contains_key(TITLE));
-    let oversized = only_oversized(&over);
+    let (oversized, message) = only_oversized(&over);
     assert_eq!(
-        (
-            oversized.name.as_str(),
-            oversized.size,
-            oversized.limit,
-            oversized.title
-        ),
+        oversized,
         ("name", limit as u64 + 1, MAX_METADATA_SECTION, true)
     );
     assert_eq!(
-        oversized.to_string(),
+        message,
         "the name in its \"name\" section (65537 bytes) is larger than the 65536 bytes an annotation takes; no title"
     );
 }
@@ -158,16 +158,9 @@ fn a_name_section_of_the_limit_gives_a_title_and_one_byte_more_does_not() {
     assert_eq!(over.len(), limit + 1);
     let described = describe(with_section(tiny_module(4), "name", &over));
     assert!(!described.annotations.contains_key(TITLE));
-    let [oversized] = described.oversized_sections.as_slice() else {
-        panic!("{:?}", described.oversized_sections);
-    };
+    let (oversized, _) = only_oversized(&described);
     assert_eq!(
-        (
-            oversized.name.as_str(),
-            oversized.size,
-            oversized.limit,
-            oversized.title
-        ),
+        oversized,
         ("name", limit as u64 + 1, MAX_NAME_SECTION, false)
     );
 }
