@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read, Write};
+use std::sync::OnceLock;
 
 use oci_digest::{copy_hashing, CopyError, Digest, Sha256};
 use oci_spec::image::{Descriptor, ImageIndex, ImageIndexBuilder, MediaType, SCHEMA_VERSION};
@@ -368,22 +369,66 @@ pub(crate) fn padding(size: u64) -> usize {
     }
 }
 
+/// Sizes from this one up are written in GNU's base-256 form; below it, as
+/// 11 octal digits.
+const OCTAL_SIZE_LIMIT: u64 = 1 << 33;
+
 /// The deterministic header for a regular file `name` of `size` bytes.
 /// `name` is at most 100 bytes (blob paths are 77; root names are checked).
+///
+/// Made from one header with every fixed field set by the `tar` crate
+/// (type, mode, owner, time), with the name, size and checksum written in
+/// place: per entry, a copy of 512 bytes and a sum, not the crate's path
+/// checks and formatting (for a thousand small entries, a twentieth of the
+/// writing thread's time). The same bytes as setting each field through the crate
+/// (tested against it).
 pub(crate) fn entry_header(name: &str, size: u64) -> tar::Header {
-    let mut header = tar::Header::new_gnu();
-    header.set_entry_type(tar::EntryType::Regular);
-    // GNU headers hold names up to 100 bytes; every name we write is shorter.
+    static FIXED_FIELDS: OnceLock<tar::Header> = OnceLock::new();
+    let mut header = FIXED_FIELDS
+        .get_or_init(|| {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_mode(ENTRY_MODE);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_mtime(0);
+            header
+        })
+        .clone();
+    // GNU headers hold names up to 100 bytes; every name we write is
+    // shorter, relative and plain (one of ours, or a checked root name).
+    assert!(
+        name.len() <= 100,
+        "entry names are at most 100 bytes: {name}"
+    );
+    if size >= OCTAL_SIZE_LIMIT {
+        header.set_size(size);
+    }
+    let bytes = header.as_mut_bytes();
+    bytes[..name.len()].copy_from_slice(name.as_bytes());
+    if size < OCTAL_SIZE_LIMIT {
+        write_octal(&mut bytes[124..136], size);
+    }
+    // The checksum: the sum of the header's bytes with its own field read
+    // as spaces.
+    bytes[148..156].fill(b' ');
+    let checksum: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
+    write_octal(&mut bytes[148..156], checksum);
     header
-        .set_path(name)
-        .unwrap_or_else(|_| unreachable!("entry names are short, relative and plain"));
-    header.set_size(size);
-    header.set_mode(ENTRY_MODE);
-    header.set_uid(0);
-    header.set_gid(0);
-    header.set_mtime(0);
-    header.set_cksum();
-    header
+}
+
+/// `value` as zero-padded octal digits filling `field` but its last byte,
+/// which is NUL (the form the `tar` crate writes). `value` has at most
+/// `field.len() - 1` octal digits.
+fn write_octal(field: &mut [u8], mut value: u64) {
+    let (end, digits) = field
+        .split_last_mut()
+        .unwrap_or_else(|| unreachable!("header fields are 8 or 12 bytes"));
+    *end = 0;
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (value % 8) as u8;
+        value /= 8;
+    }
 }
 
 #[cfg(test)]
@@ -396,6 +441,79 @@ mod tests {
         assert_eq!(padding(1), 511);
         assert_eq!(padding(512), 0);
         assert_eq!(padding(513), 511);
+    }
+
+    /// The header as the `tar` crate's setters make it: the oracle for
+    /// the one written in place.
+    fn header_set_field_by_field(name: &str, size: u64) -> tar::Header {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_path(name).unwrap();
+        header.set_size(size);
+        header.set_mode(ENTRY_MODE);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_cksum();
+        header
+    }
+
+    #[test]
+    fn headers_are_the_bytes_the_tar_crate_sets_field_by_field() {
+        let names = [
+            "a".to_owned(),
+            OCI_LAYOUT_FILE.to_owned(),
+            INDEX_FILE.to_owned(),
+            "manifest.json".to_owned(),
+            Digest::from_sha256_bytes([0xab; 32]).blob_path(),
+            Digest::from_sha256_bytes([0x0f; 32]).blob_path(),
+            "x".repeat(99),
+            "y".repeat(100),
+        ];
+        let sizes = [
+            0,
+            1,
+            7,
+            8,
+            511,
+            512,
+            4096,
+            0o7777_7777,
+            2 * 1024 * 1024,
+            OCTAL_SIZE_LIMIT - 1,
+            OCTAL_SIZE_LIMIT,
+            10 * 1024 * 1024 * 1024,
+            u64::MAX,
+        ];
+        for name in &names {
+            for size in sizes {
+                let fast = entry_header(name, size);
+                let slow = header_set_field_by_field(name, size);
+                assert_eq!(
+                    fast.as_bytes()[..],
+                    slow.as_bytes()[..],
+                    "{name} of {size} bytes"
+                );
+                // And a reader finds what was written.
+                assert_eq!(fast.path_bytes(), name.as_bytes());
+                assert_eq!(fast.entry_size().unwrap(), size);
+                assert_eq!(
+                    fast.cksum().unwrap(),
+                    slow.cksum().unwrap(),
+                    "{name} of {size} bytes"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn octal_fields_are_zero_padded_and_end_in_nul() {
+        let mut field = [0xffu8; 8];
+        write_octal(&mut field, 0o1234);
+        assert_eq!(&field, b"0001234\0");
+        let mut field = [0xffu8; 12];
+        write_octal(&mut field, OCTAL_SIZE_LIMIT - 1);
+        assert_eq!(&field, b"77777777777\0");
     }
 
     #[test]
