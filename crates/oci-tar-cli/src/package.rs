@@ -554,6 +554,9 @@ fn describe_image(
         set_process_config(image, opts).map_err(Failure::image_usage)?;
     }
     image.set_compression(opts.compression.into());
+    // `say` prints nothing then: its lines are not made either (a format
+    // per input, on the thread that writes the tar).
+    let tell_inputs = first && !opts.quiet && !opts.json;
     let mut inputs = Vec::new();
     image
         .add_wasm_files(wasm_paths, sink, |wasm| {
@@ -564,7 +567,7 @@ fn describe_image(
                 inputs.push((wasm.path.display().to_string(), wasm.size));
             }
             crate::output::check_signals();
-            if first {
+            if tell_inputs {
                 say(format!(
                     "{}: {}, {} bytes",
                     wasm.path.display(),
