@@ -48,24 +48,49 @@ impl Digest {
 
     /// The 64 lowercase hex digits, without the `sha256:` prefix.
     pub fn hex(&self) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut out = String::with_capacity(SHA256_LEN * 2);
-        for byte in self.bytes {
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
-        }
-        out
+        self.hex_after("")
     }
 
     /// Where an OCI image layout stores the blob: `blobs/sha256/<hex>`.
     pub fn blob_path(&self) -> String {
-        format!("blobs/sha256/{}", self.hex())
+        self.hex_after("blobs/sha256/")
+    }
+
+    /// `prefix` then the hex digits, in a string allocated once at its
+    /// length (these strings are made for every blob, several times).
+    fn hex_after(&self, prefix: &str) -> String {
+        let mut out = String::with_capacity(prefix.len() + SHA256_LEN * 2);
+        out.push_str(prefix);
+        out.push_str(self.hex_digits().as_str());
+        out
+    }
+
+    /// The 64 hex digits, on the stack.
+    fn hex_digits(&self) -> HexDigits {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut digits = [0u8; SHA256_LEN * 2];
+        for (pair, byte) in digits.chunks_exact_mut(2).zip(self.bytes) {
+            pair[0] = HEX[usize::from(byte >> 4)];
+            pair[1] = HEX[usize::from(byte & 0x0f)];
+        }
+        HexDigits(digits)
+    }
+}
+
+/// A digest's 64 lowercase hex digits.
+struct HexDigits([u8; SHA256_LEN * 2]);
+
+impl HexDigits {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0)
+            .unwrap_or_else(|_| unreachable!("hex digits are ASCII, so UTF-8"))
     }
 }
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{SHA256_PREFIX}{}", self.hex())
+        f.write_str(SHA256_PREFIX)?;
+        f.write_str(self.hex_digits().as_str())
     }
 }
 
