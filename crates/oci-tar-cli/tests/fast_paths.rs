@@ -208,6 +208,44 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
     );
 }
 
+/// Each input's line (kind and size) is said once, for the first shape,
+/// however many shapes are written; and with `-q` or `--json`, not at all
+/// (the line is not even made then).
+#[test]
+fn each_inputs_line_is_said_once_for_several_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("one.wasm");
+    std::fs::write(&module, tiny_module(7)).unwrap();
+    let run = |extra: &[&str]| {
+        let output = builder()
+            .args([
+                "-n",
+                "app",
+                "--shape",
+                "wasm-layers",
+                "--shape",
+                "compat",
+                "-m",
+            ])
+            .arg(&module)
+            .arg("-o")
+            .arg(dir.path().join("out.tar"))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stderr).unwrap()
+    };
+    let stderr = run(&[]);
+    let said = stderr
+        .lines()
+        .filter(|line| line.contains("one.wasm: core module, "))
+        .count();
+    assert_eq!(said, 1, "{stderr}");
+    assert!(!run(&["-q"]).contains("one.wasm"));
+    assert!(!run(&["--json"]).contains("one.wasm: core module"));
+}
+
 /// Regression: every input stayed open until the tar was written, so a
 /// folder of more modules than the open-file limit failed. With `ulimit -n
 /// 256`, 3,000 modules are packaged into a file, a stream and a layout
