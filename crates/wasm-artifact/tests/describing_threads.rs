@@ -111,11 +111,13 @@ fn describing_threads_hold_a_few_files_ahead_by_count_and_by_bytes() {
         (20..=45).contains(&small),
         "{small} files of 4 KiB read ahead"
     );
-    // 512 KiB each: 6 files of 100 KiB per thread, plus those in hand (15
-    // here), not 16 per thread (35).
+    // 512 KiB each: 6 files of 100 KiB per thread (the sixth crosses the
+    // bound), plus one in hand each and the one being added: 15, not 16 per
+    // thread (35). Bytes miscounted as files are taken (the count divided,
+    // not lessened) let a thread read on: 20.
     let large = files_read_ahead(100, 100 * 1024);
     assert!(
-        (6..=22).contains(&large),
+        (6..=17).contains(&large),
         "{large} files of 100 KiB read ahead"
     );
 }

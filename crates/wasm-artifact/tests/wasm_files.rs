@@ -144,6 +144,28 @@ fn the_first_file_refused_stops_the_adding_and_is_named() {
     assert_eq!(told, 52);
 }
 
+/// Regression guard: with far more files after a refused one than the
+/// describing threads may hold ahead, the call still returns (the threads
+/// are told the adding stopped; else one waits for room for ever, and the
+/// call with it).
+#[test]
+fn an_early_refusal_among_many_files_stops_the_describing_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = module_files(dir.path(), 300, 999);
+    std::fs::write(&paths[2], b"not wasm at all").unwrap();
+    let mut image = image(ImageShape::WasmLayers);
+    let mut tar = LayoutTar::new(Vec::new()).unwrap();
+    let mut told = 0;
+    let error = image
+        .add_wasm_files(&paths, Some(&mut tar), |_| told += 1)
+        .unwrap_err();
+    assert!(
+        matches!(&error, ArtifactError::NotWasm { origin, .. } if origin.ends_with("m002.wasm")),
+        "{error:?}"
+    );
+    assert_eq!(told, 2);
+}
+
 #[test]
 fn files_near_the_small_file_limit_are_handed_over_a_few_at_a_time() {
     // Each nearly a small file's limit, so a few fill a thread's queue.
