@@ -1405,8 +1405,9 @@ fn a_second_challenge_is_answered_and_a_challenge_is_no_attempt() {
     assert_eq!(fake.seen().len(), 3, "{:#?}", fake.seen());
 }
 
-#[test]
-fn the_wait_between_attempts_starts_at_the_first_delay_and_doubles() {
+/// The waits between the attempts of one connection to a registry that
+/// answers 503 three times, then 200.
+fn waits_between_attempts(retry: RetryPolicy) -> Vec<Duration> {
     let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
     let log = Arc::clone(&arrivals);
     let fake = Fake::start(Arc::new(move |_: &Seen, count| {
@@ -1417,25 +1418,40 @@ fn the_wait_between_attempts_starts_at_the_first_delay_and_doubles() {
             ok()
         }
     }));
+    sink_with_retries(fake.port, None, retry).unwrap();
+    let arrivals = arrivals.lock().unwrap();
+    arrivals.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+#[test]
+fn the_wait_between_attempts_starts_at_the_first_delay_and_doubles() {
     let retry = RetryPolicy {
         attempts: 4,
         first_delay: Duration::from_millis(200),
         max_delay: Duration::from_secs(10),
         max_elapsed: Duration::from_secs(20),
     };
-    sink_with_retries(fake.port, None, retry).unwrap();
-    let arrivals = arrivals.lock().unwrap();
-    let waits: Vec<Duration> = arrivals.windows(2).map(|w| w[1] - w[0]).collect();
-    assert_eq!(waits.len(), 3);
-    for (wait, least) in waits.iter().zip([200, 400, 800]) {
-        assert!(
-            *wait >= Duration::from_millis(least),
-            "waits {waits:?}: one under {least} ms"
-        );
+    let waits_wanted = [200, 400, 800].map(Duration::from_millis);
+    // A wait is never shorter than asked; it may be longer on a loaded
+    // machine, so the bound above (short of the next doubling) may take
+    // a second or third try. A wait doubled once too often fails every try.
+    let mut tries = Vec::new();
+    for _ in 0..3 {
+        let waits = waits_between_attempts(retry);
+        assert_eq!(waits.len(), 3, "{waits:?}");
+        for (wait, least) in waits.iter().zip(waits_wanted) {
+            assert!(*wait >= least, "waits {waits:?}: one under {least:?}");
+        }
+        if waits
+            .iter()
+            .zip(waits_wanted)
+            .all(|(wait, least)| *wait < least * 2)
+        {
+            return;
+        }
+        tries.push(waits);
     }
-    // 1.4 s in all; waits doubled once more would make 2.8 s.
-    let total: Duration = waits.iter().sum();
-    assert!(total < Duration::from_millis(2400), "waits {waits:?}");
+    panic!("waits twice as long as asked, or more, in each try: {tries:?}");
 }
 
 #[test]
