@@ -271,7 +271,16 @@ modules = ["wasm/tool.wasm"]
 "#,
     )
     .unwrap();
-    run_ok(&["-f", "conf/images.toml", "-o", "two.tar"], root);
+    let output = run_ok(&["-f", "conf/images.toml", "-o", "two.tar"], root);
+    // The summary names the tar once, then each image.
+    let summary = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(summary.matches("wrote two.tar").count(), 1, "{summary}");
+    let images: Vec<&str> = summary
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("image "))
+        .map(str::trim)
+        .collect();
+    assert_eq!(images, ["first:latest", "second:latest"], "{summary}");
     let tar = read(root, "two.tar");
     let blob_name =
         |digest: &str| format!("blobs/sha256/{}", digest.strip_prefix("sha256:").unwrap());
