@@ -485,6 +485,31 @@ fn a_tar_on_stdout_that_no_one_reads_to_the_end_is_not_a_success() {
         "{}",
         String::from_utf8_lossy(&to_null.stderr)
     );
+
+    // Only /dev/null open for reading and writing is the runtime's stand-in
+    // for a closed stdout: a file or another device opened so takes the tar.
+    for target in ["rw.tar", "/dev/zero"] {
+        let read_write = Command::new(test_support::require_tool("sh", "dash"))
+            .arg("-c")
+            .arg("exec \"$0\" -q -n app -m big.wasm -o - 1<>\"$1\"")
+            .arg(env!("CARGO_BIN_EXE_oci-tar-builder"))
+            .arg(target)
+            .current_dir(dir.path())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .output()
+            .unwrap();
+        assert!(
+            read_write.status.success(),
+            "1<>{target}: {}",
+            String::from_utf8_lossy(&read_write.stderr)
+        );
+    }
+    let tar = std::fs::read(dir.path().join("rw.tar")).unwrap();
+    assert!(
+        tar.len() > 1024 && tar.len() % 512 == 0,
+        "{} bytes",
+        tar.len()
+    );
 }
 
 #[test]
