@@ -387,6 +387,31 @@ fn an_output_through_a_symbolic_link_is_written_where_it_points() {
         );
         assert!(fs::read(root.join(target)).unwrap() == expected, "{target}");
     }
+    // A relative target is taken from the link's folder, not the current one.
+    fs::create_dir_all(root.join("links/sub")).unwrap();
+    std::os::unix::fs::symlink("sub/deep.tar", root.join("links/deep-link.tar")).unwrap();
+    let output = run_in(
+        root,
+        &[
+            "-q",
+            "-n",
+            "app",
+            "-m",
+            "app.wasm",
+            "-o",
+            "links/deep-link.tar",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(fs::read(root.join("links/sub/deep.tar")).unwrap() == expected);
+    assert!(
+        !root.join("sub").exists(),
+        "written beside the current folder"
+    );
 }
 
 #[test]
