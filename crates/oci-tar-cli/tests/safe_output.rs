@@ -531,7 +531,7 @@ fn a_tar_on_stdout_that_no_one_reads_to_the_end_is_not_a_success() {
     }
     let tar = std::fs::read(dir.path().join("rw.tar")).unwrap();
     assert!(
-        tar.len() > 1024 && tar.len() % 512 == 0,
+        tar.len() > 1024 && tar.len().is_multiple_of(512),
         "{} bytes",
         tar.len()
     );
