@@ -531,8 +531,12 @@ impl Client {
         }
         .map_err(|e| match e {
             // rustls reports a failed handshake (a certificate refused, a
-            // server answering in plain text) as invalid data on the stream.
-            ureq::Error::Io(ref io) if !plain && io.kind() == std::io::ErrorKind::InvalidData => {
+            // server answering in plain text) as invalid data on the stream,
+            // or as an I/O error of another kind that carries its error.
+            ureq::Error::Io(ref io)
+                if !plain
+                    && (io.kind() == std::io::ErrorKind::InvalidData || carries_tls_error(io)) =>
+            {
                 Attempt::from(RegistryError::Tls {
                     registry: server.to_owned(),
                     what: what.to_owned(),
@@ -629,6 +633,21 @@ fn error_code(body: &[u8]) -> (Option<String>, Option<String>) {
             .map(str::to_owned)
     };
     (field("code"), field("message"))
+}
+
+/// Whether `error` is, or was caused by, an error of the TLS library.
+fn carries_tls_error(error: &std::io::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = error.get_ref().map(|inner| {
+        let inner: &(dyn std::error::Error + 'static) = inner;
+        inner
+    });
+    while let Some(error) = cause {
+        if error.is::<rustls::Error>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// `scheme://host[:port]` of a URL.

@@ -270,12 +270,21 @@ fn a_wrong_docker_content_digest_is_an_error() {
     let LayoutError::Sink(inner) = &error else {
         panic!("{error}")
     };
-    assert!(
-        matches!(
-            inner.downcast_ref::<RegistryError>(),
-            Some(RegistryError::ManifestDigest { .. })
-        ),
-        "{error}"
+    let Some(RegistryError::ManifestDigest {
+        registry,
+        tag,
+        expected,
+        found,
+    }) = inner.downcast_ref::<RegistryError>()
+    else {
+        panic!("{error}")
+    };
+    assert_eq!(registry, &format!("127.0.0.1:{}", fake.port));
+    assert_eq!(tag, "v1");
+    assert_eq!(expected, &manifest.digest());
+    assert_eq!(
+        found,
+        "sha256:0000000000000000000000000000000000000000000000000000000000000000"
     );
 }
 
@@ -378,7 +387,8 @@ fn a_401_that_never_ends_is_a_bounded_clear_error() {
         shown.contains("refused the credentials") && !shown.contains("wrong-pw"),
         "{shown}"
     );
-    assert!(fake.seen().len() <= 4, "{:#?}", fake.seen());
+    // The first request, and one after each of two answers to a challenge.
+    assert_eq!(fake.seen().len(), 3, "{:#?}", fake.seen());
     let anonymous = sink(fake.port, None).err().unwrap().to_string();
     assert!(anonymous.contains("none were given"), "{anonymous}");
 }
@@ -1343,5 +1353,157 @@ fn a_registry_that_says_it_holds_less_than_was_sent_is_asked_and_resumed_from_th
             step("PATCH", Some("1572864-2621439")),
             step("PATCH", Some("2621440-2999999")),
         ]
+    );
+}
+
+fn sink_with_retries(
+    port: u16,
+    credentials: Option<Credentials>,
+    retry: RetryPolicy,
+) -> Result<RegistrySink, RegistryError> {
+    let target: RegistryRef = format!("127.0.0.1:{port}/fault/app:v1").parse().unwrap();
+    RegistrySink::connect(
+        target,
+        ClientOptions {
+            credentials,
+            retry,
+            ..Default::default()
+        },
+    )
+}
+
+fn basic_challenge() -> Answer {
+    (
+        401,
+        vec![header("WWW-Authenticate", "Basic realm=\"x\"")],
+        vec![],
+    )
+}
+
+#[test]
+fn a_second_challenge_is_answered_and_a_challenge_is_no_attempt() {
+    // Two challenges in a row, then the registry takes the credentials.
+    let fake = Fake::start(Arc::new(|_: &Seen, count| match count {
+        0 | 1 => basic_challenge(),
+        _ => ok(),
+    }));
+    sink(fake.port, Some(Credentials::new("bob", "pw"))).unwrap();
+    assert_eq!(fake.seen().len(), 3, "{:#?}", fake.seen());
+
+    // With two attempts in all: a challenge, then a 503 (the first
+    // attempt), then success (the second).
+    let fake = Fake::start(Arc::new(|_: &Seen, count| match count {
+        0 => basic_challenge(),
+        1 => (503, vec![], vec![]),
+        _ => ok(),
+    }));
+    let two = RetryPolicy {
+        attempts: 2,
+        ..fast_retries()
+    };
+    sink_with_retries(fake.port, Some(Credentials::new("bob", "pw")), two).unwrap();
+    assert_eq!(fake.seen().len(), 3, "{:#?}", fake.seen());
+}
+
+/// The waits between the attempts of one connection to a registry that
+/// answers 503 three times, then 200.
+fn waits_between_attempts(retry: RetryPolicy) -> Vec<Duration> {
+    let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let log = Arc::clone(&arrivals);
+    let fake = Fake::start(Arc::new(move |_: &Seen, count| {
+        log.lock().unwrap().push(Instant::now());
+        if count < 3 {
+            (503, vec![], vec![])
+        } else {
+            ok()
+        }
+    }));
+    sink_with_retries(fake.port, None, retry).unwrap();
+    let arrivals = arrivals.lock().unwrap();
+    arrivals.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+#[test]
+fn the_wait_between_attempts_starts_at_the_first_delay_and_doubles() {
+    let retry = RetryPolicy {
+        attempts: 4,
+        first_delay: Duration::from_millis(200),
+        max_delay: Duration::from_secs(10),
+        max_elapsed: Duration::from_secs(20),
+    };
+    let waits_wanted = [200, 400, 800].map(Duration::from_millis);
+    // A wait is never shorter than asked; it may be longer on a loaded
+    // machine, so the bound above (short of the next doubling) may take
+    // a second or third try. A wait doubled once too often fails every try.
+    let mut tries = Vec::new();
+    for _ in 0..3 {
+        let waits = waits_between_attempts(retry);
+        assert_eq!(waits.len(), 3, "{waits:?}");
+        for (wait, least) in waits.iter().zip(waits_wanted) {
+            assert!(*wait >= least, "waits {waits:?}: one under {least:?}");
+        }
+        if waits
+            .iter()
+            .zip(waits_wanted)
+            .all(|(wait, least)| *wait < least * 2)
+        {
+            return;
+        }
+        tries.push(waits);
+    }
+    panic!("waits twice as long as asked, or more, in each try: {tries:?}");
+}
+
+#[test]
+fn a_token_server_that_refuses_is_unauthorized_naming_it() {
+    for status in [401, 403] {
+        let tokens = Fake::start(Arc::new(move |_: &Seen, _| (status, vec![], vec![])));
+        let challenge = format!(r#"Bearer realm="http://127.0.0.1:{}/token""#, tokens.port);
+        let fake = Fake::start(Arc::new(move |_: &Seen, _| {
+            (401, vec![header("WWW-Authenticate", &challenge)], vec![])
+        }));
+        let error = sink(fake.port, Some(Credentials::new("bob", "pw")))
+            .err()
+            .unwrap();
+        let RegistryError::Unauthorized {
+            registry, reason, ..
+        } = &error
+        else {
+            panic!("{error:?}")
+        };
+        assert_eq!(registry, &format!("127.0.0.1:{}", tokens.port));
+        assert_eq!(reason, &format!("the token server answered HTTP {status}"));
+        // Not retried: asked once.
+        assert_eq!(tokens.seen().len(), 1, "{:#?}", tokens.seen());
+    }
+}
+
+#[test]
+fn a_token_of_several_kib_is_read_whole() {
+    // Tokens are JWTs: some registries' run to several KiB.
+    let token: String = (0..6000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let registry_port: Arc<Mutex<u16>> = Arc::default();
+    let port_for_handler = Arc::clone(&registry_port);
+    let answer = format!(r#"{{"token":"{token}"}}"#).into_bytes();
+    let bearer = format!("Bearer {token}");
+    let fake = Fake::start(Arc::new(move |request: &Seen, _| {
+        let port = *port_for_handler.lock().unwrap();
+        if request.path.starts_with("/token") {
+            return (200, vec![], answer.clone());
+        }
+        if request.authorization.as_deref() == Some(bearer.as_str()) {
+            return ok();
+        }
+        let challenge = format!(r#"Bearer realm="http://127.0.0.1:{port}/token""#);
+        (401, vec![header("WWW-Authenticate", &challenge)], vec![])
+    }));
+    *registry_port.lock().unwrap() = fake.port;
+    sink(fake.port, None).unwrap();
+    let seen = fake.seen();
+    assert_eq!(
+        seen.last().unwrap().authorization.as_deref().map(str::len),
+        Some("Bearer ".len() + 6000)
     );
 }

@@ -10,10 +10,10 @@ use std::sync::atomic::Ordering;
 
 use oci_digest::digest_bytes;
 use oci_layout::{BlobInput, BlobSource, BytesBlob, FileInput, ImageSink, LayoutError, Reference};
-use oci_registry::{ClientOptions, RegistryError, RegistryRef, RegistrySink};
+use oci_registry::{ClientOptions, RegistryError, RegistryRef, RegistrySink, RetryPolicy};
 use oci_spec::image::MediaType;
 use test_support::require_tool;
-use test_support::servers::{http_request, Registry, Shared};
+use test_support::servers::{http_request, Registry, RegistrySetup, Shared};
 
 static REGISTRY: Shared<Registry> = Shared::new(Registry::start);
 
@@ -223,4 +223,83 @@ fn a_registry_that_is_not_there_is_a_transport_error_after_bounded_retries() {
         error.to_string().contains(&format!("127.0.0.1:{port}")),
         "{error}"
     );
+}
+
+#[test]
+fn https_trusts_a_ca_file_and_a_failed_handshake_is_a_tls_error_never_retried() {
+    let registry = Registry::start_with(&RegistrySetup {
+        tls: true,
+        ..Default::default()
+    });
+    let ca = registry.ca_cert().unwrap().to_path_buf();
+    let retry = RetryPolicy {
+        attempts: 3,
+        first_delay: std::time::Duration::from_millis(10),
+        ..Default::default()
+    };
+    let connect = |host: &str, options: ClientOptions| {
+        let target: RegistryRef = format!("{host}/tls/app:v1").parse().unwrap();
+        RegistrySink::connect(target, ClientOptions { retry, ..options })
+    };
+    // With its CA file (which makes a loopback registry HTTPS): a push.
+    let trusting = || ClientOptions {
+        ca_file: Some(ca.clone()),
+        ..Default::default()
+    };
+    let mut sink = connect(&registry.host(), trusting()).unwrap();
+    let blob = BytesBlob::new(b"sent over TLS".to_vec());
+    assert!(sink.put_blob(&blob).unwrap());
+    // A second connection finds it there.
+    let mut again = connect(&registry.host(), trusting()).unwrap();
+    assert!(again.has_blob(&blob.digest(), blob.size()).unwrap());
+
+    // Without it: its certificate is refused, a TLS error at once.
+    let https = || ClientOptions {
+        plain_http: Some(false),
+        ..Default::default()
+    };
+    let error = connect(&registry.host(), https()).err().unwrap();
+    assert!(matches!(error, RegistryError::Tls { .. }), "{error:?}");
+    // HTTPS to a registry that speaks plain HTTP: a TLS error too.
+    let plain = REGISTRY.get();
+    let error = connect(&plain.host(), https()).err().unwrap();
+    assert!(matches!(error, RegistryError::Tls { .. }), "{error:?}");
+    // HTTPS to a port nothing listens on: a broken connection, retried.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let error = connect(&format!("127.0.0.1:{port}"), https())
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&error, RegistryError::GaveUp { attempts: 3, last, .. } if matches!(**last, RegistryError::Transport { .. })),
+        "{error:?}"
+    );
+
+    // CA files that cannot be used: missing, or holding no certificate.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.pem");
+    let not_pem = dir.path().join("notes.pem");
+    std::fs::write(&not_pem, "no certificate here\n").unwrap();
+    for (file, says) in [
+        (&missing, "No such file"),
+        (&not_pem, "holds no PEM certificate"),
+    ] {
+        let error = connect(
+            &registry.host(),
+            ClientOptions {
+                ca_file: Some(file.clone()),
+                ..Default::default()
+            },
+        )
+        .err()
+        .unwrap();
+        let RegistryError::Certificate { path, reason } = &error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(path, &file.display().to_string());
+        assert!(reason.contains(says), "{error}");
+    }
 }

@@ -249,3 +249,83 @@ fn a_build_file_takes_no_image_flags() {
     );
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// The tar of a build file holds its images one after another, as writing
+/// each alone would: every blob of the first image (its manifest last)
+/// before any of the second's. (The first image's small wasm goes into
+/// the tar as it is read; a later image's must wait for the earlier one's
+/// config and manifest.)
+#[test]
+fn a_build_files_images_come_one_after_another_in_the_tar() {
+    let dir = bundle();
+    let root = dir.path();
+    std::fs::write(
+        root.join("conf/images.toml"),
+        r#"[[image]]
+name = "first"
+modules = ["wasm/app.wasm"]
+
+[[image]]
+name = "second"
+modules = ["wasm/tool.wasm"]
+"#,
+    )
+    .unwrap();
+    let output = run_ok(&["-f", "conf/images.toml", "-o", "two.tar"], root);
+    // The summary names the tar once, then each image.
+    let summary = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(summary.matches("wrote two.tar").count(), 1, "{summary}");
+    let images: Vec<&str> = summary
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("image "))
+        .map(str::trim)
+        .collect();
+    assert_eq!(images, ["first:latest", "second:latest"], "{summary}");
+    let tar = read(root, "two.tar");
+    let blob_name =
+        |digest: &str| format!("blobs/sha256/{}", digest.strip_prefix("sha256:").unwrap());
+    // Each image's blobs from its documents: layers and config, then the
+    // manifest.
+    let images: Vec<Vec<String>> = entries(&tar)
+        .iter()
+        .map(|(_, manifest_digest)| {
+            let manifest = json(&tar_entry(&tar, &blob_name(manifest_digest)));
+            let mut blobs: Vec<String> = manifest["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain([&manifest["config"]])
+                .map(|descriptor| blob_name(descriptor["digest"].as_str().unwrap()))
+                .collect();
+            blobs.push(blob_name(manifest_digest));
+            blobs
+        })
+        .collect();
+    assert_eq!(images.len(), 2);
+    let in_tar: Vec<String> = test_support::tar_entries(&tar)
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name.starts_with("blobs/sha256/") && name.len() > "blobs/sha256/".len())
+        .collect();
+    assert_eq!(
+        in_tar.len(),
+        images[0].len() + images[1].len(),
+        "{in_tar:?}"
+    );
+    let (first, second) = in_tar.split_at(images[0].len());
+    for (written, image) in [(first, &images[0]), (second, &images[1])] {
+        let mut sorted = written.to_vec();
+        sorted.sort();
+        let mut wanted = image.clone();
+        wanted.sort();
+        assert_eq!(
+            sorted, wanted,
+            "blobs in the tar {in_tar:?}, images {images:?}"
+        );
+        assert_eq!(
+            written.last(),
+            image.last(),
+            "the manifest last: {in_tar:?}"
+        );
+    }
+}

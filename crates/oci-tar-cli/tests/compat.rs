@@ -391,6 +391,39 @@ fn two_shapes_with_one_platform_are_refused_naming_both() {
     assert_eq!(platforms, ["wasi", "wasip2"]);
 }
 
+/// `--platform` with several shapes is refused before any input is read:
+/// the images of one index need a platform each.
+#[test]
+fn one_platform_for_several_shapes_is_refused_before_reading() {
+    let (_guard, dir) = workdir();
+    let output = run(
+        &[
+            "-n",
+            "x",
+            "--shape",
+            "wasm-layers",
+            "--shape",
+            "compat",
+            "--platform",
+            "linux/amd64",
+            "-m",
+            "app.wasm",
+            "-o",
+            "x.tar",
+        ],
+        &dir,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    // The one error line, and no line of the wasm read.
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--platform sets one platform") && stderr.contains("give one --shape"),
+        "{stderr}"
+    );
+    assert!(!dir.join("x.tar").exists());
+}
+
 #[test]
 fn two_shapes_into_a_layout_directory_match_the_tar() {
     let (_guard, dir) = workdir();
@@ -437,7 +470,13 @@ fn an_existing_image_is_added_as_another_platform() {
         json(&std::fs::read(dir.join("fallback/index.json")).unwrap())["manifests"][0].clone();
     let mut args = SEED_TWO_SHAPES.to_vec();
     args.extend(["--add-image", "oci:fallback:v1"]);
-    run_ok(&args, &dir);
+    let output = run_ok(&args, &dir);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let added = format!(
+        "added fallback ({}) as platform linux/amd64",
+        fallback_entry["digest"].as_str().unwrap()
+    );
+    assert!(stderr.lines().any(|line| line == added), "{stderr}");
     let tar = std::fs::read(dir.join("dist/both.tar")).unwrap();
     let top = json(&tar_entry(&tar, "index.json"));
     let index = json(&blob(&tar, &top["manifests"][0]["digest"]));

@@ -418,3 +418,76 @@ fn a_folder_of_many_files_is_packaged_in_the_byte_order_of_their_names() {
         .collect();
     assert_eq!(layers, expected);
 }
+
+/// With several shapes, a flag goes to the images whose config has its
+/// field: `--target` to the artifact, the process fields (`--env`,
+/// `--arg`, `--label`, `--workdir`) to the wasm-layer image; `--target`
+/// with no artifact among the shapes is refused.
+#[test]
+fn several_shapes_each_take_the_flags_their_config_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = http_component().to_str().unwrap();
+    let flags = [
+        "--name",
+        "http",
+        "--module",
+        http,
+        "--target",
+        "wasi:http/proxy@0.2.0",
+        "--env",
+        "MODE=fast",
+        "--arg",
+        "serve",
+        "--label",
+        "team=web",
+        "--workdir",
+        "/srv",
+    ];
+    let with_shapes = |shapes: &[&str], out: &str| {
+        let mut args: Vec<&str> = flags.to_vec();
+        for shape in shapes {
+            args.extend(["--shape", shape]);
+        }
+        args.extend(["-o", out]);
+        run(&args, dir.path())
+    };
+    let output = with_shapes(&["wasm-layers", "artifact"], "both.tar");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let tar = std::fs::read(dir.path().join("both.tar")).unwrap();
+    let top: Value = serde_json::from_slice(&tar_entry(&tar, "index.json")).unwrap();
+    let index = blob(&tar, &top["manifests"][0]["digest"]);
+    let configs: Vec<Value> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            let manifest = blob(&tar, &entry["digest"]);
+            blob(&tar, &manifest["config"]["digest"])
+        })
+        .collect();
+    assert_eq!(configs.len(), 2);
+    let (layers, artifact) = (&configs[0], &configs[1]);
+    let process = &layers["config"];
+    assert!(
+        process["Env"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("MODE=fast")),
+        "{layers}"
+    );
+    assert_eq!(process["Cmd"], serde_json::json!(["serve"]), "{layers}");
+    assert_eq!(process["Labels"]["team"], "web", "{layers}");
+    assert_eq!(process["WorkingDir"], "/srv", "{layers}");
+    assert_eq!(layers.get("component"), None, "{layers}");
+    assert_eq!(artifact["component"]["target"], "wasi:http/proxy@0.2.0");
+    assert_eq!(artifact.get("config"), None, "{artifact}");
+
+    let output = with_shapes(&["wasm-layers", "compat"], "no-artifact.tar");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("wasi:http/proxy@0.2.0"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!dir.path().join("no-artifact.tar").exists());
+}

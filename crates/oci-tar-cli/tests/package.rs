@@ -334,6 +334,27 @@ fn components_folder_is_taken_in_file_name_order_skipping_other_files() {
     );
 }
 
+/// A link in a --components folder that cannot be followed for another
+/// reason than a missing target (here a loop) is said as the system says
+/// it, not as a link to nothing.
+#[test]
+fn a_link_loop_in_a_components_folder_is_said_as_one() {
+    let (_guard, dir) = workdir();
+    let components = dir.join("looped");
+    std::fs::create_dir(&components).unwrap();
+    std::fs::write(components.join("a.wasm"), tiny_module(5)).unwrap();
+    std::os::unix::fs::symlink("b.wasm", components.join("b.wasm")).unwrap();
+    let output = run(&["-n", "loop", "-c", "looped", "-o", "loop.tar"], &dir);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("looped/b.wasm: Too many levels of symbolic links"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("does not exist"), "{stderr}");
+    assert!(!dir.join("loop.tar").exists());
+}
+
 #[test]
 fn an_extra_tar_layer_is_listed_in_diff_ids() {
     let (_guard, dir) = workdir();

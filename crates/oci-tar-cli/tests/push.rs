@@ -405,7 +405,8 @@ fn mount_from_mounts_every_blob_from_another_repository_and_sends_no_bytes() {
     );
     assert!(
         !new.iter()
-            .any(|r| r.starts_with("PUT /v2/mount/target/blobs/") || r.starts_with("PATCH ")),
+            .any(|r| r.starts_with("PUT /v2/mount/target/blobs/")
+                || r.starts_with("PATCH /v2/mount/target/")),
         "no blob bytes were to be sent: {new:#?}"
     );
     let remote = format!("docker://{}/mount/target:v1", registry.host());
@@ -540,4 +541,54 @@ fn max_chunk_size_sends_each_blob_in_patches_the_registry_assembles() {
         dir,
     );
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// `-f images.toml -o docker://`: each image of the build file is pushed
+/// to its own reference and served as a tar of the same build file holds
+/// it; the summary has the line of blobs sent for each push.
+#[test]
+fn a_build_file_pushes_each_image_to_its_own_reference() {
+    let registry = REGISTRY.get();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    std::fs::write(dir.join("a.wasm"), tiny_module(21)).unwrap();
+    std::fs::write(dir.join("b.wasm"), tiny_module(22)).unwrap();
+    let repo = format!("{}/bundle", registry.host());
+    std::fs::write(
+        dir.join("images.toml"),
+        format!(
+            "[[image]]\nname = \"first\"\nrepo = \"{repo}\"\ntag = \"v1\"\nmodules = [\"a.wasm\"]\n\n\
+             [[image]]\nname = \"second\"\nrepo = \"{repo}\"\ntag = \"v2\"\nmodules = [\"b.wasm\"]\n"
+        ),
+    )
+    .unwrap();
+    run_ok(&["-f", "images.toml", "-o", "bundle.tar"], dir, None, dir);
+    let summary = run_ok(&["-f", "images.toml", "-o", "docker://"], dir, None, dir);
+    let tar = std::fs::read(dir.join("bundle.tar")).unwrap();
+    let index: Value =
+        serde_json::from_slice(&test_support::tar_entry(&tar, "index.json")).unwrap();
+    let references = [format!("{repo}/first:v1"), format!("{repo}/second:v2")];
+    for (at, reference) in references.iter().enumerate() {
+        let digest = index["manifests"][at]["digest"].as_str().unwrap();
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        let manifest = test_support::tar_entry(&tar, &format!("blobs/sha256/{hex}"));
+        let raw = skopeo(&[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{reference}"),
+        ]);
+        assert!(raw == manifest, "{reference}: not the tar's manifest");
+        assert!(
+            summary.contains(&format!("manifest  {digest}")),
+            "{summary}"
+        );
+    }
+    // A config and a layer sent for each image.
+    let sent: Vec<&str> = summary
+        .lines()
+        .filter(|line| line.trim_start().starts_with("blobs "))
+        .collect();
+    assert_eq!(sent.len(), 2, "{summary}");
+    assert!(sent.iter().all(|line| line.contains("2 sent")), "{summary}");
 }

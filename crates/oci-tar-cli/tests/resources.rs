@@ -443,3 +443,65 @@ fn the_tar_file_is_synced_before_it_is_renamed_into_place() {
         );
     }
 }
+
+/// How many threads named `signals` (the one that acts on SIGINT and
+/// SIGTERM as they come) the command starts, as strace sees them name
+/// themselves.
+fn signal_threads(args: &[&str], dir: &Path) -> usize {
+    traced(&["-e", "trace=prctl"], args, dir)
+        .matches(r#"prctl(PR_SET_NAME, "signals""#)
+        .count()
+}
+
+/// `count` modules of `size` bytes each, each of other bytes, named
+/// `PREFIX-N.wasm`; the `--module` arguments for them.
+fn modules(dir: &Path, prefix: &str, count: usize, size: u64) -> Vec<String> {
+    (0..count)
+        .flat_map(|n| {
+            let name = format!("{prefix}-{n}.wasm");
+            let path = dir.join(&name);
+            sparse_module(&path, size);
+            let mut file = File::options().write(true).open(&path).unwrap();
+            use std::io::{Seek, SeekFrom, Write};
+            file.seek(SeekFrom::Start(20)).unwrap();
+            file.write_all(&(n as u64).to_le_bytes()).unwrap();
+            ["--module".to_owned(), name]
+        })
+        .collect()
+}
+
+/// The README: a small job into a file acts on a signal between its
+/// steps; the thread that acts on one as it comes starts once an input
+/// is larger than a small file (256 KiB, read whole) or the inputs come
+/// to more than 16 MiB in all. The thread names itself when it runs, which
+/// may be after the command ends when it starts near the end: where it
+/// must start, the threads started are counted instead.
+#[test]
+fn the_signal_thread_starts_for_an_input_over_256_kib_or_over_16_mib_in_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = |prefix: &str, count: usize, size: u64| {
+        let mut args: Vec<String> = ["--name", "sig", "-o", "sig.tar"]
+            .map(str::to_owned)
+            .to_vec();
+        args.extend(modules(dir.path(), prefix, count, size));
+        args
+    };
+    let signals = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        signal_threads(&args, dir.path())
+    };
+    let started = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        threads_started(&args, dir.path()).len()
+    };
+    assert_eq!(signals(&args("small", 1, 256 * 1024)), 0, "one of 256 KiB");
+    // No other thread for so small an output: the signal thread alone.
+    let large = args("large", 1, 256 * 1024 + 1);
+    assert_eq!(started(&large), 1, "one of 256 KiB + 1");
+    assert_eq!(signals(&args("few", 8, 200 * 1024)), 0, "8 of 200 KiB");
+    let sixteen = args("sixteen", 64, 256 * 1024);
+    assert_eq!(signals(&sixteen), 0, "64 of 256 KiB: 16 MiB");
+    // One module more: the same threads, and the signal thread.
+    let more = args("more", 65, 256 * 1024);
+    assert_eq!(started(&more), started(&sixteen) + 1, "65 of 256 KiB");
+}

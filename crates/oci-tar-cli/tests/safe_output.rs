@@ -387,6 +387,31 @@ fn an_output_through_a_symbolic_link_is_written_where_it_points() {
         );
         assert!(fs::read(root.join(target)).unwrap() == expected, "{target}");
     }
+    // A relative target is taken from the link's folder, not the current one.
+    fs::create_dir_all(root.join("links/sub")).unwrap();
+    std::os::unix::fs::symlink("sub/deep.tar", root.join("links/deep-link.tar")).unwrap();
+    let output = run_in(
+        root,
+        &[
+            "-q",
+            "-n",
+            "app",
+            "-m",
+            "app.wasm",
+            "-o",
+            "links/deep-link.tar",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(fs::read(root.join("links/sub/deep.tar")).unwrap() == expected);
+    assert!(
+        !root.join("sub").exists(),
+        "written beside the current folder"
+    );
 }
 
 #[test]
@@ -484,6 +509,31 @@ fn a_tar_on_stdout_that_no_one_reads_to_the_end_is_not_a_success() {
         to_null.status.success(),
         "{}",
         String::from_utf8_lossy(&to_null.stderr)
+    );
+
+    // Only /dev/null open for reading and writing is the runtime's stand-in
+    // for a closed stdout: a file or another device opened so takes the tar.
+    for target in ["rw.tar", "/dev/zero"] {
+        let read_write = Command::new(test_support::require_tool("sh", "dash"))
+            .arg("-c")
+            .arg("exec \"$0\" -q -n app -m big.wasm -o - 1<>\"$1\"")
+            .arg(env!("CARGO_BIN_EXE_oci-tar-builder"))
+            .arg(target)
+            .current_dir(dir.path())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .output()
+            .unwrap();
+        assert!(
+            read_write.status.success(),
+            "1<>{target}: {}",
+            String::from_utf8_lossy(&read_write.stderr)
+        );
+    }
+    let tar = std::fs::read(dir.path().join("rw.tar")).unwrap();
+    assert!(
+        tar.len() > 1024 && tar.len().is_multiple_of(512),
+        "{} bytes",
+        tar.len()
     );
 }
 
