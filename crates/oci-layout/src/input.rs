@@ -277,9 +277,11 @@ impl FileInput {
 
     /// `bytes`, read whole from this file and checked unchanged (as
     /// [`open_reading_small`](Self::open_reading_small) gives them), as a
-    /// hashed blob to put anywhere. The input keeps the blob's digest (and
-    /// checksum) as if a destination had hashed it, so a destination that
-    /// holds the blob by then does not read the file again.
+    /// hashed blob to put anywhere. The input keeps the blob's digest, so a
+    /// destination that holds the blob by then does not read the file
+    /// again. It keeps no checksum for a second read: a stream that has
+    /// to read the file again (rare: the blob is put where it was made)
+    /// hashes it first, as for any file, and that digest must match.
     pub fn hashed_blob(&self, bytes: Vec<u8>) -> Result<BytesBlob, LayoutError> {
         if bytes.len() as u64 != self.size {
             return Err(LayoutError::SizeMismatch {
@@ -288,11 +290,8 @@ impl FileInput {
                 found: bytes.len() as u64,
             });
         }
-        let mut fingerprint = Fingerprinter::new();
-        oci_digest::StreamHasher::update(&mut fingerprint, &bytes);
         let blob = BytesBlob::new(bytes);
         self.record_digest(blob.digest())?;
-        let _ = self.fingerprint.set(fingerprint.finish());
         Ok(blob)
     }
 
@@ -405,11 +404,11 @@ impl BlobInput {
     }
 
     /// [`read_small`](Self::read_small), hashed: the bytes as a blob to put
-    /// anywhere. The [`FileInput`] keeps the blob's digest (and checksum)
-    /// as if a destination had hashed it, so a destination that holds the
-    /// blob by then (it was put there) does not read the file again when
-    /// the file is put: a small file described and put this way is read
-    /// once. `None` for a larger file or another source.
+    /// anywhere. The [`FileInput`] keeps the blob's digest as if a
+    /// destination had hashed it, so a destination that holds the blob by
+    /// then (it was put there) does not read the file again when the file
+    /// is put: a small file described and put this way is read once. `None`
+    /// for a larger file or another source.
     pub fn read_small_blob(&self) -> Option<io::Result<BytesBlob>> {
         let BlobInput::File(file) = self else {
             return None;

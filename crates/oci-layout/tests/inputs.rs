@@ -397,14 +397,34 @@ fn read_small_blob_hashes_the_file_and_the_input_keeps_its_digest() {
         unreachable!("made from a FileInput");
     };
     assert_eq!(file.digest(), Some(blob.digest()));
-    // Its digest and checksum known, a stream (which would otherwise hash
-    // it first) gets the same tar as from a fresh input.
+    // A stream, which must know the digest before the bytes, hashes it
+    // again (no checksum for a second read was kept) and gets the same tar
+    // as from a fresh input.
     let mut stream = LayoutTar::new(Vec::new()).unwrap();
     assert_eq!(stream.put_inputs(&[&input]).unwrap(), [blob.digest()]);
     let fresh: BlobInput = FileInput::open(&paths[0]).unwrap().into();
     let mut again = LayoutTar::new(Vec::new()).unwrap();
     again.put_inputs(&[&fresh]).unwrap();
     assert!(stream.finish().unwrap() == again.finish().unwrap());
+}
+
+#[test]
+fn a_small_file_rewritten_after_its_blob_was_made_is_an_error_in_a_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_files(dir.path(), &[pattern(5000, 4)]);
+    let input: BlobInput = FileInput::open(&paths[0]).unwrap().into();
+    let blob = input.read_small_blob().unwrap().unwrap();
+    // The same size, other bytes: the stream reads the file again and
+    // sees it changed.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    overwrite_in_place(&paths[0]);
+    let mut stream = LayoutTar::new(Vec::new()).unwrap();
+    let err = stream.put_inputs(&[&input]).unwrap_err();
+    assert!(matches!(err, LayoutError::FileChanged { .. }), "{err}");
+    // A tar file that holds the blob already does not read the file again.
+    let mut file = LayoutTar::seekable(Cursor::new(Vec::new())).unwrap();
+    file.put_blob(&blob).unwrap();
+    assert_eq!(file.put_inputs(&[&input]).unwrap(), [blob.digest()]);
 }
 
 #[test]
