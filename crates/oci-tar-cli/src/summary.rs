@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use serde::Serialize;
-use wasm_artifact::{Descriptor, ImageShape, WrittenImage};
+use wasm_artifact::{Descriptor, ImageShape, LayerDescriptor, WrittenImage};
 
 use crate::package::Written;
 
@@ -105,6 +105,16 @@ struct Blob {
     media_type: String,
     digest: String,
     size: u64,
+}
+
+impl From<&LayerDescriptor> for Blob {
+    fn from(layer: &LayerDescriptor) -> Self {
+        Blob {
+            media_type: layer.media_type.clone(),
+            digest: layer.digest.to_string(),
+            size: layer.size,
+        }
+    }
 }
 
 impl From<&Descriptor> for Blob {

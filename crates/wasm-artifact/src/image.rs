@@ -9,8 +9,8 @@ use oci_layout::{
     ImageSink, Reference,
 };
 use oci_spec::image::{
-    Arch, ConfigBuilder, Descriptor, ImageConfigurationBuilder, ImageManifestBuilder, MediaType,
-    Os, Platform, PlatformBuilder, RootFsBuilder, SCHEMA_VERSION,
+    Arch, ConfigBuilder, Descriptor, ImageConfigurationBuilder, MediaType, Os, Platform,
+    PlatformBuilder, RootFsBuilder, SCHEMA_VERSION,
 };
 use serde::Serialize;
 
@@ -161,8 +161,84 @@ pub struct WrittenImage {
     pub diff_ids: Vec<Digest>,
     /// The config's descriptor, as the manifest lists it.
     pub config_descriptor: Descriptor,
-    /// The layers' descriptors (media type, digest, size), in manifest order.
-    pub layer_descriptors: Vec<Descriptor>,
+    /// The layers' descriptors (media type, digest, size, annotations),
+    /// in manifest order.
+    pub layer_descriptors: Vec<LayerDescriptor>,
+}
+
+/// A layer as an image's manifest lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerDescriptor {
+    /// The layer's media type.
+    pub media_type: String,
+    /// The layer blob's digest.
+    pub digest: Digest,
+    /// The layer blob's size in bytes.
+    pub size: u64,
+    /// The layer's annotations (a wasm layer's title, the entrypoint
+    /// layer's own), sorted by key; the manifest lists none when empty.
+    pub annotations: Vec<(String, String)>,
+}
+
+impl LayerDescriptor {
+    /// The same descriptor as oci-spec's type.
+    pub fn to_descriptor(&self) -> Descriptor {
+        let mut descriptor = Descriptor::new(
+            MediaType::from(self.media_type.as_str()),
+            self.size,
+            oci_spec_digest(&self.digest),
+        );
+        if !self.annotations.is_empty() {
+            descriptor.set_annotations(Some(self.annotations.iter().cloned().collect()));
+        }
+        descriptor
+    }
+}
+
+/// As the OCI descriptor: `mediaType`, `digest`, `size`, and
+/// `annotations` unless there are none. Written without building
+/// oci-spec's descriptor: a manifest may list thousands of layers.
+impl Serialize for LayerDescriptor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeStruct};
+
+        struct Annotations<'a>(&'a [(String, String)]);
+        impl Serialize for Annotations<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(Some(self.0.len()))?;
+                for (key, value) in self.0 {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
+        }
+
+        let has_annotations = !self.annotations.is_empty();
+        let mut fields =
+            serializer.serialize_struct("Descriptor", 3 + usize::from(has_annotations))?;
+        fields.serialize_field("mediaType", &self.media_type)?;
+        fields.serialize_field("digest", &self.digest.to_string())?;
+        fields.serialize_field("size", &self.size)?;
+        if has_annotations {
+            fields.serialize_field("annotations", &Annotations(&self.annotations))?;
+        }
+        fields.end()
+    }
+}
+
+/// The media type of an OCI image manifest.
+const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// An OCI image manifest, as oci-spec's `ImageManifest` writes one with
+/// a media type and annotations, from the layers as they are.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ManifestDocument<'a> {
+    schema_version: u32,
+    media_type: &'static str,
+    config: &'a Descriptor,
+    layers: &'a [LayerDescriptor],
+    annotations: &'a HashMap<String, String>,
 }
 
 /// The CNCF wasm config (`application/vnd.wasm.config.v0+json`). Absent
@@ -639,39 +715,45 @@ impl WasmImage {
             ImageShape::WasmLayers | ImageShape::Artifact => self.wasm.len(),
         };
         let layer_count = layers.len() + usize::from(compat_layer.is_some());
-        let mut layer_descriptors: Vec<Descriptor> = Vec::with_capacity(layer_count);
+        let mut layer_descriptors: Vec<LayerDescriptor> = Vec::with_capacity(layer_count);
         // (media type, blob digest, diff ID for a tar layer)
         let mut layer_list: Vec<(&str, Digest, Option<Digest>)> = Vec::with_capacity(layer_count);
         if let Some(layer) = &compat_layer {
-            let mut descriptor = layer.descriptor(MediaType::from(layer.media_type()));
-            if !self.entrypoint_layer_annotations.is_empty() {
-                descriptor.set_annotations(Some(
-                    self.entrypoint_layer_annotations
-                        .clone()
-                        .into_iter()
-                        .collect(),
-                ));
-            }
-            layer_descriptors.push(descriptor);
+            layer_descriptors.push(LayerDescriptor {
+                media_type: layer.media_type().to_owned(),
+                digest: layer.digest(),
+                size: layer.size(),
+                annotations: self
+                    .entrypoint_layer_annotations
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.clone()))
+                    .collect(),
+            });
             layer_list.push((layer.media_type(), layer.digest(), Some(layer.diff_id())));
         }
         for (position, ((media_type, blob), digest)) in
             layers.iter().zip(&input_digests).enumerate()
         {
-            let mut descriptor = Descriptor::new(
-                MediaType::from(*media_type),
-                blob.size(),
-                oci_spec_digest(digest),
-            );
-            if position < wasm_layer_count {
-                let mut annotations =
-                    HashMap::from([(TITLE.to_owned(), self.layer_title(position))]);
-                if position == 0 {
-                    annotations.extend(self.entrypoint_layer_annotations.clone());
+            let annotations = match position {
+                0 if wasm_layer_count > 0 => {
+                    // The entrypoint layer's own annotations, over its title.
+                    let mut annotations = self.entrypoint_layer_annotations.clone();
+                    annotations
+                        .entry(TITLE.to_owned())
+                        .or_insert_with(|| self.layer_title(position));
+                    annotations.into_iter().collect()
                 }
-                descriptor.set_annotations(Some(annotations));
-            }
-            layer_descriptors.push(descriptor);
+                _ if position < wasm_layer_count => {
+                    vec![(TITLE.to_owned(), self.layer_title(position))]
+                }
+                _ => Vec::new(),
+            };
+            layer_descriptors.push(LayerDescriptor {
+                media_type: (*media_type).to_owned(),
+                digest: *digest,
+                size: blob.size(),
+                annotations,
+            });
             let diff_id = media_types::is_uncompressed_tar(media_type).then_some(*digest);
             layer_list.push((media_type, *digest, diff_id));
         }
@@ -693,19 +775,16 @@ impl WasmImage {
         let mut manifest_annotations = naming_annotations(&self.reference);
         manifest_annotations.extend(entry.annotations.clone());
         manifest_annotations.extend(self.annotations.clone());
-        // The layers' descriptors move into the manifest and back out once
-        // it is written: one image of thousands of layers holds them once.
-        let mut manifest = ImageManifestBuilder::default()
-            .schema_version(SCHEMA_VERSION)
-            .media_type(MediaType::ImageManifest)
-            .config(config_descriptor.clone())
-            .layers(layer_descriptors)
-            .annotations(manifest_annotations)
-            .build()
-            .unwrap_or_else(|_| unreachable!("config and layers are set"));
-        let manifest_json = to_canonical_json("image manifest", &manifest)?;
-        let layer_descriptors = std::mem::take(manifest.layers_mut());
-        drop(manifest);
+        let manifest_json = to_canonical_json(
+            "image manifest",
+            &ManifestDocument {
+                schema_version: SCHEMA_VERSION,
+                media_type: MANIFEST_MEDIA_TYPE,
+                config: &config_descriptor,
+                layers: &layer_descriptors,
+                annotations: &manifest_annotations,
+            },
+        )?;
         let manifest = BytesBlob::new(manifest_json);
         let mut manifest_descriptor = manifest.descriptor(MediaType::ImageManifest);
         manifest_descriptor.set_platform(Some(platform(&os, &architecture)));

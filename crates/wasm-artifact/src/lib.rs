@@ -76,7 +76,7 @@ pub use describe::{
 };
 pub use destination::{Completed, Destination};
 pub use error::ArtifactError;
-pub use image::{ConfigField, ImageShape, WasmImage, WrittenImage};
+pub use image::{ConfigField, ImageShape, LayerDescriptor, WasmImage, WrittenImage};
 pub use index::{check_index, check_index_with, write_index_to, write_index_with, WrittenIndex};
 // What a user of this crate names, so that one dependency is enough.
 pub use oci_layout::{

@@ -212,6 +212,13 @@ fn a_wasm_layer_image_config_and_manifest_hold_what_was_set_and_derived() {
         serde_json::to_value(&written.layer_descriptors).unwrap(),
         manifest["layers"]
     );
+    // Written without oci-spec's descriptor, each is the same as it.
+    let as_oci_spec: Vec<serde_json::Value> = written
+        .layer_descriptors
+        .iter()
+        .map(|layer| serde_json::to_value(layer.to_descriptor()).unwrap())
+        .collect();
+    assert_eq!(serde_json::Value::from(as_oci_spec), manifest["layers"]);
     assert_eq!(
         serde_json::to_value(&written.config_descriptor).unwrap(),
         manifest["config"]
