@@ -79,6 +79,10 @@ fn key_string<K: Serialize + ?Sized>(key: &K) -> Result<String, serde_json::Erro
             map.end()
         }
     }
+    // Almost every key is a string: taken as it is, without the map below.
+    if let Value::String(key) = serde_json::to_value(key)? {
+        return Ok(key);
+    }
     match serde_json::to_value(OneKey(key))? {
         Value::Object(map) => Ok(map.into_iter().next().map(|(k, _)| k).unwrap_or_default()),
         _ => unreachable!("a map serialises to an object"),
@@ -142,6 +146,27 @@ impl Members<'_> {
     }
 
     fn finish(mut self) -> Result<(), serde_json::Error> {
+        let in_order = self
+            .members
+            .windows(2)
+            .all(|pair| pair[0].0.as_bytes() < pair[1].0.as_bytes());
+        if !in_order {
+            self.put_in_order();
+        }
+        if self.members.is_empty() {
+            self.out.push(b'{');
+        } else {
+            // The first member's comma.
+            self.out[self.start] = b'{';
+        }
+        for _ in 0..self.close {
+            self.out.push(b'}');
+        }
+        Ok(())
+    }
+
+    /// Puts the members in key order, each key once.
+    fn put_in_order(&mut self) {
         let end = self.out.len();
         let bounds: Vec<Range<usize>> = (0..self.members.len())
             .map(|i| {
@@ -164,16 +189,6 @@ impl Members<'_> {
         if !order.iter().copied().eq(0..self.members.len()) {
             self.rearrange(&bounds, &order);
         }
-        if order.is_empty() {
-            self.out.push(b'{');
-        } else {
-            // The first member's comma.
-            self.out[self.start] = b'{';
-        }
-        for _ in 0..self.close {
-            self.out.push(b'}');
-        }
-        Ok(())
     }
 
     /// Puts the members at `bounds` in `order` (some may be left out),

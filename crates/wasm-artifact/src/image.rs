@@ -195,8 +195,8 @@ impl LayerDescriptor {
     }
 }
 
-/// As the OCI descriptor: `mediaType`, `digest`, `size`, and
-/// `annotations` unless there are none. Written without building
+/// As the OCI descriptor: `annotations` unless there are none,
+/// `digest`, `mediaType` and `size`. Written without building
 /// oci-spec's descriptor: a manifest may list thousands of layers.
 impl Serialize for LayerDescriptor {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -213,15 +213,16 @@ impl Serialize for LayerDescriptor {
             }
         }
 
+        // In key order, as canonical JSON has them: nothing to sort.
         let has_annotations = !self.annotations.is_empty();
         let mut fields =
             serializer.serialize_struct("Descriptor", 3 + usize::from(has_annotations))?;
-        fields.serialize_field("mediaType", &self.media_type)?;
-        fields.serialize_field("digest", &self.digest.to_string())?;
-        fields.serialize_field("size", &self.size)?;
         if has_annotations {
             fields.serialize_field("annotations", &Annotations(&self.annotations))?;
         }
+        fields.serialize_field("digest", &self.digest.to_string())?;
+        fields.serialize_field("mediaType", &self.media_type)?;
+        fields.serialize_field("size", &self.size)?;
         fields.end()
     }
 }
@@ -234,11 +235,12 @@ const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ManifestDocument<'a> {
-    schema_version: u32,
-    media_type: &'static str,
+    // In key order, as canonical JSON has them.
+    annotations: &'a HashMap<String, String>,
     config: &'a Descriptor,
     layers: &'a [LayerDescriptor],
-    annotations: &'a HashMap<String, String>,
+    media_type: &'static str,
+    schema_version: u32,
 }
 
 /// The CNCF wasm config (`application/vnd.wasm.config.v0+json`). Absent
