@@ -169,6 +169,10 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     }
     // A signal caught after the last step still ends the run with 128 + it.
     crate::output::check_signals();
+    // The process ends next, and the system takes its memory back at once;
+    // freeing the records of thousands of inputs one by one took 0.2 ms of
+    // a thousand modules' run. (Plain data: nothing left to close or join.)
+    std::mem::forget((requests, plans, groups, inputs, written, index));
     Ok(())
 }
 
