@@ -92,7 +92,7 @@ pub use input::{hash_files, BlobInput, FileInput, ProgressFn, SeekableOutput, SM
 pub use pending::PendingFile;
 pub use reference::{Reference, ReferenceError, ReferencePart, MAX_NAME_LEN, MAX_TAG_LEN};
 pub use sink::{holds_blob, index_entry, naming_annotations, put_in_order, ImageSink};
-pub use writeback::{WritebackFile, WRITEBACK_STEP};
+pub use writeback::{WritebackFile, EARLY_WRITEBACK, WRITEBACK_STEP};
 pub use writer::{LayoutTar, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
 
 /// Annotation keys this crate's callers put on index entries.
