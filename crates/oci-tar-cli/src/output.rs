@@ -326,12 +326,21 @@ fn follow_links(path: &Path) -> io::Result<PathBuf> {
     Err(io::Error::other("too many levels of symbolic links"))
 }
 
+/// An input, as the check of the output sees it.
+pub(crate) struct NamedInput<'a> {
+    /// The flag that named it (or its folder), for the message.
+    pub(crate) flag: &'static str,
+    pub(crate) path: &'a Path,
+    /// The folder whose listing showed it as a regular file (not a link).
+    pub(crate) listed_in: Option<&'a Path>,
+}
+
 /// Fails, before anything is read, where `output` cannot take the tar:
 /// stdout that is a terminal or closed, or a tar file that would replace
 /// one of `inputs` (the same file, also through another path or a link).
 pub(crate) fn check_before_reading(
     output: &OutputArg,
-    inputs: &[(&str, &Path)],
+    inputs: &[NamedInput<'_>],
 ) -> Result<(), Failure> {
     let path = match output {
         OutputArg::Stdout if io::stdout().is_terminal() => {
@@ -353,16 +362,62 @@ pub(crate) fn check_before_reading(
     let Ok(out) = fs::metadata(path) else {
         return Ok(());
     };
-    for (flag, input) in inputs {
-        if fs::metadata(input).is_ok_and(|metadata| same_file(&metadata, &out)) {
+    // Folders whose listed files need no look each: none of them can be
+    // the output (a thousand inputs, a thousand `stat`s saved).
+    let mut cleared: Vec<&Path> = Vec::new();
+    let mut not_cleared: Vec<&Path> = Vec::new();
+    for input in inputs {
+        if let Some(folder) = input.listed_in {
+            if cleared.contains(&folder) {
+                continue;
+            }
+            if !not_cleared.contains(&folder) {
+                if holds_no_link_of(folder, &out, path) {
+                    cleared.push(folder);
+                    continue;
+                }
+                not_cleared.push(folder);
+            }
+        }
+        if fs::metadata(input.path).is_ok_and(|metadata| same_file(&metadata, &out)) {
             return Err(Failure::usage(format!(
-                "-o {} would replace the input {flag} {}; write the tar elsewhere",
+                "-o {} would replace the input {} {}; write the tar elsewhere",
                 path.display(),
-                input.display()
+                input.flag,
+                input.path.display()
             )));
         }
     }
     Ok(())
+}
+
+/// Whether no regular file in `folder` can be the file `out` (the output
+/// at `out_path`): a regular file listed in a folder is a link to its file,
+/// and a file with one link has it at its own path, so when the output has
+/// one link and `folder` is not the output's own folder, none is. (A file
+/// bind-mounted over a listed name is not seen this way.)
+#[cfg(unix)]
+fn holds_no_link_of(folder: &Path, out: &fs::Metadata, out_path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if out.nlink() != 1 {
+        return false;
+    }
+    let Ok(real) = follow_links(out_path) else {
+        return false;
+    };
+    let out_folder = match real.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    match (fs::metadata(out_folder), fs::metadata(folder)) {
+        (Ok(out_folder), Ok(folder)) => !same_file(&out_folder, &folder),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn holds_no_link_of(_folder: &Path, _out: &fs::Metadata, _out_path: &Path) -> bool {
+    false
 }
 
 #[cfg(unix)]

@@ -11,7 +11,7 @@ use wasm_artifact::{
 
 use crate::cli::{OutputArg, PackageOpts, RegistryOpts};
 use crate::failure::Failure;
-use crate::output::{write_failure, Output};
+use crate::output::{write_failure, NamedInput, Output};
 use crate::progress;
 use crate::summary::{print_json, Summary};
 
@@ -304,8 +304,13 @@ fn plan(
     tell(format!("created {created} (from {created_from})"));
 
     let mut wasm_paths = opts.modules.clone();
+    // Whether each came from the folder's listing as a regular file.
+    let mut listed_as_file = vec![false; wasm_paths.len()];
     if let Some(dir) = &opts.components {
-        wasm_paths.extend(wasm_files_in(dir, say)?);
+        for (path, regular) in wasm_files_in(dir, say)? {
+            wasm_paths.push(path);
+            listed_as_file.push(regular);
+        }
     }
     if wasm_paths.is_empty() {
         return Err(Failure::usage(
@@ -333,18 +338,27 @@ fn plan(
     }
 
     // Nothing is read before it is known that the tar can be written.
-    let named_inputs: Vec<(&str, &Path)> = wasm_paths
+    let named_inputs: Vec<NamedInput<'_>> = wasm_paths
         .iter()
+        .zip(&listed_as_file)
         .enumerate()
-        .map(|(at, path)| {
+        .map(|(at, (path, &listed_as_file))| {
             let flag = if at < opts.modules.len() {
                 "--module"
             } else {
                 "--components"
             };
-            (flag, path.as_path())
+            NamedInput {
+                flag,
+                path,
+                listed_in: opts.components.as_deref().filter(|_| listed_as_file),
+            }
         })
-        .chain(opts.layers.iter().map(|l| ("--layer", l.path.as_path())))
+        .chain(opts.layers.iter().map(|l| NamedInput {
+            flag: "--layer",
+            path: &l.path,
+            listed_in: None,
+        }))
         .collect();
     if !opts.dry_run {
         crate::output::check_before_reading(&opts.out_path, &named_inputs)?;
@@ -675,12 +689,13 @@ fn add_registry_tags(opts: &mut PackageOpts) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The `*.wasm` files directly in `dir`, sorted by file name. Other
+/// The `*.wasm` files directly in `dir`, sorted by file name, each with
+/// whether the listing said it is a regular file (not a link). Other
 /// files, hidden files (`.x.wasm`, as a shell's `*.wasm` leaves them out)
 /// and folders are skipped with a note saying which; a symbolic link to
 /// nothing is an error, and so (when it is opened) is a FIFO, socket or
 /// device.
-fn wasm_files_in(dir: &Path, say: &impl Fn(String)) -> Result<Vec<PathBuf>, Failure> {
+fn wasm_files_in(dir: &Path, say: &impl Fn(String)) -> Result<Vec<(PathBuf, bool)>, Failure> {
     let read_error = |e: std::io::Error| Failure::failed(format!("{}: {e}", dir.display()));
     // Each with its name, to sort by.
     let mut files = Vec::new();
@@ -696,7 +711,7 @@ fn wasm_files_in(dir: &Path, say: &impl Fn(String)) -> Result<Vec<PathBuf>, Fail
             say(format!("{shown}: skipped, a hidden file"));
         } else if entry.file_type().is_ok_and(|kind| kind.is_file()) {
             // The directory listing says so: no need to ask again.
-            files.push((name, path));
+            files.push((name, path, true));
         } else {
             match fs::metadata(&path) {
                 Ok(metadata) if metadata.is_dir() => {
@@ -708,7 +723,7 @@ fn wasm_files_in(dir: &Path, say: &impl Fn(String)) -> Result<Vec<PathBuf>, Fail
                     )));
                 }
                 Err(e) => return Err(Failure::failed(format!("{shown}: {e}"))),
-                Ok(_) => files.push((name, path)),
+                Ok(_) => files.push((name, path, false)),
             }
         }
     }
@@ -718,7 +733,10 @@ fn wasm_files_in(dir: &Path, say: &impl Fn(String)) -> Result<Vec<PathBuf>, Fail
             dir.display()
         )));
     }
-    files.sort_unstable_by(|(a, _), (b, _)| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
-    let files = files.into_iter().map(|(_, path)| path).collect();
+    files.sort_unstable_by(|(a, _, _), (b, _, _)| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+    let files = files
+        .into_iter()
+        .map(|(_, path, regular)| (path, regular))
+        .collect();
     Ok(files)
 }

@@ -345,7 +345,8 @@ fn a_small_module_is_packaged_without_a_worker_thread() {
 /// Many small inputs into a tar file: each one's path is looked up once (it
 /// is opened; its metadata comes from the open file), and it costs five
 /// file system calls (open, `fstat`, read, `fstat`, close), whatever the
-/// threads that describe them.
+/// threads that describe them; also when the output exists already (the
+/// check that it is none of the inputs asks nothing of each).
 #[test]
 fn each_small_input_is_opened_by_its_path_once_for_five_file_system_calls() {
     let dir = tempfile::tempdir().unwrap();
@@ -354,6 +355,16 @@ fn each_small_input_is_opened_by_its_path_once_for_five_file_system_calls() {
     for at in 0..inputs {
         sparse_module(&dir.path().join(format!("many/m{at:03}.wasm")), 4096 + at);
     }
+    for output in ["not there yet", "there already"] {
+        assert_eq!(
+            dir.path().join("many.tar").exists(),
+            output == "there already"
+        );
+        small_inputs_cost_five_calls_each(dir.path(), inputs);
+    }
+}
+
+fn small_inputs_cost_five_calls_each(dir: &Path, inputs: u64) {
     let trace = traced(
         &[],
         &[
@@ -365,7 +376,7 @@ fn each_small_input_is_opened_by_its_path_once_for_five_file_system_calls() {
             "-o",
             "many.tar",
         ],
-        dir.path(),
+        dir,
     );
     let calls: Vec<&str> = trace
         .lines()

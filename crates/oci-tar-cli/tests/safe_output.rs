@@ -359,6 +359,68 @@ fn an_output_that_is_an_input_is_refused_before_anything_is_read() {
     }
 }
 
+/// The files of a `--components` folder are not looked at one by one when
+/// the output has a single link outside the folder; each way the output can
+/// still be one of them is refused: a hard link of it elsewhere, a symbolic
+/// link in the folder to it, and a name in the folder itself.
+#[test]
+fn an_output_that_is_a_file_of_the_components_folder_is_refused() {
+    let (dir, _) = with_module();
+    let root = dir.path();
+    let module = fs::read(root.join("app.wasm")).unwrap();
+    fs::create_dir(root.join("components")).unwrap();
+    fs::create_dir(root.join("out")).unwrap();
+    fs::write(root.join("components/a.wasm"), &module).unwrap();
+    fs::write(root.join("components/b.wasm"), &module).unwrap();
+    let refused = |output: &str, input: &str| {
+        let run = run_in(root, &["-n", "app", "-c", "components", "-o", output]);
+        assert_eq!(run.status.code(), Some(2), "-o {output}");
+        assert_eq!(
+            String::from_utf8_lossy(&run.stderr),
+            format!(
+                "oci-tar-builder: error: -o {output} would replace the input --components {input}; write the tar elsewhere\n"
+            )
+        );
+    };
+
+    // A hard link of b.wasm in another folder: two links.
+    fs::hard_link(root.join("components/b.wasm"), root.join("out/hard.tar")).unwrap();
+    refused("out/hard.tar", "components/b.wasm");
+    fs::remove_file(root.join("out/hard.tar")).unwrap();
+
+    // One link, in another folder, but a symbolic link in the folder to it.
+    fs::write(root.join("out/target.tar"), &module).unwrap();
+    std::os::unix::fs::symlink("../out/target.tar", root.join("components/c.wasm")).unwrap();
+    refused("out/target.tar", "components/c.wasm");
+    fs::remove_file(root.join("components/c.wasm")).unwrap();
+
+    // One link, in the folder itself.
+    refused("components/a.wasm", "components/a.wasm");
+
+    for name in ["components/a.wasm", "components/b.wasm", "out/target.tar"] {
+        assert_eq!(fs::read(root.join(name)).unwrap(), module, "{name}");
+    }
+    // And an output elsewhere with one link is written.
+    let run = run_in(
+        root,
+        &[
+            "-q",
+            "-n",
+            "app",
+            "-c",
+            "components",
+            "-o",
+            "out/target.tar",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_ne!(fs::read(root.join("out/target.tar")).unwrap(), module);
+}
+
 #[test]
 fn an_output_through_a_symbolic_link_is_written_where_it_points() {
     let (dir, expected) = with_module();
