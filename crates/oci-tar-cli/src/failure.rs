@@ -196,6 +196,24 @@ mod tests {
                 },
                 "cannot be set directly (it comes from --repo, --name and --tag)",
             ),
+            (
+                ArtifactError::CompatTakesOneWasm { count: 2 },
+                "(without --shape compat)",
+            ),
+            (
+                ArtifactError::SamePlatform {
+                    platform: "wasip1/wasm".into(),
+                    first: wasm_artifact::ImageShape::WasmLayers,
+                    second: wasm_artifact::ImageShape::Compat,
+                },
+                "(leave one --shape out)",
+            ),
+            (
+                ArtifactError::InvalidLayerTitle {
+                    title: "../x".into(),
+                },
+                "(--layer-annotation)",
+            ),
             (ArtifactError::NoWasm, "--module"),
             (
                 ArtifactError::ConfigFieldNeedsImage {

@@ -320,3 +320,185 @@ fn copy_json_describes_the_copy_and_what_the_push_sent() {
     assert_eq!(again["pushed"]["blobsUploaded"], 0);
     assert_eq!(again["pushed"]["blobsSkipped"], blobs);
 }
+
+/// Each way a copy's command line cannot work is a usage error: exit code
+/// 2, its one line, and nothing written.
+#[test]
+fn sources_and_destinations_copy_cannot_take_are_usage_errors() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    package(dir, "refused");
+    let archive_needs_a_file =
+        "docker-archive: needs a file, as in docker-archive:FILE or docker-archive:FILE:REF";
+    let no_registry_source =
+        "copy from docker://… is not supported yet: the source is an image tar or oci:DIR";
+    let tag_needs_a_registry = "--tag adds tags to a docker://… destination only";
+    let cases: [(&[&str], &str); 9] = [
+        (&["docker-archive:", "out.tar"], archive_needs_a_file),
+        (
+            &["docker-archive:img.tar:", "out.tar"],
+            archive_needs_a_file,
+        ),
+        (
+            &["-", "out.tar"],
+            "copy reads its source twice (checked first, then sent): give a file, not -",
+        ),
+        (
+            &["docker://127.0.0.1:9/a/b:v1", "out.tar"],
+            no_registry_source,
+        ),
+        (&["docker://", "out.tar"], no_registry_source),
+        (&["img.tar", "out.tar", "--tag", "v2"], tag_needs_a_registry),
+        (&["img.tar", "oci:out", "-t", "v2"], tag_needs_a_registry),
+        (
+            &["img.tar", "oci:out:v2"],
+            "copy keeps the image's own name in oci:DIR: give oci:DIR without a tag",
+        ),
+        (
+            &["img.tar", "docker://"],
+            "copy needs a destination reference: docker://REGISTRY/REPO:TAG",
+        ),
+    ];
+    for (args, message) in cases {
+        let args: Vec<&str> = std::iter::once("copy")
+            .chain(args.iter().copied())
+            .collect();
+        let output = run(&args, dir);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            format!("oci-tar-builder: error: {message}\n"),
+            "{args:?}"
+        );
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert!(!dir.join("out.tar").exists(), "{args:?}");
+        assert!(!dir.join("out").exists(), "{args:?}");
+    }
+}
+
+/// A folder given as a plain path is read as a layout directory;
+/// `oci-archive:` says the path is a tar, so a folder there is refused.
+#[test]
+fn a_folder_is_a_layout_directory_unless_oci_archive_names_it() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (digest, manifest) = package(dir, "folder");
+    let said = run_ok(&["copy", "layout", "plain.tar"], dir);
+    assert!(said.contains("copied layout to "), "{said}");
+    assert!(said.contains(&format!("manifest  {digest}")), "{said}");
+    let tar = std::fs::read(dir.join("plain.tar")).unwrap();
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    assert!(
+        test_support::tar_entry(&tar, &format!("blobs/sha256/{hex}")) == manifest,
+        "the copy holds other manifest bytes"
+    );
+
+    let as_tar = run(&["copy", "oci-archive:layout", "other.tar"], dir);
+    let stderr = String::from_utf8_lossy(&as_tar.stderr);
+    assert_eq!(as_tar.status.code(), Some(1), "{stderr}");
+    assert!(stderr.starts_with("oci-tar-builder: error: "), "{stderr}");
+    assert!(!dir.join("other.tar").exists());
+}
+
+/// `-q` says nothing on stderr and still copies; without it the copy is
+/// said.
+#[test]
+fn quiet_copies_say_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (digest, _) = package(dir, "quiet");
+    let quiet = run(&["copy", "-q", "img.tar", "oci:quiet"], dir);
+    assert!(quiet.status.success());
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+    assert!(quiet.stdout.is_empty());
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("quiet/index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"][0]["digest"], digest.as_str());
+    let said = run_ok(&["copy", "img.tar", "oci:said"], dir);
+    assert_eq!(
+        said,
+        format!(
+            "copied img.tar to oci:said\n  manifest  {digest} (application/vnd.oci.image.manifest.v1+json)\n"
+        )
+    );
+}
+
+/// SIGINT and SIGTERM during a copy into a tar file remove its temporary
+/// file and exit with 128 + the signal's number, as packaging does.
+#[test]
+fn a_copy_stopped_by_a_signal_leaves_nothing() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    // A sparse 1 GiB layer: checking and copying it takes seconds.
+    std::fs::write(dir.join("app.wasm"), tiny_module(5)).unwrap();
+    std::fs::File::create(dir.join("big.bin"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    run_ok(
+        &[
+            "-q",
+            "-n",
+            "big",
+            "-m",
+            "app.wasm",
+            "--layer",
+            "application/octet-stream=big.bin",
+            "-o",
+            "big.tar",
+        ],
+        dir,
+    );
+    std::fs::remove_file(dir.join("big.bin")).unwrap();
+    let out = dir.join("out");
+    std::fs::create_dir(&out).unwrap();
+    let partial = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&out)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect()
+    };
+    let kill = require_tool("kill", "the Debian package procps");
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let mut child = Command::new(common::BUILDER)
+            .args(["copy", "-q", "big.tar", "out/copy.tar"])
+            .current_dir(dir)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The temporary file has bytes once the check is over and the
+        // copy has begun.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !partial()
+            .iter()
+            .any(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0))
+        {
+            if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+                let _ = child.kill();
+                panic!("SIG{signal}: the copy wrote no temporary file to stop");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let sent = Command::new(&kill)
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "SIG{signal}: {:?} {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(partial(), Vec::<std::path::PathBuf>::new(), "SIG{signal}");
+    }
+}

@@ -557,6 +557,30 @@ fn copy_writes_the_oci_image_podman_and_skopeo_read_back() {
     // To a layout directory, and to a registry.
     run_ok(&["copy", &source, "oci:layout"], dir);
     run_ok(&["verify", "layout"], dir);
+    // `--json` names the source a Docker archive, with the reference chosen.
+    let json = run(&["copy", "--json", &source, "oci:json-layout"], dir);
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        summary["source"],
+        serde_json::json!({
+            "type": "docker-archive",
+            "path": archive.display().to_string(),
+            "tags": ["localhost/app:v2"]
+        })
+    );
+    assert_eq!(
+        summary["destination"],
+        serde_json::json!({"type": "oci-dir", "path": "json-layout"})
+    );
+    assert_eq!(
+        summary["manifest"]["digest"],
+        format!("sha256:{}", sha256sum(&raw))
+    );
     let registry = REGISTRY.get();
     let remote = format!("docker://{}/docker-archive/app:v2", registry.host());
     let stderr = {

@@ -107,3 +107,96 @@ fn raw_documents_of_a_layout_directory_need_the_image_when_it_holds_several() {
         "{message}"
     );
 }
+
+/// A Docker archive (made here: one layer, its config and
+/// `manifest.json`) has no `index.json` to print: a usage error saying
+/// so; its manifest is derived and printed.
+#[test]
+fn a_docker_archive_has_no_raw_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = b"layer bytes".to_vec();
+    let diff_id = format!("sha256:{}", test_support::sha256sum(&layer));
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#
+    )
+    .into_bytes();
+    let config_name = format!("{}.json", test_support::sha256sum(&config));
+    let manifest = format!(
+        r#"[{{"Config":"{config_name}","RepoTags":["localhost/a:v1"],"Layers":["l.tar"]}}]"#
+    )
+    .into_bytes();
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, bytes) in [
+        ("l.tar", &layer),
+        (config_name.as_str(), &config),
+        ("manifest.json", &manifest),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        builder.append_data(&mut header, name, &bytes[..]).unwrap();
+    }
+    std::fs::write(dir.path().join("docker.tar"), builder.into_inner().unwrap()).unwrap();
+
+    let refused = run(&["inspect", "--raw", "index", "docker.tar"], dir.path());
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(refused.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8(refused.stderr).unwrap(),
+        "oci-tar-builder: error: a Docker archive has no index.json \
+         (--raw manifest prints the OCI manifest derived for an image)\n"
+    );
+    let derived: serde_json::Value =
+        serde_json::from_slice(&raw(&["manifest", "docker.tar"], dir.path())).unwrap();
+    assert_eq!(
+        derived["config"]["digest"],
+        format!("sha256:{}", test_support::sha256sum(&config))
+    );
+    assert_eq!(raw(&["config", "docker.tar"], dir.path()), config);
+}
+
+/// `inspect`'s reader going away is not a failure (as with `rg … | head`);
+/// any other error writing stdout is, and says so.
+#[test]
+fn a_reader_that_goes_away_is_not_a_failure_but_a_full_disk_is() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.wasm"), tiny_module(1)).unwrap();
+    run_ok(
+        &["-q", "-n", "app", "-m", "a.wasm", "-o", "app.tar"],
+        dir.path(),
+    );
+    for args in [
+        &["inspect", "app.tar"][..],
+        &["inspect", "--raw", "index", "app.tar"],
+    ] {
+        let inspect = || {
+            let mut command = Command::new(common::BUILDER);
+            command
+                .args(args)
+                .current_dir(dir.path())
+                .stderr(Stdio::piped());
+            command
+        };
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let closed = inspect().stdout(writer).output().unwrap();
+        assert_eq!(closed.status.code(), Some(0), "{args:?}");
+        assert!(
+            closed.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&closed.stderr)
+        );
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let failed = inspect().stdout(full).output().unwrap();
+        assert_eq!(failed.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&failed.stderr),
+            "oci-tar-builder: error: stdout: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+    }
+}

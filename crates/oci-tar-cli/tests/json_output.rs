@@ -173,3 +173,47 @@ fn dry_run_prints_every_digest_for_people() {
     }
     assert!(!dir.path().join("img.tar").exists());
 }
+
+/// The `--json` object's reader going away is not a failure (as with
+/// `rg … | head`): the tar is written, nothing is said, exit code 0. Any
+/// other error writing it is a failure that says so.
+#[test]
+fn a_json_reader_that_goes_away_is_not_a_failure_but_a_full_disk_is() {
+    use std::process::{Command, Stdio};
+    let dir = workdir();
+    let builder = || {
+        let mut command = Command::new(common::BUILDER);
+        command
+            .args(["-n", "app", "-m", "app.wasm", "--json", "-o", "out.tar"])
+            .current_dir(dir.path())
+            .stderr(Stdio::piped());
+        command
+    };
+    // A pipe whose read end is closed before the command starts.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let closed = builder().stdout(writer).output().unwrap();
+    assert_eq!(
+        closed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&closed.stderr)
+    );
+    assert!(
+        closed.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&closed.stderr)
+    );
+    assert!(dir.path().join("out.tar").is_file());
+
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let failed = builder().stdout(full).output().unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&failed.stderr),
+        "oci-tar-builder: error: writing the JSON summary: No space left on device (os error 28)\n"
+    );
+}

@@ -660,3 +660,67 @@ fn the_runwasi_label_covers_every_layer_in_order() {
         test_support::sha256sum(hexes.concat().as_bytes()).as_str()
     );
 }
+
+/// The human lines of an index: each image once, by shape and manifest
+/// digest, after the index; a dry run adds each image's config and layers
+/// and the tar's `index.json`. The digests are recomputed with sha256sum
+/// from the bytes written.
+#[test]
+fn an_index_is_said_with_each_image_once() {
+    let (_dir, path) = workdir();
+    let shapes = ["--shape", "wasm-layers", "--shape", "compat"];
+    let args = [&["-n", "app", "-m", "app.wasm"][..], &shapes].concat();
+    let wrote = run_ok(&[&args[..], &["-o", "out.tar"]].concat(), &path);
+    let dry = run_ok(
+        &[&args[..], &["-o", "dry.tar", "--dry-run"]].concat(),
+        &path,
+    );
+    let tar = std::fs::read(path.join("out.tar")).unwrap();
+    let digest = |bytes: &[u8]| format!("sha256:{}", test_support::sha256sum(bytes));
+    let blob = |digest: &str| {
+        tar_entry(
+            &tar,
+            &format!("blobs/sha256/{}", digest.strip_prefix("sha256:").unwrap()),
+        )
+    };
+    let json = |bytes: &[u8]| serde_json::from_slice::<serde_json::Value>(bytes).unwrap();
+    let index_json = tar_entry(&tar, "index.json");
+    let image_index_digest = json(&index_json)["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let image_index = blob(&image_index_digest);
+    assert_eq!(digest(&image_index), image_index_digest);
+    let mut images = String::new();
+    let mut dry_images = String::new();
+    let listed = json(&image_index)["manifests"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), 2);
+    for (shape, entry) in ["wasm-layers", "compat   "].iter().zip(&listed) {
+        let manifest = blob(entry["digest"].as_str().unwrap());
+        images.push_str(&format!("  {shape} {}\n", digest(&manifest)));
+        dry_images.push_str(&format!("  {shape} {}\n", digest(&manifest)));
+        let manifest = json(&manifest);
+        let config = blob(manifest["config"]["digest"].as_str().unwrap());
+        dry_images.push_str(&format!("  config    {}\n", digest(&config)));
+        for layer in manifest["layers"].as_array().unwrap() {
+            let layer = blob(layer["digest"].as_str().unwrap());
+            dry_images.push_str(&format!("  layer     {}\n", digest(&layer)));
+        }
+    }
+    let head = "  image     app:latest\n";
+    assert_eq!(
+        text(wrote.stderr),
+        format!(
+            "app.wasm: core module, {} bytes\nwrote out.tar\n{head}  index     {image_index_digest}\n{images}",
+            tiny_module(1).len()
+        )
+    );
+    assert_eq!(
+        text(dry.stderr),
+        format!(
+            "app.wasm: core module, {} bytes\ndry run, nothing written to dry.tar\n{head}  index     {image_index_digest}\n  index     {}\n{dry_images}",
+            tiny_module(1).len(),
+            digest(&index_json)
+        )
+    );
+}
