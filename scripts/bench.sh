@@ -369,37 +369,53 @@ runwasi_pack() { # the same for runwasi's tool (its --tag is required)
   for m in "$@"; do args+=(-m "$m"); done
   printf '%q ' "$runwasi" "${args[@]}"
 }
+# take_turns JSON PER_ROUND PREPARE NAME COMMAND [NAME COMMAND ...]: on a
+# shared VM whole batches drift by 10 % and more over a minute, which a
+# ratio of two back-to-back batches would take for a difference, so the
+# commands take turns, in $runs rounds of PER_ROUND runs each; JSON gets
+# one result per command with its runs from every round and their median
+# (the shape `median` and `cpu` read).
+take_turns() {
+  local json=$1 per_round=$2 prepare=$3 named=() count=0 round
+  shift 3
+  while [ $# -gt 0 ]; do
+    named+=(-n "$1" "$2")
+    count=$((count + 1))
+    shift 2
+  done
+  for round in $(seq "$runs"); do
+    hyperfine --style none -N --warmup 1 --runs "$per_round" --prepare "$prepare" \
+      --export-json "$json.round$round" "${named[@]}"
+  done
+  jq -s --argjson n "$count" '{results: [range(0; $n) as $i | {
+      times: [.[].results[$i].times[]],
+      user: ([.[].results[$i].user] | add / length),
+      system: ([.[].results[$i].system] | add / length)
+    } | .median = (.times | sort | .[length / 2 | floor])]}' "$json".round* >"$json"
+  rm -f "$json".round*
+}
 echo "== 8a. a 100 KiB module into a tar file, beside runwasi's tool" >&2
-hyperfine --style basic -N --warmup 5 --runs $((runs * 5)) --export-json "$dir/small-rw.json" \
-  --prepare "rm -f $dir/small.tar $dir/small-runwasi.tar" \
-  -n "oci-tar-builder 100 KiB -o file" "$(pack "$dir/m100k.wasm") -o $dir/small.tar" \
-  -n "runwasi 100 KiB -o file" "$(runwasi_pack "$dir/m100k.wasm") -o $dir/small-runwasi.tar"
+take_turns "$dir/small-rw.json" 5 "rm -f $dir/small.tar $dir/small-runwasi.tar" \
+  "oci-tar-builder 100 KiB -o file" "$(pack "$dir/m100k.wasm") -o $dir/small.tar" \
+  "runwasi 100 KiB -o file" "$(runwasi_pack "$dir/m100k.wasm") -o $dir/small-runwasi.tar"
 a=$(median "$dir/small-rw.json" 0) b=$(median "$dir/small-rw.json" 1)
 verdict "100 KiB -> file / runwasi" "$(ratio "$a" "$b")" 1.0 "$(ms "$a") vs $(ms "$b") (ours fsyncs, runwasi does not); cpu $(ms "$(cpu "$dir/small-rw.json" 0)") vs $(ms "$(cpu "$dir/small-rw.json" 1)")"
 
 echo "== 8b. 1,000 and 10,000 modules of 4 KiB (--components) into a tar file, beside runwasi's tool" >&2
-# The 10,000 run has the shell's default limit of 1,024 open files. On a
-# shared VM whole batches drift by 10 % and more over a minute, which a
-# ratio of two back-to-back batches would take for a difference: the
-# tools take turns, in $runs rounds of 4 runs each, and the medians are
-# over every round's runs.
-for round in $(seq "$runs"); do
-  hyperfine --style none -N --warmup 1 --runs 4 \
-    --prepare "rm -f $dir/many*.tar; sync" --export-json "$dir/many-$round.json" \
-    -n "oci-tar-builder 1,000 x 4 KiB" "$builder -n bench -r localhost:5000/bench -q --components $dir/many1k -o $dir/many.tar" \
-    -n "runwasi 1,000 x 4 KiB" "$runwasi -n bench -t latest -r localhost:5000/bench -c $dir/many1k -o $dir/many-runwasi.tar" \
-    -n "oci-tar-builder 10,000 x 4 KiB" "sh -c 'ulimit -n 1024 && exec $builder -n bench -r localhost:5000/bench -q --components $dir/many10k -o $dir/many10k.tar'"
-done
-# One result per command, its runs from every round (the shape `median`
-# and `cpu` read).
-jq -s '{results: [range(0; 3) as $i | {
-    times: [.[].results[$i].times[]],
-    user: ([.[].results[$i].user] | add / length),
-    system: ([.[].results[$i].system] | add / length)
-  } | .median = (.times | sort | .[length / 2 | floor])]}' "$dir"/many-[0-9]*.json >"$dir/many.json"
-rm -f "$dir"/many-[0-9]*.json
+# The 10,000 run has the shell's default limit of 1,024 open files.
+take_turns "$dir/many.json" 4 "rm -f $dir/many*.tar; sync" \
+  "oci-tar-builder 1,000 x 4 KiB" "$builder -n bench -r localhost:5000/bench -q --components $dir/many1k -o $dir/many.tar" \
+  "runwasi 1,000 x 4 KiB" "$runwasi -n bench -t latest -r localhost:5000/bench -c $dir/many1k -o $dir/many-runwasi.tar" \
+  "oci-tar-builder 10,000 x 4 KiB" "sh -c 'ulimit -n 1024 && exec $builder -n bench -r localhost:5000/bench -q --components $dir/many10k -o $dir/many10k.tar'"
 a=$(median "$dir/many.json" 0) b=$(median "$dir/many.json" 1) c=$(median "$dir/many.json" 2)
 verdict "1,000 x 4 KiB -> file / runwasi" "$(ratio "$a" "$b")" 0.5 "$(ms "$a") vs $(ms "$b") (ours fsyncs, runwasi does not); cpu $(ms "$(cpu "$dir/many.json" 0)") vs $(ms "$(cpu "$dir/many.json" 1)")"
+# A build run again: the output is there from the run before.
+take_turns "$dir/again.json" 4 "sync" \
+  "oci-tar-builder 1,000 x 4 KiB, output there" "$builder -n bench -r localhost:5000/bench -q --components $dir/many1k -o $dir/again.tar" \
+  "runwasi 1,000 x 4 KiB, output there" "$runwasi -n bench -t latest -r localhost:5000/bench -c $dir/many1k -o $dir/again-runwasi.tar"
+d=$(median "$dir/again.json" 0) e=$(median "$dir/again.json" 1)
+verdict "  the same, output there / runwasi" "$(ratio "$d" "$e")" 0.5 "$(ms "$d") vs $(ms "$e")"
+rm -f "$dir/again.tar" "$dir/again-runwasi.tar"
 verdict "per input, 10,000 / 1,000" "$(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.3f", (c / 10) / a }')" 1.2 "$(ms "$c") for 10,000 (linear: 10 x the 1,000's $(ms "$a")); fd limit 1,024"
 strace -f -c -o "$dir/many.strace" "$builder" -n bench -r localhost:5000/bench -q --components "$dir/many1k" -o "$dir/many.tar"
 calls=$(awk '$NF == "total" { print $(NF-2) }' "$dir/many.strace")
