@@ -421,6 +421,41 @@ fn an_output_that_is_a_file_of_the_components_folder_is_refused() {
     assert_ne!(fs::read(root.join("out/target.tar")).unwrap(), module);
 }
 
+/// Runs the builder with `args` in `dir` with a terminal for its stdin,
+/// stdout and stderr (util-linux's `script`), and returns the exit code and
+/// what the terminal showed.
+fn run_on_a_terminal(dir: &Path, args: &str) -> (Option<i32>, String) {
+    let script = test_support::require_tool("script", "bsdutils");
+    let command = format!("'{}' {args}", env!("CARGO_BIN_EXE_oci-tar-builder"));
+    let run = Command::new(script)
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .current_dir(dir)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        run.status.code(),
+        String::from_utf8_lossy(&run.stdout).replace("\r\n", "\n"),
+    )
+}
+
+#[test]
+fn a_tar_is_never_written_to_a_terminal() {
+    let (dir, _) = with_module();
+    let (code, shown) = run_on_a_terminal(dir.path(), "-n app -m app.wasm -o -");
+    assert_eq!(code, Some(2), "{shown}");
+    assert_eq!(
+        shown,
+        "oci-tar-builder: error: -o -: stdout is a terminal; redirect it to a file or a pipe\n"
+    );
+    // The same terminal takes the messages of a tar written to a file.
+    let (code, shown) = run_on_a_terminal(dir.path(), "-q -n app -m app.wasm -o app.tar");
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(shown.is_empty(), "{shown}");
+    assert!(fs::metadata(dir.path().join("app.tar")).unwrap().len() > 0);
+}
+
 #[test]
 fn an_output_through_a_symbolic_link_is_written_where_it_points() {
     let (dir, expected) = with_module();
