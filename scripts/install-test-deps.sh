@@ -14,10 +14,11 @@ set -euo pipefail
 # python3-venv: the Python oras client lives in a venv of its own.
 # gzip, zstd and python3 take compat layers apart in the tests; pigz is what
 # scripts/bench.sh compares gzip speed with.
+# bsdutils: script(1) gives a test a terminal (tests/safe_output.rs).
 # libseccomp-dev, pkg-config, protobuf-compiler: the test shim links libseccomp
 # and compiles containerd's gRPC API (both through runwasi's crates).
 apt_packages=(containerd skopeo docker-registry umoci procps mount openssl jq strace podman docker.io time python3-venv gzip zstd python3 pigz
-  libseccomp-dev pkg-config protobuf-compiler)
+  bsdutils libseccomp-dev pkg-config protobuf-compiler)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
