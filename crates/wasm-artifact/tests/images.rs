@@ -307,6 +307,100 @@ fn a_compat_image_config_has_the_set_labels_and_entrypoint_and_no_runwasi_label(
     );
 }
 
+/// A compat image's added layer follows its tar layer with no
+/// annotations: the entrypoint layer's annotations are the tar layer's,
+/// and a compat image has no wasm layer to take a title (nothing checked
+/// an added layer of a compat image before).
+#[test]
+fn a_compat_images_added_layer_has_neither_title_nor_entrypoint_annotations() {
+    let extra = tar_of("etc/a.txt", b"a");
+    let mut image = WasmImage::new(reference(), ImageShape::Compat, Timestamp::UNIX_EPOCH);
+    image.add_wasm(BytesBlob::new(tiny_module(33))).unwrap();
+    image
+        .add_layer(OCI_TAR_LAYER, BytesBlob::new(extra.clone()))
+        .unwrap();
+    image
+        .annotate_entrypoint_layer("org.example.role", "entrypoint")
+        .unwrap();
+    let out = write(&image);
+    let layers = out.manifest["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2, "{layers:?}");
+    assert_eq!(
+        layers[0]["annotations"],
+        json!({"org.example.role": "entrypoint"})
+    );
+    assert_eq!(
+        layers[1],
+        json!({"digest": sha256(&extra), "mediaType": OCI_TAR_LAYER, "size": extra.len()})
+    );
+    assert!(out.written.layer_descriptors[1].annotations.is_empty());
+}
+
+/// A layer's descriptor hands serde its fields in key order and says how
+/// many there are: 3, or 4 with annotations (a format that writes the
+/// count first, as MessagePack and CBOR do, relies on it; serde_json's
+/// writer closes an object said to have none at once). Through
+/// serde_json's writer it is oci-spec's descriptor.
+#[test]
+fn a_layer_descriptor_tells_serde_its_fields_and_their_number() {
+    use serde_test::{assert_ser_tokens, Token};
+    use wasm_artifact::LayerDescriptor;
+    let digest = sha256(b"layer");
+    let plain = LayerDescriptor {
+        media_type: WASM_LAYER.to_owned(),
+        digest: digest.parse().unwrap(),
+        size: 5,
+        annotations: Vec::new(),
+    };
+    let digest: &'static str = digest.leak();
+    let fields = [
+        Token::Str("digest"),
+        Token::Str(digest),
+        Token::Str("mediaType"),
+        Token::Str(WASM_LAYER),
+        Token::Str("size"),
+        Token::U64(5),
+        Token::StructEnd,
+    ];
+    let mut expected = vec![Token::Struct {
+        name: "Descriptor",
+        len: 3,
+    }];
+    expected.extend(fields);
+    assert_ser_tokens(&plain, &expected);
+
+    let annotated = LayerDescriptor {
+        annotations: vec![
+            ("a".to_owned(), "1".to_owned()),
+            ("b".to_owned(), "2".to_owned()),
+        ],
+        ..plain.clone()
+    };
+    let mut expected = vec![
+        Token::Struct {
+            name: "Descriptor",
+            len: 4,
+        },
+        Token::Str("annotations"),
+        Token::Map { len: Some(2) },
+        Token::Str("a"),
+        Token::Str("1"),
+        Token::Str("b"),
+        Token::Str("2"),
+        Token::MapEnd,
+    ];
+    expected.extend(fields);
+    assert_ser_tokens(&annotated, &expected);
+
+    for layer in [&plain, &annotated] {
+        let written: Value = serde_json::from_str(&serde_json::to_string(layer).unwrap()).unwrap();
+        assert_eq!(
+            written,
+            serde_json::to_value(layer.to_descriptor()).unwrap()
+        );
+    }
+}
+
 /// A compat image's one layer per compression: its media type, its
 /// digest (`sha256sum` of the blob), and its diff ID in the config (of the
 /// tar, decompressed here by the gzip and zstd crates' decoders).
