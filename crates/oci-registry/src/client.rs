@@ -530,13 +530,7 @@ impl Client {
             }
         }
         .map_err(|e| match e {
-            // rustls reports a failed handshake (a certificate refused, a
-            // server answering in plain text) as invalid data on the stream,
-            // or as an I/O error of another kind that carries its error.
-            ureq::Error::Io(ref io)
-                if !plain
-                    && (io.kind() == std::io::ErrorKind::InvalidData || carries_tls_error(io)) =>
-            {
+            ureq::Error::Io(ref io) if is_tls_failure(io, plain) => {
                 Attempt::from(RegistryError::Tls {
                     registry: server.to_owned(),
                     what: what.to_owned(),
@@ -633,6 +627,14 @@ fn error_code(body: &[u8]) -> (Option<String>, Option<String>) {
             .map(str::to_owned)
     };
     (field("code"), field("message"))
+}
+
+/// Whether `error`, on a connection that is `plain` HTTP or not, is a
+/// failed TLS handshake (a certificate refused, a server answering in
+/// plain text): rustls reports one as invalid data on the stream, or as an
+/// I/O error of another kind that carries its error.
+fn is_tls_failure(error: &std::io::Error, plain: bool) -> bool {
+    !plain && (error.kind() == std::io::ErrorKind::InvalidData || carries_tls_error(error))
 }
 
 /// Whether `error` is, or was caused by, an error of the TLS library.
@@ -743,6 +745,53 @@ mod tests {
             )
         );
         assert_eq!(error_code(b"<html>"), (None, None));
+    }
+
+    /// An error whose cause is `source` (as a TLS stream wraps rustls').
+    #[derive(Debug)]
+    struct Wrapping(rustls::Error);
+
+    impl std::fmt::Display for Wrapping {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("the stream failed")
+        }
+    }
+
+    impl std::error::Error for Wrapping {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_failed_handshake_is_told_from_other_io_errors() {
+        use std::io::{Error, ErrorKind};
+        let refused = || rustls::Error::General("invalid peer certificate: UnknownIssuer".into());
+        // rustls' error itself, or as the cause of another, in an I/O error
+        // of any kind: a TLS failure (not retried), unless plain HTTP.
+        for kind in [ErrorKind::Other, ErrorKind::ConnectionAborted] {
+            let direct = Error::new(kind, refused());
+            let nested = Error::new(kind, Wrapping(refused()));
+            for error in [&direct, &nested] {
+                assert!(carries_tls_error(error), "{error:?}");
+                assert!(is_tls_failure(error, false), "{error:?}");
+                assert!(!is_tls_failure(error, true), "{error:?}");
+            }
+        }
+        // Invalid data on a TLS stream is one too, whatever it carries.
+        let garbled = Error::new(ErrorKind::InvalidData, "received corrupt message");
+        assert!(!carries_tls_error(&garbled));
+        assert!(is_tls_failure(&garbled, false));
+        assert!(!is_tls_failure(&garbled, true));
+        // Anything else is the network's (retried).
+        for error in [
+            Error::from(ErrorKind::ConnectionRefused),
+            Error::new(ErrorKind::Other, "connection reset"),
+            Error::new(ErrorKind::TimedOut, Wrapping(refused()).to_string()),
+        ] {
+            assert!(!carries_tls_error(&error), "{error:?}");
+            assert!(!is_tls_failure(&error, false), "{error:?}");
+        }
     }
 
     #[test]
