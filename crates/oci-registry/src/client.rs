@@ -786,7 +786,7 @@ mod tests {
         // Anything else is the network's (retried).
         for error in [
             Error::from(ErrorKind::ConnectionRefused),
-            Error::new(ErrorKind::Other, "connection reset"),
+            Error::other("connection reset"),
             Error::new(ErrorKind::TimedOut, Wrapping(refused()).to_string()),
         ] {
             assert!(!carries_tls_error(&error), "{error:?}");
