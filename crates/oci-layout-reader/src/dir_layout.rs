@@ -118,22 +118,11 @@ impl DirWalk<'_> {
                 reason: "replaced while being read (no longer the regular file listed)",
             });
         }
-        let mut read: u64 = 0;
-        let mut whole = false;
-        while sink.wants_more() {
-            match file.read(&mut self.buffer) {
-                Ok(0) => {
-                    whole = true;
-                    break;
-                }
-                Ok(n) => {
-                    sink.feed(&self.buffer[..n]);
-                    read += n as u64;
-                }
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return self.unreadable(listed.name, &error),
-            }
-        }
+        let fed = feed_while(&mut file, &mut self.buffer, &mut sink);
+        let (read, whole) = match fed {
+            Ok(fed) => fed,
+            Err(error) => return self.unreadable(listed.name, &error),
+        };
         // A document not kept is reported by its size, unread.
         let size = if whole { read } else { metadata.len() };
         self.collector.finish_entry(sink, size, true);
@@ -145,6 +134,46 @@ impl DirWalk<'_> {
             reason: error.to_string(),
         });
     }
+}
+
+/// What reading an entry is fed to.
+trait Fed {
+    /// Whether it takes more bytes.
+    fn wants_more(&self) -> bool;
+    /// Takes `bytes`.
+    fn feed(&mut self, bytes: &[u8]);
+}
+
+impl Fed for EntrySink {
+    fn wants_more(&self) -> bool {
+        EntrySink::wants_more(self)
+    }
+    fn feed(&mut self, bytes: &[u8]) {
+        EntrySink::feed(self, bytes);
+    }
+}
+
+/// Reads `reader` through `buffer` into `sink` while it wants more,
+/// retrying a read that was interrupted: the bytes read, and whether the
+/// reader ended (all of it was read).
+fn feed_while(
+    reader: &mut impl Read,
+    buffer: &mut [u8],
+    sink: &mut impl Fed,
+) -> io::Result<(u64, bool)> {
+    let mut read: u64 = 0;
+    while sink.wants_more() {
+        match reader.read(buffer) {
+            Ok(0) => return Ok((read, true)),
+            Ok(n) => {
+                sink.feed(&buffer[..n]);
+                read += n as u64;
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok((read, false))
 }
 
 /// The entries of the directory `path` in name order, each with its own
@@ -222,6 +251,75 @@ mod tests {
     #![allow(clippy::unwrap_used)] // tests: a panic is a failure
 
     use super::*;
+
+    /// A reader that answers each read with the next of its steps: bytes
+    /// (as many as fit), or an error of a kind; then the end.
+    struct Scripted(std::collections::VecDeque<Result<&'static [u8], io::ErrorKind>>);
+
+    impl Read for Scripted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.0.pop_front() {
+                None => Ok(0),
+                Some(Err(kind)) => Err(io::Error::from(kind)),
+                Some(Ok(bytes)) => {
+                    let n = bytes.len().min(buf.len());
+                    buf[..n].copy_from_slice(&bytes[..n]);
+                    Ok(n)
+                }
+            }
+        }
+    }
+
+    /// Keeps what it is fed, up to `limit` bytes.
+    struct Kept {
+        bytes: Vec<u8>,
+        limit: usize,
+    }
+
+    impl Fed for Kept {
+        fn wants_more(&self) -> bool {
+            self.bytes.len() < self.limit
+        }
+        fn feed(&mut self, bytes: &[u8]) {
+            self.bytes.extend_from_slice(bytes);
+        }
+    }
+
+    #[test]
+    fn an_interrupted_read_is_tried_again_and_any_other_error_ends_it() {
+        use io::ErrorKind::{Interrupted, Other};
+        let mut buffer = [0u8; 4];
+        let mut kept = Kept {
+            bytes: Vec::new(),
+            limit: 100,
+        };
+        let mut reader = Scripted(
+            [
+                Err(Interrupted),
+                Ok(&b"abc"[..]),
+                Err(Interrupted),
+                Ok(b"defg"),
+            ]
+            .into(),
+        );
+        let fed = feed_while(&mut reader, &mut buffer, &mut kept).unwrap();
+        assert_eq!((fed, kept.bytes.as_slice()), ((7, true), &b"abcdefg"[..]));
+        // Not wanted any more: stopped, not read to its end.
+        let mut kept = Kept {
+            bytes: Vec::new(),
+            limit: 3,
+        };
+        let mut reader = Scripted([Ok(&b"abc"[..]), Ok(b"def")].into());
+        let fed = feed_while(&mut reader, &mut buffer, &mut kept).unwrap();
+        assert_eq!((fed, kept.bytes.as_slice()), ((3, false), &b"abc"[..]));
+        let mut kept = Kept {
+            bytes: Vec::new(),
+            limit: 100,
+        };
+        let mut reader = Scripted([Ok(&b"ab"[..]), Err(Other), Ok(b"cd")].into());
+        let error = feed_while(&mut reader, &mut buffer, &mut kept).unwrap_err();
+        assert_eq!(error.kind(), Other);
+    }
 
     fn mkfifo(path: &Path) {
         let status = std::process::Command::new("mkfifo")

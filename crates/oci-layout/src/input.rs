@@ -252,18 +252,13 @@ impl FileInput {
         let size = usize::try_from(self.size).map_err(|e| self.read_error(io::Error::other(e)))?;
         buffer.clear();
         buffer.resize(size.saturating_add(1), 0);
-        let mut filled = 0;
-        while filled < size {
-            match file.read(&mut buffer[filled..]) {
-                Ok(0) => break,
-                Ok(read) => filled += read,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.check_unchanged(file)?;
-                    return Err(self.read_error(e));
-                }
+        let filled = match read_at_least(file, buffer, size) {
+            Ok(filled) => filled,
+            Err(e) => {
+                self.check_unchanged(file)?;
+                return Err(self.read_error(e));
             }
-        }
+        };
         buffer.truncate(filled);
         self.check_unchanged(file)
     }
@@ -484,6 +479,23 @@ impl Read for OpenOnRead<'_> {
     }
 }
 
+/// Reads into `buffer` until at least `want` bytes are in it (a read may
+/// bring more, up to the buffer's length: a file that grew shows so) or
+/// `reader` ends, retrying a read that was interrupted; how many bytes are
+/// in it.
+fn read_at_least(reader: &mut impl Read, buffer: &mut [u8], want: usize) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < want {
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 /// Hashes the files that have no digest and checksum yet, several at once
 /// (one per core), reading each to one byte past its size; each then knows
 /// its [`digest`](FileInput::digest). For destinations that must name a
@@ -666,6 +678,54 @@ impl<W: Write> LayoutTar<W> {
 mod tests {
     use super::*;
     use crate::ImageSink;
+
+    /// A reader that answers each read with the next of its steps: bytes
+    /// (as many as fit), or an error of a kind; then the end.
+    struct Scripted(std::collections::VecDeque<Result<&'static [u8], io::ErrorKind>>);
+
+    impl Read for Scripted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.0.pop_front() {
+                None => Ok(0),
+                Some(Err(kind)) => Err(io::Error::from(kind)),
+                Some(Ok(bytes)) => {
+                    let n = bytes.len().min(buf.len());
+                    buf[..n].copy_from_slice(&bytes[..n]);
+                    Ok(n)
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_interrupted_read_is_tried_again_and_any_other_error_ends_it() {
+        use io::ErrorKind::{Interrupted, Other};
+        let mut buffer = [0u8; 9];
+        let mut reader = Scripted(
+            [
+                Err(Interrupted),
+                Ok(&b"abc"[..]),
+                Err(Interrupted),
+                Ok(b"defgh"),
+            ]
+            .into(),
+        );
+        assert_eq!(read_at_least(&mut reader, &mut buffer, 8).unwrap(), 8);
+        assert_eq!(&buffer[..8], b"abcdefgh");
+        // A read may bring one byte more than wanted: the file grew.
+        let mut reader = Scripted([Ok(&b"abcdefghi"[..])].into());
+        assert_eq!(read_at_least(&mut reader, &mut buffer, 8).unwrap(), 9);
+        // The end before: what there is.
+        let mut reader = Scripted([Err(Interrupted), Ok(&b"ab"[..])].into());
+        assert_eq!(read_at_least(&mut reader, &mut buffer, 8).unwrap(), 2);
+        let mut reader = Scripted([Ok(&b"ab"[..]), Err(Other), Ok(b"cdefgh")].into());
+        assert_eq!(
+            read_at_least(&mut reader, &mut buffer, 8)
+                .unwrap_err()
+                .kind(),
+            Other
+        );
+    }
 
     /// Regression (found by mutation testing): the test meant for the
     /// second-read check tripped the metadata check first, so the XXH3
