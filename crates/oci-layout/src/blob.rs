@@ -148,11 +148,26 @@ impl BlobSource for FileBlob {
 /// a socket, a device), with errors that name it. The open never blocks: a
 /// FIFO with no writer is refused at once, not waited on.
 pub(crate) fn open_regular_file(path: &Path) -> Result<(File, Metadata), LayoutError> {
+    let file = open_nonblocking(path)?;
+    regular_file_metadata(file, path)
+}
+
+/// [`open_regular_file`] of `path`, a file of `folder` (its parent):
+/// looked up by its name from the open folder.
+pub(crate) fn open_regular_file_in(
+    folder: &Folder,
+    path: &Path,
+) -> Result<(File, Metadata), LayoutError> {
+    let file = folder.open_nonblocking(path)?;
+    regular_file_metadata(file, path)
+}
+
+/// `file`'s metadata, if it is a regular file.
+fn regular_file_metadata(file: File, path: &Path) -> Result<(File, Metadata), LayoutError> {
     let read_error = |source| LayoutError::ReadSource {
         origin: path.display().to_string(),
         source,
     };
-    let file = open_nonblocking(path)?;
     let metadata = file.metadata().map_err(read_error)?;
     if !metadata.is_file() {
         return Err(LayoutError::NotAFile {
@@ -160,6 +175,74 @@ pub(crate) fn open_regular_file(path: &Path) -> Result<(File, Metadata), LayoutE
         });
     }
     Ok((file, metadata))
+}
+
+/// A folder opened once, so that many files in it are each looked up by
+/// their name alone from it: one step of a path instead of every step of
+/// it (a thousand files of a deep folder, a thousand walks of its path
+/// saved). The files are found as opening them by their paths would find
+/// them, while the folder stays where it is.
+#[derive(Debug)]
+pub struct Folder {
+    path: PathBuf,
+    #[cfg(unix)]
+    handle: File,
+}
+
+impl Folder {
+    /// Opens the folder at `path` (`""` is the current folder).
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, LayoutError> {
+        let path = path.into();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let shown = if path.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                &path
+            };
+            let handle = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY)
+                .open(shown)
+                .map_err(|source| LayoutError::ReadSource {
+                    origin: shown.display().to_string(),
+                    source,
+                })?;
+            Ok(Folder { path, handle })
+        }
+        #[cfg(not(unix))]
+        Ok(Folder { path })
+    }
+
+    /// The folder's path, as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// [`open_nonblocking`] of `path`: by its name from this folder when
+    /// `path` is one of its files (its parent is this folder's path), else
+    /// by its path.
+    fn open_nonblocking(&self, path: &Path) -> Result<File, LayoutError> {
+        #[cfg(unix)]
+        if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
+            if parent == self.path {
+                use rustix::fs::{Mode, OFlags};
+                let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+                return match rustix::fs::openat(&self.handle, name, flags, Mode::empty()) {
+                    Ok(fd) => Ok(File::from(fd)),
+                    Err(rustix::io::Errno::NXIO) => Err(LayoutError::NotAFile {
+                        path: path.display().to_string(),
+                    }),
+                    Err(errno) => Err(LayoutError::ReadSource {
+                        origin: path.display().to_string(),
+                        source: errno.into(),
+                    }),
+                };
+            }
+        }
+        open_nonblocking(path)
+    }
 }
 
 /// Opens `path` for reading without blocking (a FIFO with no writer opens

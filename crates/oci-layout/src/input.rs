@@ -12,7 +12,7 @@ use oci_digest::{
     digest_bytes, hash_parallel, Digest, Fingerprint, Fingerprinter, HashJob, Sha256,
 };
 
-use crate::blob::{open_nonblocking, open_regular_file};
+use crate::blob::{open_nonblocking, open_regular_file, open_regular_file_in, Folder};
 use crate::writer::{entry_header, padding};
 use crate::{BlobSource, BytesBlob, LayoutError, LayoutTar};
 
@@ -191,7 +191,27 @@ impl FileInput {
         path: impl Into<PathBuf>,
     ) -> Result<(Self, Option<Vec<u8>>), LayoutError> {
         let path = path.into();
-        let (mut file, metadata) = open_regular_file(&path)?;
+        let opened = open_regular_file(&path)?;
+        Self::reading_small(path, opened)
+    }
+
+    /// [`open_reading_small`](Self::open_reading_small) of `path`, a file of
+    /// `folder`, looked up by its name from the open folder (by its path if
+    /// its parent is not the folder's path). It is then known by `path`.
+    pub fn open_reading_small_in(
+        folder: &Folder,
+        path: impl Into<PathBuf>,
+    ) -> Result<(Self, Option<Vec<u8>>), LayoutError> {
+        let path = path.into();
+        let opened = open_regular_file_in(folder, &path)?;
+        Self::reading_small(path, opened)
+    }
+
+    /// The input at `path`, just opened, and its bytes if it is small.
+    fn reading_small(
+        path: PathBuf,
+        (mut file, metadata): (File, Metadata),
+    ) -> Result<(Self, Option<Vec<u8>>), LayoutError> {
         let input = Self::with_metadata(path, &metadata);
         if input.size > SMALL_FILE {
             return Ok((input, None));

@@ -84,7 +84,7 @@ mod sink;
 mod writeback;
 mod writer;
 
-pub use blob::{oci_spec_digest, BlobSource, BytesBlob, FileBlob};
+pub use blob::{oci_spec_digest, BlobSource, BytesBlob, FileBlob, Folder};
 pub use canonical_json::{to_canonical_json, JsonError};
 pub use dir::{LayoutDir, LOCK_FILE};
 pub use error::LayoutError;

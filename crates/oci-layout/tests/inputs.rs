@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use oci_digest::{digest_bytes, PIPELINE_THRESHOLD};
 use oci_layout::{
-    BlobInput, BlobSource, BytesBlob, FileBlob, FileInput, ImageSink, LayoutError, LayoutTar,
-    SMALL_FILE,
+    BlobInput, BlobSource, BytesBlob, FileBlob, FileInput, Folder, ImageSink, LayoutError,
+    LayoutTar, SMALL_FILE,
 };
 use test_support::{pattern, tar_entries};
 
@@ -354,6 +354,74 @@ fn a_small_file_is_opened_and_read_in_one_go() {
         let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
         let error = FileInput::open_reading_small(&socket).unwrap_err();
         assert!(matches!(error, LayoutError::NotAFile { .. }), "{error}");
+    }
+}
+
+/// A file of an open folder is found by its name from the folder: the
+/// same input and bytes as by its path, the same refusals naming its path,
+/// and a path in another folder opened by its path; the folder is the one
+/// opened even once its path names another.
+#[test]
+fn a_file_opened_from_its_folder_is_the_file_its_path_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder_path = dir.path().join("wasm");
+    std::fs::create_dir(&folder_path).unwrap();
+    let contents = [pattern(5000, 1), pattern(SMALL_FILE as usize + 1, 2)];
+    let paths = write_files(&folder_path, &contents);
+    let folder = Folder::open(&folder_path).unwrap();
+    assert_eq!(folder.path(), folder_path);
+    for path in &paths {
+        let (by_name, bytes) = FileInput::open_reading_small_in(&folder, path).unwrap();
+        let (by_path, expected) = FileInput::open_reading_small(path).unwrap();
+        assert_eq!(by_name.path(), path.as_path());
+        assert_eq!(by_name.size(), by_path.size());
+        assert!(bytes == expected);
+    }
+    let missing = folder_path.join("missing.wasm");
+    let error = FileInput::open_reading_small_in(&folder, &missing).unwrap_err();
+    assert!(
+        matches!(&error, LayoutError::ReadSource { origin, source }
+            if source.kind() == std::io::ErrorKind::NotFound && *origin == missing.display().to_string()),
+        "{error}"
+    );
+    std::fs::create_dir(folder_path.join("sub.wasm")).unwrap();
+    let error =
+        FileInput::open_reading_small_in(&folder, folder_path.join("sub.wasm")).unwrap_err();
+    assert!(matches!(error, LayoutError::NotAFile { .. }), "{error}");
+    #[cfg(unix)]
+    {
+        let socket = folder_path.join("socket.wasm");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let error = FileInput::open_reading_small_in(&folder, &socket).unwrap_err();
+        assert!(matches!(error, LayoutError::NotAFile { .. }), "{error}");
+        let fifo = folder_path.join("fifo.wasm");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo failed");
+        let error = FileInput::open_reading_small_in(&folder, &fifo).unwrap_err();
+        assert!(matches!(error, LayoutError::NotAFile { .. }), "{error}");
+        // A link in the folder is followed, as by its path.
+        std::os::unix::fs::symlink(&paths[0], folder_path.join("link.wasm")).unwrap();
+        let (_, bytes) =
+            FileInput::open_reading_small_in(&folder, folder_path.join("link.wasm")).unwrap();
+        assert!(bytes.unwrap() == contents[0]);
+    }
+    // Elsewhere: by its path.
+    let other = dir.path().join("other.wasm");
+    std::fs::write(&other, pattern(10, 3)).unwrap();
+    let (_, bytes) = FileInput::open_reading_small_in(&folder, &other).unwrap();
+    assert!(bytes.unwrap() == pattern(10, 3));
+    // The folder moved away and another put at its path: its own files
+    // are still the ones found (by name, from the folder opened).
+    #[cfg(unix)]
+    {
+        std::fs::rename(&folder_path, dir.path().join("moved")).unwrap();
+        std::fs::create_dir(&folder_path).unwrap();
+        std::fs::write(&paths[0], pattern(5000, 9)).unwrap();
+        let (_, bytes) = FileInput::open_reading_small_in(&folder, &paths[0]).unwrap();
+        assert!(bytes.unwrap() == contents[0]);
     }
 }
 

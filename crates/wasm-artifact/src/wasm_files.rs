@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-use oci_layout::{BlobInput, BytesBlob, FileInput, ImageSink};
+use oci_layout::{BlobInput, BytesBlob, FileInput, Folder, ImageSink};
 
 use crate::{ArtifactError, ImageShape, WasmDescription, WasmImage};
 
@@ -65,9 +65,11 @@ impl WasmImage {
         let hash_small =
             sink.is_some() && matches!(self.shape(), ImageShape::WasmLayers | ImageShape::Artifact);
         let workers = describing_threads(paths.len());
+        let folder = common_folder(paths);
+        let folder = folder.as_ref();
         if workers <= 1 {
             for path in paths {
-                let described = describe_file(path.as_ref(), hash_small)?;
+                let described = describe_file(folder, path.as_ref(), hash_small)?;
                 self.add_described(path.as_ref(), described, sink.as_deref_mut(), &mut added)?;
             }
             return Ok(());
@@ -84,7 +86,7 @@ impl WasmImage {
                 scope.spawn(move || {
                     let _finish = Stop(std::slice::from_ref(queue), Ready::finish);
                     for path in paths.iter().skip(first).step_by(workers) {
-                        let described = describe_file(path.as_ref(), hash_small);
+                        let described = describe_file(folder, path.as_ref(), hash_small);
                         let failed = described.is_err();
                         if !queue.push(described) || failed {
                             break;
@@ -123,11 +125,35 @@ impl WasmImage {
     }
 }
 
-/// Opens the file at `path` and describes it; a small one's bytes too,
-/// hashed, when `hash_small`. A small file is opened and read once, with
-/// one lookup of its path.
-fn describe_file(path: &Path, hash_small: bool) -> Result<Described, ArtifactError> {
-    let (file, small) = FileInput::open_reading_small(path)?;
+/// The folder that holds every one of `paths`, opened, when there are
+/// several: each file is then looked up by its name from it. `None` when
+/// they are in several folders, or the folder cannot be opened (each file
+/// is then opened by its path, and says so if it cannot be).
+fn common_folder<P: AsRef<Path>>(paths: &[P]) -> Option<Folder> {
+    let (first, rest) = paths.split_first()?;
+    let parent = first.as_ref().parent()?;
+    if rest.is_empty()
+        || rest
+            .iter()
+            .any(|path| path.as_ref().parent() != Some(parent))
+    {
+        return None;
+    }
+    Folder::open(parent).ok()
+}
+
+/// Opens the file at `path` (from `folder`, its folder, if given) and
+/// describes it; a small one's bytes too, hashed, when `hash_small`. A
+/// small file is opened and read once, with one lookup of its path.
+fn describe_file(
+    folder: Option<&Folder>,
+    path: &Path,
+    hash_small: bool,
+) -> Result<Described, ArtifactError> {
+    let (file, small) = match folder {
+        Some(folder) => FileInput::open_reading_small_in(folder, path)?,
+        None => FileInput::open_reading_small(path)?,
+    };
     let blob = BlobInput::from(file);
     let description = match &small {
         Some(bytes) => WasmDescription::read_bytes(&blob, bytes)?,
