@@ -291,3 +291,31 @@ impl Drop for Stop<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is a failure
+
+    use super::*;
+
+    #[test]
+    fn the_folder_of_several_files_is_opened_when_they_share_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.wasm");
+        let b = dir.path().join("b.wasm");
+        let folder = common_folder(&[&a, &b]).unwrap();
+        assert_eq!(folder.path(), dir.path());
+        // Relative paths in the current folder: its parent is "".
+        let folder = common_folder(&["a.wasm", "b.wasm"]).unwrap();
+        assert_eq!(folder.path(), Path::new(""));
+        // One file, none, or files of two folders: each by its path.
+        assert!(common_folder(&[&a]).is_none());
+        assert!(common_folder::<&Path>(&[]).is_none());
+        let other = dir.path().join("sub/c.wasm");
+        assert!(common_folder(&[&a, &b, &other]).is_none());
+        assert!(common_folder(&[&other, &a, &b]).is_none());
+        // A folder that cannot be opened: each by its path (and says so).
+        let gone = dir.path().join("gone");
+        assert!(common_folder(&[gone.join("a.wasm"), gone.join("b.wasm")]).is_none());
+    }
+}
