@@ -196,7 +196,7 @@ impl Folder {
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            let shown = if path.as_os_str().is_empty() {
+            let opened = if path.as_os_str().is_empty() {
                 Path::new(".")
             } else {
                 &path
@@ -204,9 +204,9 @@ impl Folder {
             let handle = std::fs::OpenOptions::new()
                 .read(true)
                 .custom_flags(libc::O_DIRECTORY)
-                .open(shown)
+                .open(opened)
                 .map_err(|source| LayoutError::ReadSource {
-                    origin: shown.display().to_string(),
+                    origin: opened.display().to_string(),
                     source,
                 })?;
             Ok(Folder { path, handle })

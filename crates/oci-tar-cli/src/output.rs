@@ -362,21 +362,23 @@ pub(crate) fn check_before_reading(
     let Ok(out) = fs::metadata(path) else {
         return Ok(());
     };
-    // Folders whose listed files need no look each: none of them can be
-    // the output (a thousand inputs, a thousand `stat`s saved).
-    let mut cleared: Vec<&Path> = Vec::new();
-    let mut not_cleared: Vec<&Path> = Vec::new();
+    // For each folder, once: whether none of its listed files can be the
+    // output, so that none needs a look (a thousand inputs, a thousand
+    // `stat`s saved).
+    let mut cleared: Vec<(&Path, bool)> = Vec::new();
     for input in inputs {
         if let Some(folder) = input.listed_in {
-            if cleared.contains(&folder) {
-                continue;
-            }
-            if !not_cleared.contains(&folder) {
-                if holds_no_link_of(folder, &out, path) {
-                    cleared.push(folder);
-                    continue;
+            let known = cleared.iter().find(|(seen, _)| *seen == folder);
+            let none_is_out = match known {
+                Some(&(_, none_is_out)) => none_is_out,
+                None => {
+                    let none_is_out = holds_no_link_of(folder, &out, path);
+                    cleared.push((folder, none_is_out));
+                    none_is_out
                 }
-                not_cleared.push(folder);
+            };
+            if none_is_out {
+                continue;
             }
         }
         if fs::metadata(input.path).is_ok_and(|metadata| same_file(&metadata, &out)) {

@@ -227,9 +227,6 @@ impl Serialize for LayerDescriptor {
     }
 }
 
-/// The media type of an OCI image manifest.
-const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
-
 /// An OCI image manifest, as oci-spec's `ImageManifest` writes one with
 /// a media type and annotations, from the layers as they are.
 #[derive(Serialize)]
@@ -239,7 +236,7 @@ struct ManifestDocument<'a> {
     annotations: &'a HashMap<String, String>,
     config: &'a Descriptor,
     layers: &'a [LayerDescriptor],
-    media_type: &'static str,
+    media_type: MediaType,
     schema_version: u32,
 }
 
@@ -718,8 +715,8 @@ impl WasmImage {
         };
         let layer_count = layers.len() + usize::from(compat_layer.is_some());
         let mut layer_descriptors: Vec<LayerDescriptor> = Vec::with_capacity(layer_count);
-        // (media type, blob digest, diff ID for a tar layer)
-        let mut layer_list: Vec<(&str, Digest, Option<Digest>)> = Vec::with_capacity(layer_count);
+        // The uncompressed digests of the tar layers, in order.
+        let mut diff_ids: Vec<Digest> = Vec::new();
         if let Some(layer) = &compat_layer {
             layer_descriptors.push(LayerDescriptor {
                 media_type: layer.media_type().to_owned(),
@@ -731,7 +728,7 @@ impl WasmImage {
                     .map(|(key, value)| (key.clone(), value.clone()))
                     .collect(),
             });
-            layer_list.push((layer.media_type(), layer.digest(), Some(layer.diff_id())));
+            diff_ids.push(layer.diff_id());
         }
         for (position, ((media_type, blob), digest)) in
             layers.iter().zip(&input_digests).enumerate()
@@ -756,14 +753,16 @@ impl WasmImage {
                 size: blob.size(),
                 annotations,
             });
-            let diff_id = media_types::is_uncompressed_tar(media_type).then_some(*digest);
-            layer_list.push((media_type, *digest, diff_id));
+            if media_types::is_uncompressed_tar(media_type) {
+                diff_ids.push(*digest);
+            }
         }
-        let layer_digests: Vec<Digest> = layer_list.iter().map(|(_, digest, _)| *digest).collect();
+        let layer_digests: Vec<Digest> =
+            layer_descriptors.iter().map(|layer| layer.digest).collect();
 
         let (config, config_media_type) = match self.shape {
             ImageShape::WasmLayers | ImageShape::Compat => (
-                self.image_config(&os, &architecture, &layer_list)?,
+                self.image_config(&os, &architecture, &layer_digests, &diff_ids)?,
                 MediaType::ImageConfig,
             ),
             ImageShape::Artifact => (
@@ -781,7 +780,7 @@ impl WasmImage {
             "image manifest",
             &ManifestDocument {
                 schema_version: SCHEMA_VERSION,
-                media_type: MANIFEST_MEDIA_TYPE,
+                media_type: MediaType::ImageManifest,
                 config: &config_descriptor,
                 layers: &layer_descriptors,
                 annotations: &manifest_annotations,
@@ -801,10 +800,7 @@ impl WasmImage {
                 layers: layer_digests,
                 diff_ids: match self.shape {
                     ImageShape::Artifact => Vec::new(),
-                    ImageShape::WasmLayers | ImageShape::Compat => layer_list
-                        .iter()
-                        .filter_map(|(_, _, diff_id)| *diff_id)
-                        .collect(),
+                    ImageShape::WasmLayers | ImageShape::Compat => diff_ids,
                 },
                 config_descriptor,
                 layer_descriptors,
@@ -815,13 +811,14 @@ impl WasmImage {
 
     /// The OCI image config of a wasm-layer image
     /// (`docs/formats.md#the-wasm-layer-image`) or a compat image
-    /// (`docs/formats.md#the-compat-image`): `layers` are each layer's media
-    /// type, digest and, for a tar layer, diff ID.
+    /// (`docs/formats.md#the-compat-image`): `layers` are the layers'
+    /// digests, `diff_ids` those of the tar layers uncompressed.
     fn image_config(
         &self,
         os: &str,
         architecture: &str,
-        layers: &[(&str, Digest, Option<Digest>)],
+        layers: &[Digest],
+        diff_ids: &[Digest],
     ) -> Result<BytesBlob, ArtifactError> {
         let mut labels: HashMap<String, String> = self.process.labels.clone().into_iter().collect();
         let entrypoint = match (&self.process.entrypoint, self.shape) {
@@ -830,7 +827,7 @@ impl WasmImage {
             (None, _) => format!("{}.wasm", self.image_name()),
         };
         if self.shape == ImageShape::WasmLayers {
-            let layer_hexes: String = layers.iter().map(|(_, digest, _)| digest.hex()).collect();
+            let layer_hexes: String = layers.iter().map(Digest::hex).collect();
             labels.insert(
                 media_types::RUNWASI_LAYERS_LABEL.to_owned(),
                 digest_bytes(layer_hexes.as_bytes()).hex(),
@@ -852,10 +849,7 @@ impl WasmImage {
         if let Some(workdir) = &self.process.workdir {
             process = process.working_dir(workdir.clone());
         }
-        let diff_ids: Vec<String> = layers
-            .iter()
-            .filter_map(|(_, _, diff_id)| diff_id.map(|d| d.to_string()))
-            .collect();
+        let diff_ids: Vec<String> = diff_ids.iter().map(Digest::to_string).collect();
         let mut config = ImageConfigurationBuilder::default();
         if let Some(author) = &self.author {
             config = config.author(author.clone());
