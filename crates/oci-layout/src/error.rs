@@ -123,8 +123,9 @@ pub enum LayoutError {
         #[source]
         source: std::io::Error,
     },
-    /// A complete output file could not be renamed into place.
-    #[error("{path}: cannot rename the finished file into place: {source}")]
+    /// A complete output file could not be given its path (linked or
+    /// renamed there).
+    #[error("{path}: cannot put the finished file in place: {source}")]
     RenameIntoPlace {
         /// The output path.
         path: String,

@@ -9,14 +9,20 @@ use tempfile::NamedTempFile;
 
 use crate::{LayoutError, WritebackFile};
 
-/// A file being written under a temporary name in its destination's folder
-/// (`.<name>.<random>.partial`, the name cut to fit the file-name limit),
-/// renamed to its path by [`commit`](Self::commit) once complete, synced to
-/// disk before the rename. Dropped uncommitted, the temporary file is
-/// removed, and so are the folders [`create`](Self::create) made for it; a
-/// file already at the path is never touched until the rename replaces it.
-/// Its mode is what the umask leaves of 0666, as for any other tool's
-/// output file.
+/// A file being written where no one sees it, in its destination's
+/// folder, and given its path by [`commit`](Self::commit) once complete,
+/// synced to disk before. Dropped uncommitted, it is gone, and so are the
+/// folders [`create`](Self::create) made for it; a file already at the path
+/// is never touched until the commit replaces it in one step. Its mode is
+/// what the umask leaves of 0666, as for any other tool's output file.
+///
+/// On Linux the file has no name while it is written (`O_TMPFILE`): a
+/// process killed meanwhile, even by SIGKILL, leaves nothing, and syncing
+/// it writes no folder entry. The commit links it at its path, or, when a
+/// file is there, under a temporary name renamed over that file. Elsewhere,
+/// or where the file system cannot hold a file without a name, it is
+/// written under a temporary name (`.<name>.<random>.partial`, the name cut
+/// to fit the file-name limit) and renamed.
 ///
 /// Write a large file through [`writer`](Self::writer) and finish with
 /// [`sync_writer`](Self::sync_writer): its writeback to disk then runs
@@ -24,8 +30,12 @@ use crate::{LayoutError, WritebackFile};
 #[derive(Debug)]
 pub struct PendingFile {
     /// `None` once committed.
-    temp: Option<NamedTempFile>,
+    temp: Option<Temp>,
     path: PathBuf,
+    /// The folder it is written in: `path`'s.
+    folder: PathBuf,
+    /// `path`'s file name, for a temporary name.
+    file_name: String,
     /// The folders `create` made, deepest first.
     created_folders: Vec<PathBuf>,
     /// Synced since the last handle was given out: `commit` need not sync
@@ -33,10 +43,47 @@ pub struct PendingFile {
     synced: AtomicBool,
 }
 
+/// Where a [`PendingFile`] is written meanwhile.
+#[derive(Debug)]
+enum Temp {
+    /// A file with no name in the destination's folder.
+    #[cfg(target_os = "linux")]
+    Unnamed(File),
+    /// A file under a temporary name, removed on drop.
+    Named(NamedTempFile),
+}
+
+impl Temp {
+    /// A file without a name in `folder` where the system allows one, else
+    /// one named after `file_name`.
+    fn create_in(folder: &Path, file_name: &str) -> io::Result<Temp> {
+        #[cfg(target_os = "linux")]
+        if let Ok(file) = unnamed_file_in(folder) {
+            return Ok(Temp::Unnamed(file));
+        }
+        new_temp_file(folder, file_name).map(Temp::Named)
+    }
+
+    fn file(&self) -> &File {
+        match self {
+            #[cfg(target_os = "linux")]
+            Temp::Unnamed(file) => file,
+            Temp::Named(temp) => temp.as_file(),
+        }
+    }
+}
+
 impl PendingFile {
     /// Starts the file `path`, creating its parent folders.
     pub fn create(path: impl Into<PathBuf>) -> Result<Self, LayoutError> {
-        let path = path.into();
+        Self::create_with(path.into(), Temp::create_in)
+    }
+
+    /// [`create`](Self::create), the file being made by `temp`.
+    fn create_with(
+        path: PathBuf,
+        temp: fn(&Path, &str) -> io::Result<Temp>,
+    ) -> Result<Self, LayoutError> {
         let file_name = path
             .file_name()
             .ok_or_else(|| LayoutError::NotAFileName {
@@ -58,14 +105,16 @@ impl PendingFile {
                 let _ = fs::remove_dir(created);
             }
         };
-        fs::create_dir_all(&folder).map_err(|source| {
-            remove_created(&created_folders);
-            LayoutError::CreateFolder {
-                folder: folder.display().to_string(),
-                source,
-            }
-        })?;
-        let temp = new_temp_file(&folder, &file_name).map_err(|e| {
+        if !created_folders.is_empty() {
+            fs::create_dir_all(&folder).map_err(|source| {
+                remove_created(&created_folders);
+                LayoutError::CreateFolder {
+                    folder: folder.display().to_string(),
+                    source,
+                }
+            })?;
+        }
+        let temp = temp(&folder, &file_name).map_err(|e| {
             remove_created(&created_folders);
             // tempfile's message ends with its random temporary path
             // (" at path …"); the OS error alone says what is wrong.
@@ -80,6 +129,8 @@ impl PendingFile {
         Ok(PendingFile {
             temp: Some(temp),
             path,
+            folder,
+            file_name,
             created_folders,
             synced: AtomicBool::new(false),
         })
@@ -92,7 +143,7 @@ impl PendingFile {
         &self.created_folders
     }
 
-    fn temp(&self) -> &NamedTempFile {
+    fn temp(&self) -> &Temp {
         self.temp
             .as_ref()
             .unwrap_or_else(|| unreachable!("only commit takes the file, and it takes self"))
@@ -103,16 +154,22 @@ impl PendingFile {
         &self.path
     }
 
-    /// Where it is written meanwhile (to remove it on a signal).
-    pub fn temp_path(&self) -> &Path {
-        self.temp().path()
+    /// Where it is written meanwhile (to remove it on a signal), if it has
+    /// a name before [`commit`](Self::commit): `None` for a file without
+    /// one, which nothing needs to remove.
+    pub fn temp_path(&self) -> Option<&Path> {
+        match self.temp() {
+            #[cfg(target_os = "linux")]
+            Temp::Unnamed(_) => None,
+            Temp::Named(temp) => Some(temp.path()),
+        }
     }
 
     /// The file to write into (a second handle to the temporary file).
     pub fn file(&self) -> Result<File, LayoutError> {
         self.synced.store(false, Ordering::Relaxed);
         self.temp()
-            .as_file()
+            .file()
             .try_clone()
             .map_err(|source| self.error(source))
     }
@@ -126,7 +183,7 @@ impl PendingFile {
     /// Syncs the complete file to disk. Flush any buffered writer first.
     pub fn sync(&self) -> Result<(), LayoutError> {
         self.temp()
-            .as_file()
+            .file()
             .sync_all()
             .map_err(|source| self.error(source))?;
         self.synced.store(true, Ordering::Relaxed);
@@ -143,21 +200,41 @@ impl PendingFile {
     }
 
     /// [Syncs](Self::sync) the file, unless that was the last thing done,
-    /// and renames it into place.
-    pub fn commit(mut self) -> Result<(), LayoutError> {
+    /// and gives it its path, replacing any file there in one step.
+    pub fn commit(self) -> Result<(), LayoutError> {
+        #[cfg(target_os = "linux")]
+        return self.commit_with(link_unnamed);
+        #[cfg(not(target_os = "linux"))]
+        return self.commit_with();
+    }
+
+    /// [`commit`](Self::commit), a file without a name being linked by
+    /// `link`.
+    fn commit_with(mut self, #[cfg(target_os = "linux")] link: LinkFn) -> Result<(), LayoutError> {
         if !self.synced.load(Ordering::Relaxed) {
             self.sync()?;
         }
-        let path = self.path.clone();
-        // A failed rename gives the file back; it is removed on drop.
-        if let Err(e) = self.temp.take().map(|temp| temp.persist(&path)).transpose() {
-            self.temp = Some(e.file);
-            return Err(LayoutError::RenameIntoPlace {
-                path: path.display().to_string(),
-                source: e.error,
-            });
-        }
-        Ok(())
+        let temp = self
+            .temp
+            .take()
+            .unwrap_or_else(|| unreachable!("only commit takes the file, and it takes self"));
+        let placed = match temp {
+            // A failed rename gives the file back; it is removed on drop.
+            Temp::Named(temp) => temp.persist(&self.path).map(drop).map_err(|e| {
+                self.temp = Some(Temp::Named(e.file));
+                e.error
+            }),
+            #[cfg(target_os = "linux")]
+            Temp::Unnamed(file) => {
+                let placed = place_unnamed(&file, &self.path, &self.folder, &self.file_name, link);
+                self.temp = placed.is_err().then_some(Temp::Unnamed(file));
+                placed
+            }
+        };
+        placed.map_err(|source| LayoutError::RenameIntoPlace {
+            path: self.path.display().to_string(),
+            source,
+        })
     }
 
     fn error(&self, source: io::Error) -> LayoutError {
@@ -179,6 +256,79 @@ impl Drop for PendingFile {
     }
 }
 
+/// How a file without a name is linked at a path (replaced in tests).
+#[cfg(target_os = "linux")]
+type LinkFn = fn(&File, &Path) -> io::Result<()>;
+
+/// A new file without a name in `folder` (`O_TMPFILE`), its mode what the
+/// umask leaves of 0666. Fails where the kernel or the file system has no
+/// such files.
+#[cfg(target_os = "linux")]
+fn unnamed_file_in(folder: &Path) -> io::Result<File> {
+    use rustix::fs::{Mode, OFlags, CWD};
+    let flags = OFlags::RDWR | OFlags::TMPFILE | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(CWD, folder, flags, Mode::from_raw_mode(0o666))?;
+    Ok(File::from(fd))
+}
+
+/// Links the file without a name `file` at `to`. A kernel may refuse to
+/// link a descriptor itself (`AT_EMPTY_PATH`) to a process without
+/// `CAP_DAC_READ_SEARCH`, with ENOENT; its link in `/proc` needs no
+/// privilege.
+#[cfg(target_os = "linux")]
+fn link_unnamed(file: &File, to: &Path) -> io::Result<()> {
+    use rustix::fs::{linkat, AtFlags, CWD};
+    use std::os::fd::AsRawFd;
+    match linkat(file, c"", CWD, to, AtFlags::EMPTY_PATH) {
+        Err(rustix::io::Errno::NOENT) => {
+            let in_proc = format!("/proc/self/fd/{}", file.as_raw_fd());
+            linkat(CWD, in_proc.as_str(), CWD, to, AtFlags::SYMLINK_FOLLOW).map_err(Into::into)
+        }
+        linked => linked.map_err(Into::into),
+    }
+}
+
+/// Gives the synced file without a name `file` the path `path` (in
+/// `folder`): a link there if nothing is there; else a link under a
+/// temporary name, renamed over what is there (readers see the old file or
+/// the new one, never neither). Where it cannot be linked at all (no
+/// `/proc`, and a kernel that refuses the descriptor itself), its bytes are
+/// copied into a named temporary file, synced and renamed.
+#[cfg(target_os = "linux")]
+fn place_unnamed(
+    file: &File,
+    path: &Path,
+    folder: &Path,
+    file_name: &str,
+    link: LinkFn,
+) -> io::Result<()> {
+    let cannot_link = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
+    match link(file, path) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let prefix = temp_prefix(file_name);
+            let linked = tempfile::Builder::new()
+                .prefix(&prefix)
+                .suffix(TEMP_SUFFIX)
+                .make_in(folder, |temp| link(file, temp));
+            match linked {
+                // A failed rename drops the temporary name again.
+                Ok(linked) => return linked.persist(path).map(drop).map_err(|e| e.error),
+                Err(e) if !cannot_link(&e) => return Err(e),
+                Err(_) => {}
+            }
+        }
+        Err(e) if !cannot_link(&e) => return Err(e),
+        Err(_) => {}
+    }
+    let mut copy = new_temp_file(folder, file_name)?;
+    let mut source = file;
+    io::Seek::seek(&mut source, io::SeekFrom::Start(0))?;
+    io::copy(&mut source, copy.as_file_mut())?;
+    copy.as_file().sync_all()?;
+    copy.persist(path).map(drop).map_err(|e| e.error)
+}
+
 /// The longest file name the temporary name keeps of the final one: with
 /// the dot, the random part and `.partial`, it stays under the 255 bytes
 /// common file systems allow.
@@ -187,13 +337,9 @@ const MAX_KEPT_NAME: usize = 200;
 /// A new temporary file in `folder` for the file `file_name`, with the mode
 /// the umask leaves of 0666 (tempfile's default is private).
 pub(crate) fn new_temp_file(folder: &Path, file_name: &str) -> io::Result<NamedTempFile> {
-    let mut kept = file_name.len().min(MAX_KEPT_NAME);
-    while !file_name.is_char_boundary(kept) {
-        kept -= 1;
-    }
-    let prefix = format!(".{}.", &file_name[..kept]);
+    let prefix = temp_prefix(file_name);
     let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".partial");
+    builder.prefix(&prefix).suffix(TEMP_SUFFIX);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -202,11 +348,156 @@ pub(crate) fn new_temp_file(folder: &Path, file_name: &str) -> io::Result<NamedT
     builder.tempfile_in(folder)
 }
 
+/// How a temporary name ends.
+const TEMP_SUFFIX: &str = ".partial";
+
+/// How a temporary name for the file `file_name` starts: `.<name>.`, the
+/// name cut to [`MAX_KEPT_NAME`] bytes (a random part and
+/// [`TEMP_SUFFIX`] follow).
+fn temp_prefix(file_name: &str) -> String {
+    let mut kept = file_name.len().min(MAX_KEPT_NAME);
+    while !file_name.is_char_boundary(kept) {
+        kept -= 1;
+    }
+    format!(".{}.", &file_name[..kept])
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // a panic is a test failure
 
     use super::*;
+    use std::io::Write;
+
+    /// A named temporary file, as where the system has no unnamed ones.
+    fn named(folder: &Path, file_name: &str) -> io::Result<Temp> {
+        new_temp_file(folder, file_name).map(Temp::Named)
+    }
+
+    /// Every way the file can be made: as `create` does (without a name
+    /// on Linux), and named.
+    const KINDS: [(&str, fn(&Path, &str) -> io::Result<Temp>); 2] =
+        [("create", Temp::create_in), ("named", named)];
+
+    /// Writes `bytes` into a pending `folder/out.tar` made by `kind`.
+    fn written(
+        folder: &Path,
+        kind: fn(&Path, &str) -> io::Result<Temp>,
+        bytes: &[u8],
+    ) -> PendingFile {
+        let pending = PendingFile::create_with(folder.join("out.tar"), kind).unwrap();
+        pending.file().unwrap().write_all(bytes).unwrap();
+        pending
+    }
+
+    #[test]
+    fn each_kind_of_file_ends_at_its_path_with_its_bytes_and_replaces_what_is_there() {
+        for (name, kind) in KINDS {
+            let dir = tempfile::tempdir().unwrap();
+            written(dir.path(), kind, b"first").commit().unwrap();
+            assert_eq!(
+                fs::read(dir.path().join("out.tar")).unwrap(),
+                b"first",
+                "{name}"
+            );
+            // A file is there now: replaced in one step.
+            written(dir.path(), kind, b"second").commit().unwrap();
+            assert_eq!(
+                fs::read(dir.path().join("out.tar")).unwrap(),
+                b"second",
+                "{name}"
+            );
+            let left: Vec<_> = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(left, ["out.tar"], "{name}");
+        }
+    }
+
+    #[test]
+    fn dropped_uncommitted_each_kind_leaves_nothing_and_the_old_file_as_it_was() {
+        for (name, kind) in KINDS {
+            let dir = tempfile::tempdir().unwrap();
+            fs::write(dir.path().join("out.tar"), b"old").unwrap();
+            let pending =
+                PendingFile::create_with(dir.path().join("new/deeper/out.tar"), kind).unwrap();
+            pending.file().unwrap().write_all(b"partly").unwrap();
+            drop(pending);
+            drop(written(dir.path(), kind, b"partly"));
+            let left: Vec<_> = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(left, ["out.tar"], "{name}");
+            assert_eq!(
+                fs::read(dir.path().join("out.tar")).unwrap(),
+                b"old",
+                "{name}"
+            );
+        }
+    }
+
+    /// On Linux the file is written without a name: nothing in the folder
+    /// shows it, and nothing is there to remove on a signal.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn on_linux_the_file_has_no_name_until_it_is_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let pending = written(dir.path(), Temp::create_in, b"bytes");
+        assert_eq!(pending.temp_path(), None);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        pending.commit().unwrap();
+        assert_eq!(fs::read(dir.path().join("out.tar")).unwrap(), b"bytes");
+    }
+
+    /// Without `/proc` and with a kernel that refuses to link a
+    /// descriptor, a link fails with ENOENT: the bytes are copied into a
+    /// named file, synced and renamed, with or without a file there.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_unnamed_file_that_cannot_be_linked_is_copied_into_place() {
+        fn refuse(_: &File, _: &Path) -> io::Result<()> {
+            Err(io::Error::from(io::ErrorKind::NotFound))
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for bytes in [&b"first"[..], b"second, over the first"] {
+            let pending = written(dir.path(), Temp::create_in, bytes);
+            assert_eq!(pending.temp_path(), None, "not the unnamed kind");
+            pending.commit_with(refuse).unwrap();
+            assert_eq!(fs::read(dir.path().join("out.tar")).unwrap(), bytes);
+            let left: Vec<_> = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(left, ["out.tar"]);
+        }
+    }
+
+    /// Any other failure to link is the commit's error, and leaves the
+    /// file there as it was and no temporary name.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_link_that_fails_otherwise_is_an_error_that_leaves_the_old_file() {
+        fn deny(_: &File, _: &Path) -> io::Result<()> {
+            Err(io::Error::from(io::ErrorKind::PermissionDenied))
+        }
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("out.tar"), b"old").unwrap();
+        let error = written(dir.path(), Temp::create_in, b"new")
+            .commit_with(deny)
+            .unwrap_err();
+        assert!(
+            matches!(&error, LayoutError::RenameIntoPlace { source, .. } if source.kind() == io::ErrorKind::PermissionDenied),
+            "{error:?}"
+        );
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["out.tar"]);
+        assert_eq!(fs::read(dir.path().join("out.tar")).unwrap(), b"old");
+    }
 
     /// The temporary file's name keeps at most 200 bytes of the final
     /// one, cut before a character rather than inside it.

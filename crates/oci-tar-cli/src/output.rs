@@ -1,10 +1,12 @@
-//! Where the image goes: a tar file, written under a temporary name in the
-//! same folder and renamed into place only once complete; stdout; or an OCI
-//! image layout directory.
+//! Where the image goes: a tar file, written in the same folder where no
+//! one sees it (without a name on Linux, else under a temporary one) and
+//! put in place only once complete; stdout; or an OCI image layout
+//! directory.
 //!
-//! On SIGINT or SIGTERM the temporary file is removed and the process exits
-//! with 128 + the signal's number (130, 143); a file already at the output
-//! path is never touched until the rename. A thread acts on a signal as it
+//! On SIGINT or SIGTERM the temporary file, if it has a name, and the
+//! folders made for it are removed and the process exits with 128 + the
+//! signal's number (130, 143); a file already at the output path is never
+//! touched until the file is put in place. A thread acts on a signal as it
 //! comes when the work may take long or block ([`watch_signals`]); a small
 //! job into a file or directory starts no thread and acts on a signal at
 //! its next step ([`check_signals`]).
@@ -24,11 +26,11 @@ use oci_registry::PushStats;
 use crate::cli::{OutputArg, RegistryOpts};
 use crate::failure::Failure;
 
-/// The temporary file being written and the folders made for it (deepest
-/// first), for the signal handler to remove. Held locked while the file is
-/// renamed into place, so a signal either comes before (and removes them)
-/// or after (and finds nothing to remove).
-static IN_PROGRESS: Mutex<Option<(PathBuf, Vec<PathBuf>)>> = Mutex::new(None);
+/// The temporary file being written, if it has a name, and the folders
+/// made for it (deepest first), for the signal handler to remove. Held
+/// locked while the file is put in place, so a signal either comes before
+/// (and removes them) or after (and finds nothing to remove).
+static IN_PROGRESS: Mutex<Option<(Option<PathBuf>, Vec<PathBuf>)>> = Mutex::new(None);
 
 /// SIGINT and SIGTERM caught since [`catch_signals`], until a thread
 /// [watches](watch_signals) them: `None` before, and once watched.
@@ -108,30 +110,35 @@ pub(crate) fn check_signals() {
 fn exit_on(signal: i32) -> ! {
     let in_progress = IN_PROGRESS.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some((temp, folders)) = in_progress.as_ref() {
-        let _ = fs::remove_file(temp);
+        if let Some(temp) = temp {
+            let _ = fs::remove_file(temp);
+        }
         for folder in folders {
             let _ = fs::remove_dir(folder);
         }
     }
-    // Exiting with the lock held: no rename can follow.
+    // Exiting with the lock held: the file cannot be put in place after.
     std::process::exit(128 + signal);
 }
 
-/// Registers a temporary file with the signal handler until dropped.
+/// Registers a temporary file and the folders made for it with the signal
+/// handler until dropped.
 pub(crate) struct Registered;
 
 impl Registered {
-    /// Opens `destination` and registers its temporary file, if it has one,
-    /// with the signal handler kept waiting meanwhile: a signal that comes
-    /// while the file is being created finds it registered and removes it.
+    /// Opens `destination` and registers its temporary file, if it has a
+    /// name, and the folders made for it, with the signal handler kept
+    /// waiting meanwhile: a signal that comes while the file is being
+    /// created finds them registered and removes them.
     fn open(
         destination: impl FnOnce() -> Result<Destination, ArtifactError>,
     ) -> (Result<Destination, ArtifactError>, Option<Registered>) {
         let mut in_progress = IN_PROGRESS.lock().unwrap_or_else(PoisonError::into_inner);
         let destination = destination();
         let temp = destination.as_ref().ok().and_then(|destination| {
-            let temp = destination.temp_path()?;
-            Some((temp.to_path_buf(), destination.created_folders().to_vec()))
+            let temp = destination.temp_path().map(Path::to_path_buf);
+            let folders = destination.created_folders().to_vec();
+            (temp.is_some() || !folders.is_empty()).then_some((temp, folders))
         });
         let registered = temp.as_ref().map(|_| Registered);
         *in_progress = temp;
@@ -195,7 +202,7 @@ impl Output {
                         (Destination::tar_stream(file), shown)
                     }
                     // A new or regular file: written beside its real path and
-                    // renamed into place there (a symbolic link stays a link).
+                    // put in place there (a symbolic link stays a link).
                     _ => {
                         let (destination, guard) =
                             Registered::open(|| Destination::tar_file(target));
@@ -246,10 +253,10 @@ impl Output {
             .complete()
             .map_err(|e| write_failure(&shown, e))?;
         // A signal now either came before (and removed the temporary file)
-        // or waits until the rename is done and finds nothing to remove.
+        // or waits until the file is in place and finds nothing to remove.
         let index = completed.index().cloned();
         // A signal caught meanwhile removes the file now (one that comes
-        // during the rename is acted on after it, by the final check).
+        // while it is put in place is acted on after it, by the final check).
         check_signals();
         let mut in_progress = IN_PROGRESS.lock().unwrap_or_else(PoisonError::into_inner);
         completed.commit().map_err(|e| write_failure(&shown, e))?;

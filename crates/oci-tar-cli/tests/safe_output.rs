@@ -60,8 +60,9 @@ fn partial_files(dir: &Path) -> Vec<PathBuf> {
 const SLOW_INPUT_LEN: u64 = 1 << 30;
 
 /// Starts packaging a module and a sparse 1 GiB layer `big.bin` in `dir`
-/// into `out.tar` (which holds "old"); returns once the temporary output
-/// file has bytes on disk, while the layer is being copied. (The file is
+/// into `out.tar` (which holds "old"); returns once the output being
+/// written (a file without a name, or under a temporary one) has bytes on
+/// disk, while the layer is being copied. (The file is
 /// created before the inputs are read, and the module's few KiB stay in
 /// the output's buffer: bytes on disk are the layer's.)
 fn start_packaging_slowly(dir: &Path) -> KillOnDrop {
@@ -82,10 +83,11 @@ fn start_packaging_slowly(dir: &Path) -> KillOnDrop {
             .unwrap(),
     );
     let deadline = Instant::now() + PATIENCE;
+    let pid = child.0.id();
     let writing = || {
-        partial_files(dir)
+        test_support::outputs_in_progress(dir, pid)
             .iter()
-            .any(|path| fs::metadata(path).is_ok_and(|m| m.len() > 0))
+            .any(|&len| len > 0)
     };
     while !writing() {
         assert!(Instant::now() < deadline, "no temporary output was written");
@@ -143,7 +145,7 @@ fn sigint_during_a_small_job_leaves_nothing_and_keeps_the_old_file() {
             .unwrap(),
     );
     let deadline = Instant::now() + PATIENCE;
-    while partial_files(dir.path()).is_empty() {
+    while test_support::outputs_in_progress(dir.path(), child.0.id()).is_empty() {
         assert!(Instant::now() < deadline, "no temporary output appeared");
         assert!(
             child.0.try_wait().unwrap().is_none(),
@@ -654,7 +656,7 @@ fn a_killed_run_leaves_no_new_folders() {
     );
     let deadline = Instant::now() + PATIENCE;
     let deeper = dir.path().join("new/deeper");
-    while !deeper.exists() || partial_files(&deeper).is_empty() {
+    while !deeper.exists() || test_support::outputs_in_progress(&deeper, child.0.id()).is_empty() {
         assert!(Instant::now() < deadline, "no temporary output appeared");
         std::thread::sleep(Duration::from_millis(2));
     }

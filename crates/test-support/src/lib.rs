@@ -308,6 +308,42 @@ pub fn file_names(dir: &Path) -> Vec<String> {
     names
 }
 
+/// The sizes of the outputs the process `pid` is writing in `dir` and
+/// has not put in place yet: files there under a temporary name
+/// (`*.partial`), and files without a name (Linux's `O_TMPFILE`) made
+/// there that `pid` has open. Empty once the run is over or before it
+/// opens its output.
+pub fn outputs_in_progress(dir: &Path, pid: u32) -> Vec<u64> {
+    let dir = dir.canonicalize().unwrap();
+    let mut sizes: Vec<u64> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let named = path.to_string_lossy().ends_with(".partial");
+            named.then(|| std::fs::metadata(&path).ok().map(|m| m.len()))?
+        })
+        .collect();
+    // The process may end while its descriptors are listed.
+    if let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
+        for fd in fds.filter_map(Result::ok) {
+            let Ok(target) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
+            // The kernel names a file without a name "DIR/#INODE (deleted)".
+            let name = target.to_string_lossy().into_owned();
+            let unnamed = target.parent() == Some(dir.as_path())
+                && name.ends_with(" (deleted)")
+                && target
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('#'));
+            if let (true, Ok(metadata)) = (unnamed, std::fs::metadata(fd.path())) {
+                sizes.push(metadata.len());
+            }
+        }
+    }
+    sizes
+}
+
 /// The `os/architecture` of each entry of an image index, in order.
 pub fn index_platforms(index: &serde_json::Value) -> Vec<String> {
     index["manifests"]

@@ -98,11 +98,13 @@ impl Destination {
         }
     }
 
-    /// The temporary file a tar file is written to until it is finished
-    /// (for a caller that removes it on a signal); `None` for the others.
+    /// The temporary file a tar file is written to until it is finished,
+    /// if it has a name (for a caller that removes it on a signal); `None`
+    /// for one without a name (on Linux), which goes with the process, and
+    /// for the other destinations.
     pub fn temp_path(&self) -> Option<&Path> {
         match &self.target {
-            Target::TarFile { file, .. } => Some(file.temp_path()),
+            Target::TarFile { file, .. } => file.temp_path(),
             Target::TarStream(_) | Target::Nowhere(_) | Target::Dir(_) | Target::Sink(_) => None,
         }
     }
