@@ -43,6 +43,10 @@ pub struct PendingFile {
     synced: AtomicBool,
 }
 
+/// How the file a [`PendingFile`] is written to is made, in a folder for a
+/// file name (replaced in tests).
+type MakeTemp = fn(&Path, &str) -> io::Result<Temp>;
+
 /// Where a [`PendingFile`] is written meanwhile.
 #[derive(Debug)]
 enum Temp {
@@ -80,10 +84,7 @@ impl PendingFile {
     }
 
     /// [`create`](Self::create), the file being made by `temp`.
-    fn create_with(
-        path: PathBuf,
-        temp: fn(&Path, &str) -> io::Result<Temp>,
-    ) -> Result<Self, LayoutError> {
+    fn create_with(path: PathBuf, temp: MakeTemp) -> Result<Self, LayoutError> {
         let file_name = path
             .file_name()
             .ok_or_else(|| LayoutError::NotAFileName {
@@ -376,15 +377,10 @@ mod tests {
 
     /// Every way the file can be made: as `create` does (without a name
     /// on Linux), and named.
-    const KINDS: [(&str, fn(&Path, &str) -> io::Result<Temp>); 2] =
-        [("create", Temp::create_in), ("named", named)];
+    const KINDS: [(&str, MakeTemp); 2] = [("create", Temp::create_in), ("named", named)];
 
     /// Writes `bytes` into a pending `folder/out.tar` made by `kind`.
-    fn written(
-        folder: &Path,
-        kind: fn(&Path, &str) -> io::Result<Temp>,
-        bytes: &[u8],
-    ) -> PendingFile {
+    fn written(folder: &Path, kind: MakeTemp, bytes: &[u8]) -> PendingFile {
         let pending = PendingFile::create_with(folder.join("out.tar"), kind).unwrap();
         pending.file().unwrap().write_all(bytes).unwrap();
         pending

@@ -45,7 +45,7 @@ pub struct Destination {
 enum Target {
     TarFile {
         layout: LayoutTar<BufWriter<WritebackFile>>,
-        file: PendingFile,
+        file: Box<PendingFile>,
     },
     TarStream(LayoutTar<Box<dyn Write>>),
     /// A tar written nowhere, each input read once (a seekable output that
@@ -62,7 +62,10 @@ impl Destination {
         let file = PendingFile::create(path)?;
         let out = BufWriter::with_capacity(OUTPUT_BUFFER_LEN, file.writer()?);
         let layout = LayoutTar::seekable(out)?;
-        Ok(Self::new(Target::TarFile { layout, file }))
+        Ok(Self::new(Target::TarFile {
+            layout,
+            file: Box::new(file),
+        }))
     }
 
     /// An image tar written into `out` (stdout, a pipe), streaming.
@@ -200,7 +203,7 @@ impl Destination {
                         source: e.into_error(),
                     })?;
                 file.sync_writer(out)?;
-                (Some(file), index)
+                (Some(*file), index)
             }
             Target::TarStream(layout) => (None, end_tar(layout, &docker)?.0),
             Target::Nowhere(layout) => (None, end_tar(layout, &docker)?.0),
