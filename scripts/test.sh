@@ -15,6 +15,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy --manifest-path crates/test-shim/Cargo.toml --release --locked \
   --target-dir /var/cache/oci-tar-builder/test-shim-target -- -D warnings
 INSTA_UPDATE=no cargo test --workspace --locked
+# The command's tests again, against the release binary users get.
+bash scripts/test-release-binary.sh
 # The API docs as docs.rs builds them: a broken link or bad markup fails.
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 # Every published crate packages and builds from its .crate alone (needs the

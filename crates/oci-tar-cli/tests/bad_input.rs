@@ -202,7 +202,9 @@ fn every_bad_input_is_one_clear_line_and_leaves_no_output() {
         let dir = tempfile::tempdir().unwrap();
         fixtures(dir.path());
         let before = tree(dir.path());
-        let mut command = Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"));
+        let mut command = Command::new(test_support::builder_under_test(env!(
+            "CARGO_BIN_EXE_oci-tar-builder"
+        )));
         command
             .current_dir(dir.path())
             .args(&case.args)

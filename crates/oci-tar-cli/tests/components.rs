@@ -9,12 +9,14 @@ use serde_json::Value;
 use test_support::{demo_component, http_component, tar_entry, tiny_module};
 
 fn run(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .unwrap()
+    Command::new(test_support::builder_under_test(env!(
+        "CARGO_BIN_EXE_oci-tar-builder"
+    )))
+    .args(args)
+    .current_dir(dir)
+    .env_remove("SOURCE_DATE_EPOCH")
+    .output()
+    .unwrap()
 }
 
 fn stderr(output: &Output) -> String {

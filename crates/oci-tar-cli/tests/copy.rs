@@ -466,7 +466,7 @@ fn a_copy_stopped_by_a_signal_leaves_nothing() {
     };
     let kill = require_tool("kill", "the Debian package procps");
     for (signal, code) in [("INT", 130), ("TERM", 143)] {
-        let mut child = Command::new(common::BUILDER)
+        let mut child = Command::new(common::builder())
             .args(["copy", "-q", "big.tar", "out/copy.tar"])
             .current_dir(dir)
             .stderr(Stdio::piped())

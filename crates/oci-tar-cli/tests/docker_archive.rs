@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{run, BUILDER};
+use common::{builder, run};
 use serde_json::Value;
 use test_support::servers::{Registry, Shared};
 use test_support::{require_tool, sha256sum, tar_entry};
@@ -585,7 +585,7 @@ fn copy_writes_the_oci_image_podman_and_skopeo_read_back() {
     let remote = format!("docker://{}/docker-archive/app:v2", registry.host());
     let stderr = {
         // No credentials of the machine's: the registry needs none.
-        let output = Command::new(BUILDER)
+        let output = Command::new(builder())
             .args(["copy", &source, &remote])
             .current_dir(dir)
             .env_remove("DOCKER_CONFIG")
@@ -654,7 +654,7 @@ fn amplifying_docker_archives_stay_under_64_mib() {
         std::fs::write(dir.path().join(name), archive_of(layers, tags, entries)).unwrap();
         for args in [&["verify"][..], &["inspect", "--json"]] {
             let output = Command::new(&time)
-                .args(["-f", "%M", BUILDER])
+                .args(["-f", "%M", builder()])
                 .args(args)
                 .arg(name)
                 .current_dir(dir.path())

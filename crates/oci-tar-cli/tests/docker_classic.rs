@@ -103,14 +103,16 @@ impl Drop for Dockerd {
 
 fn build_compat(dir: &Path) -> std::path::PathBuf {
     let tar = dir.join("compat.tar");
-    let output = Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"))
-        .args(["-q", "-n", "classic", "-r", "localhost:5000/docker"])
-        .args(["--shape", "compat", "-m"])
-        .arg(demo_module())
-        .arg("-o")
-        .arg(&tar)
-        .output()
-        .unwrap();
+    let output = Command::new(test_support::builder_under_test(env!(
+        "CARGO_BIN_EXE_oci-tar-builder"
+    )))
+    .args(["-q", "-n", "classic", "-r", "localhost:5000/docker"])
+    .args(["--shape", "compat", "-m"])
+    .arg(demo_module())
+    .arg("-o")
+    .arg(&tar)
+    .output()
+    .unwrap();
     assert!(output.status.success(), "{output:?}");
     tar
 }

@@ -28,7 +28,9 @@ fn args(modules: &[PathBuf], layers: &[PathBuf]) -> Vec<String> {
 }
 
 fn builder() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"));
+    let mut command = Command::new(test_support::builder_under_test(env!(
+        "CARGO_BIN_EXE_oci-tar-builder"
+    )));
     command.env_remove("SOURCE_DATE_EPOCH");
     command
 }
@@ -268,7 +270,9 @@ fn more_inputs_than_the_open_file_limit_are_packaged() {
         let run = Command::new(&sh)
             .arg("-c")
             .arg("ulimit -n 256 && exec \"$0\" -q -n app -c components -o \"$1\" > \"$2\"")
-            .arg(env!("CARGO_BIN_EXE_oci-tar-builder"))
+            .arg(test_support::builder_under_test(env!(
+                "CARGO_BIN_EXE_oci-tar-builder"
+            )))
             .arg(output)
             .arg(if output == "-" {
                 "stream.tar"

@@ -171,7 +171,7 @@ fn a_reader_that_goes_away_is_not_a_failure_but_a_full_disk_is() {
         &["inspect", "--raw", "index", "app.tar"],
     ] {
         let inspect = || {
-            let mut command = Command::new(common::BUILDER);
+            let mut command = Command::new(common::builder());
             command
                 .args(args)
                 .current_dir(dir.path())

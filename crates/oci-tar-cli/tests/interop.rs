@@ -192,7 +192,9 @@ fn build_from(case: &str, shape: Shape, wasm: &[Vec<u8>], extra_tar: Option<&[u8
         .tempdir()
         .unwrap();
     let tar = dir.path().join(format!("{case}.tar"));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"));
+    let mut command = Command::new(test_support::builder_under_test(env!(
+        "CARGO_BIN_EXE_oci-tar-builder"
+    )));
     command
         .args(["--quiet", "--repo", REPO, "--name", case, "--tag", TAG])
         .args([
@@ -790,7 +792,9 @@ fn matrix_through_every_consumer() {
 fn artifact_refuses_several_wasm_files() {
     let dir = TempDir::new().unwrap();
     let out = dir.path().join("several.tar");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"));
+    let mut command = Command::new(test_support::builder_under_test(env!(
+        "CARGO_BIN_EXE_oci-tar-builder"
+    )));
     command
         .args(["--name", "several", "--as-artifact", "--out-path"])
         .arg(&out);

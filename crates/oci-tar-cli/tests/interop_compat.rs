@@ -59,12 +59,14 @@ fn assert_ok(output: &Output, what: &str) {
 
 /// Runs the builder with `args`; asserts it succeeds.
 fn build(args: &[&str]) {
-    let output = Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"))
-        .arg("--quiet")
-        .args(args)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .unwrap();
+    let output = Command::new(test_support::builder_under_test(env!(
+        "CARGO_BIN_EXE_oci-tar-builder"
+    )))
+    .arg("--quiet")
+    .args(args)
+    .env_remove("SOURCE_DATE_EPOCH")
+    .output()
+    .unwrap();
     assert_ok(&output, &format!("oci-tar-builder {args:?}"));
 }
 

@@ -182,7 +182,7 @@ fn a_json_reader_that_goes_away_is_not_a_failure_but_a_full_disk_is() {
     use std::process::{Command, Stdio};
     let dir = workdir();
     let builder = || {
-        let mut command = Command::new(common::BUILDER);
+        let mut command = Command::new(common::builder());
         command
             .args(["-n", "app", "-m", "app.wasm", "--json", "-o", "out.tar"])
             .current_dir(dir.path())

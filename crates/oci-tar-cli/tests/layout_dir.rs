@@ -19,7 +19,7 @@ use test_support::{require_tool, tar_entries, tiny_module};
 
 mod common;
 
-use common::{run, run_ok, BUILDER};
+use common::{builder, run, run_ok};
 
 const TAR_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -397,7 +397,7 @@ fn concurrent_writers_lose_no_entry() {
     }
     let children: Vec<_> = (0..WRITERS)
         .map(|writer| {
-            Command::new(BUILDER)
+            Command::new(builder())
                 .args(["-q", "-n", "app", "-t", &format!("t{writer}")])
                 .args(["-m", &format!("m{writer}.wasm"), "-m", "shared.wasm"])
                 .args(["-o", "oci:layout"])

@@ -63,12 +63,14 @@ fn library_example_gives_the_cli_bytes_in_both_shapes() {
             "cli.tar",
         ];
         args.extend(flag);
-        let status = Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"))
-            .args(&args)
-            .current_dir(dir.path())
-            .env_remove("SOURCE_DATE_EPOCH")
-            .status()
-            .unwrap();
+        let status = Command::new(test_support::builder_under_test(env!(
+            "CARGO_BIN_EXE_oci-tar-builder"
+        )))
+        .args(&args)
+        .current_dir(dir.path())
+        .env_remove("SOURCE_DATE_EPOCH")
+        .status()
+        .unwrap();
         assert!(status.success());
         let cli = std::fs::read(dir.path().join("cli.tar")).unwrap();
         for library in ["library.tar", "streamed.tar"] {
@@ -121,12 +123,14 @@ fn the_build_rs_example_crate_embeds_the_cli_tar() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("app.wasm"), &app).unwrap();
     let (name, tag) = build_rs_example::REFERENCE.split_once(':').unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"))
-        .args(["-q", "--name", name, "--tag", tag, "--module", "app.wasm"])
-        .args(["--created", created, "-o", "cli.tar"])
-        .current_dir(dir.path())
-        .status()
-        .unwrap();
+    let status = Command::new(test_support::builder_under_test(env!(
+        "CARGO_BIN_EXE_oci-tar-builder"
+    )))
+    .args(["-q", "--name", name, "--tag", tag, "--module", "app.wasm"])
+    .args(["--created", created, "-o", "cli.tar"])
+    .current_dir(dir.path())
+    .status()
+    .unwrap();
     assert!(status.success());
     assert!(
         std::fs::read(dir.path().join("cli.tar")).unwrap() == tar,

@@ -10,7 +10,7 @@ use test_support::{tar_entries, tar_entry, tiny_module};
 mod common;
 
 use common::workdir_with_app_wasm as workdir;
-use common::{run, run_ok, text, BUILDER};
+use common::{builder, run, run_ok, text};
 
 const SEED_IMAGE: &[&str] = &[
     "--name",
@@ -164,7 +164,7 @@ fn created_times_in_both_ways(seed: &[&str]) {
         let out_at = args.iter().position(|arg| *arg == "-o").unwrap() + 1;
         args[out_at] = out;
         args.extend(extra);
-        let output = Command::new(BUILDER)
+        let output = Command::new(builder())
             .args(&args)
             .current_dir(&dir)
             .env("SOURCE_DATE_EPOCH", "1719330529")

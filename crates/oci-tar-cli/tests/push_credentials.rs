@@ -17,7 +17,9 @@ use std::process::{Command, Output};
 use test_support::servers::{Registry, RegistrySetup};
 use test_support::tiny_module;
 
-const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
+fn builder() -> &'static str {
+    test_support::builder_under_test(env!("CARGO_BIN_EXE_oci-tar-builder"))
+}
 const USER: &str = "pusher";
 const PASSWORD: &str = "right-pw-7f3a";
 const WRONG: &str = "wrong-pw-91c2";
@@ -126,7 +128,7 @@ fi
         let mut path = OsString::from(self.bin());
         path.push(":");
         path.push(std::env::var_os("PATH").unwrap_or_default());
-        let mut command = Command::new(BUILDER);
+        let mut command = Command::new(builder());
         command
             .args(args)
             .current_dir(self.work.path())

@@ -19,7 +19,7 @@ use std::fs::File;
 use std::path::Path;
 use std::process::Command;
 
-use common::BUILDER;
+use common::builder;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -50,7 +50,7 @@ fn bytes_read(args: &[&str], dir: &Path) -> u64 {
         .arg("-c")
         .arg(r#"builder=$1; shift; "$builder" "$@" >/dev/null || exit $?; cat /proc/$$/io"#)
         .arg("sh")
-        .arg(BUILDER)
+        .arg(builder())
         .args(args)
         .current_dir(dir)
         .env_remove("SOURCE_DATE_EPOCH")
@@ -144,7 +144,7 @@ fn small_inputs_are_read_once_into_a_tar_file() {
 fn peak_rss_kib(args: &[&str], dir: &Path) -> u64 {
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%M"])
-        .arg(BUILDER)
+        .arg(builder())
         .args(args)
         .current_dir(dir)
         .output()
@@ -284,7 +284,7 @@ fn traced(strace_args: &[&str], args: &[&str], dir: &Path) -> String {
         .args(strace_args)
         .arg("-o")
         .arg(&trace)
-        .arg(BUILDER)
+        .arg(builder())
         .args(args)
         .current_dir(dir)
         .env_remove("LD_LIBRARY_PATH")

@@ -33,7 +33,9 @@ use test_support::servers::{Registry, Shared};
 use test_support::wasm_runtime::{RunOutput, ShimContainerd};
 use test_support::{demo_component, demo_module};
 
-const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
+fn builder() -> &'static str {
+    test_support::builder_under_test(env!("CARGO_BIN_EXE_oci-tar-builder"))
+}
 /// The repository part of every test image's reference.
 const REPO: &str = "example.com/run";
 /// The platform of a wasm-layer image (our default).
@@ -71,7 +73,7 @@ impl Kind {
 fn build(kind: Kind, args: &[&str]) -> TempDir {
     let dir = tempfile::Builder::new().prefix("run-").tempdir().unwrap();
     std::fs::copy(kind.wasm(), dir.path().join("demo.wasm")).unwrap();
-    let output = Command::new(BUILDER)
+    let output = Command::new(builder())
         .args([
             "--quiet",
             "--repo",

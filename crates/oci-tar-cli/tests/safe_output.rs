@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 const PATIENCE: Duration = Duration::from_secs(60);
 
 fn builder() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"));
+    let mut command = Command::new(test_support::builder_under_test(env!(
+        "CARGO_BIN_EXE_oci-tar-builder"
+    )));
     command.env_remove("SOURCE_DATE_EPOCH");
     command
 }
@@ -428,7 +430,10 @@ fn an_output_that_is_a_file_of_the_components_folder_is_refused() {
 /// what the terminal showed.
 fn run_on_a_terminal(dir: &Path, args: &str) -> (Option<i32>, String) {
     let script = test_support::require_tool("script", "bsdutils");
-    let command = format!("'{}' {args}", env!("CARGO_BIN_EXE_oci-tar-builder"));
+    let command = format!(
+        "'{}' {args}",
+        test_support::builder_under_test(env!("CARGO_BIN_EXE_oci-tar-builder"))
+    );
     let run = Command::new(script)
         .args(["-q", "-e", "-c", &command, "/dev/null"])
         .current_dir(dir)
@@ -586,7 +591,9 @@ fn a_tar_on_stdout_that_no_one_reads_to_the_end_is_not_a_success() {
     let closed = Command::new(test_support::require_tool("sh", "dash"))
         .arg("-c")
         .arg("exec \"$0\" -n app -m big.wasm -o - >&-")
-        .arg(env!("CARGO_BIN_EXE_oci-tar-builder"))
+        .arg(test_support::builder_under_test(env!(
+            "CARGO_BIN_EXE_oci-tar-builder"
+        )))
         .current_dir(dir.path())
         .env_remove("SOURCE_DATE_EPOCH")
         .output()
@@ -616,7 +623,9 @@ fn a_tar_on_stdout_that_no_one_reads_to_the_end_is_not_a_success() {
         let read_write = Command::new(test_support::require_tool("sh", "dash"))
             .arg("-c")
             .arg("exec \"$0\" -q -n app -m big.wasm -o - 1<>\"$1\"")
-            .arg(env!("CARGO_BIN_EXE_oci-tar-builder"))
+            .arg(test_support::builder_under_test(env!(
+                "CARGO_BIN_EXE_oci-tar-builder"
+            )))
             .arg(target)
             .current_dir(dir.path())
             .env_remove("SOURCE_DATE_EPOCH")
@@ -689,7 +698,9 @@ fn the_tar_mode_follows_the_umask_and_long_names_work() {
             .arg(format!(
                 "umask {umask} && exec \"$0\" -q -n app -m app.wasm -o \"$1\""
             ))
-            .arg(env!("CARGO_BIN_EXE_oci-tar-builder"))
+            .arg(test_support::builder_under_test(env!(
+                "CARGO_BIN_EXE_oci-tar-builder"
+            )))
             .arg(output)
             .current_dir(dir.path())
             .env_remove("SOURCE_DATE_EPOCH")

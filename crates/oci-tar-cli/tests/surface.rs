@@ -4,10 +4,12 @@
 
 use std::process::{Command, Output};
 
-const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
+fn builder() -> &'static str {
+    test_support::builder_under_test(env!("CARGO_BIN_EXE_oci-tar-builder"))
+}
 
 fn run(args: &[&str]) -> Output {
-    Command::new(BUILDER).args(args).output().unwrap()
+    Command::new(builder()).args(args).output().unwrap()
 }
 
 fn stdout_of(args: &[&str]) -> String {
@@ -121,7 +123,7 @@ fn build_and_output_are_the_top_level_flags_and_out_path_again() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("app.wasm"), test_support::tiny_module(1)).unwrap();
     let package = |args: &[&str]| {
-        let output = Command::new(BUILDER)
+        let output = Command::new(builder())
             .args(args)
             .current_dir(dir.path())
             .env_remove("SOURCE_DATE_EPOCH")
@@ -150,7 +152,7 @@ fn build_and_output_are_the_top_level_flags_and_out_path_again() {
 fn verbose_says_what_was_decided_and_how_long_it_took() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("app.wasm"), test_support::tiny_module(1)).unwrap();
-    let output = Command::new(BUILDER)
+    let output = Command::new(builder())
         .args(["-v", "-n", "app", "-m", "app.wasm", "-o", "app.tar"])
         .current_dir(dir.path())
         .env("SOURCE_DATE_EPOCH", "1719330529")

@@ -7,7 +7,9 @@ use std::process::{Command, Output};
 use oci_digest::digest_bytes;
 
 fn builder() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_oci-tar-builder"));
+    let mut command = Command::new(test_support::builder_under_test(env!(
+        "CARGO_BIN_EXE_oci-tar-builder"
+    )));
     command.env_remove("SOURCE_DATE_EPOCH");
     command
 }
@@ -725,7 +727,9 @@ fn amplifying_documents_stay_under_64_mib() {
             "/usr/bin/time",
             &[
                 &["-f", "%M"],
-                &[env!("CARGO_BIN_EXE_oci-tar-builder")][..],
+                &[test_support::builder_under_test(env!(
+                    "CARGO_BIN_EXE_oci-tar-builder"
+                ))][..],
                 args,
                 &[path.to_str().unwrap()],
             ]

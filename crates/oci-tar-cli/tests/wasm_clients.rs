@@ -19,7 +19,9 @@ use test_support::{
     demo_component, demo_module, file_names, http_component, require_tool, sha256sum,
 };
 
-const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
+fn builder() -> &'static str {
+    test_support::builder_under_test(env!("CARGO_BIN_EXE_oci-tar-builder"))
+}
 const TITLE: &str = "org.opencontainers.image.title";
 
 static REGISTRY: Shared<Registry> = Shared::new(Registry::start);
@@ -81,7 +83,7 @@ fn assert_ok(output: &Output, what: &str) {
 /// artifact or a wasm-layer image named `name`.
 fn push_ours(host: &str, repository: &str, name: &str, wasm: &Path, artifact: bool, dir: &Path) {
     let remote = format!("docker://{host}/{repository}:v1");
-    let mut command = Command::new(BUILDER);
+    let mut command = Command::new(builder());
     command
         .args(["--name", name, "--module"])
         .arg(wasm)

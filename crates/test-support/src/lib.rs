@@ -308,6 +308,19 @@ pub fn file_names(dir: &Path) -> Vec<String> {
     names
 }
 
+/// The `oci-tar-builder` executable the command's tests run: `built`
+/// (cargo's build of it, `env!("CARGO_BIN_EXE_oci-tar-builder")`), or the
+/// one the environment variable `OCI_TAR_BUILDER_UNDER_TEST` names
+/// (`scripts/test-release-binary.sh` runs the tests against the release
+/// binary so).
+pub fn builder_under_test(built: &'static str) -> &'static str {
+    static CHOSEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CHOSEN.get_or_init(|| match std::env::var("OCI_TAR_BUILDER_UNDER_TEST") {
+        Ok(path) if !path.is_empty() => path,
+        _ => built.to_owned(),
+    })
+}
+
 /// The sizes of the outputs the process `pid` is writing in `dir` and
 /// has not put in place yet: files there under a temporary name
 /// (`*.partial`), and files without a name (Linux's `O_TMPFILE`) made

@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The binary under test.
-pub(crate) const BUILDER: &str = env!("CARGO_BIN_EXE_oci-tar-builder");
+pub(crate) fn builder() -> &'static str {
+    test_support::builder_under_test(env!("CARGO_BIN_EXE_oci-tar-builder"))
+}
 
 /// Runs the command with `args` in `dir`, without `SOURCE_DATE_EPOCH`.
 pub(crate) fn run(args: &[&str], dir: &Path) -> Output {
-    Command::new(BUILDER)
+    Command::new(builder())
         .args(args)
         .current_dir(dir)
         .env_remove("SOURCE_DATE_EPOCH")
@@ -56,7 +58,7 @@ pub(crate) fn run_without_host_credentials(
 ) -> Output {
     use std::io::Write;
     use std::process::Stdio;
-    let mut child = Command::new(BUILDER)
+    let mut child = Command::new(builder())
         .args(args)
         .current_dir(dir)
         .env_remove("SOURCE_DATE_EPOCH")
