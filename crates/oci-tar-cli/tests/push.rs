@@ -83,6 +83,35 @@ fn uploads(requests: &[String]) -> Vec<&String> {
         .collect()
 }
 
+/// A registry named by a host name, not an address: `localhost` is found
+/// through the C library's resolver (`/etc/hosts`), which differs between
+/// the debug build (glibc) and the release binary (musl), both of which
+/// run this test (scripts/test-release-binary.sh).
+#[test]
+fn a_registry_named_localhost_is_found_through_the_resolver() {
+    let registry = REGISTRY.get();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    std::fs::write(dir.join("a.wasm"), tiny_module(21)).unwrap();
+    let remote = format!("docker://localhost:{}/push/by-name:v1", registry.port());
+    let summary = run_ok(
+        &["--name", "by-name", "--module", "a.wasm", "-o", &remote],
+        dir,
+        None,
+        dir,
+    );
+    assert!(summary.contains(&format!("pushed {remote}")), "{summary}");
+    // The registry has it, asked by its address.
+    let by_address = format!("docker://{}/push/by-name:v1", registry.host());
+    let raw = skopeo(&["inspect", "--raw", "--tls-verify=false", &by_address]);
+    let manifest: Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(
+        manifest["layers"].as_array().map(Vec::len),
+        Some(1),
+        "{manifest}"
+    );
+}
+
 #[test]
 fn push_serves_our_bytes_and_a_second_push_sends_no_blob() {
     let registry = REGISTRY.get();
