@@ -85,9 +85,11 @@ pub(super) fn scan_source(source: Source<'_>) -> Result<Scan, ScanError> {
     Ok(scan)
 }
 
+/// How much of an input the structural pass reads before parsing.
+const FIRST_READ: usize = 4096;
+
 fn scan_sections(reader: &mut impl Read) -> Result<Scan, ScanError> {
     let mut buffer: Vec<u8> = Vec::new();
-    let mut eof = false;
     let mut parser = Parser::new(0);
     // The parsers of the modules and components enclosing the current one.
     let mut outer: Vec<Parser> = Vec::new();
@@ -102,15 +104,27 @@ fn scan_sections(reader: &mut impl Read) -> Result<Scan, ScanError> {
     let mut preamble = [0u8; 8];
     let filled = read_up_to(reader, &mut preamble).map_err(ScanError::Read)?;
     scan.kind = WasmKind::from_preamble(&preamble[..filled]).map_err(ScanError::NotWasm)?;
+    // A first read of up to FIRST_READ bytes: most modules' structure (the
+    // reader leaves out custom sections and code) fits, and the parser
+    // then never asks for more, which costs it an error made and dropped.
+    buffer.reserve(FIRST_READ);
     buffer.extend_from_slice(&preamble[..filled]);
+    buffer.resize(FIRST_READ, 0);
+    let read = read_up_to(reader, &mut buffer[filled..]).map_err(ScanError::Read)?;
+    buffer.truncate(filled + read);
+    let mut eof = buffer.len() < FIRST_READ;
+    // Where the parser's next bytes start in `buffer`.
+    let mut start = 0;
 
     loop {
-        let (consumed, payload) = match parser.parse(&buffer, eof)? {
+        let (consumed, payload) = match parser.parse(&buffer[start..], eof)? {
             Chunk::NeedMoreData(hint) => {
-                let start = buffer.len();
-                buffer.resize(start + hint.max(1), 0);
-                let read = read_up_to(reader, &mut buffer[start..]).map_err(ScanError::Read)?;
-                buffer.truncate(start + read);
+                buffer.drain(..start);
+                start = 0;
+                let end = buffer.len();
+                buffer.resize(end + hint.max(1), 0);
+                let read = read_up_to(reader, &mut buffer[end..]).map_err(ScanError::Read)?;
+                buffer.truncate(end + read);
                 eof = read == 0;
                 continue;
             }
@@ -149,7 +163,7 @@ fn scan_sections(reader: &mut impl Read) -> Result<Scan, ScanError> {
             }
             _ => {}
         }
-        buffer.drain(..consumed);
+        start += consumed;
     }
     // A top-level parser only ends at the end of the input, so nothing is left.
     Ok(scan)

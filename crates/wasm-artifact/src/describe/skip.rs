@@ -101,6 +101,10 @@ impl Read for Source<'_> {
     }
 }
 
+/// The room made for a section header at first: its id and two LEB128s
+/// (at most 5 bytes each), and a name of up to 53 bytes.
+const HEADER_ROOM: usize = 64;
+
 /// A reader that leaves out the top-level custom sections whose name `keep`
 /// refuses (`None`) or that are larger than the size it allows (`Some`),
 /// reading past them without holding them, so that neither the
@@ -129,8 +133,10 @@ pub(super) struct SkipCustomSections<'a> {
     pub(super) truncated_at: Option<u64>,
     /// Whether a core module's data section is left out too.
     skip_module_data: bool,
-    /// The preamble as read, to tell a core module from a component.
-    preamble: Vec<u8>,
+    /// The preamble as read, to tell a core module from a component: its
+    /// first `preamble_len` bytes.
+    preamble: [u8; 8],
+    preamble_len: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -163,7 +169,9 @@ impl<'a> SkipCustomSections<'a> {
         SkipCustomSections {
             inner: io::BufReader::with_capacity(capacity, source),
             keep,
-            pending: Vec::new(),
+            // Room for a section header with a short name (a custom
+            // section's): the header is read into this buffer, reused.
+            pending: Vec::with_capacity(HEADER_ROOM),
             pending_at: 0,
             state: SkipState::Preamble(8),
             skipped: 0,
@@ -171,7 +179,8 @@ impl<'a> SkipCustomSections<'a> {
             position: 0,
             truncated_at: None,
             skip_module_data: false,
-            preamble: Vec::with_capacity(8),
+            preamble: [0; 8],
+            preamble_len: 0,
         }
     }
 
@@ -196,7 +205,7 @@ impl<'a> SkipCustomSections<'a> {
         const CODE_SECTION: u8 = 10;
         const DATA_SECTION: u8 = 11;
         let module = matches!(
-            WasmKind::from_preamble(&self.preamble),
+            WasmKind::from_preamble(&self.preamble[..self.preamble_len]),
             Ok(WasmKind::Module)
         );
         match id {
@@ -233,7 +242,10 @@ impl<'a> SkipCustomSections<'a> {
 
     /// Reads the next section's header and decides what to hand out.
     fn next_section(&mut self) -> io::Result<()> {
-        let mut header = Vec::new();
+        // The buffer of what was handed out last (all of it by now).
+        let mut header = std::mem::take(&mut self.pending);
+        header.clear();
+        self.pending_at = 0;
         if !self.header_byte(&mut header)? {
             return Ok(()); // the end of the input
         }
@@ -330,6 +342,9 @@ impl<'a> SkipCustomSections<'a> {
         }
         self.skipped += header.len() as u64 + rest;
         self.state = SkipState::SectionStart;
+        // Kept for the next header, with nothing in it to hand out.
+        self.pending_at = header.len();
+        self.pending = header;
         Ok(())
     }
 
@@ -393,7 +408,10 @@ impl Read for SkipCustomSections<'_> {
             let n = self.inner.read(&mut buf[..want])?;
             self.position += n as u64;
             if let SkipState::Preamble(_) = self.state {
-                self.preamble.extend_from_slice(&buf[..n]);
+                // At most what is left of the 8 bytes (the read's limit).
+                let end = self.preamble_len + n;
+                self.preamble[self.preamble_len..end].copy_from_slice(&buf[..n]);
+                self.preamble_len = end;
             }
             if let SkipState::Preamble(left) | SkipState::InSection(left) = &mut self.state {
                 *left -= n as u64;
