@@ -22,9 +22,10 @@ const OUTPUT_BUFFER_LEN: usize = 64 * 1024;
 ///
 /// - a **tar** gets the OCI image layout and, beside it, Docker's
 ///   `manifest.json` listing every image written; a tar **file** is written
-///   under a temporary name in its folder (each input read once, hashed as
-///   it is written), synced and renamed into place by `finish`, so the path
-///   never holds a partial tar; a **stream** (stdout) has its inputs hashed
+///   in its folder where no one sees it (without a name on Linux, else
+///   under a temporary one; each input read once, hashed as it is
+///   written), synced and put in place by `finish`, so the path never holds
+///   a partial tar; a **stream** (stdout) has its inputs hashed
 ///   first, then copied;
 /// - a **directory** is created or added to (see
 ///   [`LayoutDir`](oci_layout::LayoutDir)): the same blobs and, for a new
@@ -183,14 +184,14 @@ impl Destination {
 
     /// Completes the destination: for a tar, Docker's `manifest.json`,
     /// `index.json` and the end of the archive, then (a file) the sync and
-    /// the rename into place; for a directory, the merged `index.json`.
+    /// putting it in place; for a directory, the merged `index.json`.
     pub fn finish(self) -> Result<(), ArtifactError> {
         self.complete()?.commit()
     }
 
     /// [`finish`](Self::finish) in two steps, for a caller that must know
     /// when a tar file's name appears (to stop removing its temporary file
-    /// on a signal): everything but the rename, then
+    /// on a signal): everything but putting it in place, then
     /// [`Completed::commit`].
     pub fn complete(self) -> Result<Completed, ArtifactError> {
         let docker = manifest_json(&self.docker);
@@ -234,7 +235,7 @@ fn end_tar<W: Write>(
 }
 
 /// A destination whose contents are complete and on disk; only a tar
-/// file's rename into place is left.
+/// file is yet to be put in place.
 #[derive(Debug)]
 pub struct Completed {
     file: Option<PendingFile>,

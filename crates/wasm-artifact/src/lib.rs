@@ -27,7 +27,7 @@
 //! manifest through the [`ImageSink`] seam to any destination; a
 //! [`Destination`] (an image tar file, a tar stream, an OCI layout
 //! directory) also finishes what surrounds the image there (Docker's
-//! `manifest.json` in a tar, `index.json`, the rename into place). Every
+//! `manifest.json` in a tar, `index.json`, putting the file in place). Every
 //! document is canonical JSON and the `created` time is a parameter
 //! ([`Timestamp::source_date_epoch`] reads `SOURCE_DATE_EPOCH`, else the
 //! Unix epoch), so the same inputs give the same bytes, from this crate and
