@@ -32,10 +32,6 @@ pub struct PendingFile {
     /// `None` once committed.
     temp: Option<Temp>,
     path: PathBuf,
-    /// The folder it is written in: `path`'s.
-    folder: PathBuf,
-    /// `path`'s file name, for a temporary name.
-    file_name: String,
     /// The folders `create` made, deepest first.
     created_folders: Vec<PathBuf>,
     /// Synced since the last handle was given out: `commit` need not sync
@@ -92,10 +88,7 @@ impl PendingFile {
             })?
             .to_string_lossy()
             .into_owned();
-        let folder = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-            _ => PathBuf::from("."),
-        };
+        let folder = folder_of(&path);
         let created_folders: Vec<PathBuf> = folder
             .ancestors()
             .take_while(|ancestor| !ancestor.as_os_str().is_empty() && !ancestor.exists())
@@ -107,7 +100,7 @@ impl PendingFile {
             }
         };
         if !created_folders.is_empty() {
-            fs::create_dir_all(&folder).map_err(|source| {
+            fs::create_dir_all(folder).map_err(|source| {
                 remove_created(&created_folders);
                 LayoutError::CreateFolder {
                     folder: folder.display().to_string(),
@@ -115,7 +108,7 @@ impl PendingFile {
                 }
             })?;
         }
-        let temp = temp(&folder, &file_name).map_err(|e| {
+        let temp = temp(folder, &file_name).map_err(|e| {
             remove_created(&created_folders);
             // tempfile's message ends with its random temporary path
             // (" at path …"); the OS error alone says what is wrong.
@@ -130,8 +123,6 @@ impl PendingFile {
         Ok(PendingFile {
             temp: Some(temp),
             path,
-            folder,
-            file_name,
             created_folders,
             synced: AtomicBool::new(false),
         })
@@ -227,7 +218,7 @@ impl PendingFile {
             }),
             #[cfg(target_os = "linux")]
             Temp::Unnamed(file) => {
-                let placed = place_unnamed(&file, &self.path, &self.folder, &self.file_name, link);
+                let placed = place_unnamed(&file, &self.path, link);
                 self.temp = placed.is_err().then_some(Temp::Unnamed(file));
                 placed
             }
@@ -289,25 +280,22 @@ fn link_unnamed(file: &File, to: &Path) -> io::Result<()> {
     }
 }
 
-/// Gives the synced file without a name `file` the path `path` (in
-/// `folder`): a link there if nothing is there; else a link under a
+/// Gives the synced file without a name `file` the path `path`: a link
+/// there if nothing is there; else a link under a
 /// temporary name, renamed over what is there (readers see the old file or
 /// the new one, never neither). Where it cannot be linked at all (no
 /// `/proc`, and a kernel that refuses the descriptor itself), its bytes are
 /// copied into a named temporary file, synced and renamed.
 #[cfg(target_os = "linux")]
-fn place_unnamed(
-    file: &File,
-    path: &Path,
-    folder: &Path,
-    file_name: &str,
-    link: LinkFn,
-) -> io::Result<()> {
+fn place_unnamed(file: &File, path: &Path, link: LinkFn) -> io::Result<()> {
+    let folder = folder_of(path);
+    // `create` made sure the path has a file name.
+    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
     let cannot_link = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
     match link(file, path) {
         Ok(()) => return Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            let prefix = temp_prefix(file_name);
+            let prefix = temp_prefix(&file_name);
             let linked = tempfile::Builder::new()
                 .prefix(&prefix)
                 .suffix(TEMP_SUFFIX)
@@ -322,12 +310,21 @@ fn place_unnamed(
         Err(e) if !cannot_link(&e) => return Err(e),
         Err(_) => {}
     }
-    let mut copy = new_temp_file(folder, file_name)?;
+    let mut copy = new_temp_file(folder, &file_name)?;
     let mut source = file;
     io::Seek::seek(&mut source, io::SeekFrom::Start(0))?;
     io::copy(&mut source, copy.as_file_mut())?;
     copy.as_file().sync_all()?;
     copy.persist(path).map(drop).map_err(|e| e.error)
+}
+
+/// The folder a file at `path` is in: its parent, or the current folder
+/// for a bare name.
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
 }
 
 /// The longest file name the temporary name keeps of the final one: with
@@ -379,6 +376,14 @@ mod tests {
     /// on Linux), and named.
     const KINDS: [(&str, MakeTemp); 2] = [("create", Temp::create_in), ("named", named)];
 
+    /// The names of what is in `folder`.
+    fn names_in(folder: &Path) -> Vec<std::ffi::OsString> {
+        fs::read_dir(folder)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect()
+    }
+
     /// Writes `bytes` into a pending `folder/out.tar` made by `kind`.
     fn written(folder: &Path, kind: MakeTemp, bytes: &[u8]) -> PendingFile {
         let pending = PendingFile::create_with(folder.join("out.tar"), kind).unwrap();
@@ -403,11 +408,7 @@ mod tests {
                 b"second",
                 "{name}"
             );
-            let left: Vec<_> = fs::read_dir(dir.path())
-                .unwrap()
-                .map(|e| e.unwrap().file_name())
-                .collect();
-            assert_eq!(left, ["out.tar"], "{name}");
+            assert_eq!(names_in(dir.path()), ["out.tar"], "{name}");
         }
     }
 
@@ -421,11 +422,7 @@ mod tests {
             pending.file().unwrap().write_all(b"partly").unwrap();
             drop(pending);
             drop(written(dir.path(), kind, b"partly"));
-            let left: Vec<_> = fs::read_dir(dir.path())
-                .unwrap()
-                .map(|e| e.unwrap().file_name())
-                .collect();
-            assert_eq!(left, ["out.tar"], "{name}");
+            assert_eq!(names_in(dir.path()), ["out.tar"], "{name}");
             assert_eq!(
                 fs::read(dir.path().join("out.tar")).unwrap(),
                 b"old",
@@ -462,11 +459,7 @@ mod tests {
             assert_eq!(pending.temp_path(), None, "not the unnamed kind");
             pending.commit_with(refuse).unwrap();
             assert_eq!(fs::read(dir.path().join("out.tar")).unwrap(), bytes);
-            let left: Vec<_> = fs::read_dir(dir.path())
-                .unwrap()
-                .map(|e| e.unwrap().file_name())
-                .collect();
-            assert_eq!(left, ["out.tar"]);
+            assert_eq!(names_in(dir.path()), ["out.tar"]);
         }
     }
 
@@ -487,11 +480,7 @@ mod tests {
             matches!(&error, LayoutError::RenameIntoPlace { source, .. } if source.kind() == io::ErrorKind::PermissionDenied),
             "{error:?}"
         );
-        let left: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(left, ["out.tar"]);
+        assert_eq!(names_in(dir.path()), ["out.tar"]);
         assert_eq!(fs::read(dir.path().join("out.tar")).unwrap(), b"old");
     }
 

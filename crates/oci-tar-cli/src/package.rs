@@ -152,20 +152,22 @@ pub(crate) fn run(mut opts: PackageOpts, registry: &RegistryOpts) -> Result<(), 
     tell(format!("took {} ms", started.elapsed().as_millis()));
     // The summary is JSON with --json, else text unless -q: with -q alone
     // none is made (for a thousand layers, a thousand digests in words).
-    for (at, written) in written.iter().enumerate().filter(|_| json || !quiet) {
-        let summary = Summary::new(written, index.as_ref(), &opts.out_path, opts.dry_run);
-        if json {
-            let tar_on_stdout = opts.out_path == OutputArg::Stdout && !opts.dry_run;
-            print_json(&summary, tar_on_stdout)?;
-            continue;
+    if json || !quiet {
+        for (at, written) in written.iter().enumerate() {
+            let summary = Summary::new(written, index.as_ref(), &opts.out_path, opts.dry_run);
+            if json {
+                let tar_on_stdout = opts.out_path == OutputArg::Stdout && !opts.dry_run;
+                print_json(&summary, tar_on_stdout)?;
+                continue;
+            }
+            let text = summary.text(&destination);
+            // The destination's line once, then each image's.
+            let text = match (at, text.split_once('\n')) {
+                (1.., Some((_, images))) => images.to_owned(),
+                _ => text,
+            };
+            say(text);
         }
-        let text = summary.text(&destination);
-        // The destination's line once, then each image's.
-        let text = match (at, text.split_once('\n')) {
-            (1.., Some((_, images))) => images.to_owned(),
-            _ => text,
-        };
-        say(text);
     }
     if let Some(line) = pushed {
         say(line);

@@ -46,7 +46,7 @@ pub struct Destination {
 enum Target {
     TarFile {
         layout: LayoutTar<BufWriter<WritebackFile>>,
-        file: Box<PendingFile>,
+        file: PendingFile,
     },
     TarStream(LayoutTar<Box<dyn Write>>),
     /// A tar written nowhere, each input read once (a seekable output that
@@ -63,10 +63,7 @@ impl Destination {
         let file = PendingFile::create(path)?;
         let out = BufWriter::with_capacity(OUTPUT_BUFFER_LEN, file.writer()?);
         let layout = LayoutTar::seekable(out)?;
-        Ok(Self::new(Target::TarFile {
-            layout,
-            file: Box::new(file),
-        }))
+        Ok(Self::new(Target::TarFile { layout, file }))
     }
 
     /// An image tar written into `out` (stdout, a pipe), streaming.
@@ -204,7 +201,7 @@ impl Destination {
                         source: e.into_error(),
                     })?;
                 file.sync_writer(out)?;
-                (Some(*file), index)
+                (Some(file), index)
             }
             Target::TarStream(layout) => (None, end_tar(layout, &docker)?.0),
             Target::Nowhere(layout) => (None, end_tar(layout, &docker)?.0),

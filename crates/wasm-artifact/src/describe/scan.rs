@@ -89,7 +89,6 @@ pub(super) fn scan_source(source: Source<'_>) -> Result<Scan, ScanError> {
 const FIRST_READ: usize = 4096;
 
 fn scan_sections(reader: &mut impl Read) -> Result<Scan, ScanError> {
-    let mut buffer: Vec<u8> = Vec::new();
     let mut parser = Parser::new(0);
     // The parsers of the modules and components enclosing the current one.
     let mut outer: Vec<Parser> = Vec::new();
@@ -107,9 +106,8 @@ fn scan_sections(reader: &mut impl Read) -> Result<Scan, ScanError> {
     // A first read of up to FIRST_READ bytes: most modules' structure (the
     // reader leaves out custom sections and code) fits, and the parser
     // then never asks for more, which costs it an error made and dropped.
-    buffer.reserve(FIRST_READ);
-    buffer.extend_from_slice(&preamble[..filled]);
-    buffer.resize(FIRST_READ, 0);
+    let mut buffer = vec![0u8; FIRST_READ];
+    buffer[..filled].copy_from_slice(&preamble[..filled]);
     let read = read_up_to(reader, &mut buffer[filled..]).map_err(ScanError::Read)?;
     buffer.truncate(filled + read);
     let mut eof = buffer.len() < FIRST_READ;
